@@ -1,0 +1,88 @@
+#include "actors/failover_runner.hpp"
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/directory.hpp"
+#include "actors/store_journal.hpp"
+#include "messages/error.hpp"
+#include "strategies/strategy.hpp"
+
+namespace switchyard::actors {
+
+namespace {
+
+runner_actor::behavior_type failover_worker(runner_actor::pointer self,
+                                            std::shared_ptr<const config::switchyard_config> cfg) {
+  return {
+      [self, cfg](failover_job& job) -> caf::result<failover_result> {
+        auto rp = self->make_response_promise<failover_result>();
+        rp.deliver(run_failover_job(self->system(), *cfg, job));
+        self->quit(); // one job per worker
+        return rp;
+      },
+  };
+}
+
+} // namespace
+
+failover_result run_failover_job(caf::actor_system& sys, const config::switchyard_config& cfg,
+                                 const failover_job& job) {
+  failover_result result;
+  result.service = job.plan.service;
+  result.new_epoch = job.new_epoch;
+  const auto& service = job.plan.service.value;
+  const auto* settings = cfg.find_service(service);
+  auto fail = [&](std::string why) {
+    result.success = false;
+    result.detail = std::move(why);
+    return result;
+  };
+  if (settings == nullptr)
+    return fail(fmt::format("service '{}' is not configured", service));
+  store_journal journal{sys, service};
+  switchover_start start{job.plan.service, job.kind,         job.from,      job.to,
+                         job.detection.id, job.plan_version, job.new_epoch, job.reason};
+  auto opened = journal.begin_switchover(start);
+  if (!opened)
+    return fail("switchover could not be journaled, nothing was done: " + describe(opened.error()));
+  result.switchover = *opened;
+  spdlog::info("{}: switchover #{} started ({} -> {}, {} steps)", service, opened->value,
+               job.from.value, job.to.value, job.plan.steps.size());
+
+  auto strategy = strategies::make_strategy(*settings);
+  strategies::execution_input in{settings,       job.plan,     *opened,
+                                 job.from.value, job.to.value, job.new_epoch};
+  auto outcome = strategy->execute(in, journal);
+
+  switchover_finish fin;
+  fin.switchover = *opened;
+  fin.service = job.plan.service;
+  fin.status = outcome.success ? switchover_status::completed : switchover_status::failed;
+  fin.new_primary = outcome.success ? job.to : job.from;
+  fin.new_epoch = job.new_epoch;
+  fin.detail = outcome.detail;
+  if (auto closed = journal.finish_switchover(fin); !closed) {
+    // The actions ran but the outcome is not durable: report failure so the
+    // coordinator does not act on an unrecorded topology; an operator must look.
+    return fail(fmt::format("switchover #{} ran ({}), but its outcome could not be journaled: {}",
+                            opened->value, outcome.success ? "succeeded" : "failed",
+                            describe(closed.error())));
+  }
+  result.success = outcome.success;
+  result.new_primary = outcome.success ? job.to : job.from;
+  result.detail = outcome.detail;
+  return result;
+}
+
+runner_actor::behavior_type failover_runner(runner_actor::pointer self,
+                                            std::shared_ptr<const config::switchyard_config> cfg) {
+  return {
+      [self, cfg](failover_job& job) {
+        auto worker = self->spawn<caf::detached>(failover_worker, cfg);
+        return self->delegate(worker, std::move(job));
+      },
+  };
+}
+
+} // namespace switchyard::actors

@@ -1,0 +1,22 @@
+// The failover runner: executes failover jobs. Each job gets its own worker
+// actor on its own thread (actions block: they run commands with timeouts),
+// which journals every step through the store actor before running it.
+#pragma once
+
+#include <memory>
+
+#include "config/model.hpp"
+#include "messages/interfaces.hpp"
+
+namespace switchyard::actors {
+
+/// Dispatches each job to a fresh detached worker and delegates the reply to it.
+runner_actor::behavior_type failover_runner(runner_actor::pointer self,
+                                            std::shared_ptr<const config::switchyard_config> cfg);
+
+/// Runs one job to its end (blocking): opens the switchover in the journal,
+/// executes the strategy step by step, closes the switchover.
+failover_result run_failover_job(caf::actor_system& sys, const config::switchyard_config& cfg,
+                                 const failover_job& job);
+
+} // namespace switchyard::actors

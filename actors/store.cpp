@@ -1,0 +1,76 @@
+#include "actors/store.hpp"
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "messages/error.hpp"
+
+namespace switchyard::actors {
+
+namespace {
+
+// Logs a failed write; the error still goes back to the requester, which
+// must not act on what was not recorded.
+template <class T> caf::result<T> reply(caf::expected<T> x, const char* what) {
+  if (!x)
+    spdlog::error("store: {} failed: {}", what, describe(x.error()));
+  return x;
+}
+
+caf::result<caf::ok_atom> reply_ok(caf::expected<void> x, const char* what) {
+  if (!x) {
+    spdlog::error("store: {} failed: {}", what, describe(x.error()));
+    return x.error();
+  }
+  return caf::ok_atom::value;
+}
+
+} // namespace
+
+store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self,
+                                 std::shared_ptr<const config::switchyard_config> cfg) {
+  // On failure the actor quits right after this function returns (the handlers
+  // below never run without a database); the supervisor restarts it with backoff.
+  auto path = cfg->database_path();
+  auto opened = persistence::sqlite_store::open(path);
+  if (!opened) {
+    spdlog::error("store: cannot open {}: {}", path, describe(opened.error()));
+    self->quit(opened.error());
+  } else if (auto synced = (*opened)->sync_config(*cfg); !synced) {
+    spdlog::error("store: recording the configured services failed: {}", describe(synced.error()));
+    self->quit(synced.error());
+  } else {
+    self->state.db = std::move(*opened);
+    spdlog::info("store: {} (schema v{}, journal {})", path, self->state.db->schema_version(),
+                 self->state.db->journal_mode());
+  }
+  return {
+      [self](health_transition& t) {
+        if (auto r = self->state.db->record_health(t); !r)
+          spdlog::warn("store: health history row lost: {}", describe(r.error()));
+      },
+      [self](failure_detection& d) -> caf::result<detection_id> {
+        return reply(self->state.db->record_detection(d), "recording a detection");
+      },
+      [self](failover_plan& p) -> caf::result<std::int64_t> {
+        return reply(self->state.db->save_plan(p), "saving a plan");
+      },
+      [self](switchover_start& s) -> caf::result<switchover_id> {
+        return reply(self->state.db->begin_switchover(s), "opening a switchover");
+      },
+      [self](step_start& s) -> caf::result<step_id> {
+        return reply(self->state.db->begin_step(s), "journaling a step start");
+      },
+      [self](step_finish& s) -> caf::result<caf::ok_atom> {
+        return reply_ok(self->state.db->finish_step(s), "journaling a step end");
+      },
+      [self](switchover_finish& s) -> caf::result<caf::ok_atom> {
+        return reply_ok(self->state.db->finish_switchover(s), "closing a switchover");
+      },
+      [self](load_topo_atom) -> caf::result<topology_list> {
+        return reply(self->state.db->load_topology(), "loading the topology");
+      },
+  };
+}
+
+} // namespace switchyard::actors

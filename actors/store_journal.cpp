@@ -1,0 +1,57 @@
+#include "actors/store_journal.hpp"
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/directory.hpp"
+#include "messages/error.hpp"
+
+namespace switchyard::actors {
+
+store_journal::store_journal(caf::actor_system& sys, std::string service,
+                             std::chrono::milliseconds timeout)
+    : sys_(sys), self_(sys), service_(std::move(service)), timeout_(timeout) {}
+
+template <class Reply, class Msg> caf::expected<Reply> store_journal::ask(const Msg& msg) {
+  auto store = lookup<store_actor>(sys_, names::store);
+  if (!store)
+    return make_sy_error(sy_errc::storage_failure, "the store actor is not running");
+  caf::expected<Reply> result = make_sy_error(sy_errc::storage_failure, "no reply from the store");
+  self_->request(store, timeout_, msg)
+      .receive([&](Reply& r) { result = std::move(r); }, [&](caf::error& err) { result = err; });
+  return result;
+}
+
+caf::expected<switchover_id> store_journal::begin_switchover(const switchover_start& s) {
+  return ask<switchover_id>(s);
+}
+
+caf::expected<void> store_journal::finish_switchover(const switchover_finish& s) {
+  auto r = ask<caf::ok_atom>(s);
+  if (!r)
+    return r.error();
+  spdlog::info("{}: switchover #{} {}: {}", service_, s.switchover.value, to_string(s.status),
+               s.detail);
+  return caf::unit;
+}
+
+caf::expected<step_id> store_journal::begin_step(const step_start& s) {
+  auto r = ask<step_id>(s);
+  if (r)
+    spdlog::info("{}: step {} {} [{}] on {}: journaled, running", service_, s.step.sequence,
+                 s.step.name, to_string(s.step.phase), s.step.target.value);
+  return r;
+}
+
+caf::expected<void> store_journal::finish_step(const step_finish& s) {
+  auto r = ask<caf::ok_atom>(s);
+  if (!r)
+    return r.error();
+  if (s.ok)
+    spdlog::info("{}: step #{} done: {}", service_, s.step.value, s.detail);
+  else
+    spdlog::error("{}: step #{} failed: {}", service_, s.step.value, s.detail);
+  return caf::unit;
+}
+
+} // namespace switchyard::actors

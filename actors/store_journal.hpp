@@ -1,0 +1,35 @@
+// The step journal as seen from a failover worker's thread: synchronous
+// requests to the store actor through a scoped actor. A write that fails or
+// times out is an error, so the strategy does not run the step's action.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include <caf/scoped_actor.hpp>
+
+#include "messages/interfaces.hpp"
+#include "strategies/journal.hpp"
+
+namespace switchyard::actors {
+
+class store_journal : public strategies::step_journal {
+public:
+  store_journal(caf::actor_system& sys, std::string service,
+                std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+  caf::expected<switchover_id> begin_switchover(const switchover_start& s);
+  caf::expected<void> finish_switchover(const switchover_finish& s);
+  caf::expected<step_id> begin_step(const step_start& s) override;
+  caf::expected<void> finish_step(const step_finish& s) override;
+
+private:
+  template <class Reply, class Msg> caf::expected<Reply> ask(const Msg& msg);
+
+  caf::actor_system& sys_;
+  caf::scoped_actor self_;
+  std::string service_;
+  std::chrono::milliseconds timeout_;
+};
+
+} // namespace switchyard::actors

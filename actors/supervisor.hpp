@@ -1,0 +1,49 @@
+// The supervisor: spawns every subsystem, monitors it, restarts a crashed
+// child after a backoff, and escalates (shuts everything down and exits with
+// an error) when a child crashes too often inside the restart window.
+//
+//        spawn ──► running ──crash──► backing off ──timer──► running
+//                     │                    │
+//                     │            too many crashes in window
+//                     ▼                    ▼
+//               shutdown (exit)       escalated (exit with error)
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/atom.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actors/restart_policy.hpp"
+#include "config/model.hpp"
+
+namespace switchyard::actors {
+
+struct child_spec {
+  std::string name;                             ///< for logs
+  std::optional<caf::atom_value> registered_as; ///< registry name, if others send to it
+  std::function<caf::actor(caf::actor_system&)> start;
+};
+
+struct supervised_child {
+  child_spec spec;
+  caf::actor handle;
+  restart_policy policy;
+  std::size_t restarts = 0;
+};
+
+struct supervisor_state {
+  supervisor_state() = default;
+  static inline const char* const name = "supervisor";
+  std::vector<supervised_child> children;
+  bool stopping = false;
+};
+
+caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self,
+                         std::vector<child_spec> children, config::supervisor_settings settings);
+
+} // namespace switchyard::actors

@@ -1,0 +1,377 @@
+// Reads a switchyardd configuration file into switchyard_config and checks
+// every rule an operator could break, collecting all errors at once.
+#include "config/loader.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
+
+#include "config/yaml_reader.hpp"
+
+namespace switchyard::config {
+
+std::string to_string(const config_error& err) {
+  return err.where.file + ":" + std::to_string(err.where.line) + ":" +
+         std::to_string(err.where.column) + ": " + err.field + ": " + err.message;
+}
+
+namespace {
+
+const std::regex name_pattern{"[a-z0-9][a-z0-9_.-]{0,62}"};
+const std::regex env_key_pattern{"[A-Z_][A-Z0-9_]*"};
+
+bool valid_name(const std::string& s) {
+  return std::regex_match(s, name_pattern);
+}
+
+void read_name(yaml_reader& r, const YAML::Node& map, const std::string& field, std::string& out) {
+  if (!r.require(map, "name", field))
+    return;
+  r.read(map, "name", join(field, "name"), out);
+  if (!out.empty() && !valid_name(out))
+    r.fail(map["name"], join(field, "name"),
+           "'" + out +
+               "' is not a valid name (lowercase letters, digits, '_', '.', '-'; "
+               "starts with a letter or digit; at most 63 characters)");
+}
+
+void read_supervisor(yaml_reader& r, const YAML::Node& node, supervisor_settings& s) {
+  const std::string f = "orchestrator.supervisor";
+  if (!r.expect_map(node, f))
+    return;
+  r.check_keys(node, f, {"max_restarts", "restart_window", "initial_backoff", "max_backoff"});
+  r.read(node, "max_restarts", join(f, "max_restarts"), s.max_restarts, 1, 1000);
+  r.read(node, "restart_window", join(f, "restart_window"), s.restart_window);
+  r.read(node, "initial_backoff", join(f, "initial_backoff"), s.initial_backoff);
+  r.read(node, "max_backoff", join(f, "max_backoff"), s.max_backoff);
+  if (node["restart_window"].IsDefined() && s.restart_window.count() <= 0)
+    r.fail(node["restart_window"], join(f, "restart_window"), "must be greater than 0");
+  if (node["initial_backoff"].IsDefined() && s.initial_backoff.count() <= 0)
+    r.fail(node["initial_backoff"], join(f, "initial_backoff"), "must be greater than 0");
+  if (s.max_backoff < s.initial_backoff)
+    r.fail(node["max_backoff"].IsDefined() ? node["max_backoff"] : node, join(f, "max_backoff"),
+           "must not be shorter than initial_backoff");
+}
+
+void read_orchestrator(yaml_reader& r, const YAML::Node& node, orchestrator_settings& o) {
+  const std::string f = "orchestrator";
+  if (!r.expect_map(node, f))
+    return;
+  r.check_keys(node, f, {"data_dir", "database", "log_level", "supervisor"});
+  r.read(node, "data_dir", join(f, "data_dir"), o.data_dir);
+  if (node["data_dir"].IsDefined() && o.data_dir.empty())
+    r.fail(node["data_dir"], join(f, "data_dir"), "must not be empty");
+  r.read(node, "database", join(f, "database"), o.database);
+  if (node["database"].IsDefined() &&
+      (o.database.empty() || o.database.find('/') != std::string::npos))
+    r.fail(node["database"], join(f, "database"),
+           "'" + o.database + "' must be a plain file name (the folder is data_dir)");
+  r.read_enum(node, "log_level", join(f, "log_level"), o.level,
+              {{"trace", log_level::trace},
+               {"debug", log_level::debug},
+               {"info", log_level::info},
+               {"warn", log_level::warn},
+               {"error", log_level::error}});
+  if (node["supervisor"].IsDefined())
+    read_supervisor(r, node["supervisor"], o.supervisor);
+}
+
+void read_health_check(yaml_reader& r, const YAML::Node& node, const std::string& f,
+                       health_check_settings& h) {
+  if (!r.expect_map(node, f))
+    return;
+  r.check_keys(node, f,
+               {"type", "path", "expected_status", "command", "interval", "timeout", "jitter",
+                "rise", "fall"});
+  if (r.require(node, "type", f))
+    r.read_enum(node, "type", join(f, "type"), h.type,
+                {{"tcp", check_type::tcp}, {"http", check_type::http}, {"exec", check_type::exec}});
+  r.read(node, "path", join(f, "path"), h.path);
+  r.read(node, "expected_status", join(f, "expected_status"), h.expected_status, 100, 599);
+  r.read(node, "command", join(f, "command"), h.command);
+  r.read(node, "interval", join(f, "interval"), h.interval);
+  r.read(node, "timeout", join(f, "timeout"), h.timeout);
+  r.read(node, "jitter", join(f, "jitter"), h.jitter);
+  r.read(node, "rise", join(f, "rise"), h.rise, 1, 100);
+  r.read(node, "fall", join(f, "fall"), h.fall, 1, 100);
+
+  auto type_name = to_string(h.type);
+  if (h.type != check_type::http) {
+    for (const char* key : {"path", "expected_status"})
+      if (node[key].IsDefined())
+        r.fail(node[key], join(f, key),
+               std::string("only applies to http checks, not ") + type_name);
+  } else if (!h.path.empty() && h.path.front() != '/') {
+    r.fail(node["path"], join(f, "path"), "'" + h.path + "' must start with '/'");
+  }
+  if (h.type == check_type::exec) {
+    if (h.command.empty())
+      r.fail(node["command"].IsDefined() ? node["command"] : node, join(f, "command"),
+             "an exec check needs a non-empty command");
+  } else if (node["command"].IsDefined()) {
+    r.fail(node["command"], join(f, "command"),
+           std::string("only applies to exec checks, not ") + type_name);
+  }
+  if (h.interval < milliseconds{10})
+    r.fail(node["interval"], join(f, "interval"), "must be at least 10ms");
+  if (h.timeout.count() <= 0)
+    r.fail(node["timeout"], join(f, "timeout"), "must be greater than 0");
+  else if (h.timeout > h.interval)
+    r.fail(node["timeout"].IsDefined() ? node["timeout"] : node, join(f, "timeout"),
+           "must not be longer than interval (" + std::to_string(h.interval.count()) + "ms)");
+  if (h.jitter.count() > 0 && h.jitter >= h.interval)
+    r.fail(node["jitter"], join(f, "jitter"), "must be shorter than interval");
+}
+
+// "host:port", "[v6]:port"
+bool split_address(const std::string& text, std::string& host, std::uint16_t& port) {
+  std::string port_text;
+  if (!text.empty() && text.front() == '[') {
+    auto close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':')
+      return false;
+    host = text.substr(1, close - 1);
+    port_text = text.substr(close + 2);
+  } else {
+    auto colon = text.rfind(':');
+    if (colon == std::string::npos || text.find(':') != colon)
+      return false;
+    host = text.substr(0, colon);
+    port_text = text.substr(colon + 1);
+  }
+  if (host.empty() || port_text.empty() || port_text.size() > 5 ||
+      port_text.find_first_not_of("0123456789") != std::string::npos)
+    return false;
+  auto value = std::stoul(port_text);
+  if (value < 1 || value > 65535)
+    return false;
+  port = static_cast<std::uint16_t>(value);
+  return true;
+}
+
+void read_instance(yaml_reader& r, const YAML::Node& node, const std::string& f,
+                   instance_settings& inst) {
+  inst.mark = r.mark_of(node);
+  if (!r.expect_map(node, f))
+    return;
+  r.check_keys(node, f, {"name", "address", "site", "role", "priority"});
+  read_name(r, node, f, inst.name);
+  if (r.require(node, "address", f)) {
+    std::string address;
+    r.read(node, "address", join(f, "address"), address);
+    if (!address.empty() && !split_address(address, inst.host, inst.port))
+      r.fail(node["address"], join(f, "address"),
+             "'" + address + "' is not host:port with a port in 1..65535");
+  }
+  r.read(node, "site", join(f, "site"), inst.site);
+  if (r.require(node, "role", f))
+    r.read_enum(node, "role", join(f, "role"), inst.role,
+                {{"primary", instance_role::primary}, {"standby", instance_role::standby}});
+  r.read(node, "priority", join(f, "priority"), inst.priority, 0, 1000);
+}
+
+void read_action(yaml_reader& r, const YAML::Node& node, const std::string& f, action_settings& a) {
+  if (!r.expect_map(node, f))
+    return;
+  r.check_keys(node, f, {"name", "type", "command", "timeout", "env"});
+  read_name(r, node, f, a.name);
+  if (r.require(node, "type", f))
+    r.read_enum(node, "type", join(f, "type"), a.type, {{"exec", action_type::exec}});
+  if (r.require(node, "command", f)) {
+    r.read(node, "command", join(f, "command"), a.command);
+    if (a.command.empty() && node["command"].IsScalar())
+      r.fail(node["command"], join(f, "command"), "must not be empty");
+  }
+  r.read(node, "timeout", join(f, "timeout"), a.timeout);
+  if (node["timeout"].IsDefined() && a.timeout.count() <= 0)
+    r.fail(node["timeout"], join(f, "timeout"), "must be greater than 0");
+  auto env = node["env"];
+  if (env.IsDefined() && r.expect_map(env, join(f, "env"))) {
+    for (const auto& kv : env) {
+      auto key = kv.first.Scalar();
+      auto field = join(join(f, "env"), key);
+      if (!std::regex_match(key, env_key_pattern)) {
+        r.fail(kv.first, field, "'" + key + "' is not a valid variable name ([A-Z_][A-Z0-9_]*)");
+        continue;
+      }
+      std::string value;
+      if (r.scalar(kv.second, field, value))
+        a.env[key] = value;
+    }
+  }
+}
+
+void read_strategy(yaml_reader& r, const YAML::Node& node, const std::string& f,
+                   strategy_settings& s) {
+  if (!r.expect_map(node, f))
+    return;
+  r.check_keys(node, f, {"type", "fence", "promote", "reroute", "verify"});
+  if (r.require(node, "type", f))
+    r.read_enum(node, "type", join(f, "type"), s.type,
+                {{"active_passive", strategy_type::active_passive}});
+  std::map<std::string, std::string> seen; // action name -> field of first use
+  auto phase = [&](const char* key, std::vector<action_settings>& out) {
+    auto list = node[key];
+    if (!list.IsDefined() || !r.expect_sequence(list, join(f, key)))
+      return;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      auto field = index(join(f, key), i);
+      action_settings a;
+      read_action(r, list[i], field, a);
+      if (!a.name.empty()) {
+        auto [it, fresh] = seen.emplace(a.name, field);
+        if (!fresh)
+          r.fail(list[i]["name"], join(field, "name"),
+                 "'" + a.name + "' is already used by " + it->second);
+      }
+      out.push_back(std::move(a));
+    }
+  };
+  phase("fence", s.fence);
+  phase("promote", s.promote);
+  phase("reroute", s.reroute);
+  phase("verify", s.verify);
+}
+
+void read_objectives(yaml_reader& r, const YAML::Node& node, const std::string& f, objectives& o) {
+  if (!r.expect_map(node, f))
+    return;
+  r.check_keys(node, f, {"rto", "rpo"});
+  r.read(node, "rto", join(f, "rto"), o.rto);
+  r.read(node, "rpo", join(f, "rpo"), o.rpo);
+}
+
+void read_service(yaml_reader& r, const YAML::Node& node, const std::string& f,
+                  service_settings& svc) {
+  svc.mark = r.mark_of(node);
+  if (!r.expect_map(node, f))
+    return;
+  r.check_keys(node, f,
+               {"name", "block_period", "objectives", "health_check", "instances", "strategy"});
+  read_name(r, node, f, svc.name);
+  r.read(node, "block_period", join(f, "block_period"), svc.block_period);
+  if (node["objectives"].IsDefined())
+    read_objectives(r, node["objectives"], join(f, "objectives"), svc.objective);
+  if (r.require(node, "health_check", f))
+    read_health_check(r, node["health_check"], join(f, "health_check"), svc.health_check);
+  if (r.require(node, "strategy", f))
+    read_strategy(r, node["strategy"], join(f, "strategy"), svc.strategy);
+  if (!r.require(node, "instances", f))
+    return;
+  auto list = node["instances"];
+  auto lf = join(f, "instances");
+  if (!r.expect_sequence(list, lf))
+    return;
+  int primaries = 0;
+  int standbys = 0;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    instance_settings inst;
+    read_instance(r, list[i], index(lf, i), inst);
+    // Count by the written role, so an invalid role is neither.
+    auto role = list[i].IsMap() ? list[i]["role"] : YAML::Node{};
+    if (role.IsScalar() && role.Scalar() == "primary" && ++primaries > 1)
+      r.fail(role, join(index(lf, i), "role"), "a second primary: a service has exactly one");
+    if (role.IsScalar() && role.Scalar() == "standby")
+      ++standbys;
+    svc.instances.push_back(std::move(inst));
+  }
+  if (primaries == 0)
+    r.fail(list, lf, "no instance has role primary: a service needs exactly one");
+  if (standbys == 0 && svc.strategy.type == strategy_type::active_passive)
+    r.fail(list, lf, "no standby: an active_passive service needs at least one to fail over to");
+}
+
+load_result load_node(const YAML::Node& root, const std::string& file_name) {
+  load_result result;
+  yaml_reader r{file_name, result.errors};
+  auto& cfg = result.config;
+  if (!r.expect_map(root, "(top level)"))
+    return result;
+  r.check_keys(root, "", {"orchestrator", "services"});
+  if (root["orchestrator"].IsDefined())
+    read_orchestrator(r, root["orchestrator"], cfg.orchestrator);
+  if (!r.require(root, "services", ""))
+    return result;
+  auto list = root["services"];
+  if (!r.expect_sequence(list, "services"))
+    return result;
+  if (list.size() == 0)
+    r.fail(list, "services", "at least one service is required");
+  std::map<std::string, std::string> service_names;
+  std::map<std::string, std::string> instance_names;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    auto f = index("services", i);
+    service_settings svc;
+    read_service(r, list[i], f, svc);
+    if (!svc.name.empty()) {
+      auto [it, fresh] = service_names.emplace(svc.name, f);
+      if (!fresh)
+        r.fail(list[i]["name"], join(f, "name"),
+               "'" + svc.name + "' is already used by " + it->second);
+    }
+    for (std::size_t j = 0; j < svc.instances.size(); ++j) {
+      const auto& inst = svc.instances[j];
+      if (inst.name.empty())
+        continue;
+      auto inf = index(join(f, "instances"), j);
+      auto [it, fresh] = instance_names.emplace(inst.name, inf);
+      if (!fresh)
+        r.fail(list[i]["instances"][j]["name"], join(inf, "name"),
+               "'" + inst.name + "' is already used by " + it->second);
+    }
+    cfg.services.push_back(std::move(svc));
+  }
+  return result;
+}
+
+// Relative paths in the file are relative to the file, not to wherever the daemon was started.
+void resolve_paths(switchyard_config& cfg, const std::string& file_name) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  auto abs_file = fs::absolute(fs::path(file_name), ec);
+  cfg.source_file = ec ? file_name : abs_file.lexically_normal().string();
+  fs::path data{cfg.orchestrator.data_dir};
+  if (data.is_relative())
+    data = fs::path(cfg.source_file).parent_path() / data;
+  cfg.orchestrator.data_dir = data.lexically_normal().string();
+  if (!cfg.orchestrator.data_dir.empty() && cfg.orchestrator.data_dir.back() == '/' &&
+      cfg.orchestrator.data_dir.size() > 1)
+    cfg.orchestrator.data_dir.pop_back();
+}
+
+} // namespace
+
+load_result load_config_text(const std::string& text, const std::string& file_name) {
+  load_result result;
+  try {
+    auto root = YAML::Load(text);
+    result = load_node(root, file_name);
+  } catch (const YAML::ParserException& e) {
+    result.errors.push_back(
+        config_error{{file_name, e.mark.line + 1, e.mark.column + 1}, "(syntax)", e.msg});
+  } catch (const YAML::Exception& e) {
+    result.errors.push_back(config_error{{file_name, 0, 0}, "(yaml)", e.what()});
+  }
+  if (result.ok())
+    resolve_paths(result.config, file_name);
+  return result;
+}
+
+load_result load_config_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    load_result result;
+    result.errors.push_back(
+        config_error{{path, 0, 0}, "(file)", std::string("cannot read: ") + std::strerror(errno)});
+    return result;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return load_config_text(ss.str(), path);
+}
+
+} // namespace switchyard::config

@@ -1,0 +1,59 @@
+// Names of the configuration enums and the small helpers of switchyard_config.
+#include "config/model.hpp"
+
+#include <filesystem>
+
+namespace switchyard::config {
+
+const char* to_string(log_level x) {
+  switch (x) {
+  case log_level::trace:
+    return "trace";
+  case log_level::debug:
+    return "debug";
+  case log_level::info:
+    return "info";
+  case log_level::warn:
+    return "warn";
+  case log_level::error:
+    return "error";
+  }
+  return "?";
+}
+
+const char* to_string(check_type x) {
+  switch (x) {
+  case check_type::tcp:
+    return "tcp";
+  case check_type::http:
+    return "http";
+  case check_type::exec:
+    return "exec";
+  }
+  return "?";
+}
+
+const char* to_string(instance_role x) {
+  return x == instance_role::primary ? "primary" : "standby";
+}
+
+const char* to_string(strategy_type) {
+  return "active_passive";
+}
+
+const char* to_string(action_type) {
+  return "exec";
+}
+
+std::string switchyard_config::database_path() const {
+  return (std::filesystem::path(orchestrator.data_dir) / orchestrator.database).string();
+}
+
+const service_settings* switchyard_config::find_service(const std::string& name) const {
+  for (const auto& s : services)
+    if (s.name == name)
+      return &s;
+  return nullptr;
+}
+
+} // namespace switchyard::config

@@ -1,0 +1,112 @@
+// The validated, read-only configuration of switchyardd. Produced only by
+// load_config(); every other module reads it and never changes it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace switchyard::config {
+
+using milliseconds = std::chrono::milliseconds;
+
+enum class log_level { trace, debug, info, warn, error };
+enum class check_type { tcp, http, exec };
+enum class instance_role { primary, standby };
+enum class strategy_type { active_passive };
+enum class action_type { exec };
+
+const char* to_string(log_level x);
+const char* to_string(check_type x);
+const char* to_string(instance_role x);
+const char* to_string(strategy_type x);
+const char* to_string(action_type x);
+
+/// Where a value came from, for error messages that name file:line:column.
+struct source_mark {
+  std::string file;
+  int line = 0;   ///< 1-based
+  int column = 0; ///< 1-based
+};
+
+struct supervisor_settings {
+  int max_restarts = 5;                ///< restarts allowed inside `restart_window`
+  milliseconds restart_window{60'000}; ///< past max_restarts in this window: escalate
+  milliseconds initial_backoff{100};   ///< first restart delay, doubled each time
+  milliseconds max_backoff{5'000};
+};
+
+struct orchestrator_settings {
+  std::string data_dir = "./data";        ///< relative paths resolve against the config file
+  std::string database = "switchyard.db"; ///< file name inside data_dir
+  log_level level = log_level::info;
+  supervisor_settings supervisor;
+};
+
+struct health_check_settings {
+  check_type type = check_type::tcp;
+  std::string path = "/health"; ///< http only
+  int expected_status = 200;    ///< http only
+  std::string command;          ///< exec only: run with /bin/sh -c
+  milliseconds interval{1'000};
+  milliseconds timeout{500};
+  milliseconds jitter{0}; ///< each interval is stretched by up to this much
+  int rise = 2;           ///< consecutive successes to become healthy
+  int fall = 3;           ///< consecutive failures to become unhealthy
+};
+
+struct instance_settings {
+  std::string name;
+  std::string host;
+  std::uint16_t port = 0;
+  std::string site = "default";
+  instance_role role = instance_role::standby;
+  int priority = 100; ///< higher wins when choosing a standby to promote
+  source_mark mark;
+};
+
+struct action_settings {
+  std::string name;
+  action_type type = action_type::exec;
+  std::string command; ///< exec: run with /bin/sh -c
+  milliseconds timeout{10'000};
+  std::map<std::string, std::string> env; ///< extra environment for exec
+};
+
+/// Actions of an active-passive failover, run phase by phase in this order.
+struct strategy_settings {
+  strategy_type type = strategy_type::active_passive;
+  std::vector<action_settings> fence;   ///< isolate the old primary
+  std::vector<action_settings> promote; ///< make the standby primary
+  std::vector<action_settings> reroute; ///< move traffic to it
+  std::vector<action_settings> verify;  ///< check the result
+};
+
+struct objectives {
+  milliseconds rto{60'000}; ///< recovery time objective
+  milliseconds rpo{0};      ///< recovery point objective
+};
+
+struct service_settings {
+  std::string name;
+  std::vector<instance_settings> instances;
+  health_check_settings health_check;
+  strategy_settings strategy;
+  objectives objective;
+  milliseconds block_period{300'000}; ///< no second automatic failover within this
+  source_mark mark;
+};
+
+struct switchyard_config {
+  std::string source_file; ///< absolute path of the file this was loaded from
+  orchestrator_settings orchestrator;
+  std::vector<service_settings> services;
+
+  /// Absolute path of the SQLite database (data_dir resolved against the config's folder).
+  std::string database_path() const;
+  const service_settings* find_service(const std::string& name) const;
+};
+
+} // namespace switchyard::config

@@ -1,0 +1,47 @@
+// Typed actor interfaces: the only way actors in different files refer to
+// each other. Untyped caf::actor handles never leave the file that made them.
+#pragma once
+
+#include <cstdint>
+
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "messages/type_ids.hpp"
+
+namespace switchyard {
+
+/// The only owner of the SQLite connection.
+using store_actor = caf::typed_actor<
+    // health history (fire and forget: a lost history row never blocks a failover)
+    caf::reacts_to<health_transition>,
+    // persists a detection; replies with its id
+    caf::replies_to<failure_detection>::with<detection_id>,
+    // persists a plan if it changed; replies with the plan's version for its service
+    caf::replies_to<failover_plan>::with<std::int64_t>,
+    // the switchover journal
+    caf::replies_to<switchover_start>::with<switchover_id>,
+    caf::replies_to<step_start>::with<step_id>, caf::replies_to<step_finish>::with<caf::ok_atom>,
+    caf::replies_to<switchover_finish>::with<caf::ok_atom>,
+    // the last known primary and epoch of every service
+    caf::replies_to<load_topo_atom>::with<topology_list>>;
+
+/// Turns health transitions into classified failure detections. The
+/// coordinator tells it who is primary (service_topology) so it can rate severity.
+using classifier_actor =
+    caf::typed_actor<caf::reacts_to<health_transition>, caf::reacts_to<service_topology>>;
+
+/// One decision point per service: owns topology and safety rules.
+using coordinator_actor =
+    caf::typed_actor<caf::reacts_to<health_transition>,
+                     // (re)loads the persisted topology from the store; sent to itself at start
+                     caf::reacts_to<load_topo_atom>, caf::reacts_to<failure_detection>,
+                     caf::replies_to<get_state_atom>::with<service_state_list>>;
+
+/// Executes failover jobs (blocking actions run off the cooperative scheduler).
+using runner_actor = caf::typed_actor<caf::replies_to<failover_job>::with<failover_result>>;
+
+/// A health checker only reacts to its own timer.
+using health_checker_actor = caf::typed_actor<caf::reacts_to<probe_atom>>;
+
+} // namespace switchyard

@@ -1,0 +1,118 @@
+// Switchovers and their step journal: every step is written (step_start)
+// before its side effect and completed (step_finish) after it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/meta/type_name.hpp>
+#include <caf/timestamp.hpp>
+
+#include "messages/detection.hpp"
+#include "messages/ids.hpp"
+#include "messages/plan.hpp"
+
+namespace switchyard {
+
+enum class switchover_kind : std::uint8_t {
+  automatic_failover,
+  planned_switchover,
+  forced_failover
+};
+enum class switchover_status : std::uint8_t { running, completed, failed };
+
+const char* to_string(switchover_kind x);
+const char* to_string(switchover_status x);
+
+/// Opens a switchover in the journal; the store replies with its switchover_id.
+struct switchover_start {
+  service_id service;
+  switchover_kind kind = switchover_kind::automatic_failover;
+  instance_id from;
+  instance_id to;
+  detection_id detection{0}; ///< 0 for operator-triggered work
+  std::int64_t plan_version = 0;
+  epoch new_epoch{0}; ///< the fencing number the switchover runs under
+  std::string reason;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, switchover_start& x) {
+  return f(caf::meta::type_name("switchover_start"), x.service, x.kind, x.from, x.to, x.detection,
+           x.plan_version, x.new_epoch, x.reason);
+}
+
+/// Journals a step as started, before its action runs; the store replies with its step_id.
+struct step_start {
+  switchover_id switchover{0};
+  plan_step step;
+  epoch run_epoch{0};
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, step_start& x) {
+  return f(caf::meta::type_name("step_start"), x.switchover, x.step, x.run_epoch);
+}
+
+/// Journals a step as done or failed, after its action returned.
+struct step_finish {
+  step_id step{0};
+  bool ok = false;
+  std::string detail; ///< exit status, timing, the action's output tail
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, step_finish& x) {
+  return f(caf::meta::type_name("step_finish"), x.step, x.ok, x.detail);
+}
+
+/// Closes a switchover. On success the store records `new_primary` and
+/// `new_epoch` as the service's topology in the same transaction.
+struct switchover_finish {
+  switchover_id switchover{0};
+  service_id service;
+  switchover_status status = switchover_status::failed;
+  instance_id new_primary; ///< only meaningful when status == completed
+  epoch new_epoch{0};
+  std::string detail;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, switchover_finish& x) {
+  return f(caf::meta::type_name("switchover_finish"), x.switchover, x.service, x.status,
+           x.new_primary, x.new_epoch, x.detail);
+}
+
+/// Work handed from the failover coordinator to the failover runner.
+struct failover_job {
+  switchover_kind kind = switchover_kind::automatic_failover;
+  failure_detection detection; ///< what triggered it (id 0 for operator work)
+  failover_plan plan;          ///< the plan to execute, already persisted
+  std::int64_t plan_version = 0;
+  instance_id from; ///< the primary being replaced
+  instance_id to;   ///< the standby being promoted
+  epoch new_epoch{0};
+  std::string reason;
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, failover_job& x) {
+  return f(caf::meta::type_name("failover_job"), x.kind, x.detection, x.plan, x.plan_version,
+           x.from, x.to, x.new_epoch, x.reason);
+}
+
+/// What the runner reports back when a failover job has ended.
+struct failover_result {
+  service_id service;
+  switchover_id switchover{0};
+  bool success = false;
+  instance_id new_primary;
+  epoch new_epoch{0};
+  std::string detail; ///< on failure: which step failed and why
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, failover_result& x) {
+  return f(caf::meta::type_name("failover_result"), x.service, x.switchover, x.success,
+           x.new_primary, x.new_epoch, x.detail);
+}
+
+} // namespace switchyard

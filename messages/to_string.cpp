@@ -1,0 +1,81 @@
+// Names of the message enums, as shown in logs, the database and the API.
+#include "messages/detection.hpp"
+#include "messages/health.hpp"
+#include "messages/plan.hpp"
+#include "messages/switchover.hpp"
+
+namespace switchyard {
+
+const char* to_string(health_status x) {
+  switch (x) {
+  case health_status::unknown:
+    return "unknown";
+  case health_status::healthy:
+    return "healthy";
+  case health_status::unhealthy:
+    return "unhealthy";
+  }
+  return "?";
+}
+
+const char* to_string(failure_type x) {
+  switch (x) {
+  case failure_type::unreachable:
+    return "unreachable";
+  case failure_type::recovered:
+    return "recovered";
+  }
+  return "?";
+}
+
+const char* to_string(severity x) {
+  switch (x) {
+  case severity::info:
+    return "info";
+  case severity::warning:
+    return "warning";
+  case severity::critical:
+    return "critical";
+  }
+  return "?";
+}
+
+const char* to_string(step_phase x) {
+  switch (x) {
+  case step_phase::fence:
+    return "fence";
+  case step_phase::promote:
+    return "promote";
+  case step_phase::reroute:
+    return "reroute";
+  case step_phase::verify:
+    return "verify";
+  }
+  return "?";
+}
+
+const char* to_string(switchover_kind x) {
+  switch (x) {
+  case switchover_kind::automatic_failover:
+    return "automatic_failover";
+  case switchover_kind::planned_switchover:
+    return "planned_switchover";
+  case switchover_kind::forced_failover:
+    return "forced_failover";
+  }
+  return "?";
+}
+
+const char* to_string(switchover_status x) {
+  switch (x) {
+  case switchover_status::running:
+    return "running";
+  case switchover_status::completed:
+    return "completed";
+  case switchover_status::failed:
+    return "failed";
+  }
+  return "?";
+}
+
+} // namespace switchyard

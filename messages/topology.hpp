@@ -1,0 +1,60 @@
+// Who is primary for each service, as persisted and as the coordinator sees it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/meta/type_name.hpp>
+#include <caf/timestamp.hpp>
+
+#include "messages/health.hpp"
+#include "messages/ids.hpp"
+
+namespace switchyard {
+
+/// The durable topology of one service, loaded by the daemon on start.
+struct service_topology {
+  service_id service;
+  instance_id primary;
+  epoch current_epoch{0};
+  caf::timestamp last_failover{}; ///< epoch 0 of the clock when never failed over
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, service_topology& x) {
+  return f(caf::meta::type_name("service_topology"), x.service, x.primary, x.current_epoch,
+           x.last_failover);
+}
+
+using topology_list = std::vector<service_topology>;
+
+struct instance_health {
+  instance_id instance;
+  health_status status = health_status::unknown;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, instance_health& x) {
+  return f(caf::meta::type_name("instance_health"), x.instance, x.status);
+}
+
+/// The coordinator's live view of one service (for status queries and tests).
+struct service_state {
+  service_id service;
+  instance_id primary;
+  epoch current_epoch{0};
+  bool failover_in_flight = false;
+  bool in_block_period = false;
+  std::vector<instance_health> instances;
+  std::string last_decision; ///< the latest decision and its reason
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, service_state& x) {
+  return f(caf::meta::type_name("service_state"), x.service, x.primary, x.current_epoch,
+           x.failover_in_flight, x.in_block_period, x.instances, x.last_decision);
+}
+
+using service_state_list = std::vector<service_state>;
+
+} // namespace switchyard

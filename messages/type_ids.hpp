@@ -1,0 +1,49 @@
+// The project's single CAF type-ID block and its atoms. Every message element
+// type is listed here; CAF_ENABLE_TYPE_ID_CHECKS turns a missing one into a
+// compile error.
+#pragma once
+
+#include <caf/atom.hpp>
+#include <caf/type_id.hpp>
+
+#include "messages/detection.hpp"
+#include "messages/health.hpp"
+#include "messages/ids.hpp"
+#include "messages/plan.hpp"
+#include "messages/switchover.hpp"
+#include "messages/topology.hpp"
+
+CAF_BEGIN_TYPE_ID_BLOCK(switchyard, caf::first_custom_type_id)
+
+CAF_ADD_TYPE_ID(switchyard, (switchyard::service_id))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::instance_id))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::switchover_id))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::detection_id))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::step_id))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::epoch))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::probe_sample))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::health_transition))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::failure_detection))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::failover_plan))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::switchover_start))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::step_start))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::step_finish))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::switchover_finish))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::failover_job))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::failover_result))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::service_topology))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::topology_list))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::service_state_list))
+
+CAF_END_TYPE_ID_BLOCK(switchyard)
+
+namespace switchyard {
+
+// Atoms name requests that carry no payload of their own (max 10 characters).
+using probe_atom = caf::atom_constant<caf::atom("probe")>;
+using load_topo_atom = caf::atom_constant<caf::atom("load_topo")>;
+using get_state_atom = caf::atom_constant<caf::atom("get_state")>;
+using crash_atom = caf::atom_constant<caf::atom("crash")>;
+using restart_atom = caf::atom_constant<caf::atom("restart")>;
+
+} // namespace switchyard

@@ -1,0 +1,535 @@
+#include "persistence/sqlite_store.hpp"
+
+#include <chrono>
+#include <map>
+#include <set>
+
+#include <sqlite3.h>
+
+#include "messages/error.hpp"
+#include "persistence/migrations.hpp"
+#include "persistence/statement.hpp"
+
+namespace switchyard::persistence {
+
+const char* to_string(step_status x) {
+  switch (x) {
+  case step_status::started:
+    return "started";
+  case step_status::done:
+    return "done";
+  case step_status::failed:
+    return "failed";
+  }
+  return "?";
+}
+
+namespace {
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::int64_t to_ms(caf::timestamp t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+// Parses a to_string() name back; unknown text maps to `fallback`.
+template <class Enum, std::size_t N>
+Enum parse(const std::string& text, const Enum (&values)[N], Enum fallback) {
+  for (auto v : values)
+    if (text == to_string(v))
+      return v;
+  return fallback;
+}
+
+constexpr switchover_kind all_kinds[] = {switchover_kind::automatic_failover,
+                                         switchover_kind::planned_switchover,
+                                         switchover_kind::forced_failover};
+constexpr switchover_status all_statuses[] = {
+    switchover_status::running, switchover_status::completed, switchover_status::failed};
+constexpr step_phase all_phases[] = {step_phase::fence, step_phase::promote, step_phase::reroute,
+                                     step_phase::verify};
+constexpr step_status all_step_statuses[] = {step_status::started, step_status::done,
+                                             step_status::failed};
+constexpr failure_type all_failure_types[] = {failure_type::unreachable, failure_type::recovered};
+constexpr severity all_severities[] = {severity::info, severity::warning, severity::critical};
+
+} // namespace
+
+struct sqlite_store::impl {
+  sqlite3* db = nullptr;
+  std::map<std::string, statement> cache;
+
+  ~impl() {
+    cache.clear(); // statements before the connection
+    if (db != nullptr)
+      sqlite3_close(db);
+  }
+
+  // Prepares each distinct SQL text once, then reuses it.
+  caf::expected<statement*> stmt(const std::string& sql) {
+    auto i = cache.find(sql);
+    if (i != cache.end())
+      return &i->second;
+    auto st = statement::prepare(db, sql);
+    if (!st)
+      return st.error();
+    return &cache.emplace(sql, std::move(*st)).first->second;
+  }
+
+  // Runs `body` inside BEGIN IMMEDIATE ... COMMIT, rolling back on error.
+  template <class F> caf::expected<void> transaction(F&& body) {
+    if (auto b = exec_sql(db, "BEGIN IMMEDIATE"); !b)
+      return b.error();
+    caf::expected<void> r = body();
+    if (!r) {
+      (void)exec_sql(db, "ROLLBACK");
+      return r.error();
+    }
+    if (auto c = exec_sql(db, "COMMIT"); !c) {
+      (void)exec_sql(db, "ROLLBACK");
+      return c.error();
+    }
+    return caf::unit;
+  }
+};
+
+sqlite_store::sqlite_store(sqlite3* db) : impl_(std::make_unique<impl>()) {
+  impl_->db = db;
+}
+
+sqlite_store::~sqlite_store() = default;
+
+caf::expected<std::unique_ptr<sqlite_store>> sqlite_store::open(const std::string& path) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  std::unique_ptr<sqlite_store> store{new sqlite_store(db)};
+  if (rc != SQLITE_OK)
+    return make_sy_error(sy_errc::storage_failure,
+                         "cannot open database " + path + ": " +
+                             (db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
+  // synchronous=FULL: a journaled step must survive a power cut; durability beats speed here.
+  for (const char* pragma :
+       {"PRAGMA busy_timeout=5000", "PRAGMA foreign_keys=ON", "PRAGMA synchronous=FULL"})
+    if (auto r = exec_sql(db, pragma); !r)
+      return make_sy_error(sy_errc::storage_failure, path + ": " + describe(r.error()));
+  auto mode = store->journal_mode_set_wal();
+  if (!mode)
+    return mode.error();
+  if (*mode != "wal" && path != ":memory:")
+    return make_sy_error(sy_errc::storage_failure,
+                         path + ": SQLite refused WAL mode (journal_mode is '" + *mode + "')");
+  if (auto m = migrate(db); !m)
+    return make_sy_error(sy_errc::storage_failure, path + ": " + describe(m.error()));
+  return store;
+}
+
+caf::expected<std::string> sqlite_store::journal_mode_set_wal() {
+  auto st = impl_->stmt("PRAGMA journal_mode=WAL");
+  if (!st)
+    return st.error();
+  auto row = (*st)->step();
+  if (!row)
+    return row.error();
+  auto mode = (*st)->column_text(0);
+  (*st)->reset();
+  return mode;
+}
+
+int sqlite_store::schema_version() const {
+  auto st = impl_->stmt("PRAGMA user_version");
+  if (!st)
+    return -1;
+  auto row = (*st)->step();
+  int v = row && *row ? static_cast<int>((*st)->column_int(0)) : -1;
+  (*st)->reset();
+  return v;
+}
+
+std::string sqlite_store::journal_mode() const {
+  auto st = impl_->stmt("PRAGMA journal_mode");
+  if (!st)
+    return "?";
+  auto row = (*st)->step();
+  auto mode = row && *row ? (*st)->column_text(0) : std::string{"?"};
+  (*st)->reset();
+  return mode;
+}
+
+// Services that disappear from the file keep their rows (history stays
+// readable) but are marked unconfigured and left out of load_topology.
+caf::expected<void> sqlite_store::sync_config(const config::switchyard_config& cfg) {
+  return impl_->transaction([&]() -> caf::expected<void> {
+    auto now = now_ms();
+    if (auto r = exec_sql(impl_->db, "UPDATE services SET configured = 0"); !r)
+      return r.error();
+    for (const auto& svc : cfg.services) {
+      std::string configured_primary;
+      std::set<std::string> names;
+      for (const auto& i : svc.instances) {
+        names.insert(i.name);
+        if (i.role == config::instance_role::primary)
+          configured_primary = i.name;
+      }
+      auto sel = impl_->stmt("SELECT current_primary, epoch FROM services WHERE name = ?1");
+      if (!sel)
+        return sel.error();
+      (*sel)->bind(1, svc.name);
+      auto row = (*sel)->step();
+      if (!row)
+        return row.error();
+      bool known = *row;
+      std::string primary = known ? (*sel)->column_text(0) : configured_primary;
+      std::int64_t epoch_value = known ? (*sel)->column_int(1) : 1;
+      (*sel)->reset();
+      if (known && !names.count(primary)) {
+        // The persisted primary is no longer configured: the file's primary
+        // takes over, under a new epoch so stale actors can be told apart.
+        primary = configured_primary;
+        ++epoch_value;
+      }
+      auto up = impl_->stmt(
+          "INSERT INTO services (name, current_primary, epoch, configured, updated_at_ms) "
+          "VALUES (?1, ?2, ?3, 1, ?4) ON CONFLICT(name) DO UPDATE SET current_primary = ?2, "
+          "epoch = ?3, configured = 1, updated_at_ms = ?4");
+      if (!up)
+        return up.error();
+      (*up)->bind(1, svc.name).bind(2, primary).bind(3, epoch_value).bind(4, now);
+      if (auto r = (*up)->run(); !r)
+        return r.error();
+      auto del = impl_->stmt("DELETE FROM instances WHERE service = ?1");
+      if (!del)
+        return del.error();
+      (*del)->bind(1, svc.name);
+      if (auto r = (*del)->run(); !r)
+        return r.error();
+      for (const auto& i : svc.instances) {
+        auto ins = impl_->stmt("INSERT INTO instances (name, service, host, port, site, role, "
+                               "priority) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+                               "ON CONFLICT(name) DO UPDATE SET service = ?2, host = ?3, "
+                               "port = ?4, site = ?5, role = ?6, priority = ?7");
+        if (!ins)
+          return ins.error();
+        (*ins)
+            ->bind(1, i.name)
+            .bind(2, svc.name)
+            .bind(3, i.host)
+            .bind(4, static_cast<std::int64_t>(i.port))
+            .bind(5, i.site)
+            .bind(6, std::string(config::to_string(i.role)))
+            .bind(7, static_cast<std::int64_t>(i.priority));
+        if (auto r = (*ins)->run(); !r)
+          return r.error();
+      }
+    }
+    return caf::unit;
+  });
+}
+
+caf::expected<topology_list> sqlite_store::load_topology() {
+  auto st = impl_->stmt("SELECT name, current_primary, epoch, last_failover_ms FROM services "
+                        "WHERE configured = 1 ORDER BY name");
+  if (!st)
+    return st.error();
+  topology_list result;
+  while (true) {
+    auto row = (*st)->step();
+    if (!row)
+      return row.error();
+    if (!*row)
+      break;
+    service_topology t;
+    t.service = service_id{(*st)->column_text(0)};
+    t.primary = instance_id{(*st)->column_text(1)};
+    t.current_epoch = epoch{static_cast<std::uint64_t>((*st)->column_int(2))};
+    t.last_failover = caf::timestamp{std::chrono::milliseconds{(*st)->column_int(3)}};
+    result.push_back(std::move(t));
+  }
+  (*st)->reset();
+  return result;
+}
+
+caf::expected<void> sqlite_store::record_health(const health_transition& t) {
+  auto st = impl_->stmt("INSERT INTO health_events (service, instance, from_status, to_status, "
+                        "reason, at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  if (!st)
+    return st.error();
+  (*st)
+      ->bind(1, t.service.value)
+      .bind(2, t.instance.value)
+      .bind(3, std::string(to_string(t.from)))
+      .bind(4, std::string(to_string(t.to)))
+      .bind(5, t.reason)
+      .bind(6, to_ms(t.at));
+  return (*st)->run();
+}
+
+caf::expected<detection_id> sqlite_store::record_detection(const failure_detection& d) {
+  auto st = impl_->stmt("INSERT INTO detections (service, instance, type, severity, "
+                        "affects_primary, evidence, at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+  if (!st)
+    return st.error();
+  (*st)
+      ->bind(1, d.service.value)
+      .bind(2, d.instance.value)
+      .bind(3, std::string(to_string(d.type)))
+      .bind(4, std::string(to_string(d.level)))
+      .bind(5, std::int64_t{d.affects_primary ? 1 : 0})
+      .bind(6, d.evidence)
+      .bind(7, d.at.time_since_epoch().count() == 0 ? now_ms() : to_ms(d.at));
+  if (auto r = (*st)->run(); !r)
+    return r.error();
+  return detection_id{sqlite3_last_insert_rowid(impl_->db)};
+}
+
+caf::expected<std::int64_t> sqlite_store::save_plan(const failover_plan& plan) {
+  auto json = plan_to_json(plan);
+  auto latest = latest_plan(plan.service.value);
+  if (!latest)
+    return latest.error();
+  if (*latest && (*latest)->json == json)
+    return (*latest)->version;
+  auto version = *latest ? (*latest)->version + 1 : 1;
+  auto st = impl_->stmt("INSERT INTO failover_plans (service, version, plan_json, created_at_ms) "
+                        "VALUES (?1, ?2, ?3, ?4)");
+  if (!st)
+    return st.error();
+  (*st)->bind(1, plan.service.value).bind(2, version).bind(3, json).bind(4, now_ms());
+  if (auto r = (*st)->run(); !r)
+    return r.error();
+  return version;
+}
+
+caf::expected<switchover_id> sqlite_store::begin_switchover(const switchover_start& s) {
+  auto st = impl_->stmt(
+      "INSERT INTO switchovers (service, kind, status, from_instance, to_instance, detection_id, "
+      "plan_version, epoch, reason, started_at_ms) VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6, ?7, "
+      "?8, ?9)");
+  if (!st)
+    return st.error();
+  (*st)
+      ->bind(1, s.service.value)
+      .bind(2, std::string(to_string(s.kind)))
+      .bind(3, s.from.value)
+      .bind(4, s.to.value)
+      .bind(5, s.detection.value)
+      .bind(6, s.plan_version)
+      .bind(7, static_cast<std::int64_t>(s.new_epoch.value))
+      .bind(8, s.reason)
+      .bind(9, now_ms());
+  if (auto r = (*st)->run(); !r)
+    return r.error();
+  return switchover_id{sqlite3_last_insert_rowid(impl_->db)};
+}
+
+caf::expected<step_id> sqlite_store::begin_step(const step_start& s) {
+  auto st = impl_->stmt(
+      "INSERT INTO switchover_steps (switchover_id, sequence, phase, name, action_kind, target, "
+      "epoch, status, started_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'started', ?8)");
+  if (!st)
+    return st.error();
+  (*st)
+      ->bind(1, s.switchover.value)
+      .bind(2, static_cast<std::int64_t>(s.step.sequence))
+      .bind(3, std::string(to_string(s.step.phase)))
+      .bind(4, s.step.name)
+      .bind(5, s.step.action_kind)
+      .bind(6, s.step.target.value)
+      .bind(7, static_cast<std::int64_t>(s.run_epoch.value))
+      .bind(8, now_ms());
+  if (auto r = (*st)->run(); !r)
+    return r.error();
+  return step_id{sqlite3_last_insert_rowid(impl_->db)};
+}
+
+caf::expected<void> sqlite_store::finish_step(const step_finish& s) {
+  auto st = impl_->stmt("UPDATE switchover_steps SET status = ?2, detail = ?3, finished_at_ms = ?4 "
+                        "WHERE id = ?1 AND status = 'started'");
+  if (!st)
+    return st.error();
+  (*st)
+      ->bind(1, s.step.value)
+      .bind(2, std::string(s.ok ? "done" : "failed"))
+      .bind(3, s.detail)
+      .bind(4, now_ms());
+  if (auto r = (*st)->run(); !r)
+    return r.error();
+  if (sqlite3_changes(impl_->db) != 1)
+    return make_sy_error(sy_errc::storage_failure, "step #" + std::to_string(s.step.value) +
+                                                       " is not a started step of any switchover");
+  return caf::unit;
+}
+
+caf::expected<void> sqlite_store::finish_switchover(const switchover_finish& s) {
+  return impl_->transaction([&]() -> caf::expected<void> {
+    auto now = now_ms();
+    auto st = impl_->stmt("UPDATE switchovers SET status = ?2, detail = ?3, finished_at_ms = ?4 "
+                          "WHERE id = ?1 AND status = 'running'");
+    if (!st)
+      return st.error();
+    (*st)
+        ->bind(1, s.switchover.value)
+        .bind(2, std::string(to_string(s.status)))
+        .bind(3, s.detail)
+        .bind(4, now);
+    if (auto r = (*st)->run(); !r)
+      return r.error();
+    if (sqlite3_changes(impl_->db) != 1)
+      return make_sy_error(sy_errc::storage_failure, "switchover #" +
+                                                         std::to_string(s.switchover.value) +
+                                                         " is not a running switchover");
+    if (s.status != switchover_status::completed)
+      return caf::unit;
+    auto topo = impl_->stmt("UPDATE services SET current_primary = ?2, epoch = ?3, "
+                            "last_failover_ms = ?4, updated_at_ms = ?4 WHERE name = ?1");
+    if (!topo)
+      return topo.error();
+    (*topo)
+        ->bind(1, s.service.value)
+        .bind(2, s.new_primary.value)
+        .bind(3, static_cast<std::int64_t>(s.new_epoch.value))
+        .bind(4, now);
+    if (auto r = (*topo)->run(); !r)
+      return r.error();
+    if (sqlite3_changes(impl_->db) != 1)
+      return make_sy_error(sy_errc::unknown_service,
+                           "service '" + s.service.value + "' is not in the database");
+    return caf::unit;
+  });
+}
+
+caf::expected<std::vector<switchover_row>>
+sqlite_store::list_switchovers(const std::string& service) {
+  auto st = impl_->stmt(
+      "SELECT id, service, kind, status, from_instance, to_instance, detection_id, plan_version, "
+      "epoch, reason, detail, started_at_ms, finished_at_ms FROM switchovers "
+      "WHERE ?1 = '' OR service = ?1 ORDER BY id DESC");
+  if (!st)
+    return st.error();
+  (*st)->bind(1, service);
+  std::vector<switchover_row> rows;
+  while (true) {
+    auto row = (*st)->step();
+    if (!row)
+      return row.error();
+    if (!*row)
+      break;
+    auto& s = **st;
+    switchover_row r;
+    r.id = switchover_id{s.column_int(0)};
+    r.service = service_id{s.column_text(1)};
+    r.kind = parse(s.column_text(2), all_kinds, switchover_kind::automatic_failover);
+    r.status = parse(s.column_text(3), all_statuses, switchover_status::failed);
+    r.from = instance_id{s.column_text(4)};
+    r.to = instance_id{s.column_text(5)};
+    r.detection = detection_id{s.column_int(6)};
+    r.plan_version = s.column_int(7);
+    r.run_epoch = epoch{static_cast<std::uint64_t>(s.column_int(8))};
+    r.reason = s.column_text(9);
+    r.detail = s.column_text(10);
+    r.started_at_ms = s.column_int(11);
+    r.finished_at_ms = s.column_int(12);
+    rows.push_back(std::move(r));
+  }
+  (*st)->reset();
+  return rows;
+}
+
+caf::expected<std::vector<step_row>> sqlite_store::list_steps(switchover_id id) {
+  auto st = impl_->stmt("SELECT id, switchover_id, sequence, phase, name, action_kind, target, "
+                        "epoch, status, detail, started_at_ms, finished_at_ms "
+                        "FROM switchover_steps WHERE switchover_id = ?1 ORDER BY sequence");
+  if (!st)
+    return st.error();
+  (*st)->bind(1, id.value);
+  std::vector<step_row> rows;
+  while (true) {
+    auto row = (*st)->step();
+    if (!row)
+      return row.error();
+    if (!*row)
+      break;
+    auto& s = **st;
+    step_row r;
+    r.id = step_id{s.column_int(0)};
+    r.switchover = switchover_id{s.column_int(1)};
+    r.sequence = static_cast<std::uint32_t>(s.column_int(2));
+    r.phase = parse(s.column_text(3), all_phases, step_phase::fence);
+    r.name = s.column_text(4);
+    r.action_kind = s.column_text(5);
+    r.target = instance_id{s.column_text(6)};
+    r.run_epoch = epoch{static_cast<std::uint64_t>(s.column_int(7))};
+    r.status = parse(s.column_text(8), all_step_statuses, step_status::failed);
+    r.detail = s.column_text(9);
+    r.started_at_ms = s.column_int(10);
+    r.finished_at_ms = s.column_int(11);
+    rows.push_back(std::move(r));
+  }
+  (*st)->reset();
+  return rows;
+}
+
+caf::expected<std::vector<detection_row>>
+sqlite_store::list_detections(const std::string& service) {
+  auto st = impl_->stmt("SELECT id, service, instance, type, severity, affects_primary, evidence, "
+                        "at_ms FROM detections WHERE ?1 = '' OR service = ?1 ORDER BY id DESC");
+  if (!st)
+    return st.error();
+  (*st)->bind(1, service);
+  std::vector<detection_row> rows;
+  while (true) {
+    auto row = (*st)->step();
+    if (!row)
+      return row.error();
+    if (!*row)
+      break;
+    auto& s = **st;
+    detection_row r;
+    r.id = detection_id{s.column_int(0)};
+    r.service = service_id{s.column_text(1)};
+    r.instance = instance_id{s.column_text(2)};
+    r.type = parse(s.column_text(3), all_failure_types, failure_type::unreachable);
+    r.level = parse(s.column_text(4), all_severities, severity::warning);
+    r.affects_primary = s.column_int(5) != 0;
+    r.evidence = s.column_text(6);
+    r.at_ms = s.column_int(7);
+    rows.push_back(std::move(r));
+  }
+  (*st)->reset();
+  return rows;
+}
+
+caf::expected<std::optional<plan_row>> sqlite_store::latest_plan(const std::string& service) {
+  auto st = impl_->stmt("SELECT version, plan_json, created_at_ms FROM failover_plans "
+                        "WHERE service = ?1 ORDER BY version DESC LIMIT 1");
+  if (!st)
+    return st.error();
+  (*st)->bind(1, service);
+  auto row = (*st)->step();
+  if (!row)
+    return row.error();
+  std::optional<plan_row> result;
+  if (*row)
+    result = plan_row{service_id{service}, (*st)->column_int(0), (*st)->column_text(1),
+                      (*st)->column_int(2)};
+  (*st)->reset();
+  return result;
+}
+
+caf::expected<std::int64_t> sqlite_store::count_health_events(const std::string& instance) {
+  auto st = impl_->stmt("SELECT count(*) FROM health_events WHERE instance = ?1");
+  if (!st)
+    return st.error();
+  (*st)->bind(1, instance);
+  auto row = (*st)->step();
+  if (!row)
+    return row.error();
+  auto n = (*st)->column_int(0);
+  (*st)->reset();
+  return n;
+}
+
+} // namespace switchyard::persistence

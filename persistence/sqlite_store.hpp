@@ -1,0 +1,137 @@
+// The durable state of switchyardd in one SQLite file (WAL mode): services and
+// instances, versioned failover plans, switchovers with their step journal,
+// failure detections and health history. Plain synchronous C++; the store
+// actor (actors/store.hpp) is its only user in the daemon.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+#include "config/model.hpp"
+#include "messages/detection.hpp"
+#include "messages/health.hpp"
+#include "messages/plan.hpp"
+#include "messages/switchover.hpp"
+#include "messages/topology.hpp"
+
+struct sqlite3;
+
+namespace switchyard::persistence {
+
+/// A switchover as read back from the journal.
+struct switchover_row {
+  switchover_id id{0};
+  service_id service;
+  switchover_kind kind = switchover_kind::automatic_failover;
+  switchover_status status = switchover_status::running;
+  instance_id from;
+  instance_id to;
+  detection_id detection{0};
+  std::int64_t plan_version = 0;
+  epoch run_epoch{0};
+  std::string reason;
+  std::string detail;
+  std::int64_t started_at_ms = 0;  ///< unix epoch milliseconds
+  std::int64_t finished_at_ms = 0; ///< 0 while running
+};
+
+enum class step_status { started, done, failed };
+const char* to_string(step_status x);
+
+struct step_row {
+  step_id id{0};
+  switchover_id switchover{0};
+  std::uint32_t sequence = 0;
+  step_phase phase = step_phase::fence;
+  std::string name;
+  std::string action_kind;
+  instance_id target;
+  epoch run_epoch{0};
+  step_status status = step_status::started;
+  std::string detail;
+  std::int64_t started_at_ms = 0;
+  std::int64_t finished_at_ms = 0;
+};
+
+struct detection_row {
+  detection_id id{0};
+  service_id service;
+  instance_id instance;
+  failure_type type = failure_type::unreachable;
+  severity level = severity::warning;
+  bool affects_primary = false;
+  std::string evidence;
+  std::int64_t at_ms = 0;
+};
+
+struct plan_row {
+  service_id service;
+  std::int64_t version = 0;
+  std::string json; ///< the plan as JSON (see plan_to_json)
+  std::int64_t created_at_ms = 0;
+};
+
+class sqlite_store {
+public:
+  /// Opens (creating if needed) the database at `path`, switches it to WAL and
+  /// applies any pending migrations. The folder must exist.
+  [[nodiscard]] static caf::expected<std::unique_ptr<sqlite_store>> open(const std::string& path);
+
+  ~sqlite_store();
+  sqlite_store(const sqlite_store&) = delete;
+  sqlite_store& operator=(const sqlite_store&) = delete;
+
+  /// The schema version after migrations (user_version).
+  [[nodiscard]] int schema_version() const;
+  /// The journal mode SQLite reports ("wal" for a file database).
+  [[nodiscard]] std::string journal_mode() const;
+
+  /// Records configured services and instances. A service seen for the first
+  /// time gets the configured primary and epoch 1; a known service keeps its
+  /// persisted primary (the database wins over the file) unless that instance
+  /// is no longer configured.
+  [[nodiscard]] caf::expected<void> sync_config(const config::switchyard_config& cfg);
+
+  /// The last known primary and epoch of every service.
+  [[nodiscard]] caf::expected<topology_list> load_topology();
+
+  [[nodiscard]] caf::expected<void> record_health(const health_transition& t);
+  [[nodiscard]] caf::expected<detection_id> record_detection(const failure_detection& d);
+
+  /// Stores the plan as a new version if it differs from the latest stored
+  /// one; returns the version that matches `plan`.
+  [[nodiscard]] caf::expected<std::int64_t> save_plan(const failover_plan& plan);
+
+  [[nodiscard]] caf::expected<switchover_id> begin_switchover(const switchover_start& s);
+  [[nodiscard]] caf::expected<step_id> begin_step(const step_start& s);
+  [[nodiscard]] caf::expected<void> finish_step(const step_finish& s);
+  /// Closes the switchover; when completed, updates the service's primary and
+  /// epoch in the same transaction.
+  [[nodiscard]] caf::expected<void> finish_switchover(const switchover_finish& s);
+
+  // -- queries (for the API, tests and start-up) ------------------------------
+
+  [[nodiscard]] caf::expected<std::vector<switchover_row>>
+  list_switchovers(const std::string& service = {});
+  [[nodiscard]] caf::expected<std::vector<step_row>> list_steps(switchover_id id);
+  [[nodiscard]] caf::expected<std::vector<detection_row>>
+  list_detections(const std::string& service = {});
+  [[nodiscard]] caf::expected<std::optional<plan_row>> latest_plan(const std::string& service);
+  [[nodiscard]] caf::expected<std::int64_t> count_health_events(const std::string& instance);
+
+private:
+  explicit sqlite_store(sqlite3* db);
+  caf::expected<std::string> journal_mode_set_wal();
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+/// The plan as JSON (stable key order), as stored and exported.
+std::string plan_to_json(const failover_plan& plan);
+
+} // namespace switchyard::persistence

@@ -1,0 +1,52 @@
+// RAII wrapper of one prepared SQLite statement, reset after every use so it
+// can be reused for the life of the connection.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <caf/expected.hpp>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace switchyard::persistence {
+
+class statement {
+public:
+  statement() = default;
+  ~statement();
+  statement(statement&& other) noexcept;
+  statement& operator=(statement&& other) noexcept;
+  statement(const statement&) = delete;
+  statement& operator=(const statement&) = delete;
+
+  [[nodiscard]] static caf::expected<statement> prepare(sqlite3* db, const std::string& sql);
+
+  // Binding is 1-based, like SQLite.
+  statement& bind(int index, std::int64_t value);
+  statement& bind(int index, const std::string& value);
+  statement& bind_null(int index);
+
+  /// Steps once: true when a row is available, false when done; error otherwise.
+  [[nodiscard]] caf::expected<bool> step();
+  /// Runs to completion (for statements without result rows) and resets.
+  [[nodiscard]] caf::expected<void> run();
+  void reset();
+
+  std::int64_t column_int(int index) const;
+  std::string column_text(int index) const;
+
+private:
+  explicit statement(sqlite3_stmt* stmt, sqlite3* db) : stmt_(stmt), db_(db) {}
+  sqlite3_stmt* stmt_ = nullptr;
+  sqlite3* db_ = nullptr;
+};
+
+/// Runs SQL text that returns no rows (may contain several statements).
+[[nodiscard]] caf::expected<void> exec_sql(sqlite3* db, const std::string& sql);
+
+/// An error naming what was attempted and SQLite's own message.
+caf::error storage_error(sqlite3* db, const std::string& what);
+
+} // namespace switchyard::persistence

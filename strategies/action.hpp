@@ -1,0 +1,50 @@
+// An action is one side effect of a failover step (run a command, call a
+// webhook, ...). Actions are blocking and bounded by their timeout; they run
+// on the failover runner's own thread, never on the cooperative scheduler.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "config/model.hpp"
+
+namespace switchyard::strategies {
+
+/// Everything an action may need to know about the failover it is part of.
+/// Exec actions receive these as SWITCHYARD_* environment variables.
+struct action_context {
+  std::string service;
+  std::string old_primary;
+  std::string old_primary_address; ///< host:port
+  std::string new_primary;
+  std::string new_primary_address;
+  std::string target; ///< the instance this step acts on
+  std::string phase;  ///< fence, promote, reroute, verify
+  std::string step_name;
+  std::int64_t switchover = 0;
+  std::uint64_t epoch = 0;
+};
+
+struct action_result {
+  bool ok = false;
+  bool timed_out = false;
+  int exit_code = -1;
+  std::chrono::milliseconds elapsed{0};
+  std::string output; ///< tail of stdout+stderr
+  std::string detail; ///< one line for the journal: "exit 0 in 12 ms" / "timed out after 5000 ms"
+};
+
+class action {
+public:
+  virtual ~action() = default;
+  [[nodiscard]] virtual action_result run(const action_context& ctx) = 0;
+  [[nodiscard]] virtual std::string kind() const = 0;
+  [[nodiscard]] virtual std::string describe() const = 0;
+};
+
+/// Builds the action configured by `settings` (exec, ...).
+std::unique_ptr<action> make_action(const config::action_settings& settings);
+
+} // namespace switchyard::strategies

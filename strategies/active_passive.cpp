@@ -1,0 +1,189 @@
+#include "strategies/active_passive.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "messages/error.hpp"
+
+namespace switchyard::strategies {
+
+namespace {
+
+const config::instance_settings* find_instance(const config::service_settings& svc,
+                                               const std::string& name) {
+  for (const auto& i : svc.instances)
+    if (i.name == name)
+      return &i;
+  return nullptr;
+}
+
+std::string address(const config::instance_settings* i) {
+  return i == nullptr ? std::string{} : fmt::format("{}:{}", i->host, i->port);
+}
+
+struct phase_actions {
+  step_phase phase;
+  const std::vector<config::action_settings>* actions;
+};
+
+std::vector<phase_actions> phases(const config::strategy_settings& s) {
+  return {{step_phase::fence, &s.fence},
+          {step_phase::promote, &s.promote},
+          {step_phase::reroute, &s.reroute},
+          {step_phase::verify, &s.verify}};
+}
+
+const config::action_settings* find_action(const config::service_settings& svc, step_phase phase,
+                                           const std::string& name) {
+  for (const auto& p : phases(svc.strategy))
+    if (p.phase == phase)
+      for (const auto& a : *p.actions)
+        if (a.name == name)
+          return &a;
+  return nullptr;
+}
+
+} // namespace
+
+std::vector<const config::instance_settings*>
+promotion_candidates(const config::service_settings& service, const std::string& primary,
+                     const std::map<std::string, health_status>& health) {
+  std::vector<const config::instance_settings*> result;
+  for (const auto& inst : service.instances) {
+    if (inst.name == primary)
+      continue;
+    auto h = health.find(inst.name);
+    if (h != health.end() && h->second == health_status::healthy)
+      result.push_back(&inst);
+  }
+  std::sort(result.begin(), result.end(), [](const auto* a, const auto* b) {
+    return a->priority != b->priority ? a->priority > b->priority : a->name < b->name;
+  });
+  return result;
+}
+
+active_passive::active_passive(const config::service_settings& service, action_factory make)
+    : service_(service), make_(std::move(make)) {}
+
+caf::expected<failover_plan> active_passive::plan(const planning_input& in) const {
+  const auto& svc = in.service != nullptr ? *in.service : service_;
+  if (find_instance(svc, in.current_primary) == nullptr)
+    return make_sy_error(
+        sy_errc::unknown_instance,
+        fmt::format("'{}' is not an instance of service '{}'", in.current_primary, svc.name));
+  auto candidates = promotion_candidates(svc, in.current_primary, in.health);
+  if (candidates.empty()) {
+    std::string states;
+    for (const auto& inst : svc.instances) {
+      if (inst.name == in.current_primary)
+        continue;
+      auto h = in.health.find(inst.name);
+      states += fmt::format("{}{}: {}", states.empty() ? "" : ", ", inst.name,
+                            to_string(h == in.health.end() ? health_status::unknown : h->second));
+    }
+    return make_sy_error(sy_errc::no_failover_target,
+                         fmt::format("no healthy standby for service '{}' ({})", svc.name, states));
+  }
+  failover_plan p;
+  p.service = service_id{svc.name};
+  p.strategy = name();
+  p.primary_targets.push_back(instance_id{in.current_primary});
+  for (const auto* c : candidates)
+    p.secondary_targets.push_back(instance_id{c->name});
+  const auto& check = svc.health_check;
+  auto what = check.type == config::check_type::http
+                  ? fmt::format("http probes of {}", check.path)
+                  : fmt::format("{} probes", config::to_string(check.type));
+  p.triggers.push_back(fmt::format("primary {} unreachable: {} consecutive failed {} (every {} ms, "
+                                   "timeout {} ms)",
+                                   in.current_primary, check.fall, what, check.interval.count(),
+                                   check.timeout.count()));
+  p.triggers.push_back("operator-requested switchover");
+  p.rollback_criteria.push_back(
+      fmt::format("a fence step fails or times out: stop before promoting; {} may still be primary",
+                  in.current_primary));
+  p.rollback_criteria.push_back(
+      "a promote, reroute or verify step fails or times out: stop; the service needs an operator "
+      "(completed steps are not undone automatically yet)");
+  auto target = candidates.front()->name;
+  std::uint32_t seq = 0;
+  caf::timespan steps_time{0};
+  for (const auto& ph : phases(svc.strategy)) {
+    for (const auto& a : *ph.actions) {
+      plan_step st;
+      st.sequence = ++seq;
+      st.phase = ph.phase;
+      st.name = a.name;
+      st.action_kind = config::to_string(a.type);
+      st.description = a.command;
+      st.target = instance_id{ph.phase == step_phase::fence ? in.current_primary : target};
+      st.timeout = a.timeout;
+      steps_time += st.timeout;
+      p.steps.push_back(std::move(st));
+    }
+  }
+  // An upper bound: the slowest detection (fall probes, the last one timing
+  // out) plus every step running to its timeout.
+  caf::timespan detection = check.interval * check.fall + check.timeout;
+  p.estimated_failover_time = detection + steps_time;
+  p.rto = svc.objective.rto;
+  p.rpo = svc.objective.rpo;
+  return p;
+}
+
+execution_result active_passive::execute(const execution_input& in, step_journal& journal) {
+  const auto& svc = in.service != nullptr ? *in.service : service_;
+  execution_result result;
+  auto fail = [&](const plan_step& st, std::string why) {
+    result.success = false;
+    result.failed_step = st.name;
+    result.detail = fmt::format("step {} ({}) failed: {}", st.sequence, st.name, why);
+    return result;
+  };
+  const auto* old_primary = find_instance(svc, in.old_primary);
+  const auto* new_primary = find_instance(svc, in.new_primary);
+  for (const auto& st : in.plan.steps) {
+    const auto* settings = find_action(svc, st.phase, st.name);
+    if (settings == nullptr)
+      return fail(st, fmt::format("no {} action named '{}' is configured any more",
+                                  to_string(st.phase), st.name));
+    auto act = make_(*settings);
+    auto id = journal.begin_step(step_start{in.switchover, st, in.run_epoch});
+    if (!id) // nothing runs that is not journaled
+      return fail(st, "journal write failed before the action ran: " + describe(id.error()));
+    action_context ctx;
+    ctx.service = svc.name;
+    ctx.old_primary = in.old_primary;
+    ctx.old_primary_address = address(old_primary);
+    ctx.new_primary = in.new_primary;
+    ctx.new_primary_address = address(new_primary);
+    ctx.target = st.target.value;
+    ctx.phase = to_string(st.phase);
+    ctx.step_name = st.name;
+    ctx.switchover = in.switchover.value;
+    ctx.epoch = in.run_epoch.value;
+    auto outcome = act->run(ctx);
+    auto done = journal.finish_step(step_finish{*id, outcome.ok, outcome.detail});
+    if (!done)
+      return fail(st, fmt::format("action {} ({}), but the journal write after it failed: {}",
+                                  outcome.ok ? "succeeded" : "failed", outcome.detail,
+                                  describe(done.error())));
+    if (!outcome.ok)
+      return fail(st, outcome.detail);
+    ++result.steps_done;
+  }
+  result.success = true;
+  result.detail = fmt::format("{} steps done; {} is primary", result.steps_done, in.new_primary);
+  return result;
+}
+
+std::unique_ptr<failover_strategy> make_strategy(const config::service_settings& service) {
+  switch (service.strategy.type) {
+  case config::strategy_type::active_passive:
+    return std::make_unique<active_passive>(service);
+  }
+  return nullptr;
+}
+
+} // namespace switchyard::strategies

@@ -1,0 +1,34 @@
+// Active-passive: one primary, standbys waiting. A failover fences the old
+// primary, promotes the best healthy standby, reroutes traffic, verifies.
+#pragma once
+
+#include <functional>
+
+#include "strategies/action.hpp"
+#include "strategies/strategy.hpp"
+
+namespace switchyard::strategies {
+
+using action_factory = std::function<std::unique_ptr<action>(const config::action_settings&)>;
+
+class active_passive : public failover_strategy {
+public:
+  /// `make` builds each step's action (tests may inject their own).
+  explicit active_passive(const config::service_settings& service,
+                          action_factory make = make_action);
+
+  std::string name() const override { return "active_passive"; }
+  caf::expected<failover_plan> plan(const planning_input& in) const override;
+  execution_result execute(const execution_input& in, step_journal& journal) override;
+
+private:
+  const config::service_settings& service_;
+  action_factory make_;
+};
+
+/// Healthy instances other than `primary`, best first (priority desc, then name).
+std::vector<const config::instance_settings*>
+promotion_candidates(const config::service_settings& service, const std::string& primary,
+                     const std::map<std::string, health_status>& health);
+
+} // namespace switchyard::strategies

@@ -1,0 +1,62 @@
+// The failover strategy interface: a strategy plans (pure, no side effects)
+// and executes a plan step by step through its journal and actions.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include <caf/expected.hpp>
+
+#include "config/model.hpp"
+#include "messages/health.hpp"
+#include "messages/plan.hpp"
+#include "messages/switchover.hpp"
+#include "strategies/journal.hpp"
+
+namespace switchyard::strategies {
+
+/// What a strategy knows about a service when it plans.
+struct planning_input {
+  const config::service_settings* service = nullptr;
+  std::string current_primary;
+  std::map<std::string, health_status> health; ///< by instance name
+};
+
+struct execution_input {
+  const config::service_settings* service = nullptr;
+  failover_plan plan;
+  switchover_id switchover{0};
+  std::string old_primary;
+  std::string new_primary;
+  epoch run_epoch{0};
+};
+
+struct execution_result {
+  bool success = false;
+  std::uint32_t steps_done = 0;
+  std::string failed_step; ///< empty on success
+  std::string detail;      ///< why it failed, or a summary
+};
+
+class failover_strategy {
+public:
+  virtual ~failover_strategy() = default;
+
+  [[nodiscard]] virtual std::string name() const = 0;
+
+  /// Builds the plan for failing over away from the current primary. Pure.
+  /// Fails with no_failover_target when no standby could be promoted.
+  [[nodiscard]] virtual caf::expected<failover_plan> plan(const planning_input& in) const = 0;
+
+  /// Runs the plan's steps in order. Each step is journaled before its action
+  /// runs and finished after; the first failed step (or journal write) stops
+  /// the failover and is reported.
+  [[nodiscard]] virtual execution_result execute(const execution_input& in,
+                                                 step_journal& journal) = 0;
+};
+
+/// The strategy configured for `service`.
+std::unique_ptr<failover_strategy> make_strategy(const config::service_settings& service);
+
+} // namespace switchyard::strategies

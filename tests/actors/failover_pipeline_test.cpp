@@ -1,0 +1,268 @@
+// The detection-to-decision pipeline on the deterministic scheduler: real
+// health checkers (scripted probes), classifier, coordinator and store (a
+// real SQLite file), with a fake runner that records the jobs it is given.
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "actors/directory.hpp"
+#include "actors/failover_coordinator.hpp"
+#include "actors/failure_classifier.hpp"
+#include "actors/health_checker.hpp"
+#include "actors/store.hpp"
+#include "messages/error.hpp"
+#include "persistence/sqlite_store.hpp"
+#include "tests/actors/test_system.hpp"
+
+using namespace std::chrono_literals;
+using namespace switchyard;
+using namespace switchyard::actors;
+
+namespace {
+
+using up_map = std::map<std::string, bool>;
+
+// A probe whose outcome the test sets through a shared map.
+class scripted_probe : public probe {
+public:
+  scripted_probe(std::shared_ptr<up_map> up, std::string instance)
+      : up_(std::move(up)), instance_(std::move(instance)) {}
+  probe_outcome check() override {
+    bool ok = (*up_)[instance_];
+    return {ok, 1000us, ok ? "HTTP 200" : "connection refused"};
+  }
+
+private:
+  std::shared_ptr<up_map> up_;
+  std::string instance_;
+};
+
+struct runner_log {
+  std::vector<failover_job> jobs;
+  bool succeed = true;
+};
+
+runner_actor::behavior_type fake_runner(runner_actor::pointer, std::shared_ptr<runner_log> log) {
+  return {
+      [log](failover_job& job) -> failover_result {
+        log->jobs.push_back(job);
+        return failover_result{
+            job.plan.service, switchover_id{static_cast<std::int64_t>(log->jobs.size())},
+            log->succeed,     log->succeed ? job.to : job.from,
+            job.new_epoch,    log->succeed ? "ok" : "step 2 (promote) failed"};
+      },
+  };
+}
+
+// Asks the coordinator for its state from an event-based actor (a blocking
+// request would stall the deterministic scheduler).
+caf::behavior state_query(caf::event_based_actor* self, coordinator_actor coord,
+                          std::shared_ptr<service_state_list> out) {
+  self->request(coord, caf::infinite, get_state_atom::value)
+      .then([self, out](service_state_list& s) {
+        *out = std::move(s);
+        self->quit();
+      });
+  return {[](int) {}};
+}
+
+config::action_settings exec_action(std::string name) {
+  config::action_settings a;
+  a.name = std::move(name);
+  a.command = "true";
+  a.timeout = 1s;
+  return a;
+}
+
+class pipeline_test : public switchyard::testing::deterministic_test {
+protected:
+  pipeline_test() {
+    auto c = std::make_shared<config::switchyard_config>();
+    c->source_file = (dir.path() / "test.yaml").string();
+    c->orchestrator.data_dir = dir.path().string();
+    config::service_settings svc;
+    svc.name = "web";
+    svc.block_period = 60s;
+    svc.health_check.type = config::check_type::http;
+    svc.health_check.interval = 1s;
+    svc.health_check.rise = 1;
+    svc.health_check.fall = 2;
+    svc.instances.push_back(
+        {"web-a", "127.0.0.1", 1, "dc1", config::instance_role::primary, 100, {}});
+    svc.instances.push_back(
+        {"web-b", "127.0.0.1", 2, "dc1", config::instance_role::standby, 90, {}});
+    svc.strategy.fence.push_back(exec_action("fence-a"));
+    svc.strategy.promote.push_back(exec_action("promote-b"));
+    c->services.push_back(svc);
+    cfg_ptr = c;
+  }
+
+  void start(bool with_store = true) {
+    auto& reg = sys.registry();
+    if (with_store)
+      reg.put(names::store, caf::actor_cast<caf::strong_actor_ptr>(sys.spawn(store, cfg_ptr)));
+    reg.put(names::classifier,
+            caf::actor_cast<caf::strong_actor_ptr>(sys.spawn(failure_classifier)));
+    reg.put(names::runner, caf::actor_cast<caf::strong_actor_ptr>(sys.spawn(fake_runner, runner)));
+    coord = sys.spawn(failover_coordinator, cfg_ptr);
+    reg.put(names::coordinator, caf::actor_cast<caf::strong_actor_ptr>(coord));
+    run();
+    const auto& svc = cfg_ptr->services.front();
+    for (const auto& inst : svc.instances) {
+      (*up)[inst.name] = true;
+      probe_factory f = [this, name = inst.name] {
+        return std::make_unique<scripted_probe>(up, name);
+      };
+      checkers.push_back(caf::actor_cast<caf::actor>(
+          sys.spawn(health_checker, svc.name, inst, svc.health_check, f)));
+    }
+    run();
+  }
+
+  service_state web_state() {
+    auto out = std::make_shared<service_state_list>();
+    sys.spawn(state_query, coord, out);
+    run();
+    EXPECT_EQ(out->size(), 1u);
+    return out->empty() ? service_state{} : out->front();
+  }
+
+  std::unique_ptr<persistence::sqlite_store> open_db() {
+    auto db = persistence::sqlite_store::open(cfg_ptr->database_path());
+    EXPECT_TRUE(db) << (db ? "" : describe(db.error()));
+    return db ? std::move(*db) : nullptr;
+  }
+
+  void TearDown() override {
+    for (auto& c : checkers)
+      caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
+    for (auto name : {names::store, names::classifier, names::runner, names::coordinator})
+      if (auto h = sys.registry().get(name))
+        caf::anon_send_exit(caf::actor_cast<caf::actor>(h), caf::exit_reason::user_shutdown);
+    run();
+  }
+
+  switchyard::testing::temp_dir dir;
+  std::shared_ptr<const config::switchyard_config> cfg_ptr;
+  std::shared_ptr<up_map> up = std::make_shared<up_map>();
+  std::shared_ptr<runner_log> runner = std::make_shared<runner_log>();
+  coordinator_actor coord;
+  std::vector<caf::actor> checkers;
+};
+
+} // namespace
+
+TEST_F(pipeline_test, primary_failure_becomes_one_failover_job) {
+  start();
+  auto before = web_state();
+  EXPECT_EQ(before.primary.value, "web-a");
+  EXPECT_EQ(before.current_epoch.value, 1u);
+
+  (*up)["web-a"] = false;
+  advance(1s); // first failed probe: below fall (2)
+  EXPECT_TRUE(runner->jobs.empty());
+  advance(1s); // second failed probe: unhealthy -> detection -> decision
+  ASSERT_EQ(runner->jobs.size(), 1u);
+  const auto& job = runner->jobs.front();
+  EXPECT_EQ(job.from.value, "web-a");
+  EXPECT_EQ(job.to.value, "web-b");
+  EXPECT_EQ(job.new_epoch.value, 2u);
+  EXPECT_EQ(job.kind, switchover_kind::automatic_failover);
+  EXPECT_GT(job.detection.id.value, 0) << "the detection is persisted before anyone acts";
+  EXPECT_EQ(job.plan_version, 1);
+  ASSERT_EQ(job.plan.steps.size(), 2u);
+
+  auto after = web_state();
+  EXPECT_EQ(after.primary.value, "web-b");
+  EXPECT_EQ(after.current_epoch.value, 2u);
+  EXPECT_TRUE(after.in_block_period);
+
+  auto db = open_db();
+  ASSERT_TRUE(db);
+  auto detections = db->list_detections("web");
+  ASSERT_TRUE(detections);
+  ASSERT_EQ(detections->size(), 1u);
+  EXPECT_EQ(detections->front().instance.value, "web-a");
+  EXPECT_EQ(detections->front().level, severity::critical);
+  auto plan = db->latest_plan("web");
+  ASSERT_TRUE(plan && *plan);
+  EXPECT_EQ((*plan)->version, 1);
+}
+
+TEST_F(pipeline_test, block_period_prevents_a_second_failover) {
+  start();
+  (*up)["web-a"] = false;
+  advance(2s);
+  ASSERT_EQ(runner->jobs.size(), 1u);
+  (*up)["web-a"] = true; // old primary back as a standby
+  advance(1s);
+  (*up)["web-b"] = false; // the new primary fails within the block period
+  advance(2s);
+  EXPECT_EQ(runner->jobs.size(), 1u) << "no second failover within 60 s";
+  auto s = web_state();
+  EXPECT_EQ(s.primary.value, "web-b");
+  EXPECT_NE(s.last_decision.find("within block period"), std::string::npos) << s.last_decision;
+}
+
+TEST_F(pipeline_test, standby_failure_is_not_a_failover) {
+  start();
+  (*up)["web-b"] = false;
+  advance(3s);
+  EXPECT_TRUE(runner->jobs.empty());
+  EXPECT_EQ(web_state().primary.value, "web-a");
+}
+
+TEST_F(pipeline_test, waits_for_a_healthy_standby_then_fails_over) {
+  (*up)["web-b"] = false;
+  start();
+  (*up)["web-b"] = false;
+  advance(2s);
+  (*up)["web-a"] = false;
+  advance(2s);
+  EXPECT_TRUE(runner->jobs.empty()) << "no healthy standby: nothing to promote";
+  EXPECT_NE(web_state().last_decision.find("no healthy standby"), std::string::npos)
+      << web_state().last_decision;
+  (*up)["web-b"] = true;
+  advance(1s); // rise 1: web-b healthy -> the pending failure is re-evaluated
+  ASSERT_EQ(runner->jobs.size(), 1u);
+  EXPECT_EQ(runner->jobs.front().to.value, "web-b");
+}
+
+TEST_F(pipeline_test, failed_failover_keeps_the_old_topology) {
+  runner->succeed = false;
+  start();
+  (*up)["web-a"] = false;
+  advance(2s);
+  ASSERT_EQ(runner->jobs.size(), 1u);
+  auto s = web_state();
+  EXPECT_EQ(s.primary.value, "web-a");
+  EXPECT_EQ(s.current_epoch.value, 1u);
+  EXPECT_FALSE(s.failover_in_flight);
+  EXPECT_NE(s.last_decision.find("failover failed"), std::string::npos) << s.last_decision;
+}
+
+TEST_F(pipeline_test, nothing_happens_without_a_durable_store) {
+  start(/*with_store=*/false);
+  (*up)["web-a"] = false;
+  advance(5s);
+  EXPECT_TRUE(runner->jobs.empty()) << "an unjournaled detection must not trigger a failover";
+}
+
+TEST_F(pipeline_test, primary_is_loaded_from_the_database_on_start) {
+  {
+    auto db = open_db();
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(db->sync_config(*cfg_ptr));
+    auto id = db->begin_switchover(switchover_start{
+        service_id{"web"}, switchover_kind::automatic_failover, instance_id{"web-a"},
+        instance_id{"web-b"}, detection_id{0}, 0, epoch{7}, "test"});
+    ASSERT_TRUE(id);
+    ASSERT_TRUE(db->finish_switchover(switchover_finish{*id, service_id{"web"},
+                                                        switchover_status::completed,
+                                                        instance_id{"web-b"}, epoch{7}, "done"}));
+  }
+  start();
+  auto s = web_state();
+  EXPECT_EQ(s.primary.value, "web-b") << "the database wins over the file's configured primary";
+  EXPECT_EQ(s.current_epoch.value, 7u);
+}

@@ -1,0 +1,74 @@
+// A CAF actor system on the deterministic test coordinator with a manual
+// clock: tests run jobs and advance time by hand and never sleep.
+#pragma once
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include <caf/all.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
+#include <gtest/gtest.h>
+
+#include "messages/type_ids.hpp"
+
+namespace switchyard::testing {
+
+inline caf::actor_system_config& testing_config(caf::actor_system_config& cfg) {
+  cfg.set("scheduler.policy", caf::atom("testing"));
+  cfg.add_message_types<caf::id_block::switchyard>();
+  return cfg;
+}
+
+class deterministic_test : public ::testing::Test {
+protected:
+  deterministic_test()
+      : sys(testing_config(cfg)),
+        sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())) {}
+
+  ~deterministic_test() override { sched.run(); }
+
+  /// Runs every pending job (messages) until nothing is left.
+  void run() { sched.run(); }
+
+  /// Moves the manual clock forward in 10 ms ticks, firing due timers and
+  /// running what they trigger at each tick, so periodic timers that re-arm
+  /// themselves fire as often as they would in real time.
+  void advance(caf::timespan d) {
+    constexpr caf::timespan tick = std::chrono::milliseconds(10);
+    sched.run();
+    for (caf::timespan done{0}; done < d; done += tick) {
+      sched.clock().advance_time(std::min(tick, d - done));
+      sched.run();
+    }
+  }
+
+  caf::actor_system_config cfg;
+  caf::actor_system sys;
+  caf::scheduler::test_coordinator& sched;
+};
+
+/// A temporary folder removed at the end of the test.
+class temp_dir {
+public:
+  temp_dir() {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "switchyard-test-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr)
+      throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+private:
+  std::filesystem::path path_;
+};
+
+} // namespace switchyard::testing
