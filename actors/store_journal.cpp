@@ -38,6 +38,8 @@ caf::expected<void> store_journal::finish_switchover(const switchover_finish& s)
 caf::expected<step_id> store_journal::begin_step(const step_start& s) {
   auto r = ask<step_id>(s);
   if (r)
+    step_names_[r->value] = fmt::format("{} {}", s.step.sequence, s.step.name);
+  if (r)
     spdlog::info("{}: step {} {} [{}] on {}: journaled, running", service_, s.step.sequence,
                  s.step.name, to_string(s.step.phase), s.step.target.value);
   return r;
@@ -47,10 +49,11 @@ caf::expected<void> store_journal::finish_step(const step_finish& s) {
   auto r = ask<caf::ok_atom>(s);
   if (!r)
     return r.error();
+  const auto& name = step_names_[s.step.value];
   if (s.ok)
-    spdlog::info("{}: step #{} done: {}", service_, s.step.value, s.detail);
+    spdlog::info("{}: step {} done: {}", service_, name, s.detail);
   else
-    spdlog::error("{}: step #{} failed: {}", service_, s.step.value, s.detail);
+    spdlog::error("{}: step {} failed: {}", service_, name, s.detail);
   return caf::unit;
 }
 

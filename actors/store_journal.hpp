@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <string>
 
 #include <caf/scoped_actor.hpp>
@@ -30,6 +31,7 @@ private:
   caf::scoped_actor self_;
   std::string service_;
   std::chrono::milliseconds timeout_;
+  std::map<std::int64_t, std::string> step_names_; ///< step id -> "2 promote-b", for logs
 };
 
 } // namespace switchyard::actors

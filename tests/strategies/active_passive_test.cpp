@@ -1,0 +1,191 @@
+// The active-passive strategy: planning (targets, steps, estimates) and
+// execution through a journal, with real exec actions.
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "messages/error.hpp"
+#include "strategies/active_passive.hpp"
+#include "tests/actors/test_system.hpp"
+
+using namespace std::chrono_literals;
+using namespace switchyard;
+using namespace switchyard::strategies;
+
+namespace {
+
+config::action_settings act(std::string name, std::string command) {
+  config::action_settings a;
+  a.name = std::move(name);
+  a.command = std::move(command);
+  a.timeout = 2s;
+  return a;
+}
+
+config::service_settings service(const std::string& log) {
+  config::service_settings s;
+  s.name = "web";
+  s.health_check.type = config::check_type::http;
+  s.health_check.path = "/health";
+  s.health_check.interval = 500ms;
+  s.health_check.timeout = 300ms;
+  s.health_check.fall = 2;
+  s.objective.rto = 30s;
+  s.instances.push_back({"web-a", "10.0.0.1", 80, "dc1", config::instance_role::primary, 100, {}});
+  s.instances.push_back({"web-b", "10.0.0.2", 80, "dc1", config::instance_role::standby, 50, {}});
+  s.instances.push_back({"web-c", "10.0.0.3", 80, "dc2", config::instance_role::standby, 90, {}});
+  s.instances.push_back({"web-d", "10.0.0.4", 80, "dc2", config::instance_role::standby, 90, {}});
+  auto echo = [&](const char* what) {
+    return std::string("echo ") + what + " $SWITCHYARD_TARGET >> " + log;
+  };
+  s.strategy.fence.push_back(act("fence-old", echo("fence")));
+  s.strategy.promote.push_back(act("promote-new", echo("promote")));
+  s.strategy.reroute.push_back(act("reroute", echo("reroute")));
+  s.strategy.verify.push_back(act("verify", echo("verify")));
+  return s;
+}
+
+using health_map = std::map<std::string, health_status>;
+
+planning_input input(const config::service_settings& s, health_map h) {
+  return planning_input{&s, "web-a", std::move(h)};
+}
+
+// Records the journal calls; can be told to fail a begin.
+class recording_journal : public step_journal {
+public:
+  caf::expected<step_id> begin_step(const step_start& s) override {
+    calls.push_back("begin " + s.step.name);
+    if (fail_begin_at == s.step.sequence)
+      return make_sy_error(sy_errc::storage_failure, "disk full");
+    return step_id{static_cast<std::int64_t>(s.step.sequence)};
+  }
+  caf::expected<void> finish_step(const step_finish& s) override {
+    calls.push_back("finish " + std::to_string(s.step.value) + (s.ok ? " ok" : " failed"));
+    return caf::unit;
+  }
+  std::vector<std::string> calls;
+  std::uint32_t fail_begin_at = 0;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class active_passive_test : public ::testing::Test {
+protected:
+  switchyard::testing::temp_dir dir;
+  std::string log = (dir.path() / "actions.log").string();
+};
+
+} // namespace
+
+TEST_F(active_passive_test, plan_prefers_priority_then_name_and_skips_unhealthy) {
+  auto s = service(log);
+  active_passive strategy{s};
+  auto p = strategy.plan(input(s, {{"web-a", health_status::unhealthy},
+                                   {"web-b", health_status::healthy},
+                                   {"web-c", health_status::healthy},
+                                   {"web-d", health_status::healthy}}));
+  ASSERT_TRUE(p) << describe(p.error());
+  ASSERT_EQ(p->secondary_targets.size(), 3u);
+  EXPECT_EQ(p->secondary_targets[0].value, "web-c");
+  EXPECT_EQ(p->secondary_targets[1].value, "web-d");
+  EXPECT_EQ(p->secondary_targets[2].value, "web-b");
+  EXPECT_EQ(p->primary_targets, std::vector<instance_id>{instance_id{"web-a"}});
+
+  auto q = strategy.plan(input(s, {{"web-b", health_status::healthy},
+                                   {"web-c", health_status::unhealthy},
+                                   {"web-d", health_status::unknown}}));
+  ASSERT_TRUE(q);
+  EXPECT_EQ(q->secondary_targets, std::vector<instance_id>{instance_id{"web-b"}});
+}
+
+TEST_F(active_passive_test, plan_steps_targets_and_estimate) {
+  auto s = service(log);
+  active_passive strategy{s};
+  auto p = strategy.plan(input(s, {{"web-b", health_status::healthy}}));
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->strategy, "active_passive");
+  ASSERT_EQ(p->steps.size(), 4u);
+  EXPECT_EQ(p->steps[0].sequence, 1u);
+  EXPECT_EQ(p->steps[0].phase, step_phase::fence);
+  EXPECT_EQ(p->steps[0].target.value, "web-a");
+  EXPECT_EQ(p->steps[1].phase, step_phase::promote);
+  EXPECT_EQ(p->steps[1].target.value, "web-b");
+  EXPECT_EQ(p->steps[3].sequence, 4u);
+  EXPECT_EQ(p->steps[3].phase, step_phase::verify);
+  EXPECT_EQ(p->steps[3].action_kind, "exec");
+  EXPECT_EQ(p->steps[3].timeout, caf::timespan{2s});
+  // fall (2) x interval (500 ms) + timeout (300 ms) + 4 steps x 2 s
+  EXPECT_EQ(p->estimated_failover_time, caf::timespan{1300ms + 8s});
+  EXPECT_EQ(p->rto, caf::timespan{30s});
+  ASSERT_EQ(p->triggers.size(), 2u);
+  EXPECT_EQ(p->triggers[0], "primary web-a unreachable: 2 consecutive failed http probes of "
+                            "/health (every 500 ms, timeout 300 ms)");
+  ASSERT_EQ(p->rollback_criteria.size(), 2u);
+  EXPECT_NE(p->rollback_criteria[0].find("stop before promoting"), std::string::npos);
+}
+
+TEST_F(active_passive_test, no_healthy_standby_is_an_error_listing_them) {
+  auto s = service(log);
+  active_passive strategy{s};
+  auto p = strategy.plan(input(s, {{"web-b", health_status::unhealthy}}));
+  ASSERT_FALSE(p);
+  EXPECT_EQ(describe(p.error()), "no_failover_target: no healthy standby for service 'web' "
+                                 "(web-b: unhealthy, web-c: unknown, web-d: unknown)");
+  auto q = strategy.plan(planning_input{&s, "web-z", {}});
+  ASSERT_FALSE(q);
+  EXPECT_EQ(describe(q.error()), "unknown_instance: 'web-z' is not an instance of service 'web'");
+}
+
+TEST_F(active_passive_test, execute_journals_each_step_around_its_action_in_order) {
+  auto s = service(log);
+  active_passive strategy{s};
+  auto p = strategy.plan(input(s, {{"web-b", health_status::healthy}}));
+  ASSERT_TRUE(p);
+  recording_journal j;
+  auto r =
+      strategy.execute(execution_input{&s, *p, switchover_id{1}, "web-a", "web-b", epoch{2}}, j);
+  EXPECT_TRUE(r.success) << r.detail;
+  EXPECT_EQ(r.steps_done, 4u);
+  EXPECT_EQ(j.calls, (std::vector<std::string>{"begin fence-old", "finish 1 ok",
+                                               "begin promote-new", "finish 2 ok", "begin reroute",
+                                               "finish 3 ok", "begin verify", "finish 4 ok"}));
+  EXPECT_EQ(slurp(log), "fence web-a\npromote web-b\nreroute web-b\nverify web-b\n");
+}
+
+TEST_F(active_passive_test, a_failed_step_stops_the_failover) {
+  auto s = service(log);
+  s.strategy.promote[0].command = "echo promote >> " + log + "; echo replica lagging; exit 1";
+  active_passive strategy{s};
+  auto p = strategy.plan(input(s, {{"web-b", health_status::healthy}}));
+  recording_journal j;
+  auto r =
+      strategy.execute(execution_input{&s, *p, switchover_id{1}, "web-a", "web-b", epoch{2}}, j);
+  EXPECT_FALSE(r.success);
+  EXPECT_EQ(r.steps_done, 1u);
+  EXPECT_EQ(r.failed_step, "promote-new");
+  EXPECT_EQ(r.detail.rfind("step 2 (promote-new) failed: exit 1 in ", 0), 0u) << r.detail;
+  EXPECT_NE(r.detail.find("replica lagging"), std::string::npos) << r.detail;
+  EXPECT_EQ(j.calls.back(), "finish 2 failed");
+  EXPECT_EQ(slurp(log), "fence web-a\npromote\n") << "reroute and verify must not run";
+}
+
+TEST_F(active_passive_test, a_journal_failure_prevents_the_action) {
+  auto s = service(log);
+  active_passive strategy{s};
+  auto p = strategy.plan(input(s, {{"web-b", health_status::healthy}}));
+  recording_journal j;
+  j.fail_begin_at = 2;
+  auto r =
+      strategy.execute(execution_input{&s, *p, switchover_id{1}, "web-a", "web-b", epoch{2}}, j);
+  EXPECT_FALSE(r.success);
+  EXPECT_EQ(r.detail, "step 2 (promote-new) failed: journal write failed before the action ran: "
+                      "storage_failure: disk full");
+  EXPECT_EQ(slurp(log), "fence web-a\n") << "an unjournaled action must not run";
+}
