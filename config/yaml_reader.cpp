@@ -81,6 +81,12 @@ bool yaml_reader::scalar(const YAML::Node& node, const std::string& field, std::
   return true;
 }
 
+bool yaml_reader::scalar_at(const YAML::Node& map, const char* key, const std::string& field,
+                            std::string& out) {
+  auto node = map[key];
+  return node.IsDefined() && scalar(node, field, out);
+}
+
 void yaml_reader::read(const YAML::Node& map, const char* key, const std::string& field,
                        std::string& out) {
   auto node = map[key];
@@ -90,12 +96,10 @@ void yaml_reader::read(const YAML::Node& map, const char* key, const std::string
 
 void yaml_reader::read(const YAML::Node& map, const char* key, const std::string& field, int& out,
                        int min, int max) {
-  auto node = map[key];
-  if (!node.IsDefined())
-    return;
   std::string text;
-  if (!scalar(node, field, text))
+  if (!scalar_at(map, key, field, text))
     return;
+  auto node = map[key];
   std::size_t used = 0;
   long long value = 0;
   try {
@@ -118,12 +122,10 @@ void yaml_reader::read(const YAML::Node& map, const char* key, const std::string
 
 void yaml_reader::read(const YAML::Node& map, const char* key, const std::string& field,
                        milliseconds& out) {
-  auto node = map[key];
-  if (!node.IsDefined())
-    return;
   std::string text;
-  if (!scalar(node, field, text))
+  if (!scalar_at(map, key, field, text))
     return;
+  auto node = map[key];
   milliseconds value{};
   if (parse_duration(text, value)) {
     out = value;

@@ -45,11 +45,8 @@ public:
   template <class Enum>
   void read_enum(const YAML::Node& map, const char* key, const std::string& field, Enum& out,
                  std::initializer_list<std::pair<const char*, Enum>> names) {
-    auto node = map[key];
-    if (!node.IsDefined())
-      return;
     std::string text;
-    if (!scalar(node, field, text))
+    if (!scalar_at(map, key, field, text))
       return;
     std::string allowed;
     for (const auto& [name, value] : names) {
@@ -59,11 +56,16 @@ public:
       }
       allowed += allowed.empty() ? name : std::string(", ") + name;
     }
-    fail(node, field, "'" + text + "' is not one of: " + allowed);
+    fail(map[key], field, "'" + text + "' is not one of: " + allowed);
   }
 
   /// The scalar text of `node`; reports an error for maps, sequences and null.
   bool scalar(const YAML::Node& node, const std::string& field, std::string& out);
+
+  /// The scalar text at `map[key]`: false when the key is absent (no error)
+  /// or not a scalar (error reported).
+  bool scalar_at(const YAML::Node& map, const char* key, const std::string& field,
+                 std::string& out);
 
 private:
   std::string file_;

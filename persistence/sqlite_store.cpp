@@ -235,20 +235,16 @@ caf::expected<topology_list> sqlite_store::load_topology() {
   if (!st)
     return st.error();
   topology_list result;
-  while (true) {
-    auto row = (*st)->step();
-    if (!row)
-      return row.error();
-    if (!*row)
-      break;
+  auto walked = (*st)->each_row([&](const statement& s) {
     service_topology t;
-    t.service = service_id{(*st)->column_text(0)};
-    t.primary = instance_id{(*st)->column_text(1)};
-    t.current_epoch = epoch{static_cast<std::uint64_t>((*st)->column_int(2))};
-    t.last_failover = caf::timestamp{std::chrono::milliseconds{(*st)->column_int(3)}};
+    t.service = service_id{s.column_text(0)};
+    t.primary = instance_id{s.column_text(1)};
+    t.current_epoch = epoch{static_cast<std::uint64_t>(s.column_int(2))};
+    t.last_failover = caf::timestamp{std::chrono::milliseconds{s.column_int(3)}};
     result.push_back(std::move(t));
-  }
-  (*st)->reset();
+  });
+  if (!walked)
+    return walked.error();
   return result;
 }
 
@@ -411,13 +407,7 @@ sqlite_store::list_switchovers(const std::string& service) {
     return st.error();
   (*st)->bind(1, service);
   std::vector<switchover_row> rows;
-  while (true) {
-    auto row = (*st)->step();
-    if (!row)
-      return row.error();
-    if (!*row)
-      break;
-    auto& s = **st;
+  auto walked = (*st)->each_row([&](const statement& s) {
     switchover_row r;
     r.id = switchover_id{s.column_int(0)};
     r.service = service_id{s.column_text(1)};
@@ -433,8 +423,9 @@ sqlite_store::list_switchovers(const std::string& service) {
     r.started_at_ms = s.column_int(11);
     r.finished_at_ms = s.column_int(12);
     rows.push_back(std::move(r));
-  }
-  (*st)->reset();
+  });
+  if (!walked)
+    return walked.error();
   return rows;
 }
 
@@ -446,13 +437,7 @@ caf::expected<std::vector<step_row>> sqlite_store::list_steps(switchover_id id) 
     return st.error();
   (*st)->bind(1, id.value);
   std::vector<step_row> rows;
-  while (true) {
-    auto row = (*st)->step();
-    if (!row)
-      return row.error();
-    if (!*row)
-      break;
-    auto& s = **st;
+  auto walked = (*st)->each_row([&](const statement& s) {
     step_row r;
     r.id = step_id{s.column_int(0)};
     r.switchover = switchover_id{s.column_int(1)};
@@ -467,8 +452,9 @@ caf::expected<std::vector<step_row>> sqlite_store::list_steps(switchover_id id) 
     r.started_at_ms = s.column_int(10);
     r.finished_at_ms = s.column_int(11);
     rows.push_back(std::move(r));
-  }
-  (*st)->reset();
+  });
+  if (!walked)
+    return walked.error();
   return rows;
 }
 
@@ -480,13 +466,7 @@ sqlite_store::list_detections(const std::string& service) {
     return st.error();
   (*st)->bind(1, service);
   std::vector<detection_row> rows;
-  while (true) {
-    auto row = (*st)->step();
-    if (!row)
-      return row.error();
-    if (!*row)
-      break;
-    auto& s = **st;
+  auto walked = (*st)->each_row([&](const statement& s) {
     detection_row r;
     r.id = detection_id{s.column_int(0)};
     r.service = service_id{s.column_text(1)};
@@ -497,8 +477,9 @@ sqlite_store::list_detections(const std::string& service) {
     r.evidence = s.column_text(6);
     r.at_ms = s.column_int(7);
     rows.push_back(std::move(r));
-  }
-  (*st)->reset();
+  });
+  if (!walked)
+    return walked.error();
   return rows;
 }
 

@@ -32,6 +32,19 @@ public:
   [[nodiscard]] caf::expected<bool> step();
   /// Runs to completion (for statements without result rows) and resets.
   [[nodiscard]] caf::expected<void> run();
+  /// Steps through every result row, calling `on_row` for each, then resets.
+  template <class F> [[nodiscard]] caf::expected<void> each_row(F&& on_row) {
+    while (true) {
+      auto row = step();
+      if (!row)
+        return row.error();
+      if (!*row)
+        break;
+      on_row(*this);
+    }
+    reset();
+    return caf::unit;
+  }
   void reset();
 
   std::int64_t column_int(int index) const;
