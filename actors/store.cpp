@@ -39,7 +39,14 @@ store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self
   } else if (auto synced = (*opened)->sync_config(*cfg); !synced) {
     spdlog::error("store: recording the configured services failed: {}", describe(synced.error()));
     self->quit(synced.error());
+  } else if (auto interrupted = (*opened)->close_interrupted_switchovers(); !interrupted) {
+    spdlog::error("store: closing interrupted switchovers failed: {}",
+                  describe(interrupted.error()));
+    self->quit(interrupted.error());
   } else {
+    for (const auto& sw : *interrupted)
+      spdlog::error("{}: switchover #{} ({} -> {}) was {}", sw.service.value, sw.id.value,
+                    sw.from.value, sw.to.value, sw.detail);
     self->state.db = std::move(*opened);
     spdlog::info("store: {} (schema v{}, journal {})", path, self->state.db->schema_version(),
                  self->state.db->journal_mode());

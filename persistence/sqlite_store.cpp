@@ -397,6 +397,38 @@ caf::expected<void> sqlite_store::finish_switchover(const switchover_finish& s) 
   });
 }
 
+caf::expected<std::vector<switchover_row>> sqlite_store::close_interrupted_switchovers() {
+  auto all = list_switchovers();
+  if (!all)
+    return all.error();
+  std::vector<switchover_row> closed;
+  for (auto& sw : *all) {
+    if (sw.status != switchover_status::running)
+      continue;
+    auto steps = list_steps(sw.id);
+    if (!steps)
+      return steps.error();
+    std::string where = "before its first step";
+    if (!steps->empty()) {
+      const auto& last = steps->back();
+      where = "at step " + std::to_string(last.sequence) + " (" + last.name + ", " +
+              to_string(last.status) + ")";
+    }
+    sw.detail = "interrupted: switchyardd stopped " + where +
+                "; not resumed, the service keeps its previous primary; check it by hand";
+    auto st = impl_->stmt("UPDATE switchovers SET status = 'failed', detail = ?2, "
+                          "finished_at_ms = ?3 WHERE id = ?1 AND status = 'running'");
+    if (!st)
+      return st.error();
+    (*st)->bind(1, sw.id.value).bind(2, sw.detail).bind(3, now_ms());
+    if (auto r = (*st)->run(); !r)
+      return r.error();
+    sw.status = switchover_status::failed;
+    closed.push_back(sw);
+  }
+  return closed;
+}
+
 caf::expected<std::vector<switchover_row>>
 sqlite_store::list_switchovers(const std::string& service) {
   auto st = impl_->stmt(

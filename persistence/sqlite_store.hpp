@@ -114,6 +114,12 @@ public:
   /// epoch in the same transaction.
   [[nodiscard]] caf::expected<void> finish_switchover(const switchover_finish& s);
 
+  /// Closes every switchover left `running` (switchyardd stopped mid-way) as
+  /// failed, with a detail naming the last journaled step, and returns them.
+  /// Their services keep the primary recorded before the switchover began.
+  /// (Resuming them instead is the crash-safety work still to come.)
+  [[nodiscard]] caf::expected<std::vector<switchover_row>> close_interrupted_switchovers();
+
   // -- queries (for the API, tests and start-up) ------------------------------
 
   [[nodiscard]] caf::expected<std::vector<switchover_row>>

@@ -328,3 +328,31 @@ TEST_F(store_test, a_failed_write_is_an_error_naming_the_database) {
   sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
   sqlite3_close(other);
 }
+
+TEST_F(store_test, interrupted_switchovers_are_closed_as_failed_on_start) {
+  auto db = open();
+  ASSERT_TRUE(db->sync_config(two_instance_config()));
+  auto done = journal(*db, "web-a", "web-b", 2, true);
+  auto id = db->begin_switchover(
+      switchover_start{service_id{"web"}, switchover_kind::automatic_failover, instance_id{"web-b"},
+                       instance_id{"web-a"}, detection_id{0}, 1, epoch{3}, ""});
+  ASSERT_TRUE(id);
+  ASSERT_TRUE(db->begin_step(step_start{*id, sample_plan().steps[0], epoch{3}}));
+  db.reset(); // switchyardd "crashes" here
+
+  auto again = open();
+  auto closed = again->close_interrupted_switchovers();
+  ASSERT_TRUE(closed);
+  ASSERT_EQ(closed->size(), 1u);
+  EXPECT_EQ(closed->front().id, *id);
+  EXPECT_EQ(closed->front().detail,
+            "interrupted: switchyardd stopped at step 1 (fence-a, started); not resumed, the "
+            "service keeps its previous primary; check it by hand");
+  auto list = again->list_switchovers("web");
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ(list->front().status, switchover_status::failed);
+  EXPECT_EQ(list->back().id, done);
+  EXPECT_EQ(list->back().status, switchover_status::completed) << "finished ones are untouched";
+  EXPECT_EQ(again->load_topology()->front().primary.value, "web-b");
+  EXPECT_TRUE(again->close_interrupted_switchovers()->empty());
+}
