@@ -77,6 +77,33 @@ store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self
       [self](load_topo_atom) -> caf::result<topology_list> {
         return reply(self->state.db->load_topology(), "loading the topology");
       },
+      [self](switchovers_query& q) -> caf::result<switchover_record_list> {
+        auto rows = self->state.db->list_switchovers(q.service);
+        if (rows && q.limit > 0 && rows->size() > q.limit)
+          rows->resize(q.limit);
+        return reply(std::move(rows), "listing switchovers");
+      },
+      [self](switchover_id id) -> caf::result<switchover_detail> {
+        return reply(self->state.db->get_switchover(id), "reading a switchover");
+      },
+      [self](detections_query& q) -> caf::result<detection_record_list> {
+        auto rows = self->state.db->list_detections(q.service);
+        if (rows && q.limit > 0 && rows->size() > q.limit)
+          rows->resize(q.limit);
+        return reply(std::move(rows), "listing detections");
+      },
+      [self](plan_atom, service_id& service) -> caf::result<plan_record> {
+        auto plan = self->state.db->latest_plan(service.value);
+        if (!plan)
+          return reply<plan_record>(plan.error(), "reading a plan");
+        return *plan ? **plan : plan_record{service, 0, {}, 0};
+      },
+      [self](audit_record& a) -> caf::result<std::int64_t> {
+        return reply(self->state.db->record_audit(a), "writing the audit trail");
+      },
+      [self](audit_query& q) -> caf::result<audit_record_list> {
+        return reply(self->state.db->list_audit(q.limit), "reading the audit trail");
+      },
   };
 }
 

@@ -26,6 +26,8 @@ const char* to_string(sy_errc code) {
     return "action_timeout";
   case sy_errc::already_in_progress:
     return "already_in_progress";
+  case sy_errc::unknown_switchover:
+    return "unknown_switchover";
   }
   return "unknown";
 }

@@ -22,6 +22,7 @@ enum class sy_errc : std::uint8_t {
   action_failed,       ///< an action (exec, ...) reported failure
   action_timeout,      ///< an action did not finish in time
   already_in_progress, ///< a switchover for the service is in flight
+  unknown_switchover,  ///< no switchover with that id
 };
 
 const char* to_string(sy_errc code);

@@ -24,7 +24,15 @@ using store_actor = caf::typed_actor<
     caf::replies_to<step_start>::with<step_id>, caf::replies_to<step_finish>::with<caf::ok_atom>,
     caf::replies_to<switchover_finish>::with<caf::ok_atom>,
     // the last known primary and epoch of every service
-    caf::replies_to<load_topo_atom>::with<topology_list>>;
+    caf::replies_to<load_topo_atom>::with<topology_list>,
+    // reads for the API
+    caf::replies_to<switchovers_query>::with<switchover_record_list>,
+    caf::replies_to<switchover_id>::with<switchover_detail>,
+    caf::replies_to<detections_query>::with<detection_record_list>,
+    caf::replies_to<plan_atom, service_id>::with<plan_record>,
+    // the audit trail: every audited API call is written before it is answered
+    caf::replies_to<audit_record>::with<std::int64_t>,
+    caf::replies_to<audit_query>::with<audit_record_list>>;
 
 /// Turns health transitions into classified failure detections. The
 /// coordinator tells it who is primary (service_topology) so it can rate severity.

@@ -2,6 +2,7 @@
 #include "messages/detection.hpp"
 #include "messages/health.hpp"
 #include "messages/plan.hpp"
+#include "messages/records.hpp"
 #include "messages/switchover.hpp"
 
 namespace switchyard {
@@ -74,6 +75,18 @@ const char* to_string(switchover_status x) {
     return "completed";
   case switchover_status::failed:
     return "failed";
+  }
+  return "?";
+}
+
+const char* to_string(step_status x) {
+  switch (x) {
+    case step_status::started:
+      return "started";
+    case step_status::done:
+      return "done";
+    case step_status::failed:
+      return "failed";
   }
   return "?";
 }

@@ -10,6 +10,8 @@
 #include "messages/health.hpp"
 #include "messages/ids.hpp"
 #include "messages/plan.hpp"
+#include "messages/records.hpp"
+#include "messages/records.hpp"
 #include "messages/switchover.hpp"
 #include "messages/topology.hpp"
 
@@ -34,6 +36,15 @@ CAF_ADD_TYPE_ID(switchyard, (switchyard::failover_result))
 CAF_ADD_TYPE_ID(switchyard, (switchyard::service_topology))
 CAF_ADD_TYPE_ID(switchyard, (switchyard::topology_list))
 CAF_ADD_TYPE_ID(switchyard, (switchyard::service_state_list))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::switchover_record_list))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::detection_record_list))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::audit_record_list))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::plan_record))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::switchover_detail))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::audit_record))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::switchovers_query))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::detections_query))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::audit_query))
 
 CAF_END_TYPE_ID_BLOCK(switchyard)
 
@@ -45,5 +56,7 @@ using load_topo_atom = caf::atom_constant<caf::atom("load_topo")>;
 using get_state_atom = caf::atom_constant<caf::atom("get_state")>;
 using crash_atom = caf::atom_constant<caf::atom("crash")>;
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
+using plan_atom = caf::atom_constant<caf::atom("plan")>;
+using plan_atom = caf::atom_constant<caf::atom("plan")>;
 
 } // namespace switchyard

@@ -88,6 +88,18 @@ CREATE TABLE health_events (
 );
 CREATE INDEX health_events_by_instance ON health_events (instance, at_ms);
 )sql",
+    // v2: the audit trail of API calls (who, role, call, arguments, result).
+    R"sql(
+CREATE TABLE audit (
+  id        INTEGER PRIMARY KEY,
+  principal TEXT NOT NULL,
+  role      TEXT NOT NULL,
+  call      TEXT NOT NULL,
+  arguments TEXT NOT NULL,
+  result    TEXT NOT NULL,
+  at_ms     INTEGER NOT NULL
+);
+)sql",
   };
   return all;
 }

@@ -12,18 +12,6 @@
 
 namespace switchyard::persistence {
 
-const char* to_string(step_status x) {
-  switch (x) {
-  case step_status::started:
-    return "started";
-  case step_status::done:
-    return "done";
-  case step_status::failed:
-    return "failed";
-  }
-  return "?";
-}
-
 namespace {
 
 std::int64_t now_ms() {
@@ -429,6 +417,23 @@ caf::expected<std::vector<switchover_row>> sqlite_store::close_interrupted_switc
   return closed;
 }
 
+caf::expected<switchover_detail> sqlite_store::get_switchover(switchover_id id) {
+  // Few switchovers exist per database; reuse the list query rather than a second mapper.
+  auto all = list_switchovers();
+  if (!all)
+    return all.error();
+  for (auto& sw : *all) {
+    if (sw.id != id)
+      continue;
+    auto steps = list_steps(id);
+    if (!steps)
+      return steps.error();
+    return switchover_detail{std::move(sw), std::move(*steps)};
+  }
+  return make_sy_error(sy_errc::unknown_switchover,
+                       "no switchover #" + std::to_string(id.value));
+}
+
 caf::expected<std::vector<switchover_row>>
 sqlite_store::list_switchovers(const std::string& service) {
   auto st = impl_->stmt(
@@ -543,6 +548,40 @@ caf::expected<std::int64_t> sqlite_store::count_health_events(const std::string&
   auto n = (*st)->column_int(0);
   (*st)->reset();
   return n;
+}
+
+caf::expected<std::int64_t> sqlite_store::record_audit(const audit_record& a) {
+  auto st = impl_->stmt("INSERT INTO audit (principal, role, call, arguments, result, at_ms) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  if (!st)
+    return st.error();
+  (*st)
+    ->bind(1, a.principal)
+    .bind(2, a.role)
+    .bind(3, a.call)
+    .bind(4, a.arguments)
+    .bind(5, a.result)
+    .bind(6, a.at_ms == 0 ? now_ms() : a.at_ms);
+  if (auto r = (*st)->run(); !r)
+    return r.error();
+  return sqlite3_last_insert_rowid(impl_->db);
+}
+
+caf::expected<audit_record_list> sqlite_store::list_audit(std::uint32_t limit) {
+  auto st = impl_->stmt("SELECT id, principal, role, call, arguments, result, at_ms FROM audit "
+                        "ORDER BY id DESC LIMIT ?1");
+  if (!st)
+    return st.error();
+  (*st)->bind(1, static_cast<std::int64_t>(limit));
+  audit_record_list rows;
+  auto walked = (*st)->each_row([&](const statement& s) {
+    rows.push_back(audit_record{s.column_int(0), s.column_text(1), s.column_text(2),
+                                s.column_text(3), s.column_text(4), s.column_text(5),
+                                s.column_int(6)});
+  });
+  if (!walked)
+    return walked.error();
+  return rows;
 }
 
 } // namespace switchyard::persistence

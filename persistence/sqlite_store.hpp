@@ -16,6 +16,7 @@
 #include "messages/detection.hpp"
 #include "messages/health.hpp"
 #include "messages/plan.hpp"
+#include "messages/records.hpp"
 #include "messages/switchover.hpp"
 #include "messages/topology.hpp"
 
@@ -23,58 +24,13 @@ struct sqlite3;
 
 namespace switchyard::persistence {
 
-/// A switchover as read back from the journal.
-struct switchover_row {
-  switchover_id id{0};
-  service_id service;
-  switchover_kind kind = switchover_kind::automatic_failover;
-  switchover_status status = switchover_status::running;
-  instance_id from;
-  instance_id to;
-  detection_id detection{0};
-  std::int64_t plan_version = 0;
-  epoch run_epoch{0};
-  std::string reason;
-  std::string detail;
-  std::int64_t started_at_ms = 0;  ///< unix epoch milliseconds
-  std::int64_t finished_at_ms = 0; ///< 0 while running
-};
-
-enum class step_status { started, done, failed };
-const char* to_string(step_status x);
-
-struct step_row {
-  step_id id{0};
-  switchover_id switchover{0};
-  std::uint32_t sequence = 0;
-  step_phase phase = step_phase::fence;
-  std::string name;
-  std::string action_kind;
-  instance_id target;
-  epoch run_epoch{0};
-  step_status status = step_status::started;
-  std::string detail;
-  std::int64_t started_at_ms = 0;
-  std::int64_t finished_at_ms = 0;
-};
-
-struct detection_row {
-  detection_id id{0};
-  service_id service;
-  instance_id instance;
-  failure_type type = failure_type::unreachable;
-  severity level = severity::warning;
-  bool affects_primary = false;
-  std::string evidence;
-  std::int64_t at_ms = 0;
-};
-
-struct plan_row {
-  service_id service;
-  std::int64_t version = 0;
-  std::string json; ///< the plan as JSON (see plan_to_json)
-  std::int64_t created_at_ms = 0;
-};
+// Rows as read back; the types live in messages/records.hpp so the store
+// actor can send them.
+using switchover_row = switchover_record;
+using step_row = step_record;
+using detection_row = detection_record;
+using plan_row = plan_record;
+using switchyard::step_status;
 
 class sqlite_store {
 public:
@@ -125,10 +81,19 @@ public:
   [[nodiscard]] caf::expected<std::vector<switchover_row>>
   list_switchovers(const std::string& service = {});
   [[nodiscard]] caf::expected<std::vector<step_row>> list_steps(switchover_id id);
+  /// One switchover with its steps; an unknown_switchover error if there is none.
+  [[nodiscard]] caf::expected<switchover_detail> get_switchover(switchover_id id);
   [[nodiscard]] caf::expected<std::vector<detection_row>>
   list_detections(const std::string& service = {});
   [[nodiscard]] caf::expected<std::optional<plan_row>> latest_plan(const std::string& service);
   [[nodiscard]] caf::expected<std::int64_t> count_health_events(const std::string& instance);
+
+  // -- audit ------------------------------------------------------------------
+
+  /// Appends one audited API call; returns its id.
+  [[nodiscard]] caf::expected<std::int64_t> record_audit(const audit_record& a);
+  /// The newest `limit` audit records, newest first.
+  [[nodiscard]] caf::expected<audit_record_list> list_audit(std::uint32_t limit);
 
 private:
   explicit sqlite_store(sqlite3* db);

@@ -91,11 +91,11 @@ TEST_F(store_test, migrates_an_empty_file_to_the_current_schema_in_wal_mode) {
   db.reset();
   auto again = open(); // idempotent
   ASSERT_TRUE(again);
-  EXPECT_EQ(again->schema_version(), 1);
+  EXPECT_EQ(again->schema_version(), static_cast<int>(migrations().size()));
   sqlite3* raw = nullptr;
   ASSERT_EQ(sqlite3_open(path().c_str(), &raw), SQLITE_OK);
   for (const char* table : {"services", "instances", "failover_plans", "switchovers",
-                            "switchover_steps", "detections", "health_events"}) {
+                            "switchover_steps", "detections", "health_events", "audit"}) {
     sqlite3_stmt* st = nullptr;
     sqlite3_prepare_v2(raw, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name=?1", -1,
                        &st, nullptr);
@@ -118,7 +118,7 @@ TEST_F(store_test, refuses_a_database_from_a_newer_switchyardd) {
   ASSERT_FALSE(db);
   EXPECT_NE(describe(db.error())
                 .find("database schema version 99 is newer than this switchyardd "
-                      "supports (1)"),
+                      "supports (2)"),
             std::string::npos)
       << describe(db.error());
 }
@@ -355,4 +355,35 @@ TEST_F(store_test, interrupted_switchovers_are_closed_as_failed_on_start) {
   EXPECT_EQ(list->back().status, switchover_status::completed) << "finished ones are untouched";
   EXPECT_EQ(again->load_topology()->front().primary.value, "web-b");
   EXPECT_TRUE(again->close_interrupted_switchovers()->empty());
+}
+
+TEST_F(store_test, audit_trail_round_trip_newest_first) {
+  auto db = open();
+  ASSERT_TRUE(db->record_audit(audit_record{0, "ops-alice", "operator", "Switchover",
+                                            "{\"service\":\"web\"}", "ok", 1000}));
+  auto second = db->record_audit(audit_record{0, "(anonymous)", "", "Switchover", "{}",
+                                              "UNAUTHENTICATED: missing token", 0});
+  ASSERT_TRUE(second);
+  auto rows = db->list_audit(10);
+  ASSERT_TRUE(rows);
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ(rows->front().id, *second);
+  EXPECT_EQ(rows->front().result, "UNAUTHENTICATED: missing token");
+  EXPECT_GT(rows->front().at_ms, 1000) << "0 means now";
+  EXPECT_EQ(rows->back().principal, "ops-alice");
+  EXPECT_EQ(rows->back().arguments, "{\"service\":\"web\"}");
+  EXPECT_EQ(db->list_audit(1)->size(), 1u);
+}
+
+TEST_F(store_test, get_switchover_returns_its_steps_or_a_clear_error) {
+  auto db = open();
+  ASSERT_TRUE(db->sync_config(two_instance_config()));
+  auto id = journal(*db, "web-a", "web-b", 2, true);
+  auto d = db->get_switchover(id);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->switchover.id, id);
+  EXPECT_EQ(d->steps.size(), 2u);
+  auto missing = db->get_switchover(switchover_id{99});
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(describe(missing.error()), "unknown_switchover: no switchover #99");
 }
