@@ -5,6 +5,14 @@
 
 namespace switchyard::config {
 
+namespace {
+
+// About 31 years: far beyond any sensible setting, far below overflow however
+// many parts a value has.
+constexpr long long max_total = 1'000'000'000'000LL;
+
+} // namespace
+
 bool parse_duration(const std::string& text, milliseconds& out) {
   if (text.empty())
     return false;
@@ -33,6 +41,8 @@ bool parse_duration(const std::string& text, milliseconds& out) {
       total += value * 3'600'000;
     else
       return false; // missing or unknown unit
+    if (total > max_total)
+      return false;
   }
   out = milliseconds{total};
   return true;

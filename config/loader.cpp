@@ -3,12 +3,12 @@
 #include "config/loader.hpp"
 
 #include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <regex>
 #include <sstream>
+#include <system_error>
 
 #include "config/yaml_reader.hpp"
 
@@ -31,8 +31,7 @@ bool valid_name(const std::string& s) {
 void read_name(yaml_reader& r, const YAML::Node& map, const std::string& field, std::string& out) {
   if (!r.require(map, "name", field))
     return;
-  r.read(map, "name", join(field, "name"), out);
-  if (!out.empty() && !valid_name(out))
+  if (r.read(map, "name", join(field, "name"), out) && !valid_name(out))
     r.fail(map["name"], join(field, "name"),
            "'" + out +
                "' is not a valid name (lowercase letters, digits, '_', '.', '-'; "
@@ -45,14 +44,14 @@ void read_supervisor(yaml_reader& r, const YAML::Node& node, supervisor_settings
     return;
   r.check_keys(node, f, {"max_restarts", "restart_window", "initial_backoff", "max_backoff"});
   r.read(node, "max_restarts", join(f, "max_restarts"), s.max_restarts, 1, 1000);
-  r.read(node, "restart_window", join(f, "restart_window"), s.restart_window);
-  r.read(node, "initial_backoff", join(f, "initial_backoff"), s.initial_backoff);
-  r.read(node, "max_backoff", join(f, "max_backoff"), s.max_backoff);
-  if (node["restart_window"].IsDefined() && s.restart_window.count() <= 0)
+  bool window_ok = r.read(node, "restart_window", join(f, "restart_window"), s.restart_window);
+  bool initial_ok = r.read(node, "initial_backoff", join(f, "initial_backoff"), s.initial_backoff);
+  bool max_ok = r.read(node, "max_backoff", join(f, "max_backoff"), s.max_backoff);
+  if (window_ok && s.restart_window.count() <= 0)
     r.fail(node["restart_window"], join(f, "restart_window"), "must be greater than 0");
-  if (node["initial_backoff"].IsDefined() && s.initial_backoff.count() <= 0)
+  if (initial_ok && s.initial_backoff.count() <= 0)
     r.fail(node["initial_backoff"], join(f, "initial_backoff"), "must be greater than 0");
-  if (s.max_backoff < s.initial_backoff)
+  else if (initial_ok && max_ok && s.max_backoff < s.initial_backoff)
     r.fail(node["max_backoff"].IsDefined() ? node["max_backoff"] : node, join(f, "max_backoff"),
            "must not be shorter than initial_backoff");
 }
@@ -67,7 +66,8 @@ void read_orchestrator(yaml_reader& r, const YAML::Node& node, orchestrator_sett
     r.fail(node["data_dir"], join(f, "data_dir"), "must not be empty");
   r.read(node, "database", join(f, "database"), o.database);
   if (node["database"].IsDefined() &&
-      (o.database.empty() || o.database.find('/') != std::string::npos))
+      (o.database.empty() || o.database == "." || o.database == ".." ||
+       o.database.find('/') != std::string::npos))
     r.fail(node["database"], join(f, "database"),
            "'" + o.database + "' must be a plain file name (the folder is data_dir)");
   r.read_enum(node, "log_level", join(f, "log_level"), o.level,
@@ -87,50 +87,76 @@ void read_health_check(yaml_reader& r, const YAML::Node& node, const std::string
   r.check_keys(node, f,
                {"type", "path", "expected_status", "command", "interval", "timeout", "jitter",
                 "rise", "fall"});
-  if (r.require(node, "type", f))
-    r.read_enum(node, "type", join(f, "type"), h.type,
-                {{"tcp", check_type::tcp}, {"http", check_type::http}, {"exec", check_type::exec}});
-  r.read(node, "path", join(f, "path"), h.path);
+  bool type_ok = r.require(node, "type", f) && r.read_enum(node, "type", join(f, "type"), h.type,
+                                                           {{"tcp", check_type::tcp},
+                                                            {"http", check_type::http},
+                                                            {"exec", check_type::exec}});
+  bool path_ok = r.read(node, "path", join(f, "path"), h.path);
   r.read(node, "expected_status", join(f, "expected_status"), h.expected_status, 100, 599);
   r.read(node, "command", join(f, "command"), h.command);
-  r.read(node, "interval", join(f, "interval"), h.interval);
-  r.read(node, "timeout", join(f, "timeout"), h.timeout);
-  r.read(node, "jitter", join(f, "jitter"), h.jitter);
+  bool interval_ok = r.read(node, "interval", join(f, "interval"), h.interval);
+  bool timeout_ok = r.read(node, "timeout", join(f, "timeout"), h.timeout);
+  bool jitter_ok = r.read(node, "jitter", join(f, "jitter"), h.jitter);
   r.read(node, "rise", join(f, "rise"), h.rise, 1, 100);
   r.read(node, "fall", join(f, "fall"), h.fall, 1, 100);
 
-  auto type_name = to_string(h.type);
-  if (h.type != check_type::http) {
-    for (const char* key : {"path", "expected_status"})
-      if (node[key].IsDefined())
-        r.fail(node[key], join(f, key),
-               std::string("only applies to http checks, not ") + type_name);
-  } else if (!h.path.empty() && h.path.front() != '/') {
-    r.fail(node["path"], join(f, "path"), "'" + h.path + "' must start with '/'");
+  // Checks that depend on the type only make sense once the type is known.
+  if (type_ok) {
+    auto type_name = to_string(h.type);
+    if (h.type != check_type::http) {
+      for (const char* key : {"path", "expected_status"})
+        if (node[key].IsDefined())
+          r.fail(node[key], join(f, key),
+                 std::string("only applies to http checks, not ") + type_name);
+    } else if (path_ok && node["path"].IsDefined() && (h.path.empty() || h.path.front() != '/')) {
+      r.fail(node["path"], join(f, "path"), "'" + h.path + "' must start with '/'");
+    }
+    if (h.type == check_type::exec) {
+      if (h.command.empty())
+        r.fail(node["command"].IsDefined() ? node["command"] : node, join(f, "command"),
+               "an exec check needs a non-empty command");
+    } else if (node["command"].IsDefined()) {
+      r.fail(node["command"], join(f, "command"),
+             std::string("only applies to exec checks, not ") + type_name);
+    }
   }
-  if (h.type == check_type::exec) {
-    if (h.command.empty())
-      r.fail(node["command"].IsDefined() ? node["command"] : node, join(f, "command"),
-             "an exec check needs a non-empty command");
-  } else if (node["command"].IsDefined()) {
-    r.fail(node["command"], join(f, "command"),
-           std::string("only applies to exec checks, not ") + type_name);
-  }
-  if (h.interval < milliseconds{10})
+  // Comparisons only between values that were written correctly (or defaulted):
+  // one typo must not turn into three errors.
+  bool interval_valid = interval_ok && h.interval >= milliseconds{10};
+  if (interval_ok && !interval_valid)
     r.fail(node["interval"], join(f, "interval"), "must be at least 10ms");
-  if (h.timeout.count() <= 0)
+  if (timeout_ok && h.timeout.count() <= 0)
     r.fail(node["timeout"], join(f, "timeout"), "must be greater than 0");
-  else if (h.timeout > h.interval)
+  else if (timeout_ok && interval_valid && h.timeout > h.interval)
     r.fail(node["timeout"].IsDefined() ? node["timeout"] : node, join(f, "timeout"),
            "must not be longer than interval (" + std::to_string(h.interval.count()) + "ms)");
-  if (h.jitter.count() > 0 && h.jitter >= h.interval)
+  if (jitter_ok && interval_valid && h.jitter.count() > 0 && h.jitter >= h.interval)
     r.fail(node["jitter"], join(f, "jitter"), "must be shorter than interval");
+}
+
+// A host name or IPv4 address; an IPv6 address (with an optional %zone) only
+// inside brackets, so the port separator is never ambiguous.
+bool valid_host(const std::string& host, bool bracketed) {
+  const std::string name_chars =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_";
+  if (host.empty())
+    return false;
+  if (!bracketed)
+    return host.find_first_not_of(name_chars) == std::string::npos;
+  auto zone = host.find('%');
+  auto address = host.substr(0, zone);
+  return address.find(':') != std::string::npos &&
+         address.find_first_not_of("0123456789abcdefABCDEF:.") == std::string::npos &&
+         (zone == std::string::npos ||
+          (zone + 1 < host.size() &&
+           host.find_first_not_of(name_chars, zone + 1) == std::string::npos));
 }
 
 // "host:port", "[v6]:port"
 bool split_address(const std::string& text, std::string& host, std::uint16_t& port) {
   std::string port_text;
-  if (!text.empty() && text.front() == '[') {
+  bool bracketed = !text.empty() && text.front() == '[';
+  if (bracketed) {
     auto close = text.find(']');
     if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':')
       return false;
@@ -143,7 +169,7 @@ bool split_address(const std::string& text, std::string& host, std::uint16_t& po
     host = text.substr(0, colon);
     port_text = text.substr(colon + 1);
   }
-  if (host.empty() || port_text.empty() || port_text.size() > 5 ||
+  if (!valid_host(host, bracketed) || port_text.empty() || port_text.size() > 5 ||
       port_text.find_first_not_of("0123456789") != std::string::npos)
     return false;
   auto value = std::stoul(port_text);
@@ -151,6 +177,22 @@ bool split_address(const std::string& text, std::string& host, std::uint16_t& po
     return false;
   port = static_cast<std::uint16_t>(value);
   return true;
+}
+
+void read_api(yaml_reader& r, const YAML::Node& node, api_settings& a) {
+  const std::string f = "api";
+  if (!r.expect_map(node, f))
+    return;
+  r.check_keys(node, f, {"listen", "tokens_file"});
+  r.read(node, "listen", join(f, "listen"), a.listen);
+  std::string host;
+  std::uint16_t port = 0;
+  auto colon = a.listen.rfind(':');
+  bool port_zero = colon != std::string::npos && a.listen.substr(colon + 1) == "0";
+  if (node["listen"].IsDefined() && !port_zero && !split_address(a.listen, host, port))
+    r.fail(node["listen"], join(f, "listen"),
+           "'" + a.listen + "' is not host:port (e.g. 127.0.0.1:7400; port 0 picks a free one)");
+  r.read(node, "tokens_file", join(f, "tokens_file"), a.tokens_file);
 }
 
 void read_instance(yaml_reader& r, const YAML::Node& node, const std::string& f,
@@ -165,9 +207,12 @@ void read_instance(yaml_reader& r, const YAML::Node& node, const std::string& f,
     r.read(node, "address", join(f, "address"), address);
     if (!address.empty() && !split_address(address, inst.host, inst.port))
       r.fail(node["address"], join(f, "address"),
-             "'" + address + "' is not host:port with a port in 1..65535");
+             "'" + address +
+                 "' is not host:port (host: a name, an IPv4 address or an [IPv6] address; "
+                 "port: 1..65535)");
   }
-  r.read(node, "site", join(f, "site"), inst.site);
+  if (r.read(node, "site", join(f, "site"), inst.site) && inst.site.empty())
+    r.fail(node["site"], join(f, "site"), "must not be empty (leave it out for \"default\")");
   if (r.require(node, "role", f))
     r.read_enum(node, "role", join(f, "role"), inst.role,
                 {{"primary", instance_role::primary}, {"standby", instance_role::standby}});
@@ -191,6 +236,7 @@ void read_action(yaml_reader& r, const YAML::Node& node, const std::string& f, a
     r.fail(node["timeout"], join(f, "timeout"), "must be greater than 0");
   auto env = node["env"];
   if (env.IsDefined() && r.expect_map(env, join(f, "env"))) {
+    r.check_duplicates(env, join(f, "env"));
     for (const auto& kv : env) {
       auto key = kv.first.Scalar();
       auto field = join(join(f, "env"), key);
@@ -291,9 +337,11 @@ load_result load_node(const YAML::Node& root, const std::string& file_name) {
   auto& cfg = result.config;
   if (!r.expect_map(root, "(top level)"))
     return result;
-  r.check_keys(root, "", {"orchestrator", "services"});
+  r.check_keys(root, "", {"orchestrator", "api", "services"});
   if (root["orchestrator"].IsDefined())
     read_orchestrator(r, root["orchestrator"], cfg.orchestrator);
+  if (root["api"].IsDefined())
+    read_api(r, root["api"], cfg.api);
   if (!r.require(root, "services", ""))
     return result;
   auto list = root["services"];
@@ -338,6 +386,9 @@ void resolve_paths(switchyard_config& cfg, const std::string& file_name) {
   if (data.is_relative())
     data = fs::path(cfg.source_file).parent_path() / data;
   cfg.orchestrator.data_dir = data.lexically_normal().string();
+  if (!cfg.api.tokens_file.empty() && fs::path(cfg.api.tokens_file).is_relative())
+    cfg.api.tokens_file =
+        (fs::path(cfg.source_file).parent_path() / cfg.api.tokens_file).lexically_normal().string();
   if (!cfg.orchestrator.data_dir.empty() && cfg.orchestrator.data_dir.back() == '/' &&
       cfg.orchestrator.data_dir.size() > 1)
     cfg.orchestrator.data_dir.pop_back();
@@ -355,6 +406,9 @@ load_result load_config_text(const std::string& text, const std::string& file_na
         config_error{{file_name, e.mark.line + 1, e.mark.column + 1}, "(syntax)", e.msg});
   } catch (const YAML::Exception& e) {
     result.errors.push_back(config_error{{file_name, 0, 0}, "(yaml)", e.what()});
+  } catch (const std::exception& e) {
+    // Not expected (e.g. out of memory), but the promise is: never throw.
+    result.errors.push_back(config_error{{file_name, 0, 0}, "(internal)", e.what()});
   }
   if (result.ok())
     resolve_paths(result.config, file_name);
@@ -362,15 +416,22 @@ load_result load_config_text(const std::string& text, const std::string& file_na
 }
 
 load_result load_config_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
+  auto cannot_read = [&](const std::string& why) {
     load_result result;
-    result.errors.push_back(
-        config_error{{path, 0, 0}, "(file)", std::string("cannot read: ") + std::strerror(errno)});
+    result.errors.push_back(config_error{{path, 0, 0}, "(file)", "cannot read: " + why});
     return result;
-  }
+  };
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    return cannot_read("it is a directory, not a file");
+  errno = 0;
+  std::ifstream in(path);
+  if (!in)
+    return cannot_read(errno != 0 ? std::generic_category().message(errno) : "cannot open");
   std::stringstream ss;
   ss << in.rdbuf();
+  if (in.bad())
+    return cannot_read("read error");
   return load_config_text(ss.str(), path);
 }
 

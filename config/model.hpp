@@ -99,9 +99,16 @@ struct service_settings {
   source_mark mark;
 };
 
+/// The gRPC API. Loopback by default: exposing it is a decision, not an accident.
+struct api_settings {
+  std::string listen = "127.0.0.1:7400"; ///< host:port; port 0 picks a free one
+  std::string tokens_file;               ///< bearer tokens (hashed); relative to the config file
+};
+
 struct switchyard_config {
   std::string source_file; ///< absolute path of the file this was loaded from
   orchestrator_settings orchestrator;
+  api_settings api;
   std::vector<service_settings> services;
 
   /// Absolute path of the SQLite database (data_dir resolved against the config's folder).

@@ -1,12 +1,17 @@
+// Typed reads from yaml-cpp nodes that turn every wrong kind, malformed value
+// or unknown key into a config_error instead of an exception.
 #include "config/yaml_reader.hpp"
 
 #include <limits>
+#include <map>
 
 namespace switchyard::config {
 
 namespace {
 
 const char* kind_name(const YAML::Node& node) {
+  if (!node.IsDefined()) // a missing key: Type() would throw
+    return "nothing";
   switch (node.Type()) {
   case YAML::NodeType::Map:
     return "a mapping";
@@ -25,9 +30,10 @@ const char* kind_name(const YAML::Node& node) {
 } // namespace
 
 source_mark yaml_reader::mark_of(const YAML::Node& node) const {
+  // No position (a missing key, an empty document): point at the file as a whole.
+  if (!node.IsDefined() || node.Mark().is_null())
+    return {file_, 1, 1};
   auto m = node.Mark();
-  if (m.is_null())
-    return {file_, 0, 0};
   return {file_, m.line + 1, m.column + 1};
 }
 
@@ -51,16 +57,35 @@ bool yaml_reader::expect_sequence(const YAML::Node& node, const std::string& fie
 
 void yaml_reader::check_keys(const YAML::Node& map, const std::string& field,
                              std::initializer_list<const char*> allowed) {
+  std::string list;
+  for (const char* a : allowed)
+    list += list.empty() ? a : std::string(", ") + a;
   for (const auto& kv : map) {
-    auto key = kv.first.IsScalar() ? kv.first.Scalar() : std::string{"?"};
-    bool known = false;
-    std::string list;
-    for (const char* a : allowed) {
-      known = known || key == a;
-      list += list.empty() ? a : std::string(", ") + a;
+    if (!kv.first.IsScalar()) {
+      fail(kv.first, field.empty() ? std::string("(top level)") : field,
+           std::string("a key must be a plain name, got ") + kind_name(kv.first));
+      continue;
     }
+    const auto& key = kv.first.Scalar();
+    bool known = false;
+    for (const char* a : allowed)
+      known = known || key == a;
     if (!known)
       fail(kv.first, join(field, key), "unknown key (allowed: " + list + ")");
+  }
+  check_duplicates(map, field);
+}
+
+void yaml_reader::check_duplicates(const YAML::Node& map, const std::string& field) {
+  std::map<std::string, source_mark> first;
+  for (const auto& kv : map) {
+    if (!kv.first.IsScalar())
+      continue;
+    auto [it, fresh] = first.emplace(kv.first.Scalar(), mark_of(kv.first));
+    if (!fresh)
+      fail(kv.first, join(field, kv.first.Scalar()),
+           "given twice (first at " + std::to_string(it->second.line) + ":" +
+               std::to_string(it->second.column) + "); keep one");
   }
 }
 
@@ -81,61 +106,57 @@ bool yaml_reader::scalar(const YAML::Node& node, const std::string& field, std::
   return true;
 }
 
-bool yaml_reader::scalar_at(const YAML::Node& map, const char* key, const std::string& field,
-                            std::string& out) {
-  auto node = map[key];
-  return node.IsDefined() && scalar(node, field, out);
-}
-
-void yaml_reader::read(const YAML::Node& map, const char* key, const std::string& field,
+bool yaml_reader::read(const YAML::Node& map, const char* key, const std::string& field,
                        std::string& out) {
   auto node = map[key];
-  if (node.IsDefined())
-    scalar(node, field, out);
+  return !node.IsDefined() || scalar(node, field, out);
 }
 
-void yaml_reader::read(const YAML::Node& map, const char* key, const std::string& field, int& out,
+bool yaml_reader::read(const YAML::Node& map, const char* key, const std::string& field, int& out,
                        int min, int max) {
-  std::string text;
-  if (!scalar_at(map, key, field, text))
-    return;
   auto node = map[key];
-  std::size_t used = 0;
-  long long value = 0;
-  try {
-    value = std::stoll(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != text.size()) {
+  if (!node.IsDefined())
+    return true;
+  std::string text;
+  if (!scalar(node, field, text))
+    return false;
+  // Digits only (with an optional sign): std::stoll alone would accept " 12" and "12abc".
+  auto digits = text.substr(!text.empty() && (text[0] == '-' || text[0] == '+') ? 1 : 0);
+  if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) {
     fail(node, field, "'" + text + "' is not a whole number");
-    return;
+    return false;
   }
+  // More than 10 digits is out of any int range; don't let std::stoll overflow.
+  auto value = digits.size() > 10 ? std::numeric_limits<long long>::max() : std::stoll(text);
   if (value < min || value > max) {
     fail(node, field,
          "'" + text + "' is out of range (" + std::to_string(min) + ".." + std::to_string(max) +
              ")");
-    return;
+    return false;
   }
   out = static_cast<int>(value);
+  return true;
 }
 
-void yaml_reader::read(const YAML::Node& map, const char* key, const std::string& field,
+bool yaml_reader::read(const YAML::Node& map, const char* key, const std::string& field,
                        milliseconds& out) {
-  std::string text;
-  if (!scalar_at(map, key, field, text))
-    return;
   auto node = map[key];
+  if (!node.IsDefined())
+    return true;
+  std::string text;
+  if (!scalar(node, field, text))
+    return false;
   milliseconds value{};
   if (parse_duration(text, value)) {
     out = value;
-    return;
+    return true;
   }
   bool digits_only = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
   if (digits_only)
-    fail(node, field, "'" + text + "' has no unit (add one: ms, s, m, h; e.g. " + text + "s)");
+    fail(node, field, "'" + text + "' has no unit (add a unit: ms, s, m, h; e.g. " + text + "s)");
   else
-    fail(node, field, "'" + text + "' is not a duration (use e.g. 500ms, 2s, 1m, 1m30s)");
+    fail(node, field, "'" + text + "' is not a duration (use e.g. 500ms, 2s, 1m)");
+  return false;
 }
 
 } // namespace switchyard::config

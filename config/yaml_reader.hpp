@@ -28,44 +28,48 @@ public:
   bool expect_map(const YAML::Node& node, const std::string& field);
   bool expect_sequence(const YAML::Node& node, const std::string& field);
 
-  /// Reports every key of `map` that is not in `allowed`.
+  /// Reports every key of `map` that is not in `allowed`, and keys given twice.
   void check_keys(const YAML::Node& map, const std::string& field,
                   std::initializer_list<const char*> allowed);
+
+  /// Reports keys given twice: yaml-cpp keeps both and a lookup sees only one,
+  /// so the other would be silently ignored.
+  void check_duplicates(const YAML::Node& map, const std::string& field);
 
   /// Reports a missing required key at the map's position; true if present.
   bool require(const YAML::Node& map, const char* key, const std::string& field);
 
   // Each reader leaves `out` unchanged (the default) when the key is absent,
   // and reports an error (leaving `out` unchanged) when the value is malformed.
-  void read(const YAML::Node& map, const char* key, const std::string& field, std::string& out);
-  void read(const YAML::Node& map, const char* key, const std::string& field, int& out, int min,
+  // They return false only in that last case, so callers can skip checks that
+  // compare fields and would otherwise complain about a default nobody wrote.
+  bool read(const YAML::Node& map, const char* key, const std::string& field, std::string& out);
+  bool read(const YAML::Node& map, const char* key, const std::string& field, int& out, int min,
             int max);
-  void read(const YAML::Node& map, const char* key, const std::string& field, milliseconds& out);
+  bool read(const YAML::Node& map, const char* key, const std::string& field, milliseconds& out);
 
   template <class Enum>
-  void read_enum(const YAML::Node& map, const char* key, const std::string& field, Enum& out,
+  bool read_enum(const YAML::Node& map, const char* key, const std::string& field, Enum& out,
                  std::initializer_list<std::pair<const char*, Enum>> names) {
+    if (!map[key].IsDefined())
+      return true;
     std::string text;
-    if (!scalar_at(map, key, field, text))
-      return;
+    if (!scalar(map[key], field, text))
+      return false;
     std::string allowed;
     for (const auto& [name, value] : names) {
       if (text == name) {
         out = value;
-        return;
+        return true;
       }
       allowed += allowed.empty() ? name : std::string(", ") + name;
     }
     fail(map[key], field, "'" + text + "' is not one of: " + allowed);
+    return false;
   }
 
   /// The scalar text of `node`; reports an error for maps, sequences and null.
   bool scalar(const YAML::Node& node, const std::string& field, std::string& out);
-
-  /// The scalar text at `map[key]`: false when the key is absent (no error)
-  /// or not a scalar (error reported).
-  bool scalar_at(const YAML::Node& map, const char* key, const std::string& field,
-                 std::string& out);
 
 private:
   std::string file_;

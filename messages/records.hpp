@@ -56,8 +56,7 @@ struct step_record {
   std::int64_t finished_at_ms = 0;
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, step_record& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, step_record& x) {
   return f(caf::meta::type_name("step_record"), x.id, x.switchover, x.sequence, x.phase, x.name,
            x.action_kind, x.target, x.run_epoch, x.status, x.detail, x.started_at_ms,
            x.finished_at_ms);
@@ -87,8 +86,7 @@ struct plan_record {
   std::int64_t created_at_ms = 0;
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, plan_record& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, plan_record& x) {
   return f(caf::meta::type_name("plan_record"), x.service, x.version, x.json, x.created_at_ms);
 }
 
@@ -114,8 +112,7 @@ struct audit_record {
   std::int64_t at_ms = 0;
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, audit_record& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, audit_record& x) {
   return f(caf::meta::type_name("audit_record"), x.id, x.principal, x.role, x.call, x.arguments,
            x.result, x.at_ms);
 }
@@ -149,8 +146,7 @@ struct audit_query {
   std::uint32_t limit = 100;
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, audit_query& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, audit_query& x) {
   return f(caf::meta::type_name("audit_query"), x.limit);
 }
 

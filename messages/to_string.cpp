@@ -81,12 +81,12 @@ const char* to_string(switchover_status x) {
 
 const char* to_string(step_status x) {
   switch (x) {
-    case step_status::started:
-      return "started";
-    case step_status::done:
-      return "done";
-    case step_status::failed:
-      return "failed";
+  case step_status::started:
+    return "started";
+  case step_status::done:
+    return "done";
+  case step_status::failed:
+    return "failed";
   }
   return "?";
 }

@@ -11,7 +11,6 @@
 #include "messages/ids.hpp"
 #include "messages/plan.hpp"
 #include "messages/records.hpp"
-#include "messages/records.hpp"
 #include "messages/switchover.hpp"
 #include "messages/topology.hpp"
 

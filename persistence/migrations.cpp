@@ -88,8 +88,8 @@ CREATE TABLE health_events (
 );
 CREATE INDEX health_events_by_instance ON health_events (instance, at_ms);
 )sql",
-    // v2: the audit trail of API calls (who, role, call, arguments, result).
-    R"sql(
+      // v2: the audit trail of API calls (who, role, call, arguments, result).
+      R"sql(
 CREATE TABLE audit (
   id        INTEGER PRIMARY KEY,
   principal TEXT NOT NULL,

@@ -430,8 +430,7 @@ caf::expected<switchover_detail> sqlite_store::get_switchover(switchover_id id) 
       return steps.error();
     return switchover_detail{std::move(sw), std::move(*steps)};
   }
-  return make_sy_error(sy_errc::unknown_switchover,
-                       "no switchover #" + std::to_string(id.value));
+  return make_sy_error(sy_errc::unknown_switchover, "no switchover #" + std::to_string(id.value));
 }
 
 caf::expected<std::vector<switchover_row>>
@@ -556,12 +555,12 @@ caf::expected<std::int64_t> sqlite_store::record_audit(const audit_record& a) {
   if (!st)
     return st.error();
   (*st)
-    ->bind(1, a.principal)
-    .bind(2, a.role)
-    .bind(3, a.call)
-    .bind(4, a.arguments)
-    .bind(5, a.result)
-    .bind(6, a.at_ms == 0 ? now_ms() : a.at_ms);
+      ->bind(1, a.principal)
+      .bind(2, a.role)
+      .bind(3, a.call)
+      .bind(4, a.arguments)
+      .bind(5, a.result)
+      .bind(6, a.at_ms == 0 ? now_ms() : a.at_ms);
   if (auto r = (*st)->run(); !r)
     return r.error();
   return sqlite3_last_insert_rowid(impl_->db);

@@ -7,10 +7,10 @@ cd "$(dirname "$0")/.."
 repo=$(pwd)
 
 bash scripts/install-deps.sh
-bash scripts/build.sh build -- switchyardd demo_service
+bash scripts/build.sh build -- switchyardd switchyard demo_service
 
 mkdir -p data/demo
-for port in 18081 18082; do
+for port in 18081 18082 7400; do
   if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
     echo "run-demo: port $port is already in use (an earlier demo still running?)" >&2
     exit 1
@@ -43,6 +43,7 @@ cat <<EOT
 
   To see a failover, in another terminal:   kill -9 $pid_a
   Then ask the new primary:                  curl http://127.0.0.1:18082/role
+  And switchyardd (demo token):              SWITCHYARD_TOKEN=demo-viewer-token build/apps/switchyard/switchyard services
   Ctrl-C here stops everything.
 
 EOT

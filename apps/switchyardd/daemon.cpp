@@ -7,6 +7,7 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/api_gateway.hpp"
 #include "actors/directory.hpp"
 #include "actors/failover_coordinator.hpp"
 #include "actors/failover_runner.hpp"
@@ -76,7 +77,7 @@ void log_topology(const config::switchyard_config& cfg) {
 
 } // namespace
 
-int run_daemon(config_ptr cfg) {
+int run_daemon(config_ptr cfg, std::vector<config::api_token> tokens) {
   std::error_code ec;
   auto data_dir = std::filesystem::path(cfg->database_path()).parent_path();
   std::filesystem::create_directories(data_dir, ec);
@@ -102,6 +103,16 @@ int run_daemon(config_ptr cfg) {
   caf::actor_system sys{caf_cfg};
 
   auto sup = sys.spawn(supervisor, subsystems(cfg), cfg->orchestrator.supervisor);
+  if (tokens.empty())
+    spdlog::warn("api: no tokens (api.tokens_file): every API call will be refused");
+  api_gateway api{sys, cfg, std::move(tokens)};
+  auto port = api.start();
+  if (!port) {
+    spdlog::error("api: {}", describe(port.error()));
+    anon_send_exit(sup, caf::exit_reason::user_shutdown);
+    return exit_startup_failed;
+  }
+  spdlog::info("api: listening on {} (port {})", cfg->api.listen, *port);
   int code = exit_ok;
   {
     caf::scoped_actor self{sys};
@@ -129,6 +140,7 @@ int run_daemon(config_ptr cfg) {
           caf::after(std::chrono::milliseconds(0)) >> [] {});
     }
   }
+  api.stop();
   spdlog::info("switchyardd stopped");
   return code;
 }

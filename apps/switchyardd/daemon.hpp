@@ -3,8 +3,10 @@
 #pragma once
 
 #include <memory>
+#include <vector>
 
 #include "config/model.hpp"
+#include "config/tokens.hpp"
 
 namespace switchyard::app {
 
@@ -16,6 +18,7 @@ enum exit_code : int {
 };
 
 /// Blocks; returns the process exit code.
-int run_daemon(std::shared_ptr<const config::switchyard_config> cfg);
+int run_daemon(std::shared_ptr<const config::switchyard_config> cfg,
+               std::vector<config::api_token> tokens);
 
 } // namespace switchyard::app

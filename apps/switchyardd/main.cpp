@@ -11,6 +11,7 @@
 
 #include "apps/switchyardd/daemon.hpp"
 #include "config/loader.hpp"
+#include "config/tokens.hpp"
 
 namespace {
 
@@ -32,12 +33,26 @@ spdlog::level::level_enum to_spdlog(switchyard::config::log_level l) {
 }
 
 // Prints every error, one per line, as file:line:column: field: message.
-int report_errors(const switchyard::config::load_result& loaded) {
-  for (const auto& err : loaded.errors)
+int report_errors(const std::vector<switchyard::config::config_error>& errors) {
+  for (const auto& err : errors)
     std::cerr << switchyard::config::to_string(err) << '\n';
-  std::cerr << loaded.errors.size() << (loaded.errors.size() == 1 ? " error" : " errors")
+  std::cerr << errors.size() << (errors.size() == 1 ? " error" : " errors")
             << " in configuration\n";
   return switchyard::app::exit_bad_config;
+}
+
+// Loads the API tokens named by the configuration (none when not configured).
+bool load_tokens(const switchyard::config::switchyard_config& cfg,
+                 std::vector<switchyard::config::api_token>& out) {
+  if (cfg.api.tokens_file.empty())
+    return true;
+  auto loaded = switchyard::config::load_tokens_file(cfg.api.tokens_file);
+  if (!loaded.ok()) {
+    report_errors(loaded.errors);
+    return false;
+  }
+  out = std::move(loaded.tokens);
+  return true;
 }
 
 } // namespace
@@ -53,13 +68,29 @@ int main(int argc, char** argv) {
   run_opt->excludes(check_opt);
   cli.add_option("--log-level", level, "override orchestrator.log_level")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  bool hash_token = false;
+  cli.add_flag("--hash-token", hash_token,
+               "read a token on stdin and print its SHA-256, for the tokens file");
   cli.set_version_flag("--version", "switchyardd 0.1.0");
   CLI11_PARSE(cli, argc, argv);
 
+  if (hash_token) {
+    std::string token;
+    std::getline(std::cin, token);
+    if (token.empty()) {
+      std::cerr << "switchyardd --hash-token: no token on stdin\n";
+      return switchyard::app::exit_bad_config;
+    }
+    std::cout << switchyard::config::sha256_hex(token) << '\n';
+    return switchyard::app::exit_ok;
+  }
   if (!check_file.empty()) {
     auto loaded = switchyard::config::load_config_file(check_file);
     if (!loaded.ok())
-      return report_errors(loaded);
+      return report_errors(loaded.errors);
+    std::vector<switchyard::config::api_token> tokens;
+    if (!load_tokens(loaded.config, tokens))
+      return switchyard::app::exit_bad_config;
     std::size_t instances = 0;
     for (const auto& s : loaded.config.services)
       instances += s.instances.size();
@@ -73,7 +104,7 @@ int main(int argc, char** argv) {
   }
   auto loaded = switchyard::config::load_config_file(config_file);
   if (!loaded.ok())
-    return report_errors(loaded);
+    return report_errors(loaded.errors);
 
   auto logger = spdlog::stdout_color_mt("switchyardd");
   logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");
@@ -82,7 +113,10 @@ int main(int argc, char** argv) {
                                   : spdlog::level::from_str(level));
   spdlog::flush_on(spdlog::level::trace); // operators tail this; never hold lines back
 
+  std::vector<switchyard::config::api_token> tokens;
+  if (!load_tokens(loaded.config, tokens))
+    return switchyard::app::exit_bad_config;
   auto cfg =
       std::make_shared<const switchyard::config::switchyard_config>(std::move(loaded.config));
-  return switchyard::app::run_daemon(cfg);
+  return switchyard::app::run_daemon(cfg, std::move(tokens));
 }

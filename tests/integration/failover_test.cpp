@@ -13,7 +13,7 @@
 #include "messages/error.hpp"
 #include "persistence/sqlite_store.hpp"
 #include "tests/actors/test_system.hpp"
-#include "tests/integration/process.hpp"
+#include "tests/integration/deployment.hpp"
 
 using namespace std::chrono_literals;
 using namespace switchyard;
@@ -22,92 +22,7 @@ using switchyard::testing::http_request;
 using switchyard::testing::read_file;
 using switchyard::testing::wait_until;
 
-namespace {
-
-// Every action appends one line with its view of the failover.
-std::string action(const std::string& name, const std::string& log, const std::string& extra = {}) {
-  return fmt::format(
-      "        - name: {0}\n"
-      "          type: exec\n"
-      "          timeout: 5s\n"
-      "          command: >-\n"
-      "            echo \"$SWITCHYARD_PHASE $SWITCHYARD_STEP service=$SWITCHYARD_SERVICE"
-      " old=$SWITCHYARD_OLD_PRIMARY@$SWITCHYARD_OLD_PRIMARY_ADDRESS"
-      " new=$SWITCHYARD_NEW_PRIMARY@$SWITCHYARD_NEW_PRIMARY_ADDRESS target=$SWITCHYARD_TARGET"
-      " epoch=$SWITCHYARD_EPOCH switchover=$SWITCHYARD_SWITCHOVER_ID\" >> {1}{2}\n",
-      name, log, extra);
-}
-
-class failover_integration : public ::testing::Test {
-protected:
-  void SetUp() override {
-    port_a = switchyard::testing::free_port();
-    port_b = switchyard::testing::free_port();
-    while (port_b == port_a)
-      port_b = switchyard::testing::free_port();
-    root = dir.path().string();
-    actions_log = root + "/actions.log";
-    web_a = std::make_unique<child_process>(
-        std::vector<std::string>{DEMO_SERVICE_PATH, "--name", "web-a", "--port",
-                                 std::to_string(port_a), "--role", "primary"},
-        root + "/web-a.log");
-    web_b = std::make_unique<child_process>(
-        std::vector<std::string>{DEMO_SERVICE_PATH, "--name", "web-b", "--port",
-                                 std::to_string(port_b), "--role", "standby"},
-        root + "/web-b.log");
-    ASSERT_TRUE(wait_until(
-        [&] { return http_request("GET", port_a, "/health").rfind("200", 0) == 0; }, 10s));
-    ASSERT_TRUE(wait_until(
-        [&] { return http_request("GET", port_b, "/health").rfind("200", 0) == 0; }, 10s));
-    write_config();
-  }
-
-  void write_config() {
-    std::ofstream out(root + "/switchyard.yaml");
-    out << "orchestrator:\n  data_dir: data\n  log_level: debug\n"
-        << "services:\n"
-        << "  - name: web\n"
-        << "    block_period: 60s\n"
-        << "    objectives: {rto: 10s, rpo: 0s}\n"
-        << "    health_check: {type: http, path: /health, interval: 200ms, timeout: 150ms,"
-           " rise: 1, fall: 2}\n"
-        << "    instances:\n"
-        << fmt::format("      - {{name: web-a, address: 127.0.0.1:{}, site: dc1, role: primary, "
-                       "priority: 100}}\n",
-                       port_a)
-        << fmt::format("      - {{name: web-b, address: 127.0.0.1:{}, site: dc1, role: standby, "
-                       "priority: 90}}\n",
-                       port_b)
-        << "    strategy:\n"
-        << "      type: active_passive\n"
-        << "      fence:\n"
-        << action("fence-old", actions_log) << "      promote:\n"
-        << action("promote-new", actions_log,
-                  " && curl -fsS -m 2 -X POST \"http://$SWITCHYARD_NEW_PRIMARY_ADDRESS/promote\"")
-        << "      reroute:\n"
-        << action("reroute", actions_log) << "      verify:\n"
-        << action("verify-role", actions_log,
-                  " && curl -fsS -m 2 \"http://$SWITCHYARD_NEW_PRIMARY_ADDRESS/role\" | grep -qx "
-                  "primary");
-  }
-
-  std::unique_ptr<child_process> start_daemon(const std::string& log) {
-    return std::make_unique<child_process>(
-        std::vector<std::string>{SWITCHYARDD_PATH, "--config", root + "/switchyard.yaml"}, log);
-  }
-
-  std::string db_path() const { return root + "/data/switchyard.db"; }
-
-  switchyard::testing::temp_dir dir;
-  std::string root;
-  std::string actions_log;
-  std::uint16_t port_a = 0;
-  std::uint16_t port_b = 0;
-  std::unique_ptr<child_process> web_a;
-  std::unique_ptr<child_process> web_b;
-};
-
-} // namespace
+using failover_integration = switchyard::testing::deployment;
 
 TEST_F(failover_integration, kill_9_of_the_primary_fails_over_to_the_standby) {
   auto daemon = start_daemon(root + "/switchyardd-1.log");
@@ -183,11 +98,16 @@ TEST_F(failover_integration, kill_9_of_the_primary_fails_over_to_the_standby) {
     auto detections = (*db)->list_detections("web");
     ASSERT_TRUE(detections);
     bool primary_detected = false;
+    std::string seen;
+    for (const auto& d : *detections)
+      seen += fmt::format("#{} {} {} {} {}\n", d.id.value, d.instance.value, to_string(d.type),
+                          to_string(d.level), d.evidence);
     for (const auto& d : *detections)
       if (d.instance.value == "web-a" && d.type == failure_type::unreachable &&
           d.level == severity::critical && d.id == sw.detection)
         primary_detected = true;
-    EXPECT_TRUE(primary_detected);
+    EXPECT_TRUE(primary_detected) << "switchover detection #" << sw.detection.value << "\n"
+                                  << seen << read_file(root + "/switchyardd-1.log");
     auto plan = (*db)->latest_plan("web");
     ASSERT_TRUE(plan && *plan);
     EXPECT_NE((*plan)->json.find("\"promote-new\""), std::string::npos);

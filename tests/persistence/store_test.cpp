@@ -359,10 +359,10 @@ TEST_F(store_test, interrupted_switchovers_are_closed_as_failed_on_start) {
 
 TEST_F(store_test, audit_trail_round_trip_newest_first) {
   auto db = open();
-  ASSERT_TRUE(db->record_audit(audit_record{0, "ops-alice", "operator", "Switchover",
-                                            "{\"service\":\"web\"}", "ok", 1000}));
-  auto second = db->record_audit(audit_record{0, "(anonymous)", "", "Switchover", "{}",
-                                              "UNAUTHENTICATED: missing token", 0});
+  ASSERT_TRUE(db->record_audit(
+      audit_record{0, "ops-alice", "operator", "Switchover", "{\"service\":\"web\"}", "ok", 1000}));
+  auto second = db->record_audit(
+      audit_record{0, "(anonymous)", "", "Switchover", "{}", "UNAUTHENTICATED: missing token", 0});
   ASSERT_TRUE(second);
   auto rows = db->list_audit(10);
   ASSERT_TRUE(rows);

@@ -1,0 +1,45 @@
+// The CLI's connection to switchyardd: channel, bearer token, deadlines, and
+// the mapping of gRPC failures to exit codes and messages a person can act on.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <grpcpp/grpcpp.h>
+
+#include "switchyard/v1/switchyard.grpc.pb.h"
+
+namespace switchyard::cli {
+
+enum exit_code : int {
+  exit_ok = 0,
+  exit_usage = 1,       ///< bad command line
+  exit_unavailable = 2, ///< switchyardd unreachable or not answering
+  exit_auth = 3,        ///< UNAUTHENTICATED or PERMISSION_DENIED
+  exit_not_found = 4,   ///< NOT_FOUND
+  exit_rejected = 5,    ///< INVALID_ARGUMENT, FAILED_PRECONDITION, other errors
+};
+
+struct connection_options {
+  std::string server; ///< host:port
+  std::string token;  ///< may be empty: the server will refuse
+  int timeout_seconds = 10;
+};
+
+class client {
+public:
+  explicit client(const connection_options& opts);
+
+  /// A context with the bearer token and the deadline set.
+  std::unique_ptr<grpc::ClientContext> context() const;
+  v1::Switchyard::Stub& stub() { return *stub_; }
+
+  /// Prints the failure to stderr and returns the exit code for it.
+  int fail(const grpc::Status& status) const;
+
+private:
+  connection_options opts_;
+  std::unique_ptr<v1::Switchyard::Stub> stub_;
+};
+
+} // namespace switchyard::cli

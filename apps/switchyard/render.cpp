@@ -1,0 +1,159 @@
+#include "apps/switchyard/render.hpp"
+
+#include <algorithm>
+#include <ctime>
+
+#include <fmt/format.h>
+#include <google/protobuf/util/json_util.h>
+
+namespace switchyard::cli {
+
+void print_table(std::ostream& out, const std::vector<std::string>& header,
+                 const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> width(header.size(), 0);
+  auto measure = [&](const std::vector<std::string>& row) {
+    for (std::size_t i = 0; i < row.size() && i < width.size(); ++i)
+      width[i] = std::max(width[i], row[i].size());
+  };
+  measure(header);
+  for (const auto& r : rows)
+    measure(r);
+  auto print = [&](const std::vector<std::string>& row) {
+    std::string line;
+    for (std::size_t i = 0; i < row.size() && i < width.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size())
+        line += std::string(width[i] - row[i].size() + 2, ' ');
+    }
+    out << line << '\n';
+  };
+  print(header);
+  for (const auto& r : rows)
+    print(r);
+}
+
+void print_json(std::ostream& out, const google::protobuf::Message& msg) {
+  std::string json;
+  google::protobuf::util::JsonPrintOptions opts;
+  opts.add_whitespace = true;
+  opts.always_print_primitive_fields = true;
+  opts.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(msg, &json, opts);
+  out << json;
+}
+
+std::string format_time(std::int64_t unix_ms) {
+  if (unix_ms == 0)
+    return "-";
+  std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+void print_status(std::ostream& out, const v1::Status& s) {
+  out << fmt::format("switchyardd {} ({}), up {} s\n", s.version(), s.role(), s.uptime_ms() / 1000)
+      << fmt::format("config:    {}\n", s.config_file())
+      << fmt::format("database:  {}\n", s.database_path())
+      << fmt::format("services:  {} ({} instances, {} healthy, {} failovers in flight)\n",
+                     s.services(), s.instances(), s.healthy_instances(), s.failovers_in_flight());
+}
+
+namespace {
+
+std::string health_summary(const v1::Service& s) {
+  int healthy = 0;
+  for (const auto& i : s.instances())
+    healthy += i.health() == "healthy" ? 1 : 0;
+  return fmt::format("{}/{} healthy", healthy, s.instances_size());
+}
+
+std::string primary_health(const v1::Service& s) {
+  for (const auto& i : s.instances())
+    if (i.primary())
+      return i.health();
+  return "unknown";
+}
+
+} // namespace
+
+void print_services(std::ostream& out, const v1::ListServicesResponse& r) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& s : r.services())
+    rows.push_back(
+        {s.name(), s.primary(), primary_health(s), std::to_string(s.epoch()), health_summary(s),
+         s.failover_in_flight() ? "failing over" : (s.in_block_period() ? "blocked" : "-")});
+  print_table(out, {"SERVICE", "PRIMARY", "PRIMARY HEALTH", "EPOCH", "INSTANCES", "STATE"}, rows);
+}
+
+void print_service(std::ostream& out, const v1::ServiceDetail& d) {
+  const auto& s = d.service();
+  out << fmt::format("service {}: primary {} (epoch {}){}\n", s.name(), s.primary(), s.epoch(),
+                     s.failover_in_flight() ? ", failover in flight"
+                                            : (s.in_block_period() ? ", in block period" : ""));
+  if (!s.last_decision().empty())
+    out << "last decision: " << s.last_decision() << '\n';
+  out << '\n';
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& i : s.instances())
+    rows.push_back({i.name(), i.address(), i.site(), i.primary() ? "primary" : "standby",
+                    i.configured_role(), std::to_string(i.priority()), i.health()});
+  print_table(out, {"INSTANCE", "ADDRESS", "SITE", "ROLE", "CONFIGURED", "PRIORITY", "HEALTH"},
+              rows);
+  out << '\n';
+  if (d.recent_detections_size() == 0) {
+    out << "no detections\n";
+  } else {
+    rows.clear();
+    for (const auto& x : d.recent_detections())
+      rows.push_back({std::to_string(x.id()), format_time(x.at_ms()), x.instance(), x.type(),
+                      x.severity(), x.evidence()});
+    print_table(out, {"DETECTION", "AT", "INSTANCE", "TYPE", "SEVERITY", "EVIDENCE"}, rows);
+  }
+  out << '\n'
+      << (d.plan_version() == 0
+              ? std::string("no failover plan stored yet\n")
+              : fmt::format("failover plan v{}:\n{}\n", d.plan_version(), d.plan_json()));
+}
+
+void print_switchovers(std::ostream& out, const v1::ListSwitchoversResponse& r) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& s : r.switchovers())
+    rows.push_back({std::to_string(s.id()), s.service(), s.kind(), s.status(),
+                    s.from_instance() + " -> " + s.to_instance(), std::to_string(s.epoch()),
+                    format_time(s.started_at_ms()), s.detail()});
+  print_table(out, {"ID", "SERVICE", "KIND", "STATUS", "CHANGE", "EPOCH", "STARTED", "DETAIL"},
+              rows);
+}
+
+void print_switchover(std::ostream& out, const v1::Switchover& s) {
+  out << fmt::format("switchover #{} of {}: {} {} -> {} ({}), epoch {}\n", s.id(), s.service(),
+                     s.kind(), s.from_instance(), s.to_instance(), s.status(), s.epoch())
+      << fmt::format("started {}, finished {}\n", format_time(s.started_at_ms()),
+                     format_time(s.finished_at_ms()));
+  if (!s.reason().empty())
+    out << "reason: " << s.reason() << '\n';
+  if (!s.detail().empty())
+    out << "detail: " << s.detail() << '\n';
+  out << '\n';
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& st : s.steps())
+    rows.push_back({std::to_string(st.sequence()), st.phase(), st.name(), st.target(), st.status(),
+                    st.finished_at_ms() > 0
+                        ? fmt::format("{} ms", st.finished_at_ms() - st.started_at_ms())
+                        : "-",
+                    st.detail()});
+  print_table(out, {"STEP", "PHASE", "NAME", "TARGET", "STATUS", "TOOK", "DETAIL"}, rows);
+}
+
+void print_audit(std::ostream& out, const v1::ListAuditResponse& r) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& e : r.entries())
+    rows.push_back({std::to_string(e.id()), format_time(e.at_ms()), e.principal(), e.role(),
+                    e.call(), e.arguments(), e.result()});
+  print_table(out, {"ID", "AT", "WHO", "ROLE", "CALL", "ARGUMENTS", "RESULT"}, rows);
+}
+
+} // namespace switchyard::cli

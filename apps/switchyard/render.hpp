@@ -1,0 +1,31 @@
+// Human-readable tables and JSON output of the CLI.
+#pragma once
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include <google/protobuf/message.h>
+
+#include "switchyard/v1/switchyard.pb.h"
+
+namespace switchyard::cli {
+
+/// A plain text table: a header row, then rows, columns padded to fit.
+void print_table(std::ostream& out, const std::vector<std::string>& header,
+                 const std::vector<std::vector<std::string>>& rows);
+
+/// The message as JSON (proto field names, defaults included), for scripts.
+void print_json(std::ostream& out, const google::protobuf::Message& msg);
+
+/// "2026-11-23 23:49:34" in local time; "-" for 0.
+std::string format_time(std::int64_t unix_ms);
+
+void print_status(std::ostream& out, const v1::Status& s);
+void print_services(std::ostream& out, const v1::ListServicesResponse& r);
+void print_service(std::ostream& out, const v1::ServiceDetail& d);
+void print_switchovers(std::ostream& out, const v1::ListSwitchoversResponse& r);
+void print_switchover(std::ostream& out, const v1::Switchover& s);
+void print_audit(std::ostream& out, const v1::ListAuditResponse& r);
+
+} // namespace switchyard::cli

@@ -1,0 +1,155 @@
+// The real `switchyard` CLI against a real switchyardd: reads after a real
+// failover, JSON output, and the refusals (no token, wrong token, role too
+// low, unknown service, daemon unreachable) with their exit codes.
+#include <csignal>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/integration/deployment.hpp"
+
+using namespace std::chrono_literals;
+using switchyard::testing::child_process;
+using switchyard::testing::read_file;
+using switchyard::testing::wait_until;
+
+namespace {
+
+struct cli_result {
+  int exit_code = -1;
+  std::string output; ///< stdout and stderr
+};
+
+class cli_integration : public switchyard::testing::deployment {
+protected:
+  cli_result cli(std::vector<std::string> args, const std::string& token = "viewer-token") {
+    std::vector<std::string> argv{SWITCHYARD_CLI_PATH, "--server",
+                                  "127.0.0.1:" + std::to_string(api_port)};
+    if (!token.empty()) {
+      argv.push_back("--token");
+      argv.push_back(token);
+    }
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto log = root + "/cli-" + std::to_string(++calls) + ".out";
+    child_process p(argv, log);
+    cli_result r;
+    r.exit_code = p.wait_for_exit(20s);
+    r.output = read_file(log);
+    return r;
+  }
+
+  void start_and_fail_over() {
+    daemon = start_daemon(root + "/switchyardd.log");
+    ASSERT_TRUE(wait_until(
+        [&] {
+          auto r = cli({"services"});
+          return r.exit_code == 0 && r.output.find("2/2 healthy") != std::string::npos;
+        },
+        15s))
+        << read_file(root + "/switchyardd.log");
+    web_a->signal(SIGKILL);
+    ASSERT_TRUE(wait_until(
+        [&] { return cli({"switchovers"}).output.find("completed") != std::string::npos; }, 20s))
+        << read_file(root + "/switchyardd.log");
+  }
+
+  void TearDown() override {
+    if (daemon) {
+      daemon->signal(SIGTERM);
+      EXPECT_EQ(daemon->wait_for_exit(15s), 0);
+    }
+  }
+
+  std::unique_ptr<child_process> daemon;
+  int calls = 0;
+};
+
+} // namespace
+
+TEST_F(cli_integration, reads_show_the_failover) {
+  start_and_fail_over();
+
+  auto status = cli({"status"});
+  EXPECT_EQ(status.exit_code, 0) << status.output;
+  EXPECT_NE(status.output.find("services:  1 (2 instances, 1 healthy, 0 failovers in flight)"),
+            std::string::npos)
+      << status.output;
+
+  auto services = cli({"services"});
+  EXPECT_EQ(services.exit_code, 0);
+  EXPECT_NE(services.output.find("web      web-b    healthy         2"), std::string::npos)
+      << services.output;
+
+  auto service = cli({"service", "web"});
+  EXPECT_EQ(service.exit_code, 0);
+  EXPECT_NE(service.output.find("service web: primary web-b (epoch 2), in block period"),
+            std::string::npos)
+      << service.output;
+  EXPECT_NE(service.output.find("unreachable  critical"), std::string::npos) << service.output;
+  EXPECT_NE(service.output.find("failover plan v1:"), std::string::npos) << service.output;
+
+  auto journal = cli({"switchovers", "1"});
+  EXPECT_EQ(journal.exit_code, 0);
+  EXPECT_NE(journal.output.find("switchover #1 of web: automatic_failover web-a -> web-b "
+                                "(completed), epoch 2"),
+            std::string::npos)
+      << journal.output;
+  for (const char* step : {"fence-old", "promote-new", "reroute", "verify-role"})
+    EXPECT_NE(journal.output.find(step), std::string::npos) << step << "\n" << journal.output;
+
+  auto json = cli({"--output", "json", "switchovers", "1"});
+  ASSERT_EQ(json.exit_code, 0);
+  auto doc = nlohmann::json::parse(json.output);
+  EXPECT_EQ(doc["status"], "completed");
+  EXPECT_EQ(doc["to_instance"], "web-b");
+  ASSERT_EQ(doc["steps"].size(), 4u);
+  for (const auto& st : doc["steps"])
+    EXPECT_EQ(st["status"], "done");
+
+  auto audit = cli({"audit"}, "admin-token");
+  EXPECT_EQ(audit.exit_code, 0) << audit.output;
+}
+
+TEST_F(cli_integration, refusals_have_clear_messages_and_exit_codes) {
+  daemon = start_daemon(root + "/switchyardd.log");
+  ASSERT_TRUE(wait_until([&] { return cli({"status"}).exit_code == 0; }, 15s))
+      << read_file(root + "/switchyardd.log");
+
+  auto none = cli({"status"}, "");
+  EXPECT_EQ(none.exit_code, 3);
+  EXPECT_NE(none.output.find("not authenticated: missing bearer token"), std::string::npos)
+      << none.output;
+
+  auto wrong = cli({"status"}, "not-a-token");
+  EXPECT_EQ(wrong.exit_code, 3);
+  EXPECT_NE(wrong.output.find("not authenticated: invalid token"), std::string::npos);
+
+  auto viewer_audit = cli({"audit"});
+  EXPECT_EQ(viewer_audit.exit_code, 3);
+  EXPECT_NE(viewer_audit.output.find("'test-viewer' has role viewer; ListAudit needs admin"),
+            std::string::npos)
+      << viewer_audit.output;
+
+  auto unknown = cli({"service", "nope"});
+  EXPECT_EQ(unknown.exit_code, 4);
+  EXPECT_NE(unknown.output.find("no service named 'nope' (configured: web)"), std::string::npos);
+
+  auto bad_id = cli({"switchovers", "-5"});
+  EXPECT_EQ(bad_id.exit_code, 5) << bad_id.output;
+  EXPECT_NE(bad_id.output.find("id must be a positive switchover id"), std::string::npos);
+
+  auto no_such = cli({"switchovers", "42"});
+  EXPECT_EQ(no_such.exit_code, 4);
+  EXPECT_NE(no_such.output.find("no switchover #42"), std::string::npos) << no_such.output;
+
+  // Tokens never reach the log.
+  auto log = read_file(root + "/switchyardd.log");
+  for (const char* secret : {"viewer-token", "admin-token", "not-a-token"})
+    EXPECT_EQ(log.find(secret), std::string::npos) << secret;
+}
+
+TEST_F(cli_integration, unreachable_daemon_is_exit_2) {
+  auto r = cli({"status"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("cannot reach switchyardd at 127.0.0.1:"), std::string::npos) << r.output;
+}

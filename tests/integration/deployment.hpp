@@ -1,0 +1,119 @@
+// A real deployment for integration tests: two demo_service instances and a
+// temporary configuration (with an API port and tokens) for switchyardd.
+#pragma once
+
+#include <csignal>
+#include <fstream>
+#include <memory>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "tests/actors/test_system.hpp"
+#include "tests/integration/process.hpp"
+
+namespace switchyard::testing {
+
+using namespace std::chrono_literals;
+
+// Every action appends one line with its view of the failover.
+inline std::string action(const std::string& name, const std::string& log,
+                          const std::string& extra = {}) {
+  return fmt::format(
+      "        - name: {0}\n"
+      "          type: exec\n"
+      "          timeout: 5s\n"
+      "          command: >-\n"
+      "            echo \"$SWITCHYARD_PHASE $SWITCHYARD_STEP service=$SWITCHYARD_SERVICE"
+      " old=$SWITCHYARD_OLD_PRIMARY@$SWITCHYARD_OLD_PRIMARY_ADDRESS"
+      " new=$SWITCHYARD_NEW_PRIMARY@$SWITCHYARD_NEW_PRIMARY_ADDRESS target=$SWITCHYARD_TARGET"
+      " epoch=$SWITCHYARD_EPOCH switchover=$SWITCHYARD_SWITCHOVER_ID\" >> {1}{2}\n",
+      name, log, extra);
+}
+
+class deployment : public ::testing::Test {
+protected:
+  void SetUp() override {
+    api_port = switchyard::testing::free_port();
+    port_a = switchyard::testing::free_port();
+    port_b = switchyard::testing::free_port();
+    while (port_b == port_a)
+      port_b = switchyard::testing::free_port();
+    root = dir.path().string();
+    actions_log = root + "/actions.log";
+    web_a = std::make_unique<child_process>(
+        std::vector<std::string>{DEMO_SERVICE_PATH, "--name", "web-a", "--port",
+                                 std::to_string(port_a), "--role", "primary"},
+        root + "/web-a.log");
+    web_b = std::make_unique<child_process>(
+        std::vector<std::string>{DEMO_SERVICE_PATH, "--name", "web-b", "--port",
+                                 std::to_string(port_b), "--role", "standby"},
+        root + "/web-b.log");
+    ASSERT_TRUE(wait_until(
+        [&] { return http_request("GET", port_a, "/health").rfind("200", 0) == 0; }, 10s));
+    ASSERT_TRUE(wait_until(
+        [&] { return http_request("GET", port_b, "/health").rfind("200", 0) == 0; }, 10s));
+    write_tokens();
+    write_config();
+  }
+
+  // viewer-token, operator-token, admin-token (hashes computed with sha256sum).
+  void write_tokens() {
+    std::ofstream out(root + "/tokens.yaml");
+    out << "tokens:\n"
+        << "  - {name: test-viewer, role: viewer, sha256: "
+           "d036bd6d01a1cae081d39a2f8dab751dc042de814fd60df31fcb553170950f29}\n"
+        << "  - {name: test-operator, role: operator, sha256: "
+           "0850123315d21ab90f4f7236408a52ef6dbd6a02a6550e5c10dc73f4d993680e}\n"
+        << "  - {name: test-admin, role: admin, sha256: "
+           "10a4c7c9fc5206d6f36dc6944a81bb6f4a3cb0e25014ae3b12e6c3e52712292a}\n";
+  }
+
+  void write_config() {
+    std::ofstream out(root + "/switchyard.yaml");
+    out << "orchestrator:\n  data_dir: data\n  log_level: debug\n"
+        << fmt::format("api:\n  listen: 127.0.0.1:{}\n  tokens_file: tokens.yaml\n", api_port)
+        << "services:\n"
+        << "  - name: web\n"
+        << "    block_period: 60s\n"
+        << "    objectives: {rto: 10s, rpo: 0s}\n"
+        << "    health_check: {type: http, path: /health, interval: 200ms, timeout: 150ms,"
+           " rise: 1, fall: 2}\n"
+        << "    instances:\n"
+        << fmt::format("      - {{name: web-a, address: 127.0.0.1:{}, site: dc1, role: primary, "
+                       "priority: 100}}\n",
+                       port_a)
+        << fmt::format("      - {{name: web-b, address: 127.0.0.1:{}, site: dc1, role: standby, "
+                       "priority: 90}}\n",
+                       port_b)
+        << "    strategy:\n"
+        << "      type: active_passive\n"
+        << "      fence:\n"
+        << action("fence-old", actions_log) << "      promote:\n"
+        << action("promote-new", actions_log,
+                  " && curl -fsS -m 2 -X POST \"http://$SWITCHYARD_NEW_PRIMARY_ADDRESS/promote\"")
+        << "      reroute:\n"
+        << action("reroute", actions_log) << "      verify:\n"
+        << action("verify-role", actions_log,
+                  " && curl -fsS -m 2 \"http://$SWITCHYARD_NEW_PRIMARY_ADDRESS/role\" | grep -qx "
+                  "primary");
+  }
+
+  std::unique_ptr<child_process> start_daemon(const std::string& log) {
+    return std::make_unique<child_process>(
+        std::vector<std::string>{SWITCHYARDD_PATH, "--config", root + "/switchyard.yaml"}, log);
+  }
+
+  std::string db_path() const { return root + "/data/switchyard.db"; }
+
+  switchyard::testing::temp_dir dir;
+  std::string root;
+  std::string actions_log;
+  std::uint16_t api_port = 0;
+  std::uint16_t port_a = 0;
+  std::uint16_t port_b = 0;
+  std::unique_ptr<child_process> web_a;
+  std::unique_ptr<child_process> web_b;
+};
+
+} // namespace switchyard::testing
