@@ -4,8 +4,10 @@
 //   demo_service --name web-a --port 18081 [--host 127.0.0.1] [--role primary|standby]
 #include <arpa/inet.h>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <netinet/in.h>
 #include <poll.h>
@@ -36,14 +38,23 @@ int usage(const char* why) {
   return 2;
 }
 
-// Reads the request head (up to the blank line) with a short timeout so a
-// stuck client cannot wedge the service.
+constexpr int request_timeout_ms = 2000; // the whole request head, not per read
+
+int ms_until(std::chrono::steady_clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  return left.count() < 0 ? 0 : static_cast<int>(left.count());
+}
+
+// Reads the request head (up to the blank line) within one overall deadline,
+// so neither a silent nor a trickling client can wedge the service.
 std::string read_head(int fd) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(request_timeout_ms);
   std::string head;
   char buf[1024];
   while (head.find("\r\n\r\n") == std::string::npos && head.size() < 8192) {
     pollfd pfd{fd, POLLIN, 0};
-    if (::poll(&pfd, 1, 1000) <= 0)
+    if (::poll(&pfd, 1, ms_until(deadline)) <= 0)
       break;
     auto n = ::recv(fd, buf, sizeof(buf), 0);
     if (n <= 0)
@@ -51,6 +62,28 @@ std::string read_head(int fd) {
     head.append(buf, static_cast<std::size_t>(n));
   }
   return head;
+}
+
+// Closes a connection so the response is not lost: closing with unread input
+// (e.g. a request body) makes the kernel send a reset that can overtake it.
+void finish_connection(int fd) {
+  ::shutdown(fd, SHUT_WR);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
+  char buf[1024];
+  pollfd pfd{fd, POLLIN, 0};
+  while (::poll(&pfd, 1, ms_until(deadline)) > 0 && ::recv(fd, buf, sizeof(buf), 0) > 0) {
+  }
+  ::close(fd);
+}
+
+// Parses a whole decimal port; 0 when it is not one.
+int parse_port(const std::string& text) {
+  char* end = nullptr;
+  errno = 0;
+  long v = std::strtol(text.c_str(), &end, 10);
+  if (text.empty() || errno != 0 || end == nullptr || *end != '\0' || v < 1 || v > 65535)
+    return 0;
+  return static_cast<int>(v);
 }
 
 void respond(int fd, int status, const char* reason, const std::string& body) {
@@ -114,7 +147,7 @@ int main(int argc, char** argv) {
     else if (a == "--role")
       opt.role = v;
     else if (a == "--port")
-      opt.port = std::atoi(v.c_str());
+      opt.port = parse_port(v);
     else
       return usage(("unknown option " + a).c_str());
   }
@@ -131,7 +164,13 @@ int main(int argc, char** argv) {
   sigaction(SIGINT, &sa, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
-  int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  // Non-blocking: a client that resets between poll and accept must not block accept.
+  int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (listener < 0) {
+    std::fprintf(stderr, "demo_service %s: cannot create a socket: %s\n", opt.name.c_str(),
+                 std::strerror(errno));
+    return 1;
+  }
   int one = 1;
   ::setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   sockaddr_in addr{};
@@ -157,7 +196,7 @@ int main(int argc, char** argv) {
     if (fd < 0)
       continue;
     handle(fd, opt);
-    ::close(fd);
+    finish_connection(fd);
   }
   ::close(listener);
   std::printf("demo_service %s: stopped\n", opt.name.c_str());

@@ -187,9 +187,12 @@ void read_api(yaml_reader& r, const YAML::Node& node, api_settings& a) {
   r.read(node, "listen", join(f, "listen"), a.listen);
   std::string host;
   std::uint16_t port = 0;
+  // Port 0 (pick a free one) is valid here; check the host with any valid port in its place.
   auto colon = a.listen.rfind(':');
-  bool port_zero = colon != std::string::npos && a.listen.substr(colon + 1) == "0";
-  if (node["listen"].IsDefined() && !port_zero && !split_address(a.listen, host, port))
+  auto checked = a.listen;
+  if (colon != std::string::npos && a.listen.substr(colon + 1) == "0")
+    checked = a.listen.substr(0, colon) + ":1";
+  if (node["listen"].IsDefined() && !split_address(checked, host, port))
     r.fail(node["listen"], join(f, "listen"),
            "'" + a.listen + "' is not host:port (e.g. 127.0.0.1:7400; port 0 picks a free one)");
   r.read(node, "tokens_file", join(f, "tokens_file"), a.tokens_file);

@@ -1,7 +1,10 @@
 #include "config/tokens.hpp"
 
+#include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <openssl/crypto.h>
@@ -42,18 +45,24 @@ std::optional<api_token> find_token(const std::vector<api_token>& tokens,
   std::optional<api_token> found;
   // Compare against every entry so timing does not tell which one matched.
   for (const auto& t : tokens)
-    if (t.sha256_hex.size() == hash.size()
-        && CRYPTO_memcmp(t.sha256_hex.data(), hash.data(), hash.size()) == 0)
+    if (t.sha256_hex.size() == hash.size() &&
+        CRYPTO_memcmp(t.sha256_hex.data(), hash.data(), hash.size()) == 0)
       found = t;
   return found;
 }
 
 tokens_result load_tokens_file(const std::string& path) {
   tokens_result result;
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    result.errors.push_back(
+        config_error{{path, 0, 0}, "(file)", "is a directory, not a tokens file"});
+    return result;
+  }
   std::ifstream in(path);
   if (!in) {
     result.errors.push_back(
-      config_error{{path, 0, 0}, "(file)", std::string("cannot read: ") + std::strerror(errno)});
+        config_error{{path, 0, 0}, "(file)", std::string("cannot read: ") + std::strerror(errno)});
     return result;
   }
   std::stringstream ss;
@@ -67,6 +76,7 @@ tokens_result load_tokens_file(const std::string& path) {
     if (!r.require(root, "tokens", "") || !r.expect_sequence(root["tokens"], "tokens"))
       return result;
     auto list = root["tokens"];
+    std::map<std::string, std::string> names; // name -> field of first use
     for (std::size_t i = 0; i < list.size(); ++i) {
       auto f = index("tokens", i);
       auto node = list[i];
@@ -74,8 +84,14 @@ tokens_result load_tokens_file(const std::string& path) {
         continue;
       r.check_keys(node, f, {"name", "role", "sha256"});
       api_token t;
-      if (r.require(node, "name", f))
-        r.read(node, "name", join(f, "name"), t.name);
+      if (r.require(node, "name", f) && r.read(node, "name", join(f, "name"), t.name)) {
+        if (t.name.empty())
+          r.fail(node["name"], join(f, "name"),
+                 "must not be empty (it names the caller in the audit trail)");
+        else if (auto [it, fresh] = names.emplace(t.name, join(f, "name")); !fresh)
+          r.fail(node["name"], join(f, "name"),
+                 "'" + t.name + "' is already used by " + it->second);
+      }
       if (r.require(node, "role", f))
         r.read_enum(node, "role", join(f, "role"), t.role,
                     {{"viewer", api_role::viewer},
@@ -83,8 +99,8 @@ tokens_result load_tokens_file(const std::string& path) {
                      {"admin", api_role::admin}});
       if (r.require(node, "sha256", f)) {
         r.read(node, "sha256", join(f, "sha256"), t.sha256_hex);
-        if (t.sha256_hex.size() != 64
-            || t.sha256_hex.find_first_not_of("0123456789abcdef") != std::string::npos)
+        if (t.sha256_hex.size() != 64 ||
+            t.sha256_hex.find_first_not_of("0123456789abcdef") != std::string::npos)
           r.fail(node["sha256"], join(f, "sha256"),
                  "must be 64 lowercase hex digits: the SHA-256 of the token "
                  "(switchyardd --hash-token reads a token on stdin and prints it)");
@@ -93,9 +109,11 @@ tokens_result load_tokens_file(const std::string& path) {
     }
   } catch (const YAML::ParserException& e) {
     result.errors.push_back(
-      config_error{{path, e.mark.line + 1, e.mark.column + 1}, "(syntax)", e.msg});
+        config_error{{path, e.mark.line + 1, e.mark.column + 1}, "(syntax)", e.msg});
   } catch (const YAML::Exception& e) {
     result.errors.push_back(config_error{{path, 0, 0}, "(yaml)", e.what()});
+  } catch (const std::exception& e) {
+    result.errors.push_back(config_error{{path, 0, 0}, "(file)", e.what()});
   }
   return result;
 }

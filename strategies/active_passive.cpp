@@ -1,3 +1,5 @@
+// Active-passive planning (pure: targets, steps, estimates from config and
+// health) and execution (each step journaled before and after its action).
 #include "strategies/active_passive.hpp"
 
 #include <algorithm>
@@ -149,6 +151,8 @@ execution_result active_passive::execute(const execution_input& in, step_journal
       return fail(st, fmt::format("no {} action named '{}' is configured any more",
                                   to_string(st.phase), st.name));
     auto act = make_(*settings);
+    if (act == nullptr)
+      return fail(st, fmt::format("cannot build a {} action", config::to_string(settings->type)));
     auto id = journal.begin_step(step_start{in.switchover, st, in.run_epoch});
     if (!id) // nothing runs that is not journaled
       return fail(st, "journal write failed before the action ran: " + describe(id.error()));
@@ -176,14 +180,6 @@ execution_result active_passive::execute(const execution_input& in, step_journal
   result.success = true;
   result.detail = fmt::format("{} steps done; {} is primary", result.steps_done, in.new_primary);
   return result;
-}
-
-std::unique_ptr<failover_strategy> make_strategy(const config::service_settings& service) {
-  switch (service.strategy.type) {
-  case config::strategy_type::active_passive:
-    return std::make_unique<active_passive>(service);
-  }
-  return nullptr;
 }
 
 } // namespace switchyard::strategies

@@ -1,3 +1,5 @@
+// The exec action: posix_spawn (the daemon is multi-threaded, so no fork) of
+// `/bin/sh -c COMMAND` in its own process group, bounded by a deadline.
 #include "strategies/actions/exec_action.hpp"
 
 #include <cerrno>
@@ -7,6 +9,7 @@
 #include <map>
 #include <poll.h>
 #include <spawn.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,10 +23,13 @@ namespace {
 
 constexpr std::size_t output_limit = 4096; // keep the tail: errors come last
 
+// Without a pidfd we look at the shell this often while its output is quiet.
+constexpr int fallback_poll_ms = 10;
+
 using clock_type = std::chrono::steady_clock;
 
 int millis_left(clock_type::time_point deadline) {
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
+  auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - clock_type::now());
   return left.count() < 0 ? 0 : static_cast<int>(left.count());
 }
 
@@ -38,8 +44,92 @@ std::string last_line(const std::string& text) {
   if (end == std::string::npos)
     return {};
   auto start = text.find_last_of('\n', end);
-  return text.substr(start == std::string::npos ? 0 : start + 1,
-                     end - (start == std::string::npos ? 0 : start + 1) + 1);
+  auto from = start == std::string::npos ? 0 : start + 1;
+  return text.substr(from, end - from + 1);
+}
+
+/// Closes a file descriptor when it goes out of scope.
+class fd_guard {
+public:
+  explicit fd_guard(int fd = -1) : fd_(fd) {}
+  ~fd_guard() { reset(); }
+  fd_guard(const fd_guard&) = delete;
+  fd_guard& operator=(const fd_guard&) = delete;
+  int get() const { return fd_; }
+  void reset(int fd = -1) {
+    if (fd_ >= 0)
+      ::close(fd_);
+    fd_ = fd;
+  }
+
+private:
+  int fd_;
+};
+
+/// A descriptor that becomes readable when `pid` exits, or -1 (kernel < 5.3).
+/// Called through syscall(): glibc 2.36's <sys/pidfd.h> lacks extern "C".
+int open_pidfd(pid_t pid) {
+  return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+}
+
+/// True once the shell has exited. WNOWAIT leaves it a zombie: its pid, and so
+/// its process group id, cannot be reused until we reap it, which makes the
+/// later kill(-pid) safe.
+bool shell_exited(pid_t pid) {
+  siginfo_t info{};
+  while (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0) {
+    if (errno != EINTR)
+      return true; // not our child any more (SIGCHLD ignored?): nothing left to wait for
+  }
+  return info.si_pid == pid;
+}
+
+/// Reads what is in the pipe now, without waiting and at most 64 KiB (so a
+/// chatty command cannot hold us past the deadline); false at EOF.
+bool drain(int fd, std::string& out) {
+  char buf[1024];
+  for (int chunks = 0; chunks < 64; ++chunks) {
+    pollfd pfd{fd, POLLIN, 0};
+    int ready = ::poll(&pfd, 1, 0);
+    if (ready < 0 && errno == EINTR)
+      continue;
+    if (ready <= 0)
+      return true;
+    auto n = ::read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    keep_tail(out, buf, static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+/// Collects output until the shell exits (true) or the deadline passes (false).
+/// The shell's exit ends the wait even if a background child still holds the
+/// pipe open: the caller kills that child with the group.
+bool wait_for_shell(pid_t pid, int out_fd, clock_type::time_point deadline, std::string& out) {
+  fd_guard exited{open_pidfd(pid)}; // readable once the shell exits
+  bool pipe_open = true;
+  while (true) {
+    // poll ignores negative fds: a closed pipe (which would report POLLHUP
+    // forever) and a missing pidfd drop out of the set.
+    pollfd pfds[2] = {{pipe_open ? out_fd : -1, POLLIN, 0}, {exited.get(), POLLIN, 0}};
+    int wait_ms = millis_left(deadline);
+    if (exited.get() < 0)
+      wait_ms = std::min(wait_ms, fallback_poll_ms);
+    if (::poll(pfds, 2, wait_ms) < 0 && errno != EINTR)
+      return false;
+    if (pipe_open && pfds[0].revents != 0)
+      pipe_open = drain(out_fd, out);
+    if (exited.get() >= 0 ? pfds[1].revents != 0 : shell_exited(pid)) {
+      if (pipe_open)
+        drain(out_fd, out); // what the shell wrote just before it exited
+      return true;
+    }
+    if (millis_left(deadline) == 0)
+      return false;
+  }
 }
 
 } // namespace
@@ -87,6 +177,8 @@ action_result exec_action::run(const action_context& ctx) {
     result.detail = fmt::format("cannot create pipe: {}", std::strerror(errno));
     return result;
   }
+  fd_guard read_end{pipe_fds[0]};
+  fd_guard write_end{pipe_fds[1]};
   auto env_strings = exec_environment(settings_, ctx);
   std::vector<char*> envp;
   for (auto& s : env_strings)
@@ -108,10 +200,10 @@ action_result exec_action::run(const action_context& ctx) {
   posix_spawnattr_setflags(&attr,
                            POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   posix_spawnattr_setpgroup(&attr, 0);
+  // The daemon blocks and ignores signals for its own reasons; commands must not inherit that.
   sigset_t none;
   sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attr,
-                             &none); // the daemon blocks signals; children must not inherit that
+  posix_spawnattr_setsigmask(&attr, &none);
   sigset_t defaults;
   sigemptyset(&defaults);
   sigaddset(&defaults, SIGPIPE);
@@ -122,66 +214,29 @@ action_result exec_action::run(const action_context& ctx) {
   int rc = ::posix_spawn(&pid, shell.c_str(), &actions, &attr, argv, envp.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
-  ::close(pipe_fds[1]);
+  write_end.reset(); // only the command may hold the write end, so EOF means it is done writing
   if (rc != 0) {
-    ::close(pipe_fds[0]);
     result.detail = fmt::format("cannot start /bin/sh: {}", std::strerror(rc));
     return result;
   }
 
-  // Read output until EOF (all writers closed) or the deadline.
-  bool timed_out = false;
-  char buf[1024];
-  while (true) {
-    pollfd pfd{pipe_fds[0], POLLIN, 0};
-    int ready = ::poll(&pfd, 1, millis_left(deadline));
-    if (ready < 0 && errno == EINTR)
-      continue;
-    if (ready <= 0) {
-      timed_out = true;
-      break;
-    }
-    auto n = ::read(pipe_fds[0], buf, sizeof(buf));
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      break;
-    keep_tail(result.output, buf, static_cast<std::size_t>(n));
-  }
-  ::close(pipe_fds[0]);
-
-  int status = 0;
-  if (!timed_out) {
-    // Output closed; the shell may still be running (e.g. closed its stdout). Wait until the
-    // deadline.
-    while (true) {
-      auto r = ::waitpid(pid, &status, WNOHANG);
-      if (r == pid)
-        break;
-      if (r < 0 && errno != EINTR) {
-        status = 0;
-        break;
-      }
-      if (millis_left(deadline) == 0) {
-        timed_out = true;
-        break;
-      }
-      ::usleep(2000);
-    }
-  }
-  if (timed_out) {
-    ::kill(-pid, SIGKILL);
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    result.timed_out = true;
-    result.elapsed = elapsed();
-    result.detail = fmt::format("timed out after {} ms", settings_.timeout.count());
-    return result;
-  }
-  // Kill leftovers the command put in the background, so nothing outlives its step.
+  bool finished = wait_for_shell(pid, read_end.get(), deadline, result.output);
+  // The shell has exited or ran out of time; either way nothing it started may
+  // outlive the step. The shell is not reaped yet, so the group id is still ours.
   ::kill(-pid, SIGKILL);
+  int status = 0;
+  pid_t reaped = -1;
+  while ((reaped = ::waitpid(pid, &status, 0)) < 0 && errno == EINTR) {
+  }
   result.elapsed = elapsed();
-  if (WIFEXITED(status)) {
+  if (!finished) {
+    result.timed_out = true;
+    result.detail = fmt::format("timed out after {} ms", settings_.timeout.count());
+    return result; // the output tail of a killed command is in `output`, not the one-liner
+  }
+  if (reaped != pid) {
+    result.detail = fmt::format("exit status of /bin/sh unknown: {}", std::strerror(errno));
+  } else if (WIFEXITED(status)) {
     result.exit_code = WEXITSTATUS(status);
     result.ok = result.exit_code == 0;
     result.detail = fmt::format("exit {} in {} ms", result.exit_code, result.elapsed.count());

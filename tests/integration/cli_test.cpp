@@ -153,3 +153,16 @@ TEST_F(cli_integration, unreachable_daemon_is_exit_2) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("cannot reach switchyardd at 127.0.0.1:"), std::string::npos) << r.output;
 }
+
+TEST_F(cli_integration, a_generic_grpc_client_gets_health_and_status) {
+  daemon = start_daemon(root + "/switchyardd.log");
+  ASSERT_TRUE(wait_until([&] { return cli({"status"}).exit_code == 0; }, 15s))
+      << read_file(root + "/switchyardd.log");
+  auto log = root + "/python.out";
+  child_process py({"/usr/bin/python3",
+                    std::string(SWITCHYARD_SOURCE_DIR) + "/tests/integration/grpc_client.py",
+                    "127.0.0.1:" + std::to_string(api_port), "viewer-token"},
+                   log);
+  EXPECT_EQ(py.wait_for_exit(30s), 0) << read_file(log);
+  EXPECT_EQ(read_file(log), "health 0801\nversion 0.1.0\nno-token UNAUTHENTICATED\n");
+}

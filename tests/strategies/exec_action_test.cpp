@@ -1,10 +1,14 @@
 // The exec action with real child processes: output, exit codes, timeouts
 // that kill the whole process group, and the SWITCHYARD_* environment.
+#include <cerrno>
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include "strategies/actions/exec_action.hpp"
 #include "tests/actors/test_system.hpp"
@@ -43,6 +47,20 @@ std::string slurp(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// True once `pid` is gone or a zombie (a killed orphan lingers until init
+// reaps it). Polls a real process with a bounded deadline of 5 s.
+bool process_gone(int pid) {
+  for (int i = 0; i < 250; ++i) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string s;
+    std::getline(stat, s);
+    if (!stat || s.find(") Z") != std::string::npos)
+      return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return false;
 }
 
 } // namespace
@@ -88,17 +106,42 @@ TEST(exec_action, timeout_kills_the_whole_process_group) {
   EXPECT_EQ(r.detail, "timed out after 300 ms");
   EXPECT_LT(took, 5s);
   auto bg = std::stoi(slurp(pidfile));
-  // The background sleep was killed with its group (it may linger as a zombie of init briefly).
-  bool gone = false;
-  for (int i = 0; i < 250 && !gone; ++i) {
-    std::ifstream stat("/proc/" + std::to_string(bg) + "/stat");
-    std::string s;
-    std::getline(stat, s);
-    gone = !stat || s.find(") Z") != std::string::npos;
-    if (!gone)
-      std::this_thread::sleep_for(20ms); // polling a real process, bounded at 5 s
-  }
-  EXPECT_TRUE(gone) << "background child " << bg << " survived the timeout";
+  EXPECT_TRUE(process_gone(bg)) << "background child " << bg << " survived the timeout";
+}
+
+TEST(exec_action, a_background_child_holding_the_output_neither_stalls_nor_outlives_the_step) {
+  switchyard::testing::temp_dir dir;
+  auto pidfile = (dir.path() / "pid").string();
+  // The background sleep inherits stdout: waiting for EOF alone would run into the timeout.
+  exec_action a{settings("sleep 30 & echo $! > " + pidfile + "; echo started", 10s)};
+  auto start = std::chrono::steady_clock::now();
+  auto r = a.run(context());
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_TRUE(r.ok) << r.detail;
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_EQ(r.output, "started\n");
+  EXPECT_LT(took, 5s);
+  auto bg = std::stoi(slurp(pidfile));
+  EXPECT_TRUE(process_gone(bg)) << "background child " << bg << " outlived its step";
+}
+
+TEST(exec_action, a_command_that_closes_its_output_is_still_bounded_by_the_timeout) {
+  exec_action a{settings("echo bye; exec >/dev/null 2>&1; sleep 30", 300ms)};
+  auto start = std::chrono::steady_clock::now();
+  auto r = a.run(context());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  EXPECT_TRUE(r.timed_out);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.output, "bye\n");
+}
+
+TEST(exec_action, keeps_only_the_last_4_kib_of_output) {
+  exec_action a{settings("i=0; while [ $i -lt 2000 ]; do echo line$i; i=$((i+1)); done")};
+  auto r = a.run(context());
+  ASSERT_TRUE(r.ok) << r.detail;
+  EXPECT_EQ(r.output.size(), 4096u);
+  EXPECT_EQ(r.output.substr(r.output.size() - 18), "line1998\nline1999\n");
+  EXPECT_NE(r.detail.find(" | line1999"), std::string::npos) << r.detail;
 }
 
 TEST(exec_action, passes_the_failover_context_and_configured_env) {
@@ -126,4 +169,21 @@ TEST(exec_action, missing_command_fails_with_the_shells_message) {
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.exit_code, 127);
   EXPECT_NE(r.detail.find("not found"), std::string::npos) << r.detail;
+}
+
+TEST(exec_action, leaves_no_open_descriptor_and_no_unreaped_child) {
+  auto open_fds = [] {
+    std::size_t n = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd"))
+      ++n;
+    return n;
+  };
+  auto before = open_fds();
+  EXPECT_TRUE(exec_action{settings("echo fine")}.run(context()).ok);
+  EXPECT_FALSE(exec_action{settings("exit 4")}.run(context()).ok);
+  EXPECT_TRUE(exec_action{settings("sleep 30 & sleep 30", 100ms)}.run(context()).timed_out);
+  EXPECT_EQ(open_fds(), before);
+  errno = 0;
+  EXPECT_EQ(::waitpid(-1, nullptr, WNOHANG), -1);
+  EXPECT_EQ(errno, ECHILD) << "a child of the test process was left unreaped";
 }
