@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "messages/type_ids.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace switchyard::testing {
 
@@ -47,28 +48,6 @@ protected:
   caf::actor_system_config cfg;
   caf::actor_system sys;
   caf::scheduler::test_coordinator& sched;
-};
-
-/// A temporary folder removed at the end of the test.
-class temp_dir {
-public:
-  temp_dir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "switchyard-test-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr)
-      throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
-private:
-  std::filesystem::path path_;
 };
 
 } // namespace switchyard::testing

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "config/loader.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace switchyard::config::testing {
 
@@ -50,35 +51,7 @@ inline std::string replace(std::string text, const std::string& from, const std:
   return text.replace(at, from.size(), to);
 }
 
-/// A fresh folder under /tmp, removed with everything in it.
-class temp_dir {
-public:
-  temp_dir() {
-    std::string pattern = "/tmp/switchyard-config-test-XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr)
-      ADD_FAILURE() << "mkdtemp failed";
-    path_ = pattern;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-
-  const std::string& path() const { return path_; }
-
-  /// Writes `text` to `name` (folders created as needed) and returns its full path.
-  std::string write(const std::string& name, const std::string& text) const {
-    auto file = std::filesystem::path(path_) / name;
-    std::filesystem::create_directories(file.parent_path());
-    std::ofstream(file) << text;
-    return file.string();
-  }
-
-private:
-  std::string path_;
-};
+using switchyard::testing::temp_dir;
 
 inline std::string example_path(const std::string& name) {
   return std::string(SWITCHYARD_SOURCE_DIR) + "/config/examples/" + name;

@@ -46,8 +46,8 @@ TEST(config_load, relative_data_dir_resolves_against_the_files_folder) {
   auto r = load_config_file(file);
   ASSERT_TRUE(r.ok()) << to_string(r.errors.front());
   EXPECT_EQ(r.config.source_file, file);
-  EXPECT_EQ(r.config.orchestrator.data_dir, dir.path() + "/etc/state");
-  EXPECT_EQ(r.config.database_path(), dir.path() + "/etc/state/switchyard.db");
+  EXPECT_EQ(r.config.orchestrator.data_dir, dir.str() + "/etc/state");
+  EXPECT_EQ(r.config.database_path(), dir.str() + "/etc/state/switchyard.db");
 }
 
 TEST(config_load, relative_file_name_becomes_absolute) {
@@ -58,8 +58,8 @@ TEST(config_load, relative_file_name_becomes_absolute) {
   auto r = load_config_file("conf/sy.yaml");
   std::filesystem::current_path(cwd);
   ASSERT_TRUE(r.ok()) << to_string(r.errors.front());
-  EXPECT_EQ(r.config.source_file, dir.path() + "/conf/sy.yaml");
-  EXPECT_EQ(r.config.orchestrator.data_dir, dir.path() + "/db"); // no trailing '/'
+  EXPECT_EQ(r.config.source_file, dir.str() + "/conf/sy.yaml");
+  EXPECT_EQ(r.config.orchestrator.data_dir, dir.str() + "/db"); // no trailing '/'
 }
 
 TEST(config_load, absolute_data_dir_and_database_are_kept) {
@@ -118,7 +118,7 @@ TEST(config_load, action_settings_are_read) {
 
 TEST(config_load, missing_file_names_the_file_and_the_reason) {
   temp_dir dir;
-  auto path = dir.path() + "/absent.yaml";
+  auto path = dir.str() + "/absent.yaml";
   auto r = load_config_file(path);
   ASSERT_EQ(r.errors.size(), 1u);
   EXPECT_EQ(to_string(r.errors[0]), path + ":0:0: (file): cannot read: No such file or directory");
@@ -126,10 +126,10 @@ TEST(config_load, missing_file_names_the_file_and_the_reason) {
 
 TEST(config_load, a_directory_is_not_a_configuration) {
   temp_dir dir;
-  auto r = load_config_file(dir.path());
+  auto r = load_config_file(dir.str());
   ASSERT_EQ(r.errors.size(), 1u);
   EXPECT_EQ(to_string(r.errors[0]),
-            dir.path() + ":0:0: (file): cannot read: it is a directory, not a file");
+            dir.str() + ":0:0: (file): cannot read: it is a directory, not a file");
 }
 
 TEST(config_load, empty_file_is_reported_not_thrown) {
