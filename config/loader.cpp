@@ -4,10 +4,8 @@
 
 #include <cerrno>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <regex>
-#include <sstream>
 #include <system_error>
 
 #include "config/yaml_reader.hpp"
@@ -419,23 +417,13 @@ load_result load_config_text(const std::string& text, const std::string& file_na
 }
 
 load_result load_config_file(const std::string& path) {
-  auto cannot_read = [&](const std::string& why) {
+  std::string text;
+  if (auto err = read_whole_file(path, text)) {
     load_result result;
-    result.errors.push_back(config_error{{path, 0, 0}, "(file)", "cannot read: " + why});
+    result.errors.push_back(std::move(*err));
     return result;
-  };
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    return cannot_read("it is a directory, not a file");
-  errno = 0;
-  std::ifstream in(path);
-  if (!in)
-    return cannot_read(errno != 0 ? std::generic_category().message(errno) : "cannot open");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  if (in.bad())
-    return cannot_read("read error");
-  return load_config_text(ss.str(), path);
+  }
+  return load_config_text(text, path);
 }
 
 } // namespace switchyard::config

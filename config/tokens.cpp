@@ -3,9 +3,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -53,23 +51,14 @@ std::optional<api_token> find_token(const std::vector<api_token>& tokens,
 
 tokens_result load_tokens_file(const std::string& path) {
   tokens_result result;
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    result.errors.push_back(
-        config_error{{path, 0, 0}, "(file)", "is a directory, not a tokens file"});
+  std::string text;
+  if (auto err = read_whole_file(path, text)) {
+    result.errors.push_back(std::move(*err));
     return result;
   }
-  std::ifstream in(path);
-  if (!in) {
-    result.errors.push_back(
-        config_error{{path, 0, 0}, "(file)", std::string("cannot read: ") + std::strerror(errno)});
-    return result;
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
   yaml_reader r{path, result.errors};
   try {
-    auto root = YAML::Load(ss.str());
+    auto root = YAML::Load(text);
     if (!r.expect_map(root, "(top level)"))
       return result;
     r.check_keys(root, "", {"tokens"});

@@ -2,8 +2,13 @@
 // or unknown key into a config_error instead of an exception.
 #include "config/yaml_reader.hpp"
 
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
 #include <limits>
 #include <map>
+#include <sstream>
+#include <system_error>
 
 namespace switchyard::config {
 
@@ -157,6 +162,25 @@ bool yaml_reader::read(const YAML::Node& map, const char* key, const std::string
   else
     fail(node, field, "'" + text + "' is not a duration (use e.g. 500ms, 2s, 1m)");
   return false;
+}
+
+std::optional<config_error> read_whole_file(const std::string& path, std::string& out) {
+  auto cannot_read = [&](const std::string& why) {
+    return config_error{{path, 0, 0}, "(file)", "cannot read: " + why};
+  };
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    return cannot_read("it is a directory, not a file");
+  errno = 0;
+  std::ifstream in(path);
+  if (!in)
+    return cannot_read(errno != 0 ? std::generic_category().message(errno) : "cannot open");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  if (in.bad())
+    return cannot_read("read error");
+  out = ss.str();
+  return std::nullopt;
 }
 
 } // namespace switchyard::config

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -75,6 +76,10 @@ private:
   std::string file_;
   std::vector<config_error>& errors_;
 };
+
+/// Reads the whole file at `path` into `out`; on failure, the error to report
+/// ("<path>:0:0: (file): cannot read: <why>").
+std::optional<config_error> read_whole_file(const std::string& path, std::string& out);
 
 /// "services[0]" + "name" -> "services[0].name".
 inline std::string join(const std::string& parent, const std::string& key) {
