@@ -6,6 +6,7 @@
 
 #include <caf/all.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "actors/directory.hpp"
@@ -20,6 +21,29 @@ namespace pb = switchyard::v1;
 namespace {
 
 constexpr auto actor_timeout = std::chrono::seconds(5);
+// A switchover runs all its steps before it answers; each step is bounded by its timeout.
+constexpr auto switchover_timeout = std::chrono::seconds(600);
+
+const char* status_name(grpc::StatusCode code) {
+  switch (code) {
+  case grpc::StatusCode::OK:
+    return "OK";
+  case grpc::StatusCode::INVALID_ARGUMENT:
+    return "INVALID_ARGUMENT";
+  case grpc::StatusCode::NOT_FOUND:
+    return "NOT_FOUND";
+  case grpc::StatusCode::PERMISSION_DENIED:
+    return "PERMISSION_DENIED";
+  case grpc::StatusCode::UNAUTHENTICATED:
+    return "UNAUTHENTICATED";
+  case grpc::StatusCode::FAILED_PRECONDITION:
+    return "FAILED_PRECONDITION";
+  case grpc::StatusCode::UNAVAILABLE:
+    return "UNAVAILABLE";
+  default:
+    return "ERROR";
+  }
+}
 constexpr const char* version = "0.1.0";
 
 struct principal {
@@ -252,7 +276,119 @@ public:
     return grpc::Status::OK;
   }
 
+  grpc::Status RequestSwitchover(grpc::ServerContext* ctx, const pb::SwitchoverRequest* req,
+                                 pb::SwitchoverResponse* out) override {
+    nlohmann::json args{{"service", req->service()},
+                        {"target", req->target()},
+                        {"reason", req->reason()},
+                        {"dry_run", req->dry_run()},
+                        {"force", req->force()}};
+    audited_call call{*this, "RequestSwitchover", args.dump()};
+    principal who;
+    if (auto st = authorize(ctx, config::api_role::operator_, "RequestSwitchover", who); !st.ok())
+      return call.refuse(who, st);
+    if (req->service().empty())
+      return call.refuse(who, {grpc::StatusCode::INVALID_ARGUMENT, "service is required"});
+    const auto* settings = cfg_->find_service(req->service());
+    if (settings == nullptr)
+      return call.refuse(who,
+                         {grpc::StatusCode::NOT_FOUND, unknown_service_message(req->service())});
+    if (!req->target().empty()) {
+      bool known = false;
+      for (const auto& i : settings->instances)
+        known = known || i.name == req->target();
+      if (!known)
+        return call.refuse(
+            who, {grpc::StatusCode::NOT_FOUND,
+                  fmt::format("service '{}' has no instance '{}'", req->service(), req->target())});
+    }
+    if (!req->dry_run() && req->reason().empty())
+      return call.refuse(who, {grpc::StatusCode::INVALID_ARGUMENT,
+                               "reason is required: say why, it goes into the journal and audit"});
+    // Written before anything happens: no audit, no switchover.
+    if (auto st = call.record(who, req->dry_run() ? "dry run requested" : "requested"); !st.ok())
+      return st;
+    switchover_request msg{service_id{req->service()},
+                           instance_id{req->target()},
+                           req->reason(),
+                           who.name,
+                           req->dry_run(),
+                           req->force()};
+    auto reply =
+        ask_within<switchover_reply>(names::coordinator, switchover_timeout, std::move(msg));
+    if (!reply)
+      return call.finish(who, to_status(reply.error()));
+    const auto& plan = reply->plan;
+    out->set_executed(reply->executed);
+    out->set_success(reply->success);
+    out->set_switchover_id(reply->switchover.value);
+    if (!plan.primary_targets.empty())
+      out->set_from_instance(plan.primary_targets.front().value);
+    if (!plan.secondary_targets.empty())
+      out->set_to_instance(plan.secondary_targets.front().value);
+    for (const auto& st : plan.steps) {
+      auto* p = out->add_steps();
+      p->set_sequence(st.sequence);
+      p->set_phase(to_string(st.phase));
+      p->set_name(st.name);
+      p->set_target(st.target.value);
+      p->set_description(st.description);
+      p->set_timeout_ms(std::chrono::duration_cast<std::chrono::milliseconds>(st.timeout).count());
+    }
+    out->set_estimated_ms(
+        std::chrono::duration_cast<std::chrono::milliseconds>(plan.estimated_failover_time)
+            .count());
+    out->set_detail(reply->detail);
+    if (!reply->accepted)
+      return call.finish(who, {grpc::StatusCode::FAILED_PRECONDITION, reply->detail});
+    auto outcome =
+        !reply->executed ? std::string{"dry run: "} + reply->detail
+        : reply->success
+            ? fmt::format("completed: switchover #{}", reply->switchover.value)
+            : fmt::format("failed: switchover #{}: {}", reply->switchover.value, reply->detail);
+    (void)call.record(who, outcome);
+    return grpc::Status::OK;
+  }
+
 private:
+  // The audit trail of one mutating call: every refusal and every outcome is
+  // written; the call is refused when the trail cannot be written.
+  class audited_call {
+  public:
+    audited_call(service& svc, std::string name, std::string arguments)
+        : svc_(svc), name_(std::move(name)), arguments_(std::move(arguments)) {}
+
+    grpc::Status record(const principal& who, const std::string& result) {
+      audit_record a{0,
+                     who.name.empty() ? "(anonymous)" : who.name,
+                     who.name.empty() ? "" : config::to_string(who.role),
+                     name_,
+                     arguments_,
+                     result,
+                     0};
+      auto id = svc_.ask<std::int64_t>(names::store, std::move(a));
+      if (!id)
+        return {grpc::StatusCode::UNAVAILABLE,
+                "the audit trail cannot be written, so nothing was done: " + describe(id.error())};
+      return grpc::Status::OK;
+    }
+
+    /// Records a refusal and returns it (or the audit failure).
+    grpc::Status refuse(const principal& who, const grpc::Status& st) { return finish(who, st); }
+
+    grpc::Status finish(const principal& who, const grpc::Status& st) {
+      auto text = fmt::format("{}: {}", status_name(st.error_code()), st.error_message());
+      if (auto written = record(who, text); !written.ok())
+        return written;
+      return st;
+    }
+
+  private:
+    service& svc_;
+    std::string name_;
+    std::string arguments_;
+  };
+
   std::string unknown_service_message(const std::string& name) const {
     std::string known;
     for (const auto& s : cfg_->services)
@@ -287,13 +423,18 @@ private:
   }
 
   template <class Reply, class... Ts> caf::expected<Reply> ask(caf::atom_value name, Ts&&... xs) {
+    return ask_within<Reply>(name, actor_timeout, std::forward<Ts>(xs)...);
+  }
+
+  template <class Reply, class... Ts>
+  caf::expected<Reply> ask_within(caf::atom_value name, std::chrono::seconds timeout, Ts&&... xs) {
     auto dest = caf::actor_cast<caf::actor>(sys_.registry().get(name));
     if (!dest)
       return make_sy_error(sy_errc::unspecified,
                            fmt::format("{} is not running (restarting?)", caf::to_string(name)));
     caf::scoped_actor self{sys_};
     caf::expected<Reply> result = make_sy_error(sy_errc::unspecified, "no reply");
-    self->request(dest, actor_timeout, std::forward<Ts>(xs)...)
+    self->request(dest, timeout, std::forward<Ts>(xs)...)
         .receive([&](Reply& r) { result = std::move(r); }, [&](caf::error& e) { result = e; });
     return result;
   }

@@ -1,5 +1,7 @@
 #include "actors/failover_coordinator.hpp"
 
+#include <functional>
+
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
@@ -64,68 +66,73 @@ void tell_classifier(coord_ptr self, const std::string& service) {
                                      epoch{view.epoch}, caf::timestamp{}});
 }
 
-void start_failover(coord_ptr self, const failure_detection& d, failover_plan plan) {
-  const auto service = d.service.value;
+using done_fn = std::function<void(const failover_result&)>;
+
+// Persists the plan, hands the job to the runner, and applies the outcome to
+// the service's topology. `done` is called exactly once, whatever happens.
+void start_switchover(coord_ptr self, switchover_kind kind, const failure_detection& d,
+                      failover_plan plan, std::string reason, done_fn done) {
+  const auto service = plan.service.value;
+  const char* what = kind == switchover_kind::automatic_failover ? "failover" : "switchover";
   auto& view = self->state.services[service];
   view.in_flight = true;
   view.last_failover = self->clock().now();
-  auto store = lookup<store_actor>(self->system(), names::store);
-  auto finish = [self, service](bool ok, const std::string& why) {
+  auto finish = [self, service, what, done](failover_result r) {
     auto& v = self->state.services[service];
     v.in_flight = false;
-    if (!ok) {
-      self->state.last_decision[service] = "failover failed: " + why;
-      spdlog::error("{}: failover failed: {}", service, why);
+    if (r.success) {
+      v.primary = r.new_primary.value;
+      v.epoch = r.new_epoch.value;
+      self->state.pending.erase(service);
+      self->state.last_decision[service] =
+          fmt::format("{} completed: {} is primary (epoch {})", what, v.primary, v.epoch);
+      spdlog::info("{}: {} completed (switchover #{}): {} is now primary, epoch {}", service, what,
+                   r.switchover.value, v.primary, v.epoch);
+      tell_classifier(self, service);
+    } else {
+      self->state.last_decision[service] = fmt::format("{} failed: {}", what, r.detail);
+      spdlog::error("{}: {} failed: {}", service, what, r.detail);
     }
+    done(r);
   };
+  auto fail = [finish, service](std::string why) {
+    failover_result r;
+    r.service = service_id{service};
+    r.detail = std::move(why);
+    finish(std::move(r));
+  };
+  auto store = lookup<store_actor>(self->system(), names::store);
   if (!store) {
-    finish(false, "store unavailable: plan could not be persisted, nothing was done");
+    fail("store unavailable: plan could not be persisted, nothing was done");
     return;
   }
   // The plan is persisted before anything runs; the runner journals every step.
   self->request(store, std::chrono::seconds(10), plan)
       .then(
-          [self, d, plan, service, finish](std::int64_t version) {
+          [self, kind, d, plan, reason, service, what, finish, fail](std::int64_t version) {
             auto& v = self->state.services[service];
             failover_job job;
-            job.kind = switchover_kind::automatic_failover;
+            job.kind = kind;
             job.detection = d;
             job.plan = plan;
             job.plan_version = version;
             job.from = instance_id{v.primary};
             job.to = plan.secondary_targets.front();
             job.new_epoch = epoch{v.epoch + 1};
-            job.reason = d.evidence;
+            job.reason = reason;
             auto runner = lookup<runner_actor>(self->system(), names::runner);
             if (!runner) {
-              finish(false, "failover runner unavailable, nothing was done");
+              fail("failover runner unavailable, nothing was done");
               return;
             }
-            spdlog::info("{}: executing failover plan v{}: {} -> {} (epoch {})", service, version,
+            spdlog::info("{}: executing {} plan v{}: {} -> {} (epoch {})", service, what, version,
                          job.from.value, job.to.value, job.new_epoch.value);
             self->request(runner, caf::infinite, std::move(job))
-                .then(
-                    [self, service, finish](failover_result& r) {
-                      if (!r.success) {
-                        finish(false, r.detail);
-                        return;
-                      }
-                      auto& v2 = self->state.services[service];
-                      v2.primary = r.new_primary.value;
-                      v2.epoch = r.new_epoch.value;
-                      self->state.pending.erase(service);
-                      self->state.last_decision[service] = fmt::format(
-                          "failover completed: {} is primary (epoch {})", v2.primary, v2.epoch);
-                      spdlog::info(
-                          "{}: failover completed (switchover #{}): {} is now primary, epoch {}",
-                          service, r.switchover.value, v2.primary, v2.epoch);
-                      finish(true, {});
-                      tell_classifier(self, service);
-                    },
-                    [finish](caf::error& err) { finish(false, describe(err)); });
+                .then([finish](failover_result& r) { finish(std::move(r)); },
+                      [fail](caf::error& err) { fail(describe(err)); });
           },
-          [finish](caf::error& err) {
-            finish(false, "plan could not be persisted, nothing was done: " + describe(err));
+          [fail](caf::error& err) {
+            fail("plan could not be persisted, nothing was done: " + describe(err));
           });
 }
 
@@ -157,7 +164,8 @@ void handle_detection(coord_ptr self, const failure_detection& d) {
   case verdict::fail_over:
     st.pending.erase(service);
     spdlog::warn("{}: decision: fail over: {}", service, dec.reason);
-    start_failover(self, d, std::move(*dec.plan));
+    start_switchover(self, switchover_kind::automatic_failover, d, std::move(*dec.plan), d.evidence,
+                     [](const failover_result&) {});
     return;
   }
 }
@@ -218,6 +226,40 @@ failover_coordinator(coordinator_actor::stateful_pointer<failover_coordinator_st
           return;
         }
         handle_detection(self, d);
+      },
+      [self](switchover_request& req) -> caf::result<switchover_reply> {
+        auto& st = self->state;
+        auto i = st.services.find(req.service.value);
+        if (i == st.services.end())
+          return make_sy_error(sy_errc::unknown_service,
+                               fmt::format("no service named '{}'", req.service.value));
+        auto dec = check_switchover(i->second, req.target.value, req.force, self->clock().now(),
+                                    *st.strategies[req.service.value]);
+        switchover_reply reply;
+        reply.detail = dec.reason;
+        if (dec.what != verdict::fail_over) {
+          spdlog::warn("{}: switchover requested by {} refused: {}", req.service.value,
+                       req.principal, dec.reason);
+          return reply;
+        }
+        reply.accepted = true;
+        reply.plan = *dec.plan;
+        if (req.dry_run)
+          return reply;
+        spdlog::warn("{}: switchover requested by {}: {} ({})", req.service.value, req.principal,
+                     dec.reason, req.reason);
+        auto rp = self->make_response_promise<switchover_reply>();
+        auto reason = fmt::format("planned by {}: {}", req.principal, req.reason);
+        start_switchover(self, switchover_kind::planned_switchover, failure_detection{},
+                         std::move(*dec.plan), std::move(reason),
+                         [rp, reply](const failover_result& r) mutable {
+                           reply.executed = r.switchover.value != 0;
+                           reply.success = r.success;
+                           reply.switchover = r.switchover;
+                           reply.detail = r.detail;
+                           rp.deliver(reply);
+                         });
+        return rp;
       },
       [self](get_state_atom) -> service_state_list {
         return self->state.snapshot(self->clock().now());

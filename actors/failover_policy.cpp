@@ -68,4 +68,35 @@ decision decide(const service_view& view, const failure_detection& d, coord_cloc
           std::move(*plan)};
 }
 
+decision check_switchover(const service_view& view, const std::string& target, bool force,
+                          coord_clock::time_point now,
+                          const strategies::failover_strategy& strategy) {
+  if (view.in_flight)
+    return {
+        verdict::blocked, "a failover or switchover of this service is already in progress", {}};
+  if (!force && view.last_failover && view.settings != nullptr) {
+    auto since = now - *view.last_failover;
+    auto block =
+        std::chrono::duration_cast<coord_clock::duration_type>(view.settings->block_period);
+    if (since < block)
+      return {verdict::blocked,
+              fmt::format("within block period: last failover {} ms ago, block period {} ms "
+                          "(force overrides)",
+                          to_ms(since), to_ms(block)),
+              {}};
+  }
+  strategies::planning_input in;
+  in.service = view.settings;
+  in.current_primary = view.primary;
+  in.health = view.health;
+  in.preferred_target = target;
+  auto plan = strategy.plan(in);
+  if (!plan)
+    return {verdict::no_target, describe(plan.error()), {}};
+  auto to = plan->secondary_targets.front().value;
+  return {verdict::fail_over,
+          fmt::format("switch {} -> {} ({} steps)", view.primary, to, plan->steps.size()),
+          std::move(*plan)};
+}
+
 } // namespace switchyard::actors

@@ -53,4 +53,12 @@ struct decision {
 decision decide(const service_view& view, const failure_detection& d, coord_clock::time_point now,
                 const strategies::failover_strategy& strategy);
 
+/// Pre-checks of an operator's planned switchover to `target` (empty: the
+/// best healthy standby): nothing in flight; outside the block period unless
+/// `force`; the strategy finds the target healthy. fail_over carries the plan;
+/// blocked or no_target say why not.
+decision check_switchover(const service_view& view, const std::string& target, bool force,
+                          coord_clock::time_point now,
+                          const strategies::failover_strategy& strategy);
+
 } // namespace switchyard::actors

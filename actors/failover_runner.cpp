@@ -51,8 +51,13 @@ failover_result run_failover_job(caf::actor_system& sys, const config::switchyar
                job.from.value, job.to.value, job.plan.steps.size());
 
   auto strategy = strategies::make_strategy(*settings);
-  strategies::execution_input in{settings,       job.plan,     *opened,
-                                 job.from.value, job.to.value, job.new_epoch};
+  strategies::execution_input in{settings,
+                                 job.plan,
+                                 *opened,
+                                 job.from.value,
+                                 job.to.value,
+                                 job.new_epoch,
+                                 job.kind == switchover_kind::planned_switchover};
   auto outcome = strategy->execute(in, journal);
 
   switchover_finish fin;

@@ -223,7 +223,8 @@ void read_instance(yaml_reader& r, const YAML::Node& node, const std::string& f,
 void read_action(yaml_reader& r, const YAML::Node& node, const std::string& f, action_settings& a) {
   if (!r.expect_map(node, f))
     return;
-  r.check_keys(node, f, {"name", "type", "command", "timeout", "env"});
+  r.check_keys(node, f, {"name", "type", "command", "timeout", "env", "rollback"});
+  r.read(node, "rollback", join(f, "rollback"), a.rollback);
   read_name(r, node, f, a.name);
   if (r.require(node, "type", f))
     r.read_enum(node, "type", join(f, "type"), a.type, {{"exec", action_type::exec}});

@@ -73,6 +73,9 @@ struct action_settings {
   std::string command; ///< exec: run with /bin/sh -c
   milliseconds timeout{10'000};
   std::map<std::string, std::string> env; ///< extra environment for exec
+  /// exec: undoes this action when a later step of a planned switchover
+  /// fails (run in reverse order, same environment); empty: nothing to undo.
+  std::string rollback{};
 };
 
 /// Actions of an active-passive failover, run phase by phase in this order.

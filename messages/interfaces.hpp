@@ -44,7 +44,9 @@ using coordinator_actor =
     caf::typed_actor<caf::reacts_to<health_transition>,
                      // (re)loads the persisted topology from the store; sent to itself at start
                      caf::reacts_to<load_topo_atom>, caf::reacts_to<failure_detection>,
-                     caf::replies_to<get_state_atom>::with<service_state_list>>;
+                     caf::replies_to<get_state_atom>::with<service_state_list>,
+                     // operator-triggered planned switchover; replies when it has ended
+                     caf::replies_to<switchover_request>::with<switchover_reply>>;
 
 /// Executes failover jobs (blocking actions run off the cooperative scheduler).
 using runner_actor = caf::typed_actor<caf::replies_to<failover_job>::with<failover_result>>;

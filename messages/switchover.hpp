@@ -115,4 +115,37 @@ typename Inspector::result_type inspect(Inspector& f, failover_result& x) {
            x.new_primary, x.new_epoch, x.detail);
 }
 
+/// An operator's planned switchover (or its dry run), sent by the API to the coordinator.
+struct switchover_request {
+  service_id service;
+  instance_id target; ///< empty: the best healthy standby
+  std::string reason;
+  std::string principal; ///< who asked (from the API token), for the journal
+  bool dry_run = false;  ///< plan and check only; touch nothing
+  bool force = false;    ///< allowed inside the block period
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, switchover_request& x) {
+  return f(caf::meta::type_name("switchover_request"), x.service, x.target, x.reason, x.principal,
+           x.dry_run, x.force);
+}
+
+/// The coordinator's answer: refused by a pre-check, the dry-run plan, or the
+/// outcome of the executed switchover.
+struct switchover_reply {
+  bool accepted = false; ///< pre-checks passed
+  bool executed = false; ///< steps ran (false for dry runs and refusals)
+  bool success = false;  ///< executed and completed
+  switchover_id switchover{0};
+  failover_plan plan; ///< the steps that would run / ran
+  std::string detail; ///< why refused, or the outcome
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, switchover_reply& x) {
+  return f(caf::meta::type_name("switchover_reply"), x.accepted, x.executed, x.success,
+           x.switchover, x.plan, x.detail);
+}
+
 } // namespace switchyard

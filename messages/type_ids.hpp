@@ -44,6 +44,8 @@ CAF_ADD_TYPE_ID(switchyard, (switchyard::audit_record))
 CAF_ADD_TYPE_ID(switchyard, (switchyard::switchovers_query))
 CAF_ADD_TYPE_ID(switchyard, (switchyard::detections_query))
 CAF_ADD_TYPE_ID(switchyard, (switchyard::audit_query))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::switchover_request))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::switchover_reply))
 
 CAF_END_TYPE_ID_BLOCK(switchyard)
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "messages/error.hpp"
 
@@ -75,6 +76,27 @@ caf::expected<failover_plan> active_passive::plan(const planning_input& in) cons
         sy_errc::unknown_instance,
         fmt::format("'{}' is not an instance of service '{}'", in.current_primary, svc.name));
   auto candidates = promotion_candidates(svc, in.current_primary, in.health);
+  if (!in.preferred_target.empty()) {
+    // An operator's choice must be a healthy standby; it goes first.
+    const auto* wanted = find_instance(svc, in.preferred_target);
+    if (wanted == nullptr)
+      return make_sy_error(
+          sy_errc::unknown_instance,
+          fmt::format("'{}' is not an instance of service '{}'", in.preferred_target, svc.name));
+    if (in.preferred_target == in.current_primary)
+      return make_sy_error(
+          sy_errc::no_failover_target,
+          fmt::format("'{}' is already the primary of '{}'", in.preferred_target, svc.name));
+    auto pos = std::find(candidates.begin(), candidates.end(), wanted);
+    if (pos == candidates.end()) {
+      auto h = in.health.find(in.preferred_target);
+      return make_sy_error(
+          sy_errc::no_failover_target,
+          fmt::format("target '{}' is not healthy ({})", in.preferred_target,
+                      to_string(h == in.health.end() ? health_status::unknown : h->second)));
+    }
+    std::rotate(candidates.begin(), pos, pos + 1);
+  }
   if (candidates.empty()) {
     std::string states;
     for (const auto& inst : svc.instances) {
@@ -134,28 +156,55 @@ caf::expected<failover_plan> active_passive::plan(const planning_input& in) cons
   return p;
 }
 
+namespace {
+
+// Undoes completed steps in reverse with their `rollback` commands, each
+// journaled as its own step ("rollback <name>") after the failed one. Returns
+// the text to append to the failure's detail.
+template <class RunStep>
+std::string roll_back(const execution_input& in,
+                      const std::vector<std::pair<plan_step, const config::action_settings*>>& done,
+                      RunStep& run_step, execution_result& result) {
+  auto sequence = static_cast<std::uint32_t>(in.plan.steps.size());
+  std::vector<std::string> undone;
+  for (auto i = done.rbegin(); i != done.rend(); ++i) {
+    const auto& [st, settings] = *i;
+    if (settings->rollback.empty())
+      continue;
+    auto undo = *settings;
+    undo.command = settings->rollback;
+    auto step = st;
+    step.sequence = ++sequence;
+    step.name = "rollback " + st.name;
+    step.description = settings->rollback;
+    if (auto why = run_step(step, undo); !why.empty())
+      return fmt::format("; rollback of {} failed: {} (rolled back before it: {}); the service "
+                         "needs an operator",
+                         st.name, why,
+                         undone.empty() ? "nothing" : fmt::format("{}", fmt::join(undone, ", ")));
+    undone.push_back(st.name);
+    ++result.steps_rolled_back;
+  }
+  return undone.empty() ? "; nothing to roll back"
+                        : fmt::format("; rolled back: {}", fmt::join(undone, ", "));
+}
+
+} // namespace
+
 execution_result active_passive::execute(const execution_input& in, step_journal& journal) {
   const auto& svc = in.service != nullptr ? *in.service : service_;
-  execution_result result;
-  auto fail = [&](const plan_step& st, std::string why) {
-    result.success = false;
-    result.failed_step = st.name;
-    result.detail = fmt::format("step {} ({}) failed: {}", st.sequence, st.name, why);
-    return result;
-  };
   const auto* old_primary = find_instance(svc, in.old_primary);
   const auto* new_primary = find_instance(svc, in.new_primary);
-  for (const auto& st : in.plan.steps) {
-    const auto* settings = find_action(svc, st.phase, st.name);
-    if (settings == nullptr)
-      return fail(st, fmt::format("no {} action named '{}' is configured any more",
-                                  to_string(st.phase), st.name));
-    auto act = make_(*settings);
+
+  // Journals `st`, runs `settings` for it, journals the outcome. Empty on
+  // success, otherwise why it failed. Nothing runs that is not journaled.
+  auto run_step = [&](const plan_step& st, const config::action_settings& settings) -> std::string {
+    auto act = make_(settings);
     if (act == nullptr)
-      return fail(st, fmt::format("cannot build a {} action", config::to_string(settings->type)));
+      return fmt::format("cannot build a {} action", config::to_string(settings.type));
     auto id = journal.begin_step(step_start{in.switchover, st, in.run_epoch});
-    if (!id) // nothing runs that is not journaled
-      return fail(st, "journal write failed before the action ran: " + describe(id.error()));
+    if (!id)
+      return "journal write failed before the action ran: " + describe(id.error());
     action_context ctx;
     ctx.service = svc.name;
     ctx.old_primary = in.old_primary;
@@ -170,12 +219,30 @@ execution_result active_passive::execute(const execution_input& in, step_journal
     auto outcome = act->run(ctx);
     auto done = journal.finish_step(step_finish{*id, outcome.ok, outcome.detail});
     if (!done)
-      return fail(st, fmt::format("action {} ({}), but the journal write after it failed: {}",
-                                  outcome.ok ? "succeeded" : "failed", outcome.detail,
-                                  describe(done.error())));
-    if (!outcome.ok)
-      return fail(st, outcome.detail);
-    ++result.steps_done;
+      return fmt::format("action {} ({}), but the journal write after it failed: {}",
+                         outcome.ok ? "succeeded" : "failed", outcome.detail,
+                         describe(done.error()));
+    return outcome.ok ? std::string{} : outcome.detail;
+  };
+
+  execution_result result;
+  std::vector<std::pair<plan_step, const config::action_settings*>> done;
+  for (const auto& st : in.plan.steps) {
+    const auto* settings = find_action(svc, st.phase, st.name);
+    std::string why = settings == nullptr
+                          ? fmt::format("no {} action named '{}' is configured any more",
+                                        to_string(st.phase), st.name)
+                          : run_step(st, *settings);
+    if (why.empty()) {
+      ++result.steps_done;
+      done.emplace_back(st, settings);
+      continue;
+    }
+    result.failed_step = st.name;
+    result.detail = fmt::format("step {} ({}) failed: {}", st.sequence, st.name, why);
+    if (in.rollback_on_failure)
+      result.detail += roll_back(in, done, run_step, result);
+    return result;
   }
   result.success = true;
   result.detail = fmt::format("{} steps done; {} is primary", result.steps_done, in.new_primary);

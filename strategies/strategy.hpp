@@ -21,6 +21,7 @@ struct planning_input {
   const config::service_settings* service = nullptr;
   std::string current_primary;
   std::map<std::string, health_status> health; ///< by instance name
+  std::string preferred_target{}; ///< an operator's choice; empty: the best healthy standby
 };
 
 struct execution_input {
@@ -30,13 +31,17 @@ struct execution_input {
   std::string old_primary;
   std::string new_primary;
   epoch run_epoch{0};
+  /// Planned switchovers undo completed steps (their `rollback` commands, in
+  /// reverse) when a later step fails; automatic failovers stop where they are.
+  bool rollback_on_failure = false;
 };
 
 struct execution_result {
   bool success = false;
   std::uint32_t steps_done = 0;
   std::string failed_step; ///< empty on success
-  std::string detail;      ///< why it failed, or a summary
+  std::uint32_t steps_rolled_back = 0;
+  std::string detail; ///< why it failed, or a summary
 };
 
 class failover_strategy {

@@ -14,10 +14,14 @@ client::client(const connection_options& opts) : opts_(opts) {
 }
 
 std::unique_ptr<grpc::ClientContext> client::context() const {
+  return context(opts_.timeout_seconds);
+}
+
+std::unique_ptr<grpc::ClientContext> client::context(int timeout_seconds) const {
   auto ctx = std::make_unique<grpc::ClientContext>();
   if (!opts_.token.empty())
     ctx->AddMetadata("authorization", "Bearer " + opts_.token);
-  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(opts_.timeout_seconds));
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(timeout_seconds));
   return ctx;
 }
 

@@ -18,6 +18,7 @@ enum exit_code : int {
   exit_auth = 3,        ///< UNAUTHENTICATED or PERMISSION_DENIED
   exit_not_found = 4,   ///< NOT_FOUND
   exit_rejected = 5,    ///< INVALID_ARGUMENT, FAILED_PRECONDITION, other errors
+  exit_failed = 6,      ///< the switchover ran and failed (rolled back where it could)
 };
 
 struct connection_options {
@@ -32,6 +33,8 @@ public:
 
   /// A context with the bearer token and the deadline set.
   std::unique_ptr<grpc::ClientContext> context() const;
+  /// Same, with a longer deadline for calls that wait for a whole switchover.
+  std::unique_ptr<grpc::ClientContext> context(int timeout_seconds) const;
   v1::Switchyard::Stub& stub() { return *stub_; }
 
   /// Prints the failure to stderr and returns the exit code for it.

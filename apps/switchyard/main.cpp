@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 
@@ -85,6 +86,24 @@ int main(int argc, char** argv) {
   switchovers_cmd->add_option("id", switchover, "one switchover");
   switchovers_cmd->add_option("--service", filter_service, "only this service");
   switchovers_cmd->add_option("--limit", limit, "at most this many")->capture_default_str();
+  auto* switchover_cmd = app.add_subcommand(
+      "switchover", "planned switchover of a service (operator); asks first unless --yes");
+  std::string sw_service;
+  std::string sw_target;
+  std::string sw_reason;
+  bool sw_dry_run = false;
+  bool sw_force = false;
+  bool sw_yes = false;
+  int sw_timeout = 600;
+  switchover_cmd->add_option("service", sw_service, "the service")->required();
+  switchover_cmd->add_option("--to", sw_target, "the instance to promote (default: best standby)");
+  switchover_cmd->add_option("--reason", sw_reason, "why (required unless --dry-run)");
+  switchover_cmd->add_flag("--dry-run", sw_dry_run,
+                           "show the steps that would run; change nothing");
+  switchover_cmd->add_flag("--force", sw_force, "allow it inside the block period");
+  switchover_cmd->add_flag("-y,--yes", sw_yes, "do not ask for confirmation");
+  switchover_cmd->add_option("--wait", sw_timeout, "seconds to wait for it to end")
+      ->capture_default_str();
   auto* audit_cmd = app.add_subcommand("audit", "the audit trail of API calls (admin)");
   std::uint32_t audit_limit = 100;
   audit_cmd->add_option("--limit", audit_limit, "at most this many")->capture_default_str();
@@ -126,6 +145,43 @@ int main(int argc, char** argv) {
     req.set_limit(limit);
     return run<v1::ListSwitchoversRequest, v1::ListSwitchoversResponse>(
         c, json, req, &stub::ListSwitchovers, print_switchovers);
+  }
+  if (*switchover_cmd) {
+    v1::SwitchoverRequest req;
+    req.set_service(sw_service);
+    req.set_target(sw_target);
+    req.set_reason(sw_reason);
+    req.set_force(sw_force);
+    if (!sw_dry_run && !sw_yes) {
+      // Show exactly what would run, then ask.
+      req.set_dry_run(true);
+      v1::SwitchoverResponse preview;
+      auto ctx = c.context();
+      if (auto st = c.stub().RequestSwitchover(ctx.get(), req, &preview); !st.ok())
+        return c.fail(st);
+      print_switchover_result(std::cout, preview);
+      if (!isatty(STDIN_FILENO)) {
+        std::cerr << "switchyard: not a terminal: add --yes to confirm the switchover\n";
+        return exit_usage;
+      }
+      std::cout << "Proceed with the switchover? [y/N] " << std::flush;
+      std::string answer;
+      std::getline(std::cin, answer);
+      if (answer != "y" && answer != "Y" && answer != "yes") {
+        std::cerr << "switchyard: aborted; nothing was changed\n";
+        return exit_usage;
+      }
+    }
+    req.set_dry_run(sw_dry_run);
+    v1::SwitchoverResponse resp;
+    auto ctx = c.context(sw_timeout);
+    if (auto st = c.stub().RequestSwitchover(ctx.get(), req, &resp); !st.ok())
+      return c.fail(st);
+    if (json)
+      print_json(std::cout, resp);
+    else
+      print_switchover_result(std::cout, resp);
+    return resp.executed() && !resp.success() ? exit_failed : exit_ok;
   }
   if (*audit_cmd) {
     v1::ListAuditRequest req;

@@ -156,4 +156,20 @@ void print_audit(std::ostream& out, const v1::ListAuditResponse& r) {
   print_table(out, {"ID", "AT", "WHO", "ROLE", "CALL", "ARGUMENTS", "RESULT"}, rows);
 }
 
+void print_switchover_result(std::ostream& out, const v1::SwitchoverResponse& r) {
+  if (!r.executed())
+    out << fmt::format("dry run: {} -> {}, {} steps, at most {} ms; nothing was changed\n",
+                       r.from_instance(), r.to_instance(), r.steps_size(), r.estimated_ms());
+  else
+    out << fmt::format("switchover #{}: {} -> {} {}\n", r.switchover_id(), r.from_instance(),
+                       r.to_instance(), r.success() ? "completed" : "FAILED");
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& st : r.steps())
+    rows.push_back({std::to_string(st.sequence()), st.phase(), st.name(), st.target(),
+                    fmt::format("{} ms", st.timeout_ms()), st.description()});
+  print_table(out, {"STEP", "PHASE", "NAME", "TARGET", "TIMEOUT", "COMMAND"}, rows);
+  if (r.executed())
+    out << r.detail() << '\n';
+}
+
 } // namespace switchyard::cli

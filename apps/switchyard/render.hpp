@@ -27,5 +27,6 @@ void print_service(std::ostream& out, const v1::ServiceDetail& d);
 void print_switchovers(std::ostream& out, const v1::ListSwitchoversResponse& r);
 void print_switchover(std::ostream& out, const v1::Switchover& s);
 void print_audit(std::ostream& out, const v1::ListAuditResponse& r);
+void print_switchover_result(std::ostream& out, const v1::SwitchoverResponse& r);
 
 } // namespace switchyard::cli

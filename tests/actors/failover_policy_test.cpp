@@ -90,3 +90,33 @@ TEST_F(policy_test, no_healthy_standby_is_no_target) {
   EXPECT_EQ(d.what, verdict::no_target);
   EXPECT_EQ(d.reason, "no_failover_target: no healthy standby for service 'web' (web-b: unknown)");
 }
+
+TEST_F(policy_test, switchover_to_a_healthy_standby_is_accepted) {
+  view.health["web-a"] = health_status::healthy;
+  auto d = check_switchover(view, "web-b", false, t0 + 120s, strategy);
+  ASSERT_EQ(d.what, verdict::fail_over) << d.reason;
+  EXPECT_EQ(d.reason, "switch web-a -> web-b (1 steps)");
+  EXPECT_EQ(d.plan->secondary_targets.front().value, "web-b");
+}
+
+TEST_F(policy_test, switchover_refusals_say_why) {
+  view.health["web-b"] = health_status::unhealthy;
+  EXPECT_EQ(check_switchover(view, "web-b", false, t0, strategy).reason,
+            "no_failover_target: target 'web-b' is not healthy (unhealthy)");
+  EXPECT_EQ(check_switchover(view, "web-a", false, t0, strategy).reason,
+            "no_failover_target: 'web-a' is already the primary of 'web'");
+  EXPECT_EQ(check_switchover(view, "web-z", false, t0, strategy).reason,
+            "unknown_instance: 'web-z' is not an instance of service 'web'");
+  view.health["web-b"] = health_status::healthy;
+  view.in_flight = true;
+  EXPECT_EQ(check_switchover(view, "", false, t0, strategy).what, verdict::blocked);
+}
+
+TEST_F(policy_test, switchover_in_the_block_period_needs_force) {
+  view.last_failover = t0 + 100s;
+  auto d = check_switchover(view, "", false, t0 + 120s, strategy);
+  EXPECT_EQ(d.what, verdict::blocked);
+  EXPECT_EQ(d.reason, "within block period: last failover 20000 ms ago, block period 60000 ms "
+                      "(force overrides)");
+  EXPECT_EQ(check_switchover(view, "", true, t0 + 120s, strategy).what, verdict::fail_over);
+}

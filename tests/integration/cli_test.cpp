@@ -2,6 +2,7 @@
 // failover, JSON output, and the refusals (no token, wrong token, role too
 // low, unknown service, daemon unreachable) with their exit codes.
 #include <csignal>
+#include <fstream>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -165,4 +166,104 @@ TEST_F(cli_integration, a_generic_grpc_client_gets_health_and_status) {
                    log);
   EXPECT_EQ(py.wait_for_exit(30s), 0) << read_file(log);
   EXPECT_EQ(read_file(log), "health 0801\nversion 0.1.0\nno-token UNAUTHENTICATED\n");
+}
+
+TEST_F(cli_integration, dry_run_changes_nothing_and_a_planned_switchover_completes) {
+  daemon = start_daemon(root + "/switchyardd.log");
+  ASSERT_TRUE(wait_until(
+      [&] { return cli({"services"}).output.find("2/2 healthy") != std::string::npos; }, 15s))
+      << read_file(root + "/switchyardd.log");
+
+  auto dry = cli({"switchover", "web", "--dry-run"}, "operator-token");
+  EXPECT_EQ(dry.exit_code, 0) << dry.output;
+  EXPECT_NE(dry.output.find("dry run: web-a -> web-b, 4 steps"), std::string::npos) << dry.output;
+  EXPECT_NE(dry.output.find("promote-new"), std::string::npos);
+  EXPECT_EQ(read_file(actions_log), "") << "a dry run runs nothing";
+  EXPECT_EQ(cli({"switchovers"}).output.find("web-a -> web-b"), std::string::npos);
+
+  auto no_reason = cli({"switchover", "web", "--yes"}, "operator-token");
+  EXPECT_EQ(no_reason.exit_code, 5);
+  EXPECT_NE(no_reason.output.find("reason is required"), std::string::npos) << no_reason.output;
+
+  auto run =
+      cli({"switchover", "web", "--to", "web-b", "--reason", "kernel upgrade on web-a", "--yes"},
+          "operator-token");
+  EXPECT_EQ(run.exit_code, 0) << run.output << read_file(root + "/switchyardd.log");
+  EXPECT_NE(run.output.find("switchover #1: web-a -> web-b completed"), std::string::npos)
+      << run.output;
+  EXPECT_EQ(switchyard::testing::http_request("GET", port_b, "/role"), "200 primary\n");
+  auto services = cli({"services"});
+  EXPECT_NE(services.output.find("web      web-b    healthy         2"), std::string::npos)
+      << services.output;
+  auto journal = cli({"switchovers", "1"});
+  EXPECT_NE(journal.output.find("planned_switchover web-a -> web-b (completed), epoch 2"),
+            std::string::npos)
+      << journal.output;
+  EXPECT_NE(journal.output.find("reason: planned by test-operator: kernel upgrade on web-a"),
+            std::string::npos)
+      << journal.output;
+
+  auto again = cli({"switchover", "web", "--reason", "back", "--yes"}, "operator-token");
+  EXPECT_EQ(again.exit_code, 5) << again.output;
+  EXPECT_NE(again.output.find("within block period"), std::string::npos) << again.output;
+
+  auto audit = cli({"audit"}, "admin-token");
+  EXPECT_NE(audit.output.find("completed: switchover #1"), std::string::npos) << audit.output;
+  EXPECT_NE(audit.output.find("FAILED_PRECONDITION: within block period"), std::string::npos)
+      << audit.output;
+}
+
+TEST_F(cli_integration, a_failed_step_rolls_the_switchover_back) {
+  daemon = start_daemon(root + "/switchyardd.log");
+  ASSERT_TRUE(wait_until(
+      [&] { return cli({"services"}).output.find("2/2 healthy") != std::string::npos; }, 15s));
+  std::ofstream(root + "/fail-verify") << "x";
+  auto run = cli({"switchover", "web", "--reason", "test rollback", "--yes"}, "operator-token");
+  EXPECT_EQ(run.exit_code, 6) << run.output;
+  EXPECT_NE(run.output.find("switchover #1: web-a -> web-b FAILED"), std::string::npos)
+      << run.output;
+  EXPECT_NE(run.output.find("step 4 (verify-role) failed"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("rolled back: promote-new"), std::string::npos) << run.output;
+  EXPECT_EQ(switchyard::testing::http_request("GET", port_b, "/role"), "200 standby\n")
+      << "the promote was undone";
+  EXPECT_NE(cli({"services"}).output.find("web      web-a    healthy         1"), std::string::npos)
+      << "the topology is unchanged";
+  auto journal = cli({"--output", "json", "switchovers", "1"});
+  auto doc = nlohmann::json::parse(journal.output);
+  EXPECT_EQ(doc["status"], "failed");
+  ASSERT_EQ(doc["steps"].size(), 5u) << journal.output;
+  EXPECT_EQ(doc["steps"][3]["status"], "failed");
+  EXPECT_EQ(doc["steps"][4]["name"], "rollback promote-new");
+  EXPECT_EQ(doc["steps"][4]["status"], "done");
+}
+
+TEST_F(cli_integration, mutating_calls_need_the_operator_role_and_are_audited_when_refused) {
+  daemon = start_daemon(root + "/switchyardd.log");
+  ASSERT_TRUE(wait_until([&] { return cli({"status"}).exit_code == 0; }, 15s));
+  auto viewer = cli({"switchover", "web", "--reason", "x", "--yes"});
+  EXPECT_EQ(viewer.exit_code, 3);
+  EXPECT_NE(viewer.output.find("'test-viewer' has role viewer; RequestSwitchover needs operator"),
+            std::string::npos)
+      << viewer.output;
+  auto anonymous = cli({"switchover", "web", "--reason", "x", "--yes"}, "");
+  EXPECT_EQ(anonymous.exit_code, 3);
+  auto unknown =
+      cli({"switchover", "web", "--to", "web-z", "--reason", "x", "--yes"}, "operator-token");
+  EXPECT_EQ(unknown.exit_code, 4);
+  EXPECT_NE(unknown.output.find("service 'web' has no instance 'web-z'"), std::string::npos);
+
+  auto audit = cli({"--output", "json", "audit"}, "admin-token");
+  ASSERT_EQ(audit.exit_code, 0) << audit.output;
+  auto doc = nlohmann::json::parse(audit.output);
+  ASSERT_EQ(doc["entries"].size(), 3u) << audit.output;
+  EXPECT_EQ(doc["entries"][2]["principal"], "test-viewer");
+  EXPECT_EQ(doc["entries"][2]["call"], "RequestSwitchover");
+  EXPECT_EQ(doc["entries"][2]["result"].get<std::string>().rfind("PERMISSION_DENIED: ", 0), 0u);
+  EXPECT_EQ(doc["entries"][1]["principal"], "(anonymous)");
+  EXPECT_EQ(doc["entries"][1]["result"].get<std::string>().rfind("UNAUTHENTICATED: ", 0), 0u);
+  EXPECT_EQ(doc["entries"][0]["principal"], "test-operator");
+  EXPECT_EQ(doc["entries"][0]["result"].get<std::string>().rfind("NOT_FOUND: ", 0), 0u);
+  EXPECT_NE(doc["entries"][0]["arguments"].get<std::string>().find("\"target\":\"web-z\""),
+            std::string::npos);
+  EXPECT_EQ(read_file(root + "/switchyardd.log").find("operator-token"), std::string::npos);
 }

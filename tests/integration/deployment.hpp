@@ -18,7 +18,9 @@ using namespace std::chrono_literals;
 
 // Every action appends one line with its view of the failover.
 inline std::string action(const std::string& name, const std::string& log,
-                          const std::string& extra = {}) {
+                          const std::string& extra = {}, const std::string& rollback = {}) {
+  auto undo =
+      rollback.empty() ? std::string{} : "          rollback: >-\n            " + rollback + "\n";
   return fmt::format(
       "        - name: {0}\n"
       "          type: exec\n"
@@ -27,8 +29,8 @@ inline std::string action(const std::string& name, const std::string& log,
       "            echo \"$SWITCHYARD_PHASE $SWITCHYARD_STEP service=$SWITCHYARD_SERVICE"
       " old=$SWITCHYARD_OLD_PRIMARY@$SWITCHYARD_OLD_PRIMARY_ADDRESS"
       " new=$SWITCHYARD_NEW_PRIMARY@$SWITCHYARD_NEW_PRIMARY_ADDRESS target=$SWITCHYARD_TARGET"
-      " epoch=$SWITCHYARD_EPOCH switchover=$SWITCHYARD_SWITCHOVER_ID\" >> {1}{2}\n",
-      name, log, extra);
+      " epoch=$SWITCHYARD_EPOCH switchover=$SWITCHYARD_SWITCHOVER_ID\" >> {1}{2}\n{3}",
+      name, log, extra, undo);
 }
 
 class deployment : public ::testing::Test {
@@ -91,12 +93,14 @@ protected:
         << "      fence:\n"
         << action("fence-old", actions_log) << "      promote:\n"
         << action("promote-new", actions_log,
-                  " && curl -fsS -m 2 -X POST \"http://$SWITCHYARD_NEW_PRIMARY_ADDRESS/promote\"")
+                  " && curl -fsS -m 2 -X POST \"http://$SWITCHYARD_NEW_PRIMARY_ADDRESS/promote\"",
+                  "curl -fsS -m 2 -X POST \"http://$SWITCHYARD_NEW_PRIMARY_ADDRESS/demote\"")
         << "      reroute:\n"
         << action("reroute", actions_log) << "      verify:\n"
         << action("verify-role", actions_log,
                   " && curl -fsS -m 2 \"http://$SWITCHYARD_NEW_PRIMARY_ADDRESS/role\" | grep -qx "
-                  "primary");
+                  "primary && test ! -f " +
+                      root + "/fail-verify");
   }
 
   std::unique_ptr<child_process> start_daemon(const std::string& log) {

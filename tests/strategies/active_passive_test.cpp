@@ -189,3 +189,53 @@ TEST_F(active_passive_test, a_journal_failure_prevents_the_action) {
                       "storage_failure: disk full");
   EXPECT_EQ(slurp(log), "fence web-a\n") << "an unjournaled action must not run";
 }
+
+TEST_F(active_passive_test, planned_switchover_rolls_back_done_steps_in_reverse) {
+  auto s = service(log);
+  s.strategy.fence[0].rollback = "echo undo-fence $SWITCHYARD_TARGET >> " + log;
+  s.strategy.reroute[0].rollback = "echo never >> " + log; // its step never ran
+  s.strategy.promote[0].rollback = "echo undo-promote $SWITCHYARD_TARGET >> " + log;
+  s.strategy.reroute[0].command = "echo reroute >> " + log + "; exit 4";
+  active_passive strategy{s};
+  auto p = strategy.plan(input(s, {{"web-b", health_status::healthy}}));
+  ASSERT_TRUE(p);
+  recording_journal j;
+  execution_input in{&s, *p, switchover_id{1}, "web-a", "web-b", epoch{2}, true};
+  auto r = strategy.execute(in, j);
+  EXPECT_FALSE(r.success);
+  EXPECT_EQ(r.steps_done, 2u);
+  EXPECT_EQ(r.steps_rolled_back, 2u);
+  EXPECT_NE(r.detail.find("step 3 (reroute) failed: exit 4"), std::string::npos) << r.detail;
+  EXPECT_NE(r.detail.find("; rolled back: promote-new, fence-old"), std::string::npos) << r.detail;
+  EXPECT_EQ(slurp(log),
+            "fence web-a\npromote web-b\nreroute\nundo-promote web-b\nundo-fence web-a\n");
+  EXPECT_EQ(j.calls, (std::vector<std::string>{
+                         "begin fence-old", "finish 1 ok", "begin promote-new", "finish 2 ok",
+                         "begin reroute", "finish 3 failed", "begin rollback promote-new",
+                         "finish 5 ok", "begin rollback fence-old", "finish 6 ok"}));
+}
+
+TEST_F(active_passive_test, automatic_failover_does_not_roll_back) {
+  auto s = service(log);
+  s.strategy.fence[0].rollback = "echo undo-fence >> " + log;
+  s.strategy.promote[0].command = "exit 1";
+  active_passive strategy{s};
+  auto p = strategy.plan(input(s, {{"web-b", health_status::healthy}}));
+  recording_journal j;
+  auto r =
+      strategy.execute(execution_input{&s, *p, switchover_id{1}, "web-a", "web-b", epoch{2}}, j);
+  EXPECT_FALSE(r.success);
+  EXPECT_EQ(r.steps_rolled_back, 0u);
+  EXPECT_EQ(slurp(log), "fence web-a\n");
+}
+
+TEST_F(active_passive_test, preferred_target_goes_first) {
+  auto s = service(log);
+  active_passive strategy{s};
+  auto in = input(s, {{"web-b", health_status::healthy}, {"web-c", health_status::healthy}});
+  in.preferred_target = "web-b";
+  auto p = strategy.plan(in);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->secondary_targets.front().value, "web-b");
+  EXPECT_EQ(p->steps[1].target.value, "web-b");
+}
