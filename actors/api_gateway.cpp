@@ -346,7 +346,10 @@ public:
         : reply->success
             ? fmt::format("completed: switchover #{}", reply->switchover.value)
             : fmt::format("failed: switchover #{}: {}", reply->switchover.value, reply->detail);
-    (void)call.record(who, outcome);
+    // It already happened: a lost outcome row cannot undo it, but must be seen.
+    if (auto written = call.record(who, outcome); !written.ok())
+      spdlog::error("api: audit row for the outcome of RequestSwitchover by {} lost: {}", who.name,
+                    written.error_message());
     return grpc::Status::OK;
   }
 
