@@ -229,6 +229,9 @@ failover_coordinator(coordinator_actor::stateful_pointer<failover_coordinator_st
       },
       [self](switchover_request& req) -> caf::result<switchover_reply> {
         auto& st = self->state;
+        if (!st.topology_loaded) // the file's primary may not be the real one yet
+          return make_sy_error(sy_errc::unspecified,
+                               "still starting: the topology is not loaded yet; try again");
         auto i = st.services.find(req.service.value);
         if (i == st.services.end())
           return make_sy_error(sy_errc::unknown_service,
