@@ -1,3 +1,4 @@
+// The schema, as an append-only list of migrations, and the code applying them.
 #include "persistence/migrations.hpp"
 
 #include <sqlite3.h>
@@ -100,6 +101,24 @@ CREATE TABLE audit (
   at_ms     INTEGER NOT NULL
 );
 )sql",
+      // v3: health_events stores health_status names; v1 forgot their CHECK.
+      // SQLite cannot add a constraint in place, so the table is rebuilt.
+      R"sql(
+CREATE TABLE health_events_v3 (
+  id          INTEGER PRIMARY KEY,
+  service     TEXT NOT NULL,
+  instance    TEXT NOT NULL,
+  from_status TEXT NOT NULL CHECK (from_status IN ('unknown', 'healthy', 'unhealthy')),
+  to_status   TEXT NOT NULL CHECK (to_status IN ('unknown', 'healthy', 'unhealthy')),
+  reason      TEXT NOT NULL,
+  at_ms       INTEGER NOT NULL
+);
+INSERT INTO health_events_v3 (id, service, instance, from_status, to_status, reason, at_ms)
+  SELECT id, service, instance, from_status, to_status, reason, at_ms FROM health_events;
+DROP TABLE health_events;
+ALTER TABLE health_events_v3 RENAME TO health_events;
+CREATE INDEX health_events_by_instance ON health_events (instance, at_ms);
+)sql",
   };
   return all;
 }
@@ -116,30 +135,65 @@ caf::expected<int> user_version(sqlite3* db) {
   return static_cast<int>(st->column_int(0));
 }
 
-} // namespace
-
-caf::expected<int> migrate(sqlite3* db) {
+// The schema version, refusing a database written by a newer switchyardd.
+caf::expected<int> checked_version(sqlite3* db, int known) {
   auto current = user_version(db);
   if (!current)
     return current.error();
-  const auto& all = migrations();
-  auto known = static_cast<int>(all.size());
   if (*current > known)
-    return make_sy_error(sy_errc::storage_failure,
-                         "database schema version " + std::to_string(*current) +
-                             " is newer than this switchyardd supports (" + std::to_string(known) +
-                             "); use a newer switchyardd or another data_dir");
-  for (int v = *current; v < known; ++v) {
-    auto step = exec_sql(db, "BEGIN IMMEDIATE;\n" + all[static_cast<std::size_t>(v)] +
-                                 "\nPRAGMA user_version = " + std::to_string(v + 1) + ";\nCOMMIT;");
-    if (!step) {
+    return storage_error_at(db, "database schema version " + std::to_string(*current) +
+                                    " is newer than this switchyardd supports (" +
+                                    std::to_string(known) +
+                                    "); use a newer switchyardd or another data_dir");
+  return current;
+}
+
+enum class outcome { applied, up_to_date };
+
+// Runs inside the migration's write transaction. The version is read again
+// here, so two processes opening a fresh file at once cannot both apply the
+// same migration: the second waits for the lock, then sees the first's work.
+caf::expected<outcome> apply_next(sqlite3* db, int known) {
+  auto current = checked_version(db, known);
+  if (!current)
+    return current.error();
+  if (*current == known)
+    return outcome::up_to_date;
+  auto next = *current + 1;
+  const auto& script = migrations()[static_cast<std::size_t>(*current)];
+  if (auto r = exec_sql(db, script + "\nPRAGMA user_version = " + std::to_string(next) + ";",
+                        "migrating the schema to version " + std::to_string(next));
+      !r)
+    return r.error();
+  return outcome::applied;
+}
+
+} // namespace
+
+caf::expected<int> migrate(sqlite3* db) {
+  auto known = static_cast<int>(migrations().size());
+  // An up-to-date database is opened without taking the write lock.
+  auto current = checked_version(db, known);
+  if (!current)
+    return current.error();
+  if (*current == known)
+    return known;
+  while (true) {
+    if (auto b = exec_sql(db, "BEGIN IMMEDIATE", "locking the database to migrate its schema"); !b)
+      return b.error();
+    auto step = apply_next(db, known);
+    if (!step || *step == outcome::up_to_date) {
+      // Nothing was written on these paths; ROLLBACK only releases the lock.
       (void)exec_sql(db, "ROLLBACK");
-      return make_sy_error(sy_errc::storage_failure, "migration to schema version " +
-                                                         std::to_string(v + 1) +
-                                                         " failed: " + describe(step.error()));
+      if (!step)
+        return step.error();
+      return known;
+    }
+    if (auto c = exec_sql(db, "COMMIT", "committing a schema migration"); !c) {
+      (void)exec_sql(db, "ROLLBACK");
+      return c.error();
     }
   }
-  return known;
 }
 
 } // namespace switchyard::persistence

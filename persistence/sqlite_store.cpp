@@ -1,6 +1,9 @@
+// The SQLite store: opening and migrating the file, and every query and
+// write, each through a statement prepared once per connection.
 #include "persistence/sqlite_store.hpp"
 
 #include <chrono>
+#include <exception>
 #include <map>
 #include <set>
 
@@ -13,6 +16,9 @@
 namespace switchyard::persistence {
 
 namespace {
+
+// How long a statement waits for another connection's lock before failing.
+constexpr std::chrono::milliseconds busy_timeout{5000};
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -45,6 +51,29 @@ constexpr step_status all_step_statuses[] = {step_status::started, step_status::
 constexpr failure_type all_failure_types[] = {failure_type::unreachable, failure_type::recovered};
 constexpr severity all_severities[] = {severity::info, severity::warning, severity::critical};
 
+// One column list and one row mapper for every switchover query.
+constexpr const char* select_switchovers =
+    "SELECT id, service, kind, status, from_instance, to_instance, detection_id, plan_version, "
+    "epoch, reason, detail, started_at_ms, finished_at_ms FROM switchovers ";
+
+switchover_row read_switchover(const statement& s) {
+  switchover_row r;
+  r.id = switchover_id{s.column_int(0)};
+  r.service = service_id{s.column_text(1)};
+  r.kind = parse(s.column_text(2), all_kinds, switchover_kind::automatic_failover);
+  r.status = parse(s.column_text(3), all_statuses, switchover_status::failed);
+  r.from = instance_id{s.column_text(4)};
+  r.to = instance_id{s.column_text(5)};
+  r.detection = detection_id{s.column_int(6)};
+  r.plan_version = s.column_int(7);
+  r.run_epoch = epoch{static_cast<std::uint64_t>(s.column_int(8))};
+  r.reason = s.column_text(9);
+  r.detail = s.column_text(10);
+  r.started_at_ms = s.column_int(11);
+  r.finished_at_ms = s.column_int(12);
+  return r;
+}
+
 } // namespace
 
 struct sqlite_store::impl {
@@ -68,17 +97,27 @@ struct sqlite_store::impl {
     return &cache.emplace(sql, std::move(*st)).first->second;
   }
 
+  // Runs a cached statement that returns no rows.
+  caf::expected<void> run(const std::string& sql) {
+    auto st = stmt(sql);
+    if (!st)
+      return st.error();
+    return (*st)->run();
+  }
+
   // Runs `body` inside BEGIN IMMEDIATE ... COMMIT, rolling back on error.
+  // IMMEDIATE takes the write lock up front, so a busy database fails (after
+  // busy_timeout) before anything is written rather than halfway through.
   template <class F> caf::expected<void> transaction(F&& body) {
-    if (auto b = exec_sql(db, "BEGIN IMMEDIATE"); !b)
+    if (auto b = run("BEGIN IMMEDIATE"); !b)
       return b.error();
     caf::expected<void> r = body();
     if (!r) {
-      (void)exec_sql(db, "ROLLBACK");
+      (void)run("ROLLBACK");
       return r.error();
     }
-    if (auto c = exec_sql(db, "COMMIT"); !c) {
-      (void)exec_sql(db, "ROLLBACK");
+    if (auto c = run("COMMIT"); !c) {
+      (void)run("ROLLBACK");
       return c.error();
     }
     return caf::unit;
@@ -91,27 +130,32 @@ sqlite_store::sqlite_store(sqlite3* db) : impl_(std::make_unique<impl>()) {
 
 sqlite_store::~sqlite_store() = default;
 
+// Every error below reads "<what was being done>: <why> (<path>)".
 caf::expected<std::unique_ptr<sqlite_store>> sqlite_store::open(const std::string& path) {
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  // The store owns the handle from here on, so it is closed on every error path.
   std::unique_ptr<sqlite_store> store{new sqlite_store(db)};
   if (rc != SQLITE_OK)
     return make_sy_error(sy_errc::storage_failure,
-                         "cannot open database " + path + ": " +
-                             (db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
-  // synchronous=FULL: a journaled step must survive a power cut; durability beats speed here.
-  for (const char* pragma :
-       {"PRAGMA busy_timeout=5000", "PRAGMA foreign_keys=ON", "PRAGMA synchronous=FULL"})
+                         "opening the database: " +
+                             std::string(db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc)) +
+                             " (" + path + ")");
+  // busy_timeout first: the pragmas and migrations below may wait for another
+  // connection. synchronous=FULL: a journaled step must survive a power cut;
+  // durability beats speed here.
+  if (auto r = exec_sql(db, "PRAGMA busy_timeout=" + std::to_string(busy_timeout.count())); !r)
+    return r.error();
+  for (const char* pragma : {"PRAGMA foreign_keys=ON", "PRAGMA synchronous=FULL"})
     if (auto r = exec_sql(db, pragma); !r)
-      return make_sy_error(sy_errc::storage_failure, path + ": " + describe(r.error()));
+      return r.error();
   auto mode = store->journal_mode_set_wal();
   if (!mode)
     return mode.error();
   if (*mode != "wal" && path != ":memory:")
-    return make_sy_error(sy_errc::storage_failure,
-                         path + ": SQLite refused WAL mode (journal_mode is '" + *mode + "')");
+    return storage_error_at(db, "switching to WAL mode: SQLite kept journal_mode '" + *mode + "'");
   if (auto m = migrate(db); !m)
-    return make_sy_error(sy_errc::storage_failure, path + ": " + describe(m.error()));
+    return m.error();
   return store;
 }
 
@@ -119,12 +163,21 @@ caf::expected<std::string> sqlite_store::journal_mode_set_wal() {
   auto st = impl_->stmt("PRAGMA journal_mode=WAL");
   if (!st)
     return st.error();
-  auto row = (*st)->step();
-  if (!row)
-    return row.error();
-  auto mode = (*st)->column_text(0);
-  (*st)->reset();
-  return mode;
+  // Switching to WAL needs an exclusive lock, and SQLite reports SQLITE_BUSY
+  // at once, without its busy handler, when another connection is switching
+  // the same fresh file. So retry for as long as busy_timeout would wait.
+  auto deadline = std::chrono::steady_clock::now() + busy_timeout;
+  while (true) {
+    auto row = (*st)->step();
+    if (row) {
+      auto mode = *row ? (*st)->column_text(0) : std::string{};
+      (*st)->reset();
+      return mode;
+    }
+    if (sqlite3_errcode(impl_->db) != SQLITE_BUSY || std::chrono::steady_clock::now() > deadline)
+      return row.error();
+    sqlite3_sleep(10);
+  }
 }
 
 int sqlite_store::schema_version() const {
@@ -147,12 +200,13 @@ std::string sqlite_store::journal_mode() const {
   return mode;
 }
 
-// Services that disappear from the file keep their rows (history stays
-// readable) but are marked unconfigured and left out of load_topology.
+// Services that disappear from the file keep their rows and instances
+// (history stays readable) but are marked unconfigured and left out of
+// load_topology. If one comes back, it is a known service again.
 caf::expected<void> sqlite_store::sync_config(const config::switchyard_config& cfg) {
   return impl_->transaction([&]() -> caf::expected<void> {
     auto now = now_ms();
-    if (auto r = exec_sql(impl_->db, "UPDATE services SET configured = 0"); !r)
+    if (auto r = impl_->run("UPDATE services SET configured = 0"); !r)
       return r.error();
     for (const auto& svc : cfg.services) {
       std::string configured_primary;
@@ -270,7 +324,14 @@ caf::expected<detection_id> sqlite_store::record_detection(const failure_detecti
 }
 
 caf::expected<std::int64_t> sqlite_store::save_plan(const failover_plan& plan) {
-  auto json = plan_to_json(plan);
+  std::string json;
+  try { // nlohmann is the one library here that throws: stop it at this edge
+    json = plan_to_json(plan);
+  } catch (const std::exception& e) {
+    return make_sy_error(sy_errc::storage_failure, "encoding the plan of service '" +
+                                                       plan.service.value +
+                                                       "' as JSON: " + e.what());
+  }
   auto latest = latest_plan(plan.service.value);
   if (!latest)
     return latest.error();
@@ -386,13 +447,17 @@ caf::expected<void> sqlite_store::finish_switchover(const switchover_finish& s) 
 }
 
 caf::expected<std::vector<switchover_row>> sqlite_store::close_interrupted_switchovers() {
-  auto all = list_switchovers();
-  if (!all)
-    return all.error();
+  auto sel =
+      impl_->stmt(std::string(select_switchovers) + "WHERE status = 'running' ORDER BY id DESC");
+  if (!sel)
+    return sel.error();
+  std::vector<switchover_row> running;
+  if (auto walked =
+          (*sel)->each_row([&](const statement& s) { running.push_back(read_switchover(s)); });
+      !walked)
+    return walked.error();
   std::vector<switchover_row> closed;
-  for (auto& sw : *all) {
-    if (sw.status != switchover_status::running)
-      continue;
+  for (auto& sw : running) {
     auto steps = list_steps(sw.id);
     if (!steps)
       return steps.error();
@@ -418,48 +483,32 @@ caf::expected<std::vector<switchover_row>> sqlite_store::close_interrupted_switc
 }
 
 caf::expected<switchover_detail> sqlite_store::get_switchover(switchover_id id) {
-  // Few switchovers exist per database; reuse the list query rather than a second mapper.
-  auto all = list_switchovers();
-  if (!all)
-    return all.error();
-  for (auto& sw : *all) {
-    if (sw.id != id)
-      continue;
+  auto st = impl_->stmt(std::string(select_switchovers) + "WHERE id = ?1");
+  if (!st)
+    return st.error();
+  (*st)->bind(1, id.value);
+  std::optional<switchover_row> found;
+  if (auto walked = (*st)->each_row([&](const statement& s) { found = read_switchover(s); });
+      !walked)
+    return walked.error();
+  if (found) {
     auto steps = list_steps(id);
     if (!steps)
       return steps.error();
-    return switchover_detail{std::move(sw), std::move(*steps)};
+    return switchover_detail{std::move(*found), std::move(*steps)};
   }
   return make_sy_error(sy_errc::unknown_switchover, "no switchover #" + std::to_string(id.value));
 }
 
 caf::expected<std::vector<switchover_row>>
 sqlite_store::list_switchovers(const std::string& service) {
-  auto st = impl_->stmt(
-      "SELECT id, service, kind, status, from_instance, to_instance, detection_id, plan_version, "
-      "epoch, reason, detail, started_at_ms, finished_at_ms FROM switchovers "
-      "WHERE ?1 = '' OR service = ?1 ORDER BY id DESC");
+  auto st = impl_->stmt(std::string(select_switchovers) +
+                        "WHERE ?1 = '' OR service = ?1 ORDER BY id DESC");
   if (!st)
     return st.error();
   (*st)->bind(1, service);
   std::vector<switchover_row> rows;
-  auto walked = (*st)->each_row([&](const statement& s) {
-    switchover_row r;
-    r.id = switchover_id{s.column_int(0)};
-    r.service = service_id{s.column_text(1)};
-    r.kind = parse(s.column_text(2), all_kinds, switchover_kind::automatic_failover);
-    r.status = parse(s.column_text(3), all_statuses, switchover_status::failed);
-    r.from = instance_id{s.column_text(4)};
-    r.to = instance_id{s.column_text(5)};
-    r.detection = detection_id{s.column_int(6)};
-    r.plan_version = s.column_int(7);
-    r.run_epoch = epoch{static_cast<std::uint64_t>(s.column_int(8))};
-    r.reason = s.column_text(9);
-    r.detail = s.column_text(10);
-    r.started_at_ms = s.column_int(11);
-    r.finished_at_ms = s.column_int(12);
-    rows.push_back(std::move(r));
-  });
+  auto walked = (*st)->each_row([&](const statement& s) { rows.push_back(read_switchover(s)); });
   if (!walked)
     return walked.error();
   return rows;

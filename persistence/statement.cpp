@@ -1,3 +1,4 @@
+// The prepared-statement wrapper and the error texts shared by the store.
 #include "persistence/statement.hpp"
 
 #include <sqlite3.h>
@@ -6,13 +7,14 @@
 
 namespace switchyard::persistence {
 
+caf::error storage_error_at(sqlite3* db, const std::string& message) {
+  const char* file = db != nullptr ? sqlite3_db_filename(db, "main") : nullptr;
+  bool named = file != nullptr && *file != '\0';
+  return make_sy_error(sy_errc::storage_failure, named ? message + " (" + file + ")" : message);
+}
+
 caf::error storage_error(sqlite3* db, const std::string& what) {
-  std::string file = db != nullptr && sqlite3_db_filename(db, "main") != nullptr
-                         ? sqlite3_db_filename(db, "main")
-                         : "";
-  return make_sy_error(sy_errc::storage_failure,
-                       what + ": " + (db != nullptr ? sqlite3_errmsg(db) : "no database") +
-                           (file.empty() ? "" : " (" + file + ")"));
+  return storage_error_at(db, what + ": " + (db != nullptr ? sqlite3_errmsg(db) : "no database"));
 }
 
 statement::~statement() {
@@ -92,14 +94,10 @@ std::string statement::column_text(int index) const {
   return text == nullptr ? std::string{} : std::string(reinterpret_cast<const char*>(text));
 }
 
-caf::expected<void> exec_sql(sqlite3* db, const std::string& sql) {
-  char* msg = nullptr;
-  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &msg) != SQLITE_OK) {
-    std::string text = msg != nullptr ? msg : "unknown error";
-    sqlite3_free(msg);
-    return make_sy_error(sy_errc::storage_failure,
-                         "executing '" + sql.substr(0, 60) + "': " + text);
-  }
+caf::expected<void> exec_sql(sqlite3* db, const std::string& sql, const std::string& what) {
+  // sqlite3_errmsg() still holds the failure right after sqlite3_exec returns.
+  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK)
+    return storage_error(db, what.empty() ? "executing '" + sql.substr(0, 60) + "'" : what);
   return caf::unit;
 }
 

@@ -56,10 +56,17 @@ private:
   sqlite3* db_ = nullptr;
 };
 
-/// Runs SQL text that returns no rows (may contain several statements).
-[[nodiscard]] caf::expected<void> exec_sql(sqlite3* db, const std::string& sql);
+/// Runs SQL text that returns no rows (may contain several statements). A
+/// failure reads "<what>: <SQLite's message> (<file>)"; `what` defaults to
+/// the start of the SQL.
+[[nodiscard]] caf::expected<void> exec_sql(sqlite3* db, const std::string& sql,
+                                           const std::string& what = {});
 
-/// An error naming what was attempted and SQLite's own message.
+/// A storage_failure reading "<what>: <SQLite's last message> (<file>)".
 caf::error storage_error(sqlite3* db, const std::string& what);
+
+/// A storage_failure reading "<message> (<file>)", for failures SQLite itself
+/// did not report.
+caf::error storage_error_at(sqlite3* db, const std::string& message);
 
 } // namespace switchyard::persistence

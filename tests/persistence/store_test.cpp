@@ -1,7 +1,8 @@
 // The SQLite store on real files: migrations, topology, the switchover
 // journal, detections, plan versions, and failures that must surface.
 #include <filesystem>
-#include <sys/stat.h>
+#include <fstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -9,7 +10,7 @@
 #include "messages/error.hpp"
 #include "persistence/migrations.hpp"
 #include "persistence/sqlite_store.hpp"
-#include "tests/actors/test_system.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using namespace std::chrono_literals;
 using namespace switchyard;
@@ -44,6 +45,50 @@ failover_plan sample_plan() {
   p.estimated_failover_time = 13s;
   p.rto = 30s;
   return p;
+}
+
+// A second, raw connection to the same file: to look at or tamper with what
+// the store wrote, the way another process would.
+class raw_db {
+public:
+  explicit raw_db(const std::string& path) {
+    if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK)
+      ADD_FAILURE() << "cannot open " << path;
+  }
+  ~raw_db() { sqlite3_close(db_); }
+  raw_db(const raw_db&) = delete;
+  raw_db& operator=(const raw_db&) = delete;
+
+  /// Runs SQL; returns "" on success, else SQLite's message.
+  std::string exec(const std::string& sql) {
+    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK)
+      return "";
+    return sqlite3_errmsg(db_);
+  }
+  /// The first column of the first row as an integer (-1 if there is none).
+  std::int64_t integer(const std::string& sql) {
+    sqlite3_stmt* st = nullptr;
+    std::int64_t v = -1;
+    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+      v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+  }
+  bool has_table(const std::string& name) {
+    return integer("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '" + name +
+                   "'") == 1;
+  }
+
+private:
+  sqlite3* db_ = nullptr;
+};
+
+// Brings a fresh file to schema version `v` the way an older switchyardd did.
+void migrate_to(raw_db& raw, std::size_t v) {
+  for (std::size_t i = 0; i < v; ++i)
+    ASSERT_EQ(raw.exec(migrations()[i]), "") << "migration " << i + 1;
+  ASSERT_EQ(raw.exec("PRAGMA user_version = " + std::to_string(v)), "");
 }
 
 class store_test : public ::testing::Test {
@@ -92,35 +137,27 @@ TEST_F(store_test, migrates_an_empty_file_to_the_current_schema_in_wal_mode) {
   auto again = open(); // idempotent
   ASSERT_TRUE(again);
   EXPECT_EQ(again->schema_version(), static_cast<int>(migrations().size()));
-  sqlite3* raw = nullptr;
-  ASSERT_EQ(sqlite3_open(path().c_str(), &raw), SQLITE_OK);
+  raw_db raw{path()};
   for (const char* table : {"services", "instances", "failover_plans", "switchovers",
-                            "switchover_steps", "detections", "health_events", "audit"}) {
-    sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(raw, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name=?1", -1,
-                       &st, nullptr);
-    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-    ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
-    EXPECT_EQ(sqlite3_column_int(st, 0), 1) << table;
-    sqlite3_finalize(st);
-  }
-  sqlite3_close(raw);
+                            "switchover_steps", "detections", "health_events", "audit"})
+    EXPECT_TRUE(raw.has_table(table)) << table;
 }
 
 TEST_F(store_test, refuses_a_database_from_a_newer_switchyardd) {
   {
-    sqlite3* raw = nullptr;
-    ASSERT_EQ(sqlite3_open(path().c_str(), &raw), SQLITE_OK);
-    sqlite3_exec(raw, "PRAGMA user_version = 99", nullptr, nullptr, nullptr);
-    sqlite3_close(raw);
+    raw_db raw{path()};
+    ASSERT_EQ(raw.exec("PRAGMA user_version = 99"), "");
   }
   auto db = sqlite_store::open(path());
   ASSERT_FALSE(db);
-  EXPECT_NE(describe(db.error())
-                .find("database schema version 99 is newer than this switchyardd "
-                      "supports (2)"),
-            std::string::npos)
-      << describe(db.error());
+  EXPECT_EQ(
+      describe(db.error()),
+      "storage_failure: database schema version 99 is newer than this switchyardd supports (" +
+          std::to_string(migrations().size()) + "); use a newer switchyardd or another data_dir (" +
+          path() + ")");
+  raw_db raw{path()};
+  EXPECT_EQ(raw.integer("PRAGMA user_version"), 99);
+  EXPECT_FALSE(raw.has_table("services")) << "nothing may be written to a newer database";
 }
 
 TEST_F(store_test, open_failure_names_the_path) {
@@ -128,7 +165,107 @@ TEST_F(store_test, open_failure_names_the_path) {
   auto db = sqlite_store::open(bad);
   ASSERT_FALSE(db);
   auto text = describe(db.error());
-  EXPECT_EQ(text.rfind("storage_failure: cannot open database " + bad, 0), 0u) << text;
+  EXPECT_EQ(text,
+            "storage_failure: opening the database: unable to open database file (" + bad + ")");
+}
+
+TEST_F(store_test, a_file_that_is_not_a_database_is_refused_by_name) {
+  std::ofstream(path()) << std::string(4096, 'x');
+  auto db = sqlite_store::open(path());
+  ASSERT_FALSE(db);
+  auto text = describe(db.error());
+  EXPECT_EQ(text.rfind("storage_failure: ", 0), 0u) << text;
+  EXPECT_NE(text.find("file is not a database"), std::string::npos) << text;
+  EXPECT_NE(text.find("(" + path() + ")"), std::string::npos) << text;
+}
+
+TEST_F(store_test, concurrent_opens_of_a_fresh_file_all_succeed) {
+  // Each opener re-reads the schema version under the write lock, so none of
+  // them applies a migration another one has just applied.
+  for (int round = 0; round < 5; ++round) {
+    auto file = (dir.path() / ("race-" + std::to_string(round) + ".db")).string();
+    std::vector<std::string> errors(4);
+    std::vector<std::thread> openers;
+    for (std::size_t i = 0; i < errors.size(); ++i)
+      openers.emplace_back([&, i] {
+        auto db = sqlite_store::open(file);
+        if (!db)
+          errors[i] = describe(db.error());
+        else if ((*db)->schema_version() != static_cast<int>(migrations().size()))
+          errors[i] = "schema version " + std::to_string((*db)->schema_version());
+      });
+    for (auto& t : openers)
+      t.join();
+    for (const auto& e : errors)
+      EXPECT_EQ(e, "") << "round " << round;
+  }
+}
+
+TEST_F(store_test, a_failed_migration_is_rolled_back_entirely) {
+  {
+    raw_db raw{path()};
+    migrate_to(raw, 2);
+    // Valid before v3 added the CHECK: v3's copy of the rows must fail on it.
+    ASSERT_EQ(raw.exec("INSERT INTO health_events (service, instance, from_status, to_status, "
+                       "reason, at_ms) VALUES ('web', 'web-a', 'bogus', 'healthy', '', 1)"),
+              "");
+  }
+  auto db = sqlite_store::open(path());
+  ASSERT_FALSE(db);
+  auto text = describe(db.error());
+  EXPECT_EQ(text.rfind("storage_failure: migrating the schema to version 3: CHECK constraint "
+                       "failed",
+                       0),
+            0u)
+      << text;
+  EXPECT_NE(text.find("(" + path() + ")"), std::string::npos) << text;
+  raw_db raw{path()};
+  EXPECT_EQ(raw.integer("PRAGMA user_version"), 2);
+  EXPECT_FALSE(raw.has_table("health_events_v3")) << "the table v3 created before failing";
+  EXPECT_EQ(raw.integer("SELECT count(*) FROM health_events"), 1);
+}
+
+TEST_F(store_test, upgrading_from_v2_keeps_health_history_and_adds_its_checks) {
+  {
+    raw_db raw{path()};
+    migrate_to(raw, 2);
+    ASSERT_EQ(raw.exec("INSERT INTO health_events (service, instance, from_status, to_status, "
+                       "reason, at_ms) VALUES ('web', 'web-a', 'unknown', 'healthy', 'HTTP 200', "
+                       "1), ('web', 'web-a', 'healthy', 'unhealthy', 'refused', 2)"),
+              "");
+  }
+  auto db = open();
+  ASSERT_TRUE(db);
+  EXPECT_EQ(db->schema_version(), static_cast<int>(migrations().size()));
+  EXPECT_EQ(*db->count_health_events("web-a"), 2);
+  raw_db raw{path()};
+  EXPECT_EQ(raw.integer("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = "
+                        "'health_events_by_instance'"),
+            1);
+  EXPECT_NE(raw.exec("INSERT INTO health_events (service, instance, from_status, to_status, "
+                     "reason, at_ms) VALUES ('web', 'web-a', 'up', 'down', '', 3)"),
+            "");
+}
+
+TEST_F(store_test, enum_columns_reject_names_the_code_does_not_know) {
+  auto db = open();
+  raw_db raw{path()};
+  EXPECT_EQ(raw.exec("INSERT INTO switchovers (service, kind, status, from_instance, to_instance, "
+                     "epoch, started_at_ms) VALUES ('web', 'sideways', 'running', 'a', 'b', 2, 1)"),
+            "CHECK constraint failed: kind IN ('automatic_failover', 'planned_switchover', "
+            "'forced_failover')");
+  EXPECT_NE(raw.exec("INSERT INTO detections (service, instance, type, severity, "
+                     "affects_primary, evidence, at_ms) VALUES ('web', 'a', 'unreachable', "
+                     "'catastrophic', 1, '', 1)"),
+            "");
+}
+
+TEST_F(store_test, a_step_of_an_unknown_switchover_is_refused) {
+  auto db = open(); // foreign_keys=ON is per connection: this proves the store sets it
+  auto sid = db->begin_step(step_start{switchover_id{999}, sample_plan().steps[0], epoch{2}});
+  ASSERT_FALSE(sid);
+  EXPECT_NE(describe(sid.error()).find("FOREIGN KEY constraint failed"), std::string::npos)
+      << describe(sid.error());
 }
 
 TEST_F(store_test, new_service_gets_the_configured_primary_and_epoch_1) {
@@ -318,8 +455,10 @@ TEST_F(store_test, a_failed_write_is_an_error_naming_the_database) {
   auto id = again->begin_switchover(
       switchover_start{service_id{"web"}, switchover_kind::automatic_failover, instance_id{"web-a"},
                        instance_id{"web-b"}, detection_id{0}, 1, epoch{2}, ""});
+  auto waited = std::chrono::steady_clock::now() - start;
   ASSERT_FALSE(id) << "a write under someone else's lock must fail after busy_timeout";
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
+  EXPECT_GE(waited, 4s) << "busy_timeout=5000: the store waits for the lock before giving up";
+  EXPECT_LT(waited, 10s);
   auto text = describe(id.error());
   EXPECT_NE(text.find("storage_failure: executing 'INSERT INTO switchovers"), std::string::npos)
       << text;
@@ -386,4 +525,111 @@ TEST_F(store_test, get_switchover_returns_its_steps_or_a_clear_error) {
   auto missing = db->get_switchover(switchover_id{99});
   ASSERT_FALSE(missing);
   EXPECT_EQ(describe(missing.error()), "unknown_switchover: no switchover #99");
+}
+
+TEST_F(store_test, sync_config_replaces_the_instances_of_a_service) {
+  auto db = open();
+  ASSERT_TRUE(db->sync_config(two_instance_config()));
+  auto cfg = two_instance_config();
+  cfg.services[0].instances[1] = {"web-c", "10.0.0.3", 9090, "dc2", config::instance_role::standby,
+                                  50,      {}};
+  cfg.services[0].instances[0].port = 8181;
+  ASSERT_TRUE(db->sync_config(cfg));
+  raw_db raw{path()};
+  EXPECT_EQ(raw.integer("SELECT count(*) FROM instances WHERE name = 'web-b'"), 0)
+      << "an instance removed from the file is deleted";
+  EXPECT_EQ(raw.integer("SELECT port FROM instances WHERE name = 'web-a'"), 8181);
+  EXPECT_EQ(raw.integer("SELECT count(*) FROM instances WHERE name = 'web-c' AND service = 'web' "
+                        "AND host = '10.0.0.3' AND site = 'dc2' AND role = 'standby' AND "
+                        "priority = 50"),
+            1);
+  auto topo = db->load_topology();
+  ASSERT_TRUE(topo);
+  EXPECT_EQ(topo->front().primary.value, "web-a");
+  EXPECT_EQ(topo->front().current_epoch.value, 1u) << "the primary is still configured";
+}
+
+TEST_F(store_test, switchovers_are_listed_newest_first_and_filtered_by_service) {
+  auto db = open();
+  auto start = [&](const std::string& service) {
+    auto id = db->begin_switchover(switchover_start{
+        service_id{service}, switchover_kind::planned_switchover, instance_id{service + "-a"},
+        instance_id{service + "-b"}, detection_id{0}, 1, epoch{2}, "drill"});
+    EXPECT_TRUE(id);
+    return *id;
+  };
+  auto web1 = start("web");
+  auto db1 = start("db");
+  auto web2 = start("web");
+  auto all = db->list_switchovers();
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0].id, web2);
+  EXPECT_EQ((*all)[1].id, db1);
+  EXPECT_EQ((*all)[2].id, web1);
+  EXPECT_EQ((*all)[0].kind, switchover_kind::planned_switchover);
+  EXPECT_EQ((*all)[0].reason, "drill");
+  EXPECT_GT((*all)[0].started_at_ms, 0);
+  auto web = db->list_switchovers("web");
+  ASSERT_TRUE(web);
+  ASSERT_EQ(web->size(), 2u);
+  EXPECT_EQ(web->front().id, web2);
+  EXPECT_EQ(web->back().id, web1);
+}
+
+TEST_F(store_test, plan_json_has_every_field_in_a_fixed_order) {
+  auto plan = sample_plan();
+  plan.rpo = 1500ms;
+  EXPECT_EQ(plan_to_json(plan), R"({
+  "service": "web",
+  "strategy": "active_passive",
+  "primary_targets": [
+    "web-a"
+  ],
+  "secondary_targets": [
+    "web-b"
+  ],
+  "triggers": [
+    "primary web-a unreachable"
+  ],
+  "rollback_criteria": [
+    "a fence step fails"
+  ],
+  "steps": [
+    {
+      "sequence": 1,
+      "phase": "fence",
+      "name": "fence-a",
+      "action_kind": "exec",
+      "description": "true",
+      "target": "web-a",
+      "timeout_ms": 5000
+    },
+    {
+      "sequence": 2,
+      "phase": "promote",
+      "name": "promote-b",
+      "action_kind": "exec",
+      "description": "true",
+      "target": "web-b",
+      "timeout_ms": 5000
+    }
+  ],
+  "estimated_failover_time_ms": 13000,
+  "rto_ms": 30000,
+  "rpo_ms": 1500
+})");
+}
+
+TEST_F(store_test, plan_json_survives_invalid_utf8_in_a_command) {
+  auto plan = sample_plan();
+  plan.steps[0].description = "echo \xff\xfe";
+  auto db = open();
+  auto version = db->save_plan(plan); // nlohmann would throw on this without a handler
+  ASSERT_TRUE(version) << describe(version.error());
+  auto latest = db->latest_plan("web");
+  ASSERT_TRUE(latest && *latest);
+  EXPECT_NE((*latest)->json.find("\"description\": \"echo \xEF\xBF\xBD\xEF\xBF\xBD\""),
+            std::string::npos)
+      << (*latest)->json;
 }
