@@ -26,6 +26,28 @@ long long to_ms(coord_clock::duration_type d) {
   return static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
 }
 
+// Why the service is still inside its block period, if it is.
+std::optional<std::string> within_block_period(const service_view& view,
+                                               coord_clock::time_point now) {
+  if (!view.last_failover || view.settings == nullptr)
+    return std::nullopt;
+  auto since = now - *view.last_failover;
+  auto block = std::chrono::duration_cast<coord_clock::duration_type>(view.settings->block_period);
+  if (since >= block)
+    return std::nullopt;
+  return fmt::format("within block period: last failover {} ms ago, block period {} ms",
+                     to_ms(since), to_ms(block));
+}
+
+strategies::planning_input planning(const service_view& view, const std::string& target) {
+  strategies::planning_input in;
+  in.service = view.settings;
+  in.current_primary = view.primary;
+  in.health = view.health;
+  in.preferred_target = target;
+  return in;
+}
+
 } // namespace
 
 decision decide(const service_view& view, const failure_detection& d, coord_clock::time_point now,
@@ -43,21 +65,9 @@ decision decide(const service_view& view, const failure_detection& d, coord_cloc
     return {verdict::ignore, fmt::format("primary {} is no longer unhealthy", instance), {}};
   if (view.in_flight)
     return {verdict::blocked, "a failover of this service is already in progress", {}};
-  if (view.last_failover && view.settings != nullptr) {
-    auto since = now - *view.last_failover;
-    auto block =
-        std::chrono::duration_cast<coord_clock::duration_type>(view.settings->block_period);
-    if (since < block)
-      return {verdict::blocked,
-              fmt::format("within block period: last failover {} ms ago, block period {} ms",
-                          to_ms(since), to_ms(block)),
-              {}};
-  }
-  strategies::planning_input in;
-  in.service = view.settings;
-  in.current_primary = view.primary;
-  in.health = view.health;
-  auto plan = strategy.plan(in);
+  if (auto blocked = within_block_period(view, now))
+    return {verdict::blocked, *blocked, {}};
+  auto plan = strategy.plan(planning(view, {}));
   if (!plan)
     return {verdict::no_target, describe(plan.error()), {}};
   auto target =
@@ -74,23 +84,9 @@ decision check_switchover(const service_view& view, const std::string& target, b
   if (view.in_flight)
     return {
         verdict::blocked, "a failover or switchover of this service is already in progress", {}};
-  if (!force && view.last_failover && view.settings != nullptr) {
-    auto since = now - *view.last_failover;
-    auto block =
-        std::chrono::duration_cast<coord_clock::duration_type>(view.settings->block_period);
-    if (since < block)
-      return {verdict::blocked,
-              fmt::format("within block period: last failover {} ms ago, block period {} ms "
-                          "(force overrides)",
-                          to_ms(since), to_ms(block)),
-              {}};
-  }
-  strategies::planning_input in;
-  in.service = view.settings;
-  in.current_primary = view.primary;
-  in.health = view.health;
-  in.preferred_target = target;
-  auto plan = strategy.plan(in);
+  if (auto blocked = within_block_period(view, now); blocked && !force)
+    return {verdict::blocked, *blocked + " (force overrides)", {}};
+  auto plan = strategy.plan(planning(view, target));
   if (!plan)
     return {verdict::no_target, describe(plan.error()), {}};
   auto to = plan->secondary_targets.front().value;
