@@ -9,9 +9,15 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/api_credentials.hpp"
+#include "actors/config_holder.hpp"
+#include "actors/config_reloader.hpp"
 #include "actors/directory.hpp"
+#include "actors/event_fanout.hpp"
+#include "config/loader.hpp"
 #include "messages/error.hpp"
 #include "messages/interfaces.hpp"
+#include "strategies/plan_export.hpp"
 #include "switchyard/v1/switchyard.grpc.pb.h"
 
 namespace switchyard::actors {
@@ -40,6 +46,8 @@ const char* status_name(grpc::StatusCode code) {
     return "FAILED_PRECONDITION";
   case grpc::StatusCode::UNAVAILABLE:
     return "UNAVAILABLE";
+  case grpc::StatusCode::RESOURCE_EXHAUSTED:
+    return "RESOURCE_EXHAUSTED";
   default:
     return "ERROR";
   }
@@ -62,6 +70,8 @@ grpc::Status to_status(const caf::error& err) {
       return {grpc::StatusCode::NOT_FOUND, text};
     case sy_errc::invalid_config:
       return {grpc::StatusCode::INVALID_ARGUMENT, text};
+    case sy_errc::storage_failure:
+      return {grpc::StatusCode::UNAVAILABLE, "nothing was changed: " + text};
     default:
       break;
     }
@@ -70,7 +80,7 @@ grpc::Status to_status(const caf::error& err) {
 }
 
 void fill(pb::Instance& out, const config::instance_settings& in, health_status health,
-          bool primary) {
+          bool primary, bool in_maintenance) {
   out.set_name(in.name);
   out.set_address(fmt::format("{}:{}", in.host, in.port));
   out.set_site(in.site);
@@ -78,6 +88,7 @@ void fill(pb::Instance& out, const config::instance_settings& in, health_status 
   out.set_priority(in.priority);
   out.set_health(to_string(health));
   out.set_primary(primary);
+  out.set_in_maintenance(in_maintenance);
 }
 
 void fill(pb::Service& out, const service_state& s, const config::service_settings* settings) {
@@ -87,6 +98,14 @@ void fill(pb::Service& out, const service_state& s, const config::service_settin
   out.set_failover_in_flight(s.failover_in_flight);
   out.set_in_block_period(s.in_block_period);
   out.set_last_decision(s.last_decision);
+  for (const auto& m : s.maintenance) {
+    auto* w = out.add_maintenance();
+    w->set_instance(m.instance.value);
+    w->set_reason(m.reason);
+    w->set_principal(m.principal);
+    w->set_since_ms(m.since_ms);
+    w->set_until_ms(m.until_ms);
+  }
   if (settings == nullptr)
     return;
   for (const auto& inst : settings->instances) {
@@ -94,8 +113,30 @@ void fill(pb::Service& out, const service_state& s, const config::service_settin
     for (const auto& h : s.instances)
       if (h.instance.value == inst.name)
         health = h.status;
-    fill(*out.add_instances(), inst, health, inst.name == s.primary.value);
+    bool in_maintenance = false;
+    for (const auto& m : s.maintenance)
+      in_maintenance = in_maintenance || m.instance.value == inst.name;
+    fill(*out.add_instances(), inst, health, inst.name == s.primary.value, in_maintenance);
   }
+}
+
+void fill(pb::Event& out, const orchestrator_event& e) {
+  out.set_sequence(e.sequence);
+  out.set_at_ms(e.at_ms);
+  out.set_kind(to_string(e.kind));
+  out.set_service(e.service.value);
+  out.set_instance(e.instance.value);
+  out.set_switchover_id(e.switchover.value);
+  out.set_summary(e.summary);
+}
+
+// ISO-8601 UTC, second precision: the export's "generated at".
+std::string utc_now() {
+  auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 void fill(pb::Detection& out, const detection_record& d) {
@@ -143,13 +184,16 @@ void fill(pb::Step& out, const step_record& s) {
 
 class api_gateway::service final : public pb::Switchyard::Service {
 public:
-  service(caf::actor_system& sys, std::shared_ptr<const config::switchyard_config> cfg,
-          std::vector<config::api_token> tokens)
-      : sys_(sys), cfg_(std::move(cfg)), tokens_(std::move(tokens)),
+  service(caf::actor_system& sys, std::shared_ptr<config_holder> config,
+          std::vector<config::api_token> tokens, std::shared_ptr<event_fanout> events,
+          reload_fn reload)
+      : sys_(sys), config_(std::move(config)), tokens_(std::move(tokens)),
+        events_(std::move(events)), reload_(std::move(reload)),
         started_(std::chrono::steady_clock::now()) {}
 
   grpc::Status GetStatus(grpc::ServerContext* ctx, const pb::GetStatusRequest*,
                          pb::Status* out) override {
+    auto cfg = config_->get(); // one snapshot per call: a reload may swap it
     principal who;
     if (auto st = authorize(ctx, config::api_role::viewer, "GetStatus", who); !st.ok())
       return st;
@@ -161,8 +205,8 @@ public:
                            std::chrono::steady_clock::now() - started_)
                            .count());
     out->set_role("leader");
-    out->set_database_path(cfg_->database_path());
-    out->set_config_file(cfg_->source_file);
+    out->set_database_path(cfg->database_path());
+    out->set_config_file(cfg->source_file);
     out->set_services(static_cast<std::int32_t>(states->size()));
     std::int32_t instances = 0;
     std::int32_t healthy = 0;
@@ -182,6 +226,7 @@ public:
 
   grpc::Status ListServices(grpc::ServerContext* ctx, const pb::ListServicesRequest*,
                             pb::ListServicesResponse* out) override {
+    auto cfg = config_->get(); // one snapshot per call: a reload may swap it
     principal who;
     if (auto st = authorize(ctx, config::api_role::viewer, "ListServices", who); !st.ok())
       return st;
@@ -189,18 +234,19 @@ public:
     if (!states)
       return to_status(states.error());
     for (const auto& s : *states)
-      fill(*out->add_services(), s, cfg_->find_service(s.service.value));
+      fill(*out->add_services(), s, cfg->find_service(s.service.value));
     return grpc::Status::OK;
   }
 
   grpc::Status GetService(grpc::ServerContext* ctx, const pb::GetServiceRequest* req,
                           pb::ServiceDetail* out) override {
+    auto cfg = config_->get(); // one snapshot per call: a reload may swap it
     principal who;
     if (auto st = authorize(ctx, config::api_role::viewer, "GetService", who); !st.ok())
       return st;
     if (req->name().empty())
       return {grpc::StatusCode::INVALID_ARGUMENT, "name is required"};
-    const auto* settings = cfg_->find_service(req->name());
+    const auto* settings = cfg->find_service(req->name());
     if (settings == nullptr)
       return {grpc::StatusCode::NOT_FOUND, unknown_service_message(req->name())};
     auto states = ask<service_state_list>(names::coordinator, get_state_atom::value);
@@ -224,10 +270,11 @@ public:
 
   grpc::Status ListSwitchovers(grpc::ServerContext* ctx, const pb::ListSwitchoversRequest* req,
                                pb::ListSwitchoversResponse* out) override {
+    auto cfg = config_->get(); // one snapshot per call: a reload may swap it
     principal who;
     if (auto st = authorize(ctx, config::api_role::viewer, "ListSwitchovers", who); !st.ok())
       return st;
-    if (!req->service().empty() && cfg_->find_service(req->service()) == nullptr)
+    if (!req->service().empty() && cfg->find_service(req->service()) == nullptr)
       return {grpc::StatusCode::NOT_FOUND, unknown_service_message(req->service())};
     auto rows = ask<switchover_record_list>(
         names::store, switchovers_query{req->service(), req->limit() == 0 ? 50 : req->limit()});
@@ -278,30 +325,227 @@ public:
 
   grpc::Status RequestSwitchover(grpc::ServerContext* ctx, const pb::SwitchoverRequest* req,
                                  pb::SwitchoverResponse* out) override {
+    return switchover(ctx, req, out, switchover_kind::planned_switchover, "RequestSwitchover");
+  }
+
+  grpc::Status RequestFailover(grpc::ServerContext* ctx, const pb::SwitchoverRequest* req,
+                               pb::SwitchoverResponse* out) override {
+    return switchover(ctx, req, out, switchover_kind::forced_failover, "RequestFailover");
+  }
+
+  grpc::Status SetMaintenance(grpc::ServerContext* ctx, const pb::MaintenanceRequest* req,
+                              pb::MaintenanceResponse* out) override {
+    nlohmann::json args{{"service", req->service()},
+                        {"instance", req->instance()},
+                        {"enabled", req->enabled()},
+                        {"reason", req->reason()},
+                        {"duration", req->duration()}};
+    audited_call call{*this, "SetMaintenance", args.dump()};
+    principal who;
+    if (auto st = authorize(ctx, config::api_role::operator_, "SetMaintenance", who); !st.ok())
+      return call.refuse(who, st);
+    if (auto st = check_target(req->service(), req->instance()); !st.ok())
+      return call.refuse(who, st);
+    config::milliseconds duration{0};
+    if (!req->duration().empty()) {
+      if (!req->enabled())
+        return call.refuse(who, {grpc::StatusCode::INVALID_ARGUMENT,
+                                 "duration only applies when turning maintenance on"});
+      if (!config::parse_duration(req->duration(), duration) || duration.count() <= 0)
+        return call.refuse(
+            who, {grpc::StatusCode::INVALID_ARGUMENT,
+                  fmt::format("duration '{}' is not a positive duration (e.g. 90s, 30m, 2h)",
+                              req->duration())});
+    }
+    if (req->enabled() && req->reason().empty())
+      return call.refuse(who, {grpc::StatusCode::INVALID_ARGUMENT,
+                               "reason is required to turn maintenance on: say why, it is "
+                               "shown to everyone who looks at the service"});
+    if (auto st = call.record(who, "requested"); !st.ok())
+      return st;
+    maintenance_request msg{service_id{req->service()},
+                            instance_id{req->instance()},
+                            req->enabled(),
+                            req->reason(),
+                            who.name,
+                            duration.count()};
+    auto reply = ask<maintenance_reply>(names::coordinator, std::move(msg));
+    if (!reply)
+      return call.finish(who, to_status(reply.error()));
+    out->set_changed(reply->changed);
+    out->set_detail(reply->detail);
+    out->set_until_ms(reply->until_ms);
+    if (auto written = call.record(who, reply->detail); !written.ok())
+      spdlog::error("api: audit row for the outcome of SetMaintenance by {} lost: {}", who.name,
+                    written.error_message());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status WatchEvents(grpc::ServerContext* ctx, const pb::WatchEventsRequest* req,
+                           grpc::ServerWriter<pb::Event>* writer) override {
+    auto cfg = config_->get(); // one snapshot per call: a reload may swap it
+    principal who;
+    if (auto st = authorize(ctx, config::api_role::viewer, "WatchEvents", who); !st.ok())
+      return st;
+    event_filter filter;
+    if (!req->service().empty() && cfg->find_service(req->service()) == nullptr)
+      return {grpc::StatusCode::NOT_FOUND, unknown_service_message(req->service())};
+    filter.service = req->service();
+    for (const auto& k : req->kinds()) {
+      auto kind = parse_event_kind(k);
+      if (!kind)
+        return {grpc::StatusCode::INVALID_ARGUMENT,
+                fmt::format("unknown event kind '{}' (health, detection, decision, switchover, "
+                            "step, maintenance, config)",
+                            k)};
+      filter.kinds.insert(*kind);
+    }
+    auto watcher = events_->subscribe(std::move(filter));
+    // Tells the client it is subscribed: events from now on reach it.
+    writer->SendInitialMetadata();
+    spdlog::info("api: {} watches events (from {})", who.name, ctx->peer());
+    while (!ctx->IsCancelled()) {
+      orchestrator_event e;
+      switch (watcher->next(e, std::chrono::milliseconds(200))) {
+      case event_watcher::wait_result::event: {
+        pb::Event ev;
+        fill(ev, e);
+        // Blocks only this watcher's thread when its client reads slowly;
+        // publishers keep filling (then overflowing) its bounded queue.
+        if (!writer->Write(ev))
+          return {grpc::StatusCode::CANCELLED, "the watcher went away"};
+        break;
+      }
+      case event_watcher::wait_result::timeout:
+        break;
+      case event_watcher::wait_result::overflowed:
+        spdlog::warn("api: watcher {} ({}) fell {} events behind and was dropped", who.name,
+                     ctx->peer(), watcher->dropped());
+        return {grpc::StatusCode::RESOURCE_EXHAUSTED,
+                fmt::format("this watcher fell behind by more than {} events and was dropped "
+                            "({} events lost); reconnect and re-read the state",
+                            watcher->capacity(), watcher->dropped())};
+      case event_watcher::wait_result::closed:
+        return {grpc::StatusCode::UNAVAILABLE, "switchyardd is shutting down"};
+      }
+    }
+    return {grpc::StatusCode::CANCELLED, "the watcher went away"};
+  }
+
+  grpc::Status ExportPlans(grpc::ServerContext* ctx, const pb::ExportPlansRequest* req,
+                           pb::ExportPlansResponse* out) override {
+    auto cfg = config_->get(); // one snapshot per call: a reload may swap it
+    principal who;
+    if (auto st = authorize(ctx, config::api_role::viewer, "ExportPlans", who); !st.ok())
+      return st;
+    auto format = strategies::parse_export_format(req->format().empty() ? "json" : req->format());
+    if (!format)
+      return {grpc::StatusCode::INVALID_ARGUMENT,
+              fmt::format("format '{}' is not one of json, yaml, markdown, dot", req->format())};
+    if (!req->service().empty() && cfg->find_service(req->service()) == nullptr)
+      return {grpc::StatusCode::NOT_FOUND, unknown_service_message(req->service())};
+    auto plans =
+        ask<exported_plan_list>(names::coordinator, plan_atom::value, service_id{req->service()});
+    if (!plans)
+      return to_status(plans.error());
+    std::vector<strategies::plan_export_entry> entries;
+    for (auto& p : *plans) {
+      strategies::plan_export_entry e;
+      e.service = cfg->find_service(p.service.value);
+      if (e.service == nullptr)
+        continue;
+      e.current_primary = p.primary.value;
+      e.epoch = p.current_epoch.value;
+      for (const auto& h : p.instances)
+        e.health[h.instance.value] = h.status;
+      if (p.has_plan)
+        e.plan = std::move(p.plan);
+      e.note = std::move(p.note);
+      entries.push_back(std::move(e));
+    }
+    out->set_format(strategies::to_string(*format));
+    out->set_content(strategies::render_plans(entries, *format, utc_now()));
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Reload(grpc::ServerContext* ctx, const pb::ReloadRequest*,
+                      pb::ReloadResponse* out) override {
+    audited_call call{*this, "Reload", "{}"};
+    principal who;
+    if (auto st = authorize(ctx, config::api_role::admin, "Reload", who); !st.ok())
+      return call.refuse(who, st);
+    if (auto st = call.record(who, "requested"); !st.ok())
+      return st;
+    auto outcome = reload_(who.name);
+    using verdict = reload_outcome::verdict;
+    switch (outcome.what) {
+    case verdict::invalid: {
+      std::string text = outcome.detail;
+      for (const auto& e : outcome.errors)
+        text += "\n" + e;
+      return call.finish(who, {grpc::StatusCode::INVALID_ARGUMENT, text});
+    }
+    case verdict::refused:
+      return call.finish(who, {grpc::StatusCode::FAILED_PRECONDITION, outcome.detail});
+    case verdict::failed:
+      return call.finish(who, {grpc::StatusCode::UNAVAILABLE, outcome.detail});
+    case verdict::applied:
+    case verdict::unchanged:
+      break;
+    }
+    out->set_applied(outcome.what == verdict::applied);
+    for (const auto& s : outcome.changes.added)
+      out->add_added(s);
+    for (const auto& s : outcome.changes.removed)
+      out->add_removed(s);
+    for (const auto& s : outcome.changes.changed)
+      out->add_changed(s);
+    for (const auto& s : outcome.changes.need_restart)
+      out->add_needs_restart(s);
+    out->set_detail(outcome.detail);
+    if (auto written = call.record(who, (out->applied() ? "applied: " : "") + outcome.detail);
+        !written.ok())
+      spdlog::error("api: audit row for the outcome of Reload by {} lost: {}", who.name,
+                    written.error_message());
+    return grpc::Status::OK;
+  }
+
+private:
+  // NOT_FOUND unless `service` is configured and `instance` (if given) is one of its instances.
+  grpc::Status check_target(const std::string& svc_name, const std::string& instance) const {
+    auto cfg = config_->get(); // one snapshot per call: a reload may swap it
+    if (svc_name.empty())
+      return {grpc::StatusCode::INVALID_ARGUMENT, "service is required"};
+    const auto* settings = cfg->find_service(svc_name);
+    if (settings == nullptr)
+      return {grpc::StatusCode::NOT_FOUND, unknown_service_message(svc_name)};
+    if (instance.empty())
+      return grpc::Status::OK;
+    std::string known;
+    for (const auto& i : settings->instances) {
+      if (i.name == instance)
+        return grpc::Status::OK;
+      known += (known.empty() ? "" : ", ") + i.name;
+    }
+    return {grpc::StatusCode::NOT_FOUND,
+            fmt::format("service '{}' has no instance '{}' (instances: {})", svc_name, instance,
+                        known)};
+  }
+
+  // A planned switchover or a forced failover: same checks, audit and reply.
+  grpc::Status switchover(grpc::ServerContext* ctx, const pb::SwitchoverRequest* req,
+                          pb::SwitchoverResponse* out, switchover_kind kind, const char* name) {
     nlohmann::json args{{"service", req->service()},
                         {"target", req->target()},
                         {"reason", req->reason()},
                         {"dry_run", req->dry_run()},
                         {"force", req->force()}};
-    audited_call call{*this, "RequestSwitchover", args.dump()};
+    audited_call call{*this, name, args.dump()};
     principal who;
-    if (auto st = authorize(ctx, config::api_role::operator_, "RequestSwitchover", who); !st.ok())
+    if (auto st = authorize(ctx, config::api_role::operator_, name, who); !st.ok())
       return call.refuse(who, st);
-    if (req->service().empty())
-      return call.refuse(who, {grpc::StatusCode::INVALID_ARGUMENT, "service is required"});
-    const auto* settings = cfg_->find_service(req->service());
-    if (settings == nullptr)
-      return call.refuse(who,
-                         {grpc::StatusCode::NOT_FOUND, unknown_service_message(req->service())});
-    if (!req->target().empty()) {
-      bool known = false;
-      for (const auto& i : settings->instances)
-        known = known || i.name == req->target();
-      if (!known)
-        return call.refuse(
-            who, {grpc::StatusCode::NOT_FOUND,
-                  fmt::format("service '{}' has no instance '{}'", req->service(), req->target())});
-    }
+    if (auto st = check_target(req->service(), req->target()); !st.ok())
+      return call.refuse(who, st);
     if (!req->dry_run() && req->reason().empty())
       return call.refuse(who, {grpc::StatusCode::INVALID_ARGUMENT,
                                "reason is required: say why, it goes into the journal and audit"});
@@ -313,7 +557,8 @@ public:
                            req->reason(),
                            who.name,
                            req->dry_run(),
-                           req->force()};
+                           req->force(),
+                           kind};
     auto reply =
         ask_within<switchover_reply>(names::coordinator, switchover_timeout, std::move(msg));
     if (!reply)
@@ -348,12 +593,11 @@ public:
             : fmt::format("failed: switchover #{}: {}", reply->switchover.value, reply->detail);
     // It already happened: a lost outcome row cannot undo it, but must be seen.
     if (auto written = call.record(who, outcome); !written.ok())
-      spdlog::error("api: audit row for the outcome of RequestSwitchover by {} lost: {}", who.name,
+      spdlog::error("api: audit row for the outcome of {} by {} lost: {}", name, who.name,
                     written.error_message());
     return grpc::Status::OK;
   }
 
-private:
   // The audit trail of one mutating call: every refusal and every outcome is
   // written; the call is refused when the trail cannot be written.
   class audited_call {
@@ -393,8 +637,9 @@ private:
   };
 
   std::string unknown_service_message(const std::string& name) const {
+    auto cfg = config_->get(); // one snapshot per call: a reload may swap it
     std::string known;
-    for (const auto& s : cfg_->services)
+    for (const auto& s : cfg->services)
       known += (known.empty() ? "" : ", ") + s.name;
     return fmt::format("no service named '{}' (configured: {})", name, known);
   }
@@ -443,16 +688,19 @@ private:
   }
 
   caf::actor_system& sys_;
-  std::shared_ptr<const config::switchyard_config> cfg_;
+  std::shared_ptr<config_holder> config_;
   std::vector<config::api_token> tokens_;
+  std::shared_ptr<event_fanout> events_;
+  reload_fn reload_;
   std::chrono::steady_clock::time_point started_;
 };
 
-api_gateway::api_gateway(caf::actor_system& sys,
-                         std::shared_ptr<const config::switchyard_config> cfg,
-                         std::vector<config::api_token> tokens)
-    : listen_(cfg->api.listen) {
-  service_ = std::make_unique<service>(sys, std::move(cfg), std::move(tokens));
+api_gateway::api_gateway(caf::actor_system& sys, std::shared_ptr<config_holder> config,
+                         std::vector<config::api_token> tokens,
+                         std::shared_ptr<event_fanout> events, reload_fn reload)
+    : listen_(config->get()->api.listen), api_(config->get()->api) {
+  service_ = std::make_unique<service>(sys, std::move(config), std::move(tokens), std::move(events),
+                                       std::move(reload));
 }
 
 api_gateway::~api_gateway() {
@@ -460,19 +708,30 @@ api_gateway::~api_gateway() {
 }
 
 caf::expected<int> api_gateway::start() {
+  std::string error;
+  auto credentials = make_server_credentials(api_, error);
+  if (!credentials)
+    return make_sy_error(sy_errc::invalid_config, error);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  // TLS is not implemented yet: the listener is plaintext, so keep it on loopback.
-  builder.AddListeningPort(listen_, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(listen_, credentials, &port);
   builder.RegisterService(service_.get());
   server_ = builder.BuildAndStart();
   if (!server_ || port == 0)
-    return make_sy_error(
-        sy_errc::invalid_config,
-        fmt::format("cannot listen on {} (in use, or not a local address?)", listen_));
+    return make_sy_error(sy_errc::invalid_config,
+                         fmt::format("cannot listen on {} ({})", listen_,
+                                     api_.tls.enabled()
+                                         ? "in use, not a local address, or is api.tls.key_file "
+                                           "not the private key of api.tls.cert_file?"
+                                         : "in use, or not a local address?"));
   server_->GetHealthCheckService()->SetServingStatus(true);
+  if (api_.tls.enabled())
+    spdlog::info("api: TLS with {} and {}{}", api_.tls.cert_file, api_.tls.key_file,
+                 api_.tls.client_ca_file.empty()
+                     ? std::string{}
+                     : "; clients must present a certificate signed by " + api_.tls.client_ca_file);
   return port;
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,10 +22,18 @@ class Server;
 
 namespace switchyard::actors {
 
+class event_fanout;
+class config_holder;
+struct reload_outcome;
+using reload_fn = std::function<reload_outcome(const std::string& who)>;
+
 class api_gateway {
 public:
-  api_gateway(caf::actor_system& sys, std::shared_ptr<const config::switchyard_config> cfg,
-              std::vector<config::api_token> tokens);
+  /// `config` is the configuration in force (a reload swaps it); `events`
+  /// feeds WatchEvents; `reload` serves the Reload call.
+  api_gateway(caf::actor_system& sys, std::shared_ptr<config_holder> config,
+              std::vector<config::api_token> tokens, std::shared_ptr<event_fanout> events,
+              reload_fn reload);
   ~api_gateway();
   api_gateway(const api_gateway&) = delete;
   api_gateway& operator=(const api_gateway&) = delete;
@@ -39,6 +48,7 @@ private:
   std::unique_ptr<service> service_;
   std::unique_ptr<grpc::Server> server_;
   std::string listen_;
+  config::api_settings api_; ///< for start(): the listener's TLS settings
 };
 
 } // namespace switchyard::actors

@@ -15,6 +15,7 @@ constexpr caf::atom_value store = caf::atom("store");
 constexpr caf::atom_value classifier = caf::atom("classifier");
 constexpr caf::atom_value coordinator = caf::atom("coord");
 constexpr caf::atom_value runner = caf::atom("runner");
+constexpr caf::atom_value events = caf::atom("events");
 } // namespace names
 
 /// The currently registered actor named `name`, or an invalid handle.

@@ -1,28 +1,80 @@
 #include "actors/failover_coordinator.hpp"
 
+#include <algorithm>
 #include <functional>
 
 #include <caf/all.hpp>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "actors/directory.hpp"
+#include "actors/event_hub.hpp"
 #include "messages/error.hpp"
 
 namespace switchyard::actors {
 
 void failover_coordinator_state::init(std::shared_ptr<const config::switchyard_config> config) {
-  cfg = std::move(config);
-  for (const auto& svc : cfg->services) {
+  services.clear();
+  apply_config(std::move(config));
+}
+
+std::optional<std::string>
+failover_coordinator_state::reload_refusal(const config::switchyard_config& next) const {
+  for (const auto& [svc_name, view] : services) {
+    const auto* after = next.find_service(svc_name);
+    if (after != nullptr && *after == *view.settings)
+      continue; // unchanged: a switchover of it may go on
+    if (view.in_flight || view.checking)
+      return fmt::format("service '{}' is switching over right now and would be {} by this "
+                         "reload; try again when it has ended",
+                         svc_name, after == nullptr ? "removed" : "changed");
+    if (after == nullptr)
+      continue;
+    bool kept = false;
+    for (const auto& inst : after->instances)
+      kept = kept || inst.name == view.primary;
+    if (!kept)
+      return fmt::format("the new configuration removes {}, the current primary of '{}'; "
+                         "switch over to another instance first",
+                         view.primary, svc_name);
+  }
+  return std::nullopt;
+}
+
+void failover_coordinator_state::apply_config(
+    std::shared_ptr<const config::switchyard_config> next) {
+  std::map<std::string, service_view> before = std::move(services);
+  services.clear();
+  strategies.clear();
+  for (const auto& svc : next->services) {
     auto& view = services[svc.name];
+    auto old = before.find(svc.name);
+    const bool known = old != before.end();
+    std::map<std::string, health_status> old_health;
+    if (known) {
+      view = std::move(old->second); // primary, epoch, in flight, block period, maintenance
+      old_health = std::move(view.health);
+      view.health.clear();
+    } else {
+      view.epoch = 1;
+    }
     view.settings = &svc;
     for (const auto& inst : svc.instances) {
-      view.health[inst.name] = health_status::unknown;
-      if (inst.role == config::instance_role::primary)
+      auto h = old_health.find(inst.name);
+      view.health[inst.name] = h != old_health.end() ? h->second : health_status::unknown;
+      if (!known && inst.role == config::instance_role::primary)
         view.primary = inst.name;
     }
-    view.epoch = 1;
+    std::erase_if(view.instance_maintenance,
+                  [&view](const auto& w) { return !view.health.count(w.first); });
     strategies[svc.name] = strategies::make_strategy(svc);
   }
+  for (const auto& [svc_name, view] : before)
+    if (!services.count(svc_name)) {
+      pending.erase(svc_name);
+      last_decision.erase(svc_name);
+    }
+  cfg = std::move(next);
 }
 
 void failover_coordinator_state::apply_topology(const topology_list& topo) {
@@ -44,12 +96,15 @@ service_state_list failover_coordinator_state::snapshot(coord_clock::time_point 
     s.primary = instance_id{view.primary};
     s.current_epoch = epoch{view.epoch};
     s.failover_in_flight = view.in_flight;
-    s.in_block_period = view.last_failover && view.settings != nullptr &&
-                        now - *view.last_failover < view.settings->block_period;
+    s.in_block_period = within_block_period(view, now).has_value();
     for (const auto& [inst, status] : view.health)
       s.instances.push_back(instance_health{instance_id{inst}, status});
     if (auto d = last_decision.find(svc_name); d != last_decision.end())
       s.last_decision = d->second;
+    if (view.maintenance)
+      s.maintenance.push_back(*view.maintenance);
+    for (const auto& [inst, window] : view.instance_maintenance)
+      s.maintenance.push_back(window);
     result.push_back(std::move(s));
   }
   return result;
@@ -58,6 +113,13 @@ service_state_list failover_coordinator_state::snapshot(coord_clock::time_point 
 namespace {
 
 using coord_ptr = coordinator_actor::stateful_pointer<failover_coordinator_state>;
+
+// Records the latest decision for status queries and tells live watchers.
+void note_decision(coord_ptr self, const std::string& service, std::string text) {
+  publish_event(self->system(), {0, 0, event_kind::decision, service_id{service}, instance_id{},
+                                 switchover_id{0}, text});
+  self->state.last_decision[service] = std::move(text);
+}
 
 void tell_classifier(coord_ptr self, const std::string& service) {
   const auto& view = self->state.services[service];
@@ -73,7 +135,7 @@ using done_fn = std::function<void(const failover_result&)>;
 void start_switchover(coord_ptr self, switchover_kind kind, const failure_detection& d,
                       failover_plan plan, std::string reason, done_fn done) {
   const auto service = plan.service.value;
-  const char* what = kind == switchover_kind::automatic_failover ? "failover" : "switchover";
+  const char* what = kind == switchover_kind::planned_switchover ? "switchover" : "failover";
   auto& view = self->state.services[service];
   view.in_flight = true;
   view.last_failover = self->clock().now();
@@ -136,6 +198,86 @@ void start_switchover(coord_ptr self, switchover_kind kind, const failure_detect
           });
 }
 
+using plan_fn = std::function<void(caf::expected<failover_plan>)>;
+
+// Runs the strategy's pre-checks (e.g. replication lag against the RPO) on
+// the runner, for the plan's candidates best first (only the first when the
+// operator named it), and hands `done` the plan for the first candidate that
+// passed — or why none did. While they run the service counts as busy, so
+// nothing else starts for it and a reload leaves it alone.
+void run_prechecks(coord_ptr self, const std::string& service, failover_plan plan,
+                   switchover_kind kind, bool named_target, plan_fn done) {
+  auto& view = self->state.services[service];
+  if (!self->state.strategies[service]->has_candidate_checks()) {
+    done(std::move(plan));
+    return;
+  }
+  auto runner = lookup<runner_actor>(self->system(), names::runner);
+  if (!runner) {
+    done(make_sy_error(sy_errc::unspecified,
+                       "the failover runner is not running: pre-checks could not run"));
+    return;
+  }
+  candidate_check check{service_id{service}, instance_id{view.primary}, plan.secondary_targets};
+  if (named_target)
+    check.candidates.resize(1);
+  view.checking = true;
+  self->request(runner, caf::infinite, std::move(check))
+      .then(
+          [self, service, plan, kind, done](candidate_verdict& v) {
+            auto i = self->state.services.find(service);
+            if (i == self->state.services.end())
+              return; // cannot happen: a reload is refused while checks run
+            i->second.checking = false;
+            if (v.chosen.value.empty()) {
+              done(make_sy_error(sy_errc::no_failover_target,
+                                 fmt::format("no candidate passed the pre-checks: {}",
+                                             fmt::join(v.reasons, "; "))));
+              return;
+            }
+            if (v.chosen == plan.secondary_targets.front()) {
+              done(plan);
+              return;
+            }
+            done(
+                plan_for_target(i->second, v.chosen.value, kind, *self->state.strategies[service]));
+          },
+          [self, service, done](caf::error& err) {
+            self->state.services[service].checking = false;
+            done(make_sy_error(sy_errc::unspecified, "pre-checks could not run: " + describe(err)));
+          });
+}
+
+void handle_detection(coord_ptr self, const failure_detection& d);
+
+// After the pre-checks: decides once more (the primary may have recovered
+// meanwhile) and starts the failover with the checked plan, or keeps the
+// failure and looks at it again later (a lagging standby may catch up).
+void fail_over_after_checks(coord_ptr self, const failure_detection& d,
+                            caf::expected<failover_plan> plan) {
+  const auto& service = d.service.value;
+  auto& st = self->state;
+  auto& view = st.services[service];
+  if (!plan) {
+    st.pending[service] = d;
+    auto why = describe(plan.error());
+    note_decision(self, service, "cannot fail over yet: " + why);
+    spdlog::error("{}: cannot fail over yet: {} (looking again)", service, why);
+    const auto& check = view.settings->health_check;
+    auto retry = std::max<caf::timespan>(check.interval * check.fall, std::chrono::seconds(2));
+    self->delayed_send(self, retry, d);
+    return;
+  }
+  auto again = decide(view, d, self->clock().now(), *st.strategies[service]);
+  if (again.what != verdict::fail_over) {
+    note_decision(self, service,
+                  fmt::format("after the pre-checks: {}: {}", to_string(again.what), again.reason));
+    return;
+  }
+  start_switchover(self, switchover_kind::automatic_failover, d, std::move(*plan), d.evidence,
+                   [](const failover_result&) {});
+}
+
 void handle_detection(coord_ptr self, const failure_detection& d) {
   auto& st = self->state;
   auto i = st.services.find(d.service.value);
@@ -148,13 +290,17 @@ void handle_detection(coord_ptr self, const failure_detection& d) {
   if (d.type == failure_type::recovered && d.instance.value == view.primary)
     st.pending.erase(service);
   auto dec = decide(view, d, self->clock().now(), *st.strategies[service]);
-  st.last_decision[service] = fmt::format("{}: {}", to_string(dec.what), dec.reason);
+  note_decision(self, service,
+                fmt::format("detection #{}: {}: {}", d.id.value, to_string(dec.what), dec.reason));
   switch (dec.what) {
   case verdict::ignore:
     spdlog::debug("{}: detection #{} ignored: {}", service, d.id.value, dec.reason);
     return;
   case verdict::blocked:
     spdlog::warn("{}: failover blocked: {}", service, dec.reason);
+    // Looked at again when maintenance ends, if the primary is still down then.
+    if (view.maintenance_hold())
+      st.pending[service] = d;
     return;
   case verdict::no_target:
     st.pending[service] = d;
@@ -164,10 +310,191 @@ void handle_detection(coord_ptr self, const failure_detection& d) {
   case verdict::fail_over:
     st.pending.erase(service);
     spdlog::warn("{}: decision: fail over: {}", service, dec.reason);
-    start_switchover(self, switchover_kind::automatic_failover, d, std::move(*dec.plan), d.evidence,
-                     [](const failover_result&) {});
+    run_prechecks(self, service, std::move(*dec.plan), switchover_kind::automatic_failover, false,
+                  [self, d](caf::expected<failover_plan> plan) {
+                    fail_over_after_checks(self, d, std::move(plan));
+                  });
     return;
   }
+}
+
+std::string window_target(const maintenance_record& m) {
+  return m.instance.value.empty() ? std::string{"service"} : "instance " + m.instance.value;
+}
+
+// Makes a persisted window effective and arms its expiry timer.
+void apply_maintenance(coord_ptr self, maintenance_record m) {
+  auto i = self->state.services.find(m.service.value);
+  if (i == self->state.services.end())
+    return; // a service no longer configured
+  auto& view = i->second;
+  if (!m.instance.value.empty() && !view.health.count(m.instance.value))
+    return;
+  if (m.until_ms > 0) {
+    auto left = std::chrono::milliseconds(std::max<std::int64_t>(0, m.until_ms - wall_clock_ms()));
+    self->delayed_send(self, left, maintenance_expiry{m.service, m.instance, m.until_ms});
+  }
+  spdlog::warn("{}: {} in maintenance: {} (by {}{})", m.service.value, window_target(m), m.reason,
+               m.principal, m.until_ms > 0 ? ", with an expiry" : ", until turned off");
+  if (m.instance.value.empty())
+    view.maintenance = std::move(m);
+  else
+    view.instance_maintenance[m.instance.value] = std::move(m);
+}
+
+// Ends a window in memory; a failure held back by it is looked at again.
+void end_maintenance(coord_ptr self, const service_id& service, const instance_id& instance,
+                     const std::string& why) {
+  auto& view = self->state.services[service.value];
+  if (instance.value.empty())
+    view.maintenance.reset();
+  else
+    view.instance_maintenance.erase(instance.value);
+  auto what = instance.value.empty() ? std::string{"service"} : "instance " + instance.value;
+  spdlog::warn("{}: {} out of maintenance: {}", service.value, what, why);
+  publish_event(self->system(), {0, 0, event_kind::maintenance, service, instance, switchover_id{0},
+                                 fmt::format("{} out of maintenance: {}", what, why)});
+  if (auto p = self->state.pending.find(service.value); p != self->state.pending.end()) {
+    auto d = p->second;
+    handle_detection(self, d);
+  }
+}
+
+caf::result<maintenance_reply> handle_maintenance(coord_ptr self, maintenance_request& req) {
+  auto& st = self->state;
+  auto i = st.services.find(req.service.value);
+  if (i == st.services.end())
+    return make_sy_error(sy_errc::unknown_service,
+                         fmt::format("no service named '{}'", req.service.value));
+  auto& view = i->second;
+  const auto& inst = req.instance;
+  if (!inst.value.empty() && !view.health.count(inst.value))
+    return make_sy_error(sy_errc::unknown_instance, fmt::format("service '{}' has no instance '{}'",
+                                                                req.service.value, inst.value));
+  auto store = lookup<store_actor>(self->system(), names::store);
+  if (!store)
+    return make_sy_error(sy_errc::storage_failure,
+                         "the store is not running: maintenance not changed");
+  auto what = inst.value.empty() ? std::string{"service"} : "instance " + inst.value;
+  auto rp = self->make_response_promise<maintenance_reply>();
+  if (!req.enable) {
+    bool active = inst.value.empty() ? view.maintenance.has_value()
+                                     : view.instance_maintenance.count(inst.value) > 0;
+    if (!active) {
+      rp.deliver(maintenance_reply{false, what + " was not in maintenance", 0});
+      return rp;
+    }
+    self->request(store, std::chrono::seconds(10), maintenance_clear{req.service, inst})
+        .then(
+            [self, rp, req, what](caf::ok_atom) mutable {
+              end_maintenance(self, req.service, req.instance, "turned off by " + req.principal);
+              rp.deliver(maintenance_reply{true, what + " is out of maintenance", 0});
+            },
+            [rp](caf::error& err) mutable { rp.deliver(err); });
+    return rp;
+  }
+  auto now = wall_clock_ms();
+  maintenance_record m{req.service,   inst, req.reason,
+                       req.principal, now,  req.duration_ms > 0 ? now + req.duration_ms : 0};
+  // Persisted first: a window that would vanish with a restart is not one.
+  self->request(store, std::chrono::seconds(10), m)
+      .then(
+          [self, rp, m, what](caf::ok_atom) mutable {
+            apply_maintenance(self, m);
+            publish_event(self->system(),
+                          {0, 0, event_kind::maintenance, m.service, m.instance, switchover_id{0},
+                           fmt::format("{} in maintenance by {}: {}{}", what, m.principal, m.reason,
+                                       m.until_ms > 0 ? " (expires)" : " (until turned off)")});
+            rp.deliver(maintenance_reply{true, what + " is in maintenance", m.until_ms});
+          },
+          [rp](caf::error& err) mutable { rp.deliver(err); });
+  return rp;
+}
+
+void handle_expiry(coord_ptr self, const maintenance_expiry& e) {
+  auto i = self->state.services.find(e.service.value);
+  if (i == self->state.services.end())
+    return;
+  auto& view = i->second;
+  const maintenance_record* current = nullptr;
+  if (e.instance.value.empty())
+    current = view.maintenance ? &*view.maintenance : nullptr;
+  else if (auto m = view.instance_maintenance.find(e.instance.value);
+           m != view.instance_maintenance.end())
+    current = &m->second;
+  if (current == nullptr || current->until_ms != e.until_ms)
+    return; // ended or replaced meanwhile
+  // The row is deleted now if possible; otherwise at the next start (expired rows are dropped).
+  if (auto store = lookup<store_actor>(self->system(), names::store))
+    self->request(store, std::chrono::seconds(10), maintenance_clear{e.service, e.instance})
+        .then([](caf::ok_atom) {},
+              [](caf::error& err) {
+                spdlog::warn("expired maintenance row not deleted yet: {}", describe(err));
+              });
+  end_maintenance(self, e.service, e.instance, "expired");
+}
+
+// Replays what waited for the topology or a reload, now that decisions may be made.
+void replay_early(coord_ptr self) {
+  auto early = std::move(self->state.early);
+  self->state.early.clear();
+  for (const auto& d : early)
+    handle_detection(self, d);
+}
+
+// A reload: checked here (the one place that knows what is in flight), then
+// persisted by the store, handed to the runner (which gets it before any job
+// this coordinator sends later), then applied. Nothing changes if any step fails.
+caf::result<caf::ok_atom> handle_reload(coord_ptr self, config_update update) {
+  auto& st = self->state;
+  if (!st.topology_loaded || st.reloading)
+    return make_sy_error(sy_errc::unspecified,
+                         "still starting or another reload is running; try again");
+  if (auto refusal = st.reload_refusal(*update.cfg))
+    return make_sy_error(sy_errc::invalid_config, *refusal);
+  auto store = lookup<store_actor>(self->system(), names::store);
+  if (!store)
+    return make_sy_error(sy_errc::storage_failure, "the store is not running: nothing reloaded");
+  st.reloading = true;
+  auto rp = self->make_response_promise<caf::ok_atom>();
+  auto fail = [self, rp](const caf::error& err) mutable {
+    self->state.reloading = false;
+    replay_early(self);
+    rp.deliver(make_sy_error(sy_errc::storage_failure,
+                             "the new configuration could not be recorded, nothing was "
+                             "reloaded: " +
+                                 describe(err)));
+  };
+  // Recorded first, then the topology is read back: a service added back keeps
+  // the primary it had when it was last configured.
+  self->request(store, std::chrono::seconds(10), update)
+      .then(
+          [self, rp, update, store, fail](caf::ok_atom) mutable {
+            self->request(store, std::chrono::seconds(10), load_topo_atom::value)
+                .then(
+                    [self, rp, update](topology_list& topo) mutable {
+                      if (auto runner = lookup<runner_actor>(self->system(), names::runner))
+                        self->send(runner, update);
+                      std::set<std::string> known;
+                      for (const auto& [name, view] : self->state.services)
+                        known.insert(name);
+                      self->state.apply_config(update.cfg);
+                      topology_list added;
+                      for (auto& t : topo)
+                        if (!known.count(t.service.value))
+                          added.push_back(std::move(t));
+                      self->state.apply_topology(added);
+                      for (const auto& [name, view] : self->state.services)
+                        if (!known.count(name))
+                          tell_classifier(self, name);
+                      self->state.reloading = false;
+                      replay_early(self);
+                      rp.deliver(caf::ok_atom::value);
+                    },
+                    [fail](caf::error& err) mutable { fail(err); });
+          },
+          [fail](caf::error& err) mutable { fail(err); });
+  return rp;
 }
 
 } // namespace
@@ -187,18 +514,28 @@ failover_coordinator(coordinator_actor::stateful_pointer<failover_coordinator_st
           retry();
           return;
         }
+        // Topology, then maintenance: no detection is decided on before both are known.
         self->request(store, std::chrono::seconds(10), load_topo_atom::value)
             .then(
-                [self](topology_list& topo) {
-                  self->state.apply_topology(topo);
-                  for (const auto& [name, view] : self->state.services) {
-                    spdlog::info("{}: primary {} (epoch {})", name, view.primary, view.epoch);
-                    tell_classifier(self, name);
-                  }
-                  auto early = std::move(self->state.early);
-                  self->state.early.clear();
-                  for (const auto& d : early)
-                    handle_detection(self, d);
+                [self, store, retry](topology_list& topo) {
+                  self->request(store, std::chrono::seconds(10), maint_atom::value)
+                      .then(
+                          [self, topo](maintenance_list& windows) {
+                            self->state.apply_topology(topo);
+                            for (auto& w : windows)
+                              apply_maintenance(self, std::move(w));
+                            for (const auto& [name, view] : self->state.services) {
+                              spdlog::info("{}: primary {} (epoch {})", name, view.primary,
+                                           view.epoch);
+                              tell_classifier(self, name);
+                            }
+                            replay_early(self);
+                          },
+                          [retry](caf::error& err) {
+                            spdlog::error("coordinator: loading maintenance failed: {}; retrying",
+                                          describe(err));
+                            retry();
+                          });
                 },
                 [retry](caf::error& err) {
                   spdlog::error("coordinator: loading topology failed: {}; retrying",
@@ -221,7 +558,7 @@ failover_coordinator(coordinator_actor::stateful_pointer<failover_coordinator_st
         }
       },
       [self](failure_detection& d) {
-        if (!self->state.topology_loaded) {
+        if (!self->state.topology_loaded || self->state.reloading) {
           self->state.early.push_back(std::move(d));
           return;
         }
@@ -232,37 +569,80 @@ failover_coordinator(coordinator_actor::stateful_pointer<failover_coordinator_st
         if (!st.topology_loaded) // the file's primary may not be the real one yet
           return make_sy_error(sy_errc::unspecified,
                                "still starting: the topology is not loaded yet; try again");
+        if (st.reloading)
+          return make_sy_error(sy_errc::unspecified,
+                               "a configuration reload is being applied; try again in a moment");
         auto i = st.services.find(req.service.value);
         if (i == st.services.end())
           return make_sy_error(sy_errc::unknown_service,
                                fmt::format("no service named '{}'", req.service.value));
+        const bool planned = req.kind == switchover_kind::planned_switchover;
+        const char* what = planned ? "switchover" : "forced failover";
         auto dec = check_switchover(i->second, req.target.value, req.force, self->clock().now(),
-                                    *st.strategies[req.service.value]);
-        switchover_reply reply;
-        reply.detail = dec.reason;
+                                    *st.strategies[req.service.value], req.kind);
         if (dec.what != verdict::fail_over) {
-          spdlog::warn("{}: switchover requested by {} refused: {}", req.service.value,
-                       req.principal, dec.reason);
-          return reply;
+          spdlog::warn("{}: {} requested by {} refused: {}", req.service.value, what, req.principal,
+                       dec.reason);
+          switchover_reply refused;
+          refused.detail = dec.reason;
+          return refused;
         }
-        reply.accepted = true;
-        reply.plan = *dec.plan;
-        if (req.dry_run)
-          return reply;
-        spdlog::warn("{}: switchover requested by {}: {} ({})", req.service.value, req.principal,
-                     dec.reason, req.reason);
         auto rp = self->make_response_promise<switchover_reply>();
-        auto reason = fmt::format("planned by {}: {}", req.principal, req.reason);
-        start_switchover(self, switchover_kind::planned_switchover, failure_detection{},
-                         std::move(*dec.plan), std::move(reason),
-                         [rp, reply](const failover_result& r) mutable {
-                           reply.executed = r.switchover.value != 0;
-                           reply.success = r.success;
-                           reply.switchover = r.switchover;
-                           reply.detail = r.detail;
-                           rp.deliver(reply);
-                         });
+        // The strategy's pre-checks run for dry runs too: they only read.
+        run_prechecks(
+            self, req.service.value, std::move(*dec.plan), req.kind, !req.target.value.empty(),
+            [self, rp, req, what, planned,
+             reason = dec.reason](caf::expected<failover_plan> plan) mutable {
+              switchover_reply reply;
+              if (!plan) {
+                reply.detail = describe(plan.error());
+                spdlog::warn("{}: {} requested by {} refused: {}", req.service.value, what,
+                             req.principal, reply.detail);
+                rp.deliver(reply);
+                return;
+              }
+              reply.accepted = true;
+              reply.plan = *plan;
+              reply.detail = reason;
+              if (req.dry_run) {
+                rp.deliver(reply);
+                return;
+              }
+              spdlog::warn("{}: {} requested by {}: {} ({})", req.service.value, what,
+                           req.principal, reason, req.reason);
+              note_decision(self, req.service.value,
+                            fmt::format("{} requested by {}: {}", what, req.principal, reason));
+              auto journal_reason = fmt::format("{} by {}: {}", planned ? "planned" : "forced",
+                                                req.principal, req.reason);
+              start_switchover(self, req.kind, failure_detection{}, std::move(*plan),
+                               std::move(journal_reason),
+                               [rp, reply](const failover_result& r) mutable {
+                                 reply.executed = r.switchover.value != 0;
+                                 reply.success = r.success;
+                                 reply.switchover = r.switchover;
+                                 reply.detail = r.detail;
+                                 rp.deliver(reply);
+                               });
+            });
         return rp;
+      },
+      [self](maintenance_request& req) -> caf::result<maintenance_reply> {
+        return handle_maintenance(self, req);
+      },
+      [self](maintenance_expiry& e) { handle_expiry(self, e); },
+      [self](plan_atom, service_id& service) -> caf::result<exported_plan_list> {
+        auto& st = self->state;
+        if (!service.value.empty() && !st.services.count(service.value))
+          return make_sy_error(sy_errc::unknown_service,
+                               fmt::format("no service named '{}'", service.value));
+        exported_plan_list plans;
+        for (const auto& cfg_svc : st.cfg->services) // in configuration order
+          if (service.value.empty() || cfg_svc.name == service.value)
+            plans.push_back(export_plan(st.services[cfg_svc.name], *st.strategies[cfg_svc.name]));
+        return plans;
+      },
+      [self](config_update& update) -> caf::result<caf::ok_atom> {
+        return handle_reload(self, std::move(update));
       },
       [self](get_state_atom) -> service_state_list {
         return self->state.snapshot(self->clock().now());

@@ -5,6 +5,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,9 +27,17 @@ struct failover_coordinator_state {
   std::map<std::string, failure_detection> pending;
   std::map<std::string, std::string> last_decision;
   bool topology_loaded = false;
-  std::vector<failure_detection> early; ///< detections seen before the topology was loaded
+  /// Detections seen before the topology was loaded, or during a reload.
+  std::vector<failure_detection> early;
+  bool reloading = false; ///< a reload is being persisted: no new decisions until applied
 
   void init(std::shared_ptr<const config::switchyard_config> config);
+  /// Why `next` cannot be applied now (a changed or removed service is
+  /// switching over, or would lose its current primary), if it cannot.
+  std::optional<std::string> reload_refusal(const config::switchyard_config& next) const;
+  /// Switches to `next`: added services start fresh, removed ones are
+  /// forgotten, the others keep primary, epoch, health, maintenance and history.
+  void apply_config(std::shared_ptr<const config::switchyard_config> next);
   void apply_topology(const topology_list& topo);
   service_state_list snapshot(coord_clock::time_point now) const;
 };

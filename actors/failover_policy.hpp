@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 
 #include <caf/actor_clock.hpp>
@@ -13,7 +14,10 @@
 #include "config/model.hpp"
 #include "messages/detection.hpp"
 #include "messages/health.hpp"
+#include "messages/maintenance.hpp"
 #include "messages/plan.hpp"
+#include "messages/switchover.hpp"
+#include "messages/topology.hpp"
 #include "strategies/strategy.hpp"
 
 namespace switchyard::actors {
@@ -25,9 +29,19 @@ struct service_view {
   const config::service_settings* settings = nullptr;
   std::string primary;
   std::uint64_t epoch = 0;
-  std::map<std::string, health_status> health;          ///< by instance
-  bool in_flight = false;                               ///< a failover is running
+  std::map<std::string, health_status> health; ///< by instance
+  bool in_flight = false;                      ///< a failover is running
+  bool checking = false; ///< the strategy's pre-checks of candidates are running
   std::optional<coord_clock::time_point> last_failover; ///< start of the latest attempt
+  /// The whole service is in maintenance: no automatic action.
+  std::optional<maintenance_record> maintenance;
+  /// Instances in maintenance: never promoted automatically; if it is the
+  /// primary, no automatic failover.
+  std::map<std::string, maintenance_record> instance_maintenance;
+
+  /// Why automatic action is suspended by maintenance, if it is.
+  std::optional<std::string> maintenance_hold() const;
+  std::set<std::string> instances_in_maintenance() const;
 };
 
 enum class verdict {
@@ -45,6 +59,23 @@ struct decision {
   std::optional<failover_plan> plan; ///< set for fail_over
 };
 
+/// Why the service is still inside its block period at `now` (the latest
+/// failover or switchover attempt was less than block_period ago), if it is.
+std::optional<std::string> within_block_period(const service_view& view,
+                                               coord_clock::time_point now);
+
+/// The plan an automatic failover of this service would run now. When no
+/// standby is healthy, the plan is made as if every standby not in
+/// maintenance were, and the note says so; no plan at all only when even
+/// that fails.
+exported_plan export_plan(const service_view& view, const strategies::failover_strategy& strategy);
+
+/// The plan for promoting `target`, a candidate that passed the strategy's
+/// pre-checks, in a switchover of `kind`.
+caf::expected<failover_plan> plan_for_target(const service_view& view, const std::string& target,
+                                             switchover_kind kind,
+                                             const strategies::failover_strategy& strategy);
+
 /// Decides on `d` for the service in `view` at `now`. Rules, in order:
 /// only an `unreachable` detection of the current primary that is still
 /// unhealthy counts; no second failover while one is in flight; none within
@@ -53,12 +84,16 @@ struct decision {
 decision decide(const service_view& view, const failure_detection& d, coord_clock::time_point now,
                 const strategies::failover_strategy& strategy);
 
-/// Pre-checks of an operator's planned switchover to `target` (empty: the
-/// best healthy standby): nothing in flight; outside the block period unless
-/// `force`; the strategy finds the target healthy. fail_over carries the plan;
-/// blocked or no_target say why not.
+/// Pre-checks of an operator's planned switchover (or forced failover) to
+/// `target` (empty: the best healthy standby): nothing in flight; outside the
+/// block period unless `force`; a forced failover only when the primary is
+/// not healthy, unless `force`; the strategy finds the target healthy and not
+/// in maintenance (`force` allows an explicitly named target in maintenance).
+/// Maintenance of the service itself does not stop an operator's own request.
+/// fail_over carries the plan; blocked or no_target say why not.
 decision check_switchover(const service_view& view, const std::string& target, bool force,
                           coord_clock::time_point now,
-                          const strategies::failover_strategy& strategy);
+                          const strategies::failover_strategy& strategy,
+                          switchover_kind kind = switchover_kind::planned_switchover);
 
 } // namespace switchyard::actors

@@ -21,10 +21,51 @@ runner_actor::behavior_type failover_worker(runner_actor::pointer self,
         self->quit(); // one job per worker
         return rp;
       },
+      [](candidate_check&) -> candidate_verdict { return {}; }, // never sent to a job worker
+      [](config_update&) {}, // a worker keeps the configuration it was started with
+
+  };
+}
+
+using check_worker_actor =
+    caf::typed_actor<caf::replies_to<candidate_check>::with<candidate_verdict>>;
+
+check_worker_actor::behavior_type
+check_worker(check_worker_actor::pointer self,
+             std::shared_ptr<const config::switchyard_config> cfg) {
+  return {
+      [self, cfg](candidate_check& check) -> caf::result<candidate_verdict> {
+        auto rp = self->make_response_promise<candidate_verdict>();
+        rp.deliver(run_candidate_checks(*cfg, check));
+        self->quit(); // one check per worker
+        return rp;
+      },
   };
 }
 
 } // namespace
+
+candidate_verdict run_candidate_checks(const config::switchyard_config& cfg,
+                                       const candidate_check& check) {
+  candidate_verdict verdict;
+  const auto* settings = cfg.find_service(check.service.value);
+  if (settings == nullptr) {
+    verdict.reasons.push_back(fmt::format("service '{}' is not configured", check.service.value));
+    return verdict;
+  }
+  auto strategy = strategies::make_strategy(*settings);
+  for (const auto& candidate : check.candidates) {
+    auto r = strategy->check_candidate(check.current_primary.value, candidate.value);
+    if (r.ok) {
+      spdlog::info("{}: pre-checks of {}: {}", check.service.value, candidate.value, r.detail);
+      verdict.chosen = candidate;
+      return verdict;
+    }
+    spdlog::warn("{}: {}", check.service.value, r.detail);
+    verdict.reasons.push_back(r.detail);
+  }
+  return verdict;
+}
 
 failover_result run_failover_job(caf::actor_system& sys, const config::switchyard_config& cfg,
                                  const failover_job& job) {
@@ -82,11 +123,19 @@ failover_result run_failover_job(caf::actor_system& sys, const config::switchyar
 
 runner_actor::behavior_type failover_runner(runner_actor::pointer self,
                                             std::shared_ptr<const config::switchyard_config> cfg) {
+  // Each worker keeps the configuration it started with, even across a reload.
+  auto current = std::make_shared<std::shared_ptr<const config::switchyard_config>>(std::move(cfg));
   return {
-      [self, cfg](failover_job& job) {
-        auto worker = self->spawn<caf::detached>(failover_worker, cfg);
+      [self, current](failover_job& job) {
+        auto worker = self->spawn<caf::detached>(failover_worker, *current);
         return self->delegate(worker, std::move(job));
       },
+      [self, current](candidate_check& check) {
+        // Checks block (they run commands): off the cooperative scheduler too.
+        auto worker = self->spawn<caf::detached>(check_worker, *current);
+        return self->delegate(worker, std::move(check));
+      },
+      [current](config_update& update) { *current = update.cfg; },
   };
 }
 

@@ -14,6 +14,11 @@ namespace switchyard::actors {
 runner_actor::behavior_type failover_runner(runner_actor::pointer self,
                                             std::shared_ptr<const config::switchyard_config> cfg);
 
+/// Runs the strategy's pre-checks for each candidate, best first, until one
+/// passes. Blocking; used by the runner's check workers.
+candidate_verdict run_candidate_checks(const config::switchyard_config& cfg,
+                                       const candidate_check& check);
+
 /// Runs one job to its end (blocking): opens the switchover in the journal,
 /// executes the strategy step by step, closes the switchover.
 failover_result run_failover_job(caf::actor_system& sys, const config::switchyard_config& cfg,

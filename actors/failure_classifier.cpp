@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/directory.hpp"
+#include "actors/event_hub.hpp"
 #include "messages/error.hpp"
 
 namespace switchyard::actors {
@@ -17,6 +18,9 @@ failure_classifier(classifier_actor::stateful_pointer<failure_classifier_state> 
           caf::anon_send(store, t);
         if (auto coord = lookup<coordinator_actor>(sys, names::coordinator))
           caf::anon_send(coord, t);
+        publish_event(sys,
+                      {0, 0, event_kind::health, t.service, t.instance, switchover_id{0},
+                       fmt::format("{} -> {}: {}", to_string(t.from), to_string(t.to), t.reason)});
         auto detection = self->state.rules.classify(t);
         if (!detection)
           return;
@@ -35,6 +39,12 @@ failure_classifier(classifier_actor::stateful_pointer<failure_classifier_state> 
                                                             : spdlog::level::info,
                               "detection #{} [{}/{}] {}", id.value, to_string(d.type),
                               to_string(d.level), d.evidence);
+                  publish_event(self->system(),
+                                {0, 0, event_kind::detection, d.service, d.instance,
+                                 switchover_id{0},
+                                 fmt::format("detection #{} [{}/{}{}] {}", id.value,
+                                             to_string(d.type), to_string(d.level),
+                                             d.affects_primary ? ", primary" : "", d.evidence)});
                   if (auto coord = lookup<coordinator_actor>(self->system(), names::coordinator))
                     self->send(coord, std::move(d));
                 },

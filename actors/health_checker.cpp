@@ -54,4 +54,22 @@ health_checker(health_checker_actor::stateful_pointer<health_checker_state> self
   };
 }
 
+std::string health_checker_name(const std::string& service, const std::string& instance) {
+  return "health_checker " + service + "/" + instance;
+}
+
+std::vector<child_spec> health_checker_specs(const config::service_settings& service) {
+  std::vector<child_spec> specs;
+  for (const auto& inst : service.instances)
+    specs.push_back(
+        {health_checker_name(service.name, inst.name), std::nullopt,
+         [name = service.name, inst, check = service.health_check](caf::actor_system& sys) {
+           probe_factory factory = [name, inst, check] { return make_probe(name, check, inst); };
+           // Detached: a probe blocks for up to its timeout.
+           return caf::actor_cast<caf::actor>(
+               sys.spawn<caf::detached>(health_checker, name, inst, check, factory));
+         }});
+  return specs;
+}
+
 } // namespace switchyard::actors

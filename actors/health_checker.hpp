@@ -9,11 +9,13 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "actors/health_tracker.hpp"
 #include "actors/probes/probe.hpp"
 #include "config/model.hpp"
 #include "messages/interfaces.hpp"
+#include "messages/supervision.hpp"
 
 namespace switchyard::actors {
 
@@ -39,5 +41,11 @@ health_checker_actor::behavior_type
 health_checker(health_checker_actor::stateful_pointer<health_checker_state> self,
                std::string service, config::instance_settings instance,
                config::health_check_settings check, probe_factory factory);
+
+/// The supervisor's name for the health checker of `service`/`instance`.
+std::string health_checker_name(const std::string& service, const std::string& instance);
+
+/// One supervised health checker per instance of `service`, with real probes.
+std::vector<child_spec> health_checker_specs(const config::service_settings& service);
 
 } // namespace switchyard::actors

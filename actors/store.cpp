@@ -3,6 +3,7 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/event_hub.hpp"
 #include "messages/error.hpp"
 
 namespace switchyard::actors {
@@ -103,6 +104,19 @@ store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self
       },
       [self](audit_query& q) -> caf::result<audit_record_list> {
         return reply(self->state.db->list_audit(q.limit), "reading the audit trail");
+      },
+      [self](maintenance_record& m) -> caf::result<caf::ok_atom> {
+        return reply_ok(self->state.db->set_maintenance(m), "recording maintenance");
+      },
+      [self](maintenance_clear& m) -> caf::result<caf::ok_atom> {
+        return reply_ok(self->state.db->clear_maintenance(m), "ending maintenance");
+      },
+      [self](config_update& update) -> caf::result<caf::ok_atom> {
+        return reply_ok(self->state.db->sync_config(*update.cfg),
+                        "recording the reloaded configuration");
+      },
+      [self](maint_atom) -> caf::result<maintenance_list> {
+        return reply(self->state.db->list_maintenance(wall_clock_ms()), "loading maintenance");
       },
   };
 }

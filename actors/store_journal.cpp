@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/directory.hpp"
+#include "actors/event_hub.hpp"
 #include "messages/error.hpp"
 
 namespace switchyard::actors {
@@ -23,7 +24,18 @@ template <class Reply, class Msg> caf::expected<Reply> store_journal::ask(const 
 }
 
 caf::expected<switchover_id> store_journal::begin_switchover(const switchover_start& s) {
-  return ask<switchover_id>(s);
+  auto id = ask<switchover_id>(s);
+  if (id)
+    publish(event_kind::switchover, *id, s.from,
+            fmt::format("{} #{} started: {} -> {} (epoch {}): {}", to_string(s.kind), id->value,
+                        s.from.value, s.to.value, s.new_epoch.value, s.reason));
+  return id;
+}
+
+void store_journal::publish(event_kind kind, switchover_id id, instance_id instance,
+                            std::string summary) {
+  publish_event(sys_,
+                {0, 0, kind, service_id{service_}, std::move(instance), id, std::move(summary)});
 }
 
 caf::expected<void> store_journal::finish_switchover(const switchover_finish& s) {
@@ -32,16 +44,23 @@ caf::expected<void> store_journal::finish_switchover(const switchover_finish& s)
     return r.error();
   spdlog::info("{}: switchover #{} {}: {}", service_, s.switchover.value, to_string(s.status),
                s.detail);
+  publish(event_kind::switchover, s.switchover, s.new_primary,
+          fmt::format("switchover #{} {}: {} is primary (epoch {}): {}", s.switchover.value,
+                      to_string(s.status), s.new_primary.value, s.new_epoch.value, s.detail));
   return caf::unit;
 }
 
 caf::expected<step_id> store_journal::begin_step(const step_start& s) {
   auto r = ask<step_id>(s);
-  if (r)
-    step_names_[r->value] = fmt::format("{} {}", s.step.sequence, s.step.name);
-  if (r)
-    spdlog::info("{}: step {} {} [{}] on {}: journaled, running", service_, s.step.sequence,
-                 s.step.name, to_string(s.step.phase), s.step.target.value);
+  if (!r)
+    return r;
+  step_names_[r->value] = fmt::format("{} {}", s.step.sequence, s.step.name);
+  step_switchover_[r->value] = s.switchover;
+  spdlog::info("{}: step {} {} [{}] on {}: journaled, running", service_, s.step.sequence,
+               s.step.name, to_string(s.step.phase), s.step.target.value);
+  publish(event_kind::step, s.switchover, s.step.target,
+          fmt::format("step {} {} [{}] on {}: started", s.step.sequence, s.step.name,
+                      to_string(s.step.phase), s.step.target.value));
   return r;
 }
 
@@ -54,6 +73,8 @@ caf::expected<void> store_journal::finish_step(const step_finish& s) {
     spdlog::info("{}: step {} done: {}", service_, name, s.detail);
   else
     spdlog::error("{}: step {} failed: {}", service_, name, s.detail);
+  publish(event_kind::step, step_switchover_[s.step.value], instance_id{},
+          fmt::format("step {}: {}: {}", name, s.ok ? "done" : "failed", s.detail));
   return caf::unit;
 }
 

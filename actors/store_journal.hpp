@@ -26,12 +26,15 @@ public:
 
 private:
   template <class Reply, class Msg> caf::expected<Reply> ask(const Msg& msg);
+  /// Tells live watchers what was just journaled (after the write, never instead of it).
+  void publish(event_kind kind, switchover_id id, instance_id instance, std::string summary);
 
   caf::actor_system& sys_;
   caf::scoped_actor self_;
   std::string service_;
   std::chrono::milliseconds timeout_;
-  std::map<std::int64_t, std::string> step_names_; ///< step id -> "2 promote-b", for logs
+  std::map<std::int64_t, std::string> step_names_;        ///< step id -> "2 promote-b", for logs
+  std::map<std::int64_t, switchover_id> step_switchover_; ///< step id -> its switchover
 };
 
 } // namespace switchyard::actors

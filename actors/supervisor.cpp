@@ -1,5 +1,7 @@
 #include "actors/supervisor.hpp"
 
+#include <algorithm>
+
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
@@ -12,8 +14,7 @@ namespace {
 
 using sup_ptr = caf::stateful_actor<supervisor_state>*;
 
-void start_child(sup_ptr self, std::size_t index) {
-  auto& child = self->state.children[index];
+void start_child(sup_ptr self, supervised_child& child) {
   child.handle = child.spec.start(self->system());
   self->monitor(child.handle);
   if (child.spec.registered_as) {
@@ -43,15 +44,14 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self,
                          std::vector<child_spec> children, config::supervisor_settings settings) {
   for (auto& spec : children)
     self->state.children.push_back(
-        supervised_child{std::move(spec), {}, restart_policy{settings}, 0});
-  for (std::size_t i = 0; i < self->state.children.size(); ++i)
-    start_child(self, i);
+        supervised_child{self->state.next_id++, std::move(spec), {}, restart_policy{settings}, 0});
+  for (auto& child : self->state.children)
+    start_child(self, child);
   self->set_down_handler([self, settings](caf::down_msg& dm) {
     auto& st = self->state;
     if (st.stopping)
       return;
-    for (std::size_t i = 0; i < st.children.size(); ++i) {
-      auto& child = st.children[i];
+    for (auto& child : st.children) {
       if (!child.handle || dm.source != child.handle.address())
         continue;
       child.handle = nullptr;
@@ -72,7 +72,7 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self,
                     why,
                     std::chrono::duration_cast<std::chrono::milliseconds>(verdict.delay).count(),
                     verdict.recent_crashes);
-      self->delayed_send(self, verdict.delay, restart_atom::value, static_cast<std::uint64_t>(i));
+      self->delayed_send(self, verdict.delay, restart_atom::value, child.id);
       return;
     }
   });
@@ -81,13 +81,41 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self,
     self->quit(em.reason);
   });
   return {
-      [self](restart_atom, std::uint64_t index) {
-        if (self->state.stopping || index >= self->state.children.size())
+      [self](restart_atom, std::uint64_t id) {
+        if (self->state.stopping)
           return;
-        auto& child = self->state.children[index];
-        ++child.restarts;
-        start_child(self, index);
-        spdlog::info("supervisor: {} restarted (restart #{})", child.spec.name, child.restarts);
+        for (auto& child : self->state.children) {
+          if (child.id != id)
+            continue; // a child removed meanwhile is simply not found
+          ++child.restarts;
+          start_child(self, child);
+          spdlog::info("supervisor: {} restarted (restart #{})", child.spec.name, child.restarts);
+        }
+      },
+      [self, settings](supervisor_update& update) {
+        auto& st = self->state;
+        if (st.stopping)
+          return;
+        for (const auto& name : update.stop) {
+          auto i = std::find_if(st.children.begin(), st.children.end(),
+                                [&](const supervised_child& c) { return c.spec.name == name; });
+          if (i == st.children.end())
+            continue;
+          if (i->spec.registered_as)
+            self->system().registry().erase(*i->spec.registered_as);
+          if (i->handle) {
+            self->demonitor(i->handle); // an exit we asked for is not a crash
+            self->send_exit(i->handle, caf::exit_reason::user_shutdown);
+          }
+          spdlog::info("supervisor: {} stopped", name);
+          st.children.erase(i);
+        }
+        for (auto& spec : update.start) {
+          st.children.push_back(
+              supervised_child{st.next_id++, std::move(spec), {}, restart_policy{settings}, 0});
+          start_child(self, st.children.back());
+          spdlog::info("supervisor: {} started", st.children.back().spec.name);
+        }
       },
   };
 }

@@ -20,16 +20,14 @@
 
 #include "actors/restart_policy.hpp"
 #include "config/model.hpp"
+#include "messages/supervision.hpp"
 
 namespace switchyard::actors {
 
-struct child_spec {
-  std::string name;                             ///< for logs
-  std::optional<caf::atom_value> registered_as; ///< registry name, if others send to it
-  std::function<caf::actor(caf::actor_system&)> start;
-};
+using switchyard::child_spec;
 
 struct supervised_child {
+  std::uint64_t id = 0; ///< stable across removals of other children (restart timers use it)
   child_spec spec;
   caf::actor handle;
   restart_policy policy;
@@ -40,6 +38,7 @@ struct supervisor_state {
   supervisor_state() = default;
   static inline const char* const name = "supervisor";
   std::vector<supervised_child> children;
+  std::uint64_t next_id = 1;
   bool stopping = false;
 };
 

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <regex>
 #include <system_error>
@@ -177,11 +178,65 @@ bool split_address(const std::string& text, std::string& host, std::uint16_t& po
   return true;
 }
 
+// `path` as resolve_paths() will make it: relative paths resolve against the config file's folder.
+std::string resolve_against(const std::string& config_file, const std::string& path) {
+  namespace fs = std::filesystem;
+  if (path.empty() || fs::path(path).is_absolute())
+    return path;
+  std::error_code ec;
+  auto file = fs::absolute(fs::path(config_file), ec);
+  if (ec)
+    file = config_file;
+  return (file.parent_path() / path).lexically_normal().string();
+}
+
+void read_tls(yaml_reader& r, const YAML::Node& node, api_settings::tls_settings& t) {
+  const std::string f = "api.tls";
+  if (!r.expect_map(node, f))
+    return;
+  r.check_keys(node, f, {"cert_file", "key_file", "client_ca_file"});
+  // Each file must be readable now: a typo should stop --check-config, not the next start.
+  auto read_file_key = [&](const char* key, std::string& out) {
+    if (!r.read(node, key, join(f, key), out) || !node[key].IsDefined())
+      return;
+    if (out.empty()) {
+      r.fail(node[key], join(f, key), "must not be empty (leave it out instead)");
+      return;
+    }
+    auto path = resolve_against(r.file(), out);
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+      r.fail(node[key], join(f, key), "cannot read " + path + ": it is a directory, not a file");
+      return;
+    }
+    errno = 0;
+    std::ifstream in(path);
+    if (!in)
+      r.fail(node[key], join(f, key),
+             "cannot read " + path + ": " +
+                 (errno != 0 ? std::generic_category().message(errno) : "cannot open"));
+  };
+  read_file_key("cert_file", t.cert_file);
+  read_file_key("key_file", t.key_file);
+  read_file_key("client_ca_file", t.client_ca_file);
+  bool cert = node["cert_file"].IsDefined();
+  bool key = node["key_file"].IsDefined();
+  if (cert && !key)
+    r.fail(node, join(f, "key_file"),
+           "missing: required with cert_file (the certificate's private key)");
+  else if (key && !cert)
+    r.fail(node, join(f, "cert_file"),
+           "missing: required with key_file (the certificate of that key)");
+  else if (!cert && node["client_ca_file"].IsDefined())
+    r.fail(node["client_ca_file"], join(f, "client_ca_file"),
+           "needs cert_file and key_file: client certificates (mTLS) are checked over TLS");
+}
+
 void read_api(yaml_reader& r, const YAML::Node& node, api_settings& a) {
   const std::string f = "api";
   if (!r.expect_map(node, f))
     return;
-  r.check_keys(node, f, {"listen", "tokens_file"});
+  r.check_keys(node, f, {"listen", "tokens_file", "tls"});
   r.read(node, "listen", join(f, "listen"), a.listen);
   std::string host;
   std::uint16_t port = 0;
@@ -194,6 +249,8 @@ void read_api(yaml_reader& r, const YAML::Node& node, api_settings& a) {
     r.fail(node["listen"], join(f, "listen"),
            "'" + a.listen + "' is not host:port (e.g. 127.0.0.1:7400; port 0 picks a free one)");
   r.read(node, "tokens_file", join(f, "tokens_file"), a.tokens_file);
+  if (node["tls"].IsDefined())
+    read_tls(r, node["tls"], a.tls);
 }
 
 void read_instance(yaml_reader& r, const YAML::Node& node, const std::string& f,
@@ -257,7 +314,7 @@ void read_strategy(yaml_reader& r, const YAML::Node& node, const std::string& f,
                    strategy_settings& s) {
   if (!r.expect_map(node, f))
     return;
-  r.check_keys(node, f, {"type", "fence", "promote", "reroute", "verify"});
+  r.check_keys(node, f, {"type", "checks", "demote", "fence", "promote", "reroute", "verify"});
   if (r.require(node, "type", f))
     r.read_enum(node, "type", join(f, "type"), s.type,
                 {{"active_passive", strategy_type::active_passive}});
@@ -279,6 +336,8 @@ void read_strategy(yaml_reader& r, const YAML::Node& node, const std::string& f,
       out.push_back(std::move(a));
     }
   };
+  phase("checks", s.checks);
+  phase("demote", s.demote);
   phase("fence", s.fence);
   phase("promote", s.promote);
   phase("reroute", s.reroute);
@@ -391,6 +450,9 @@ void resolve_paths(switchyard_config& cfg, const std::string& file_name) {
   if (!cfg.api.tokens_file.empty() && fs::path(cfg.api.tokens_file).is_relative())
     cfg.api.tokens_file =
         (fs::path(cfg.source_file).parent_path() / cfg.api.tokens_file).lexically_normal().string();
+  for (auto* tls_file :
+       {&cfg.api.tls.cert_file, &cfg.api.tls.key_file, &cfg.api.tls.client_ca_file})
+    *tls_file = resolve_against(cfg.source_file, *tls_file);
   if (!cfg.orchestrator.data_dir.empty() && cfg.orchestrator.data_dir.back() == '/' &&
       cfg.orchestrator.data_dir.size() > 1)
     cfg.orchestrator.data_dir.pop_back();

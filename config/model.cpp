@@ -56,4 +56,11 @@ const service_settings* switchyard_config::find_service(const std::string& name)
   return nullptr;
 }
 
+const instance_settings* service_settings::find_instance(const std::string& instance_name) const {
+  for (const auto& inst : instances)
+    if (inst.name == instance_name)
+      return &inst;
+  return nullptr;
+}
+
 } // namespace switchyard::config

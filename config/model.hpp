@@ -29,6 +29,9 @@ struct source_mark {
   std::string file;
   int line = 0;   ///< 1-based
   int column = 0; ///< 1-based
+  /// Where a value was written is not part of what it means: moving a
+  /// service down the file is not a change (see config/diff.hpp).
+  friend bool operator==(const source_mark&, const source_mark&) { return true; }
 };
 
 struct supervisor_settings {
@@ -36,6 +39,7 @@ struct supervisor_settings {
   milliseconds restart_window{60'000}; ///< past max_restarts in this window: escalate
   milliseconds initial_backoff{100};   ///< first restart delay, doubled each time
   milliseconds max_backoff{5'000};
+  bool operator==(const supervisor_settings&) const = default;
 };
 
 struct orchestrator_settings {
@@ -43,6 +47,7 @@ struct orchestrator_settings {
   std::string database = "switchyard.db"; ///< file name inside data_dir
   log_level level = log_level::info;
   supervisor_settings supervisor;
+  bool operator==(const orchestrator_settings&) const = default;
 };
 
 struct health_check_settings {
@@ -55,6 +60,7 @@ struct health_check_settings {
   milliseconds jitter{0}; ///< each interval is stretched by up to this much
   int rise = 2;           ///< consecutive successes to become healthy
   int fall = 3;           ///< consecutive failures to become unhealthy
+  bool operator==(const health_check_settings&) const = default;
 };
 
 struct instance_settings {
@@ -65,6 +71,7 @@ struct instance_settings {
   instance_role role = instance_role::standby;
   int priority = 100; ///< higher wins when choosing a standby to promote
   source_mark mark;
+  bool operator==(const instance_settings&) const = default;
 };
 
 struct action_settings {
@@ -76,20 +83,31 @@ struct action_settings {
   /// exec: undoes this action when a later step of a planned switchover
   /// fails (run in reverse order, same environment); empty: nothing to undo.
   std::string rollback{};
+  bool operator==(const action_settings&) const = default;
 };
 
 /// Actions of an active-passive failover, run phase by phase in this order.
 struct strategy_settings {
   strategy_type type = strategy_type::active_passive;
+  /// Pre-checks run against each promotion candidate before any step
+  /// (SWITCHYARD_TARGET = the candidate, SWITCHYARD_RPO_MS = the service's
+  /// RPO); a non-zero exit refuses that candidate (e.g. replication lag above
+  /// the RPO). Must not change anything: they also run for dry runs.
+  std::vector<action_settings> checks;
+  /// step the old primary down with its help (drain, demote); planned
+  /// switchovers only: skipped when the old primary is gone
+  std::vector<action_settings> demote;
   std::vector<action_settings> fence;   ///< isolate the old primary
   std::vector<action_settings> promote; ///< make the standby primary
   std::vector<action_settings> reroute; ///< move traffic to it
   std::vector<action_settings> verify;  ///< check the result
+  bool operator==(const strategy_settings&) const = default;
 };
 
 struct objectives {
   milliseconds rto{60'000}; ///< recovery time objective
   milliseconds rpo{0};      ///< recovery point objective
+  bool operator==(const objectives&) const = default;
 };
 
 struct service_settings {
@@ -100,12 +118,49 @@ struct service_settings {
   objectives objective;
   milliseconds block_period{300'000}; ///< no second automatic failover within this
   source_mark mark;
+  bool operator==(const service_settings&) const = default;
+  /// The instance named `instance_name`, or nullptr.
+  const instance_settings* find_instance(const std::string& instance_name) const;
 };
 
 /// The gRPC API. Loopback by default: exposing it is a decision, not an accident.
 struct api_settings {
+  /// TLS for the API listener: off unless cert_file and key_file are set. The
+  /// paths are relative to the config file when written, absolute once loaded.
+  struct tls_settings {
+    std::string cert_file; ///< PEM server certificate (leaf first, then intermediates)
+    std::string key_file;  ///< PEM private key of cert_file (unencrypted)
+    /// PEM CA certificate(s); when set, clients must present a certificate signed by it (mTLS).
+    std::string client_ca_file;
+    bool enabled() const { return !cert_file.empty() && !key_file.empty(); }
+    bool operator==(const tls_settings&) const = default;
+  };
+
   std::string listen = "127.0.0.1:7400"; ///< host:port; port 0 picks a free one
   std::string tokens_file;               ///< bearer tokens (hashed); relative to the config file
+  tls_settings tls;
+
+  /// True if `listen` names a loopback host: 127.0.0.0/8, [::1] or localhost.
+  /// Anything else (0.0.0.0, [::], a name) may be reachable from the network.
+  bool listens_on_loopback() const {
+    auto host = listen.substr(0, listen.rfind(':'));
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+      return host == "[::1]";
+    std::string lower;
+    for (char c : host)
+      lower += c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+    if (lower == "localhost")
+      return true;
+    // 127.a.b.c in dotted decimal, not a name that starts with "127." (127.example.com).
+    int dots = 0;
+    for (char c : host)
+      if (c == '.')
+        ++dots;
+      else if (c < '0' || c > '9')
+        return false;
+    return dots == 3 && host.rfind("127.", 0) == 0;
+  }
+  bool operator==(const api_settings&) const = default;
 };
 
 struct switchyard_config {

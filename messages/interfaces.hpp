@@ -32,7 +32,13 @@ using store_actor = caf::typed_actor<
     caf::replies_to<plan_atom, service_id>::with<plan_record>,
     // the audit trail: every audited API call is written before it is answered
     caf::replies_to<audit_record>::with<std::int64_t>,
-    caf::replies_to<audit_query>::with<audit_record_list>>;
+    caf::replies_to<audit_query>::with<audit_record_list>,
+    // maintenance windows: set (insert or replace), clear, load all
+    caf::replies_to<maintenance_record>::with<caf::ok_atom>,
+    caf::replies_to<maintenance_clear>::with<caf::ok_atom>,
+    caf::replies_to<maint_atom>::with<maintenance_list>,
+    // a reload: record the new configuration's services and instances
+    caf::replies_to<config_update>::with<caf::ok_atom>>;
 
 /// Turns health transitions into classified failure detections. The
 /// coordinator tells it who is primary (service_topology) so it can rate severity.
@@ -45,11 +51,26 @@ using coordinator_actor =
                      // (re)loads the persisted topology from the store; sent to itself at start
                      caf::reacts_to<load_topo_atom>, caf::reacts_to<failure_detection>,
                      caf::replies_to<get_state_atom>::with<service_state_list>,
-                     // operator-triggered planned switchover; replies when it has ended
-                     caf::replies_to<switchover_request>::with<switchover_reply>>;
+                     // operator-triggered switchover or failover; replies when it has ended
+                     caf::replies_to<switchover_request>::with<switchover_reply>,
+                     // operator maintenance on/off (persisted before it takes effect)
+                     caf::replies_to<maintenance_request>::with<maintenance_reply>,
+                     caf::reacts_to<maintenance_expiry>,
+                     // the plan it would run now, per service (empty id: all), for export
+                     caf::replies_to<plan_atom, service_id>::with<exported_plan_list>,
+                     // a reload: refused while an affected service is switching over;
+                     // otherwise persisted (store), handed to the runner, then applied
+                     caf::replies_to<config_update>::with<caf::ok_atom>>;
 
 /// Executes failover jobs (blocking actions run off the cooperative scheduler).
-using runner_actor = caf::typed_actor<caf::replies_to<failover_job>::with<failover_result>>;
+using runner_actor = caf::typed_actor<caf::replies_to<failover_job>::with<failover_result>,
+                                      // the strategy's pre-checks of promotion candidates
+                                      caf::replies_to<candidate_check>::with<candidate_verdict>,
+                                      // jobs after this one use the new configuration
+                                      caf::reacts_to<config_update>>;
+
+/// Fans orchestrator events out to the API's watchers; publishers never wait.
+using events_actor = caf::typed_actor<caf::reacts_to<orchestrator_event>>;
 
 /// A health checker only reacts to its own timer.
 using health_checker_actor = caf::typed_actor<caf::reacts_to<probe_atom>>;

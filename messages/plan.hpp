@@ -13,8 +13,11 @@
 
 namespace switchyard {
 
-/// Phase of an active-passive failover. Steps run phase by phase, in this order.
-enum class step_phase : std::uint8_t { fence, promote, reroute, verify };
+/// Phase of an active-passive failover. Steps run phase by phase, in this
+/// order. `demote` needs the old primary's cooperation (drain, step down)
+/// and only runs in planned switchovers; `fence` isolates the old primary
+/// without its help and always runs.
+enum class step_phase : std::uint8_t { demote, fence, promote, reroute, verify };
 
 const char* to_string(step_phase x);
 

@@ -115,20 +115,24 @@ typename Inspector::result_type inspect(Inspector& f, failover_result& x) {
            x.new_primary, x.new_epoch, x.detail);
 }
 
-/// An operator's planned switchover (or its dry run), sent by the API to the coordinator.
+/// An operator's planned switchover or forced failover (or its dry run),
+/// sent by the API to the coordinator.
 struct switchover_request {
   service_id service;
   instance_id target; ///< empty: the best healthy standby
   std::string reason;
   std::string principal; ///< who asked (from the API token), for the journal
   bool dry_run = false;  ///< plan and check only; touch nothing
-  bool force = false;    ///< allowed inside the block period
+  bool force = false;    ///< overrides the block period (and, for failovers, a healthy primary)
+  /// planned_switchover: the old primary cooperates (demote steps run);
+  /// forced_failover: it is gone (demote steps are skipped, fencing is not).
+  switchover_kind kind = switchover_kind::planned_switchover;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, switchover_request& x) {
   return f(caf::meta::type_name("switchover_request"), x.service, x.target, x.reason, x.principal,
-           x.dry_run, x.force);
+           x.dry_run, x.force, x.kind);
 }
 
 /// The coordinator's answer: refused by a pre-check, the dry-run plan, or the
@@ -146,6 +150,29 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, switchover_reply& x) {
   return f(caf::meta::type_name("switchover_reply"), x.accepted, x.executed, x.success,
            x.switchover, x.plan, x.detail);
+}
+
+/// Asks the runner to run the strategy's pre-checks (blocking) for the
+/// promotion candidates of a service, best first, until one passes.
+struct candidate_check {
+  service_id service;
+  instance_id current_primary;
+  std::vector<instance_id> candidates;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, candidate_check& x) {
+  return f(caf::meta::type_name("candidate_check"), x.service, x.current_primary, x.candidates);
+}
+
+struct candidate_verdict {
+  instance_id chosen;               ///< empty: every candidate was refused
+  std::vector<std::string> reasons; ///< why each refused candidate was refused, in order
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, candidate_verdict& x) {
+  return f(caf::meta::type_name("candidate_verdict"), x.chosen, x.reasons);
 }
 
 } // namespace switchyard

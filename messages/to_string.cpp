@@ -1,5 +1,6 @@
 // Names of the message enums, as shown in logs, the database and the API.
 #include "messages/detection.hpp"
+#include "messages/event.hpp"
 #include "messages/health.hpp"
 #include "messages/plan.hpp"
 #include "messages/records.hpp"
@@ -43,6 +44,8 @@ const char* to_string(severity x) {
 
 const char* to_string(step_phase x) {
   switch (x) {
+  case step_phase::demote:
+    return "demote";
   case step_phase::fence:
     return "fence";
   case step_phase::promote:
@@ -89,6 +92,35 @@ const char* to_string(step_status x) {
     return "failed";
   }
   return "?";
+}
+
+const char* to_string(event_kind x) {
+  switch (x) {
+  case event_kind::health:
+    return "health";
+  case event_kind::detection:
+    return "detection";
+  case event_kind::decision:
+    return "decision";
+  case event_kind::switchover:
+    return "switchover";
+  case event_kind::step:
+    return "step";
+  case event_kind::maintenance:
+    return "maintenance";
+  case event_kind::config:
+    return "config";
+  }
+  return "?";
+}
+
+std::optional<event_kind> parse_event_kind(const std::string& text) {
+  for (auto k :
+       {event_kind::health, event_kind::detection, event_kind::decision, event_kind::switchover,
+        event_kind::step, event_kind::maintenance, event_kind::config})
+    if (text == to_string(k))
+      return k;
+  return std::nullopt;
 }
 
 } // namespace switchyard

@@ -10,6 +10,8 @@
 
 #include "messages/health.hpp"
 #include "messages/ids.hpp"
+#include "messages/maintenance.hpp"
+#include "messages/plan.hpp"
 
 namespace switchyard {
 
@@ -47,14 +49,33 @@ struct service_state {
   bool failover_in_flight = false;
   bool in_block_period = false;
   std::vector<instance_health> instances;
-  std::string last_decision; ///< the latest decision and its reason
+  std::string last_decision;    ///< the latest decision and its reason
+  maintenance_list maintenance; ///< active windows: the service's and its instances'
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, service_state& x) {
   return f(caf::meta::type_name("service_state"), x.service, x.primary, x.current_epoch,
-           x.failover_in_flight, x.in_block_period, x.instances, x.last_decision);
+           x.failover_in_flight, x.in_block_period, x.instances, x.last_decision, x.maintenance);
 }
 
 using service_state_list = std::vector<service_state>;
+
+/// A service's failover plan as the coordinator would make it now, for export.
+struct exported_plan {
+  service_id service;
+  instance_id primary;
+  epoch current_epoch{0};
+  std::vector<instance_health> instances;
+  bool has_plan = false;
+  failover_plan plan;
+  std::string note; ///< why there is no plan, or a caveat about it
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, exported_plan& x) {
+  return f(caf::meta::type_name("exported_plan"), x.service, x.primary, x.current_epoch,
+           x.instances, x.has_plan, x.plan, x.note);
+}
+
+using exported_plan_list = std::vector<exported_plan>;
 
 } // namespace switchyard

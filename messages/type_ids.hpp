@@ -6,11 +6,15 @@
 #include <caf/atom.hpp>
 #include <caf/type_id.hpp>
 
+#include "messages/config_update.hpp"
 #include "messages/detection.hpp"
+#include "messages/event.hpp"
 #include "messages/health.hpp"
 #include "messages/ids.hpp"
+#include "messages/maintenance.hpp"
 #include "messages/plan.hpp"
 #include "messages/records.hpp"
+#include "messages/supervision.hpp"
 #include "messages/switchover.hpp"
 #include "messages/topology.hpp"
 
@@ -46,6 +50,18 @@ CAF_ADD_TYPE_ID(switchyard, (switchyard::detections_query))
 CAF_ADD_TYPE_ID(switchyard, (switchyard::audit_query))
 CAF_ADD_TYPE_ID(switchyard, (switchyard::switchover_request))
 CAF_ADD_TYPE_ID(switchyard, (switchyard::switchover_reply))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::orchestrator_event))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::maintenance_record))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::maintenance_list))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::maintenance_clear))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::maintenance_expiry))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::maintenance_request))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::maintenance_reply))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::exported_plan_list))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::config_update))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::supervisor_update))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::candidate_check))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::candidate_verdict))
 
 CAF_END_TYPE_ID_BLOCK(switchyard)
 
@@ -58,6 +74,6 @@ using get_state_atom = caf::atom_constant<caf::atom("get_state")>;
 using crash_atom = caf::atom_constant<caf::atom("crash")>;
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
 using plan_atom = caf::atom_constant<caf::atom("plan")>;
-using plan_atom = caf::atom_constant<caf::atom("plan")>;
+using maint_atom = caf::atom_constant<caf::atom("maint")>;
 
 } // namespace switchyard

@@ -119,6 +119,40 @@ DROP TABLE health_events;
 ALTER TABLE health_events_v3 RENAME TO health_events;
 CREATE INDEX health_events_by_instance ON health_events (instance, at_ms);
 )sql",
+      // v4: the demote phase (steps that need the old primary's help), and
+      // maintenance windows that survive a restart of switchyardd.
+      R"sql(
+CREATE TABLE switchover_steps_v4 (
+  id             INTEGER PRIMARY KEY,
+  switchover_id  INTEGER NOT NULL REFERENCES switchovers(id),
+  sequence       INTEGER NOT NULL,
+  phase          TEXT NOT NULL CHECK (phase IN ('demote', 'fence', 'promote', 'reroute', 'verify')),
+  name           TEXT NOT NULL,
+  action_kind    TEXT NOT NULL,
+  target         TEXT NOT NULL,
+  epoch          INTEGER NOT NULL,
+  status         TEXT NOT NULL CHECK (status IN ('started', 'done', 'failed')),
+  detail         TEXT NOT NULL DEFAULT '',
+  started_at_ms  INTEGER NOT NULL,
+  finished_at_ms INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (switchover_id, sequence)
+);
+INSERT INTO switchover_steps_v4 (id, switchover_id, sequence, phase, name, action_kind, target,
+                                 epoch, status, detail, started_at_ms, finished_at_ms)
+  SELECT id, switchover_id, sequence, phase, name, action_kind, target, epoch, status, detail,
+         started_at_ms, finished_at_ms FROM switchover_steps;
+DROP TABLE switchover_steps;
+ALTER TABLE switchover_steps_v4 RENAME TO switchover_steps;
+CREATE TABLE maintenance (
+  service   TEXT NOT NULL,
+  instance  TEXT NOT NULL DEFAULT '',
+  reason    TEXT NOT NULL CHECK (reason <> ''),
+  principal TEXT NOT NULL,
+  since_ms  INTEGER NOT NULL,
+  until_ms  INTEGER NOT NULL DEFAULT 0 CHECK (until_ms >= 0),
+  PRIMARY KEY (service, instance)
+);
+)sql",
   };
   return all;
 }

@@ -44,8 +44,8 @@ constexpr switchover_kind all_kinds[] = {switchover_kind::automatic_failover,
                                          switchover_kind::forced_failover};
 constexpr switchover_status all_statuses[] = {
     switchover_status::running, switchover_status::completed, switchover_status::failed};
-constexpr step_phase all_phases[] = {step_phase::fence, step_phase::promote, step_phase::reroute,
-                                     step_phase::verify};
+constexpr step_phase all_phases[] = {step_phase::demote, step_phase::fence, step_phase::promote,
+                                     step_phase::reroute, step_phase::verify};
 constexpr step_status all_step_statuses[] = {step_status::started, step_status::done,
                                              step_status::failed};
 constexpr failure_type all_failure_types[] = {failure_type::unreachable, failure_type::recovered};
@@ -613,6 +613,51 @@ caf::expected<std::int64_t> sqlite_store::record_audit(const audit_record& a) {
   if (auto r = (*st)->run(); !r)
     return r.error();
   return sqlite3_last_insert_rowid(impl_->db);
+}
+
+caf::expected<void> sqlite_store::set_maintenance(const maintenance_record& m) {
+  auto st = impl_->stmt("INSERT OR REPLACE INTO maintenance (service, instance, reason, principal, "
+                        "since_ms, until_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  if (!st)
+    return st.error();
+  (*st)
+      ->bind(1, m.service.value)
+      .bind(2, m.instance.value)
+      .bind(3, m.reason)
+      .bind(4, m.principal)
+      .bind(5, m.since_ms == 0 ? now_ms() : m.since_ms)
+      .bind(6, m.until_ms);
+  return (*st)->run();
+}
+
+caf::expected<void> sqlite_store::clear_maintenance(const maintenance_clear& m) {
+  auto st = impl_->stmt("DELETE FROM maintenance WHERE service = ?1 AND instance = ?2");
+  if (!st)
+    return st.error();
+  (*st)->bind(1, m.service.value).bind(2, m.instance.value);
+  return (*st)->run();
+}
+
+caf::expected<maintenance_list> sqlite_store::list_maintenance(std::int64_t now) {
+  auto expired = impl_->stmt("DELETE FROM maintenance WHERE until_ms > 0 AND until_ms <= ?1");
+  if (!expired)
+    return expired.error();
+  (*expired)->bind(1, now);
+  if (auto r = (*expired)->run(); !r)
+    return r.error();
+  auto st = impl_->stmt("SELECT service, instance, reason, principal, since_ms, until_ms "
+                        "FROM maintenance ORDER BY service, instance");
+  if (!st)
+    return st.error();
+  maintenance_list rows;
+  auto walked = (*st)->each_row([&](const statement& s) {
+    rows.push_back(maintenance_record{service_id{s.column_text(0)}, instance_id{s.column_text(1)},
+                                      s.column_text(2), s.column_text(3), s.column_int(4),
+                                      s.column_int(5)});
+  });
+  if (!walked)
+    return walked.error();
+  return rows;
 }
 
 caf::expected<audit_record_list> sqlite_store::list_audit(std::uint32_t limit) {

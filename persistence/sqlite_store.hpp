@@ -95,6 +95,13 @@ public:
   /// The newest `limit` audit records, newest first.
   [[nodiscard]] caf::expected<audit_record_list> list_audit(std::uint32_t limit);
 
+  /// Starts (or replaces) a maintenance window.
+  [[nodiscard]] caf::expected<void> set_maintenance(const maintenance_record& m);
+  /// Ends one; ending a window that does not exist is not an error.
+  [[nodiscard]] caf::expected<void> clear_maintenance(const maintenance_clear& m);
+  /// The windows still open at `now_ms` (wall clock); expired rows are deleted.
+  [[nodiscard]] caf::expected<maintenance_list> list_maintenance(std::int64_t now_ms);
+
 private:
   explicit sqlite_store(sqlite3* db);
   caf::expected<std::string> journal_mode_set_wal();

@@ -21,10 +21,11 @@ struct action_context {
   std::string new_primary;
   std::string new_primary_address;
   std::string target; ///< the instance this step acts on
-  std::string phase;  ///< fence, promote, reroute, verify
+  std::string phase;  ///< check, demote, fence, promote, reroute, verify
   std::string step_name;
   std::int64_t switchover = 0;
   std::uint64_t epoch = 0;
+  std::int64_t rpo_ms = 0; ///< the service's recovery point objective
 };
 
 struct action_result {

@@ -13,14 +13,6 @@ namespace switchyard::strategies {
 
 namespace {
 
-const config::instance_settings* find_instance(const config::service_settings& svc,
-                                               const std::string& name) {
-  for (const auto& i : svc.instances)
-    if (i.name == name)
-      return &i;
-  return nullptr;
-}
-
 std::string address(const config::instance_settings* i) {
   return i == nullptr ? std::string{} : fmt::format("{}:{}", i->host, i->port);
 }
@@ -31,7 +23,8 @@ struct phase_actions {
 };
 
 std::vector<phase_actions> phases(const config::strategy_settings& s) {
-  return {{step_phase::fence, &s.fence},
+  return {{step_phase::demote, &s.demote},
+          {step_phase::fence, &s.fence},
           {step_phase::promote, &s.promote},
           {step_phase::reroute, &s.reroute},
           {step_phase::verify, &s.verify}};
@@ -51,10 +44,11 @@ const config::action_settings* find_action(const config::service_settings& svc, 
 
 std::vector<const config::instance_settings*>
 promotion_candidates(const config::service_settings& service, const std::string& primary,
-                     const std::map<std::string, health_status>& health) {
+                     const std::map<std::string, health_status>& health,
+                     const std::set<std::string>& excluded) {
   std::vector<const config::instance_settings*> result;
   for (const auto& inst : service.instances) {
-    if (inst.name == primary)
+    if (inst.name == primary || excluded.count(inst.name) > 0)
       continue;
     auto h = health.find(inst.name);
     if (h != health.end() && h->second == health_status::healthy)
@@ -71,14 +65,14 @@ active_passive::active_passive(const config::service_settings& service, action_f
 
 caf::expected<failover_plan> active_passive::plan(const planning_input& in) const {
   const auto& svc = in.service != nullptr ? *in.service : service_;
-  if (find_instance(svc, in.current_primary) == nullptr)
+  if (svc.find_instance(in.current_primary) == nullptr)
     return make_sy_error(
         sy_errc::unknown_instance,
         fmt::format("'{}' is not an instance of service '{}'", in.current_primary, svc.name));
-  auto candidates = promotion_candidates(svc, in.current_primary, in.health);
+  auto candidates = promotion_candidates(svc, in.current_primary, in.health, in.excluded);
   if (!in.preferred_target.empty()) {
     // An operator's choice must be a healthy standby; it goes first.
-    const auto* wanted = find_instance(svc, in.preferred_target);
+    const auto* wanted = svc.find_instance(in.preferred_target);
     if (wanted == nullptr)
       return make_sy_error(
           sy_errc::unknown_instance,
@@ -87,6 +81,9 @@ caf::expected<failover_plan> active_passive::plan(const planning_input& in) cons
       return make_sy_error(
           sy_errc::no_failover_target,
           fmt::format("'{}' is already the primary of '{}'", in.preferred_target, svc.name));
+    if (in.excluded.count(in.preferred_target) > 0)
+      return make_sy_error(sy_errc::no_failover_target,
+                           fmt::format("target '{}' is in maintenance", in.preferred_target));
     auto pos = std::find(candidates.begin(), candidates.end(), wanted);
     if (pos == candidates.end()) {
       auto h = in.health.find(in.preferred_target);
@@ -123,17 +120,21 @@ caf::expected<failover_plan> active_passive::plan(const planning_input& in) cons
                                    "timeout {} ms)",
                                    in.current_primary, check.fall, what, check.interval.count(),
                                    check.timeout.count()));
-  p.triggers.push_back("operator-requested switchover");
+  p.triggers.push_back("operator-requested switchover or forced failover");
   p.rollback_criteria.push_back(
-      fmt::format("a fence step fails or times out: stop before promoting; {} may still be primary",
+      fmt::format("a demote or fence step fails or times out: stop before promoting; {} may still "
+                  "be primary",
                   in.current_primary));
   p.rollback_criteria.push_back(
-      "a promote, reroute or verify step fails or times out: stop; the service needs an operator "
-      "(completed steps are not undone automatically yet)");
+      "a promote, reroute or verify step fails or times out: stop; a planned switchover undoes "
+      "the completed steps (their rollback commands, in reverse); an automatic or forced "
+      "failover stops where it is and needs an operator");
   auto target = candidates.front()->name;
   std::uint32_t seq = 0;
   caf::timespan steps_time{0};
   for (const auto& ph : phases(svc.strategy)) {
+    if (ph.phase == step_phase::demote && !in.old_primary_cooperates)
+      continue; // it is gone or must not be trusted: fencing isolates it instead
     for (const auto& a : *ph.actions) {
       plan_step st;
       st.sequence = ++seq;
@@ -141,7 +142,8 @@ caf::expected<failover_plan> active_passive::plan(const planning_input& in) cons
       st.name = a.name;
       st.action_kind = config::to_string(a.type);
       st.description = a.command;
-      st.target = instance_id{ph.phase == step_phase::fence ? in.current_primary : target};
+      auto on_old_primary = ph.phase == step_phase::demote || ph.phase == step_phase::fence;
+      st.target = instance_id{on_old_primary ? in.current_primary : target};
       st.timeout = a.timeout;
       steps_time += st.timeout;
       p.steps.push_back(std::move(st));
@@ -193,8 +195,8 @@ std::string roll_back(const execution_input& in,
 
 execution_result active_passive::execute(const execution_input& in, step_journal& journal) {
   const auto& svc = in.service != nullptr ? *in.service : service_;
-  const auto* old_primary = find_instance(svc, in.old_primary);
-  const auto* new_primary = find_instance(svc, in.new_primary);
+  const auto* old_primary = svc.find_instance(in.old_primary);
+  const auto* new_primary = svc.find_instance(in.new_primary);
 
   // Journals `st`, runs `settings` for it, journals the outcome. Empty on
   // success, otherwise why it failed. Nothing runs that is not journaled.
@@ -247,6 +249,35 @@ execution_result active_passive::execute(const execution_input& in, step_journal
   result.success = true;
   result.detail = fmt::format("{} steps done; {} is primary", result.steps_done, in.new_primary);
   return result;
+}
+
+candidate_check_result active_passive::check_candidate(const std::string& current_primary,
+                                                       const std::string& candidate) {
+  const auto* old_primary = service_.find_instance(current_primary);
+  const auto* target = service_.find_instance(candidate);
+  std::vector<std::string> passed;
+  for (const auto& check : service_.strategy.checks) {
+    auto act = make_(check);
+    if (act == nullptr)
+      return {false, fmt::format("check {}: cannot build a {} action", check.name,
+                                 config::to_string(check.type))};
+    action_context ctx;
+    ctx.service = service_.name;
+    ctx.old_primary = current_primary;
+    ctx.old_primary_address = address(old_primary);
+    ctx.new_primary = candidate;
+    ctx.new_primary_address = address(target);
+    ctx.target = candidate;
+    ctx.phase = "check";
+    ctx.step_name = check.name;
+    ctx.rpo_ms = static_cast<std::int64_t>(service_.objective.rpo.count());
+    auto r = act->run(ctx);
+    if (!r.ok) // the detail ends with the check's last line of output: its reason
+      return {false, fmt::format("check {} refused {}: {}", check.name, candidate, r.detail)};
+    passed.push_back(check.name);
+  }
+  return {true, passed.empty() ? std::string{"no checks"}
+                               : fmt::format("passed {}", fmt::join(passed, ", "))};
 }
 
 } // namespace switchyard::strategies

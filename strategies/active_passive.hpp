@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <set>
 
 #include "strategies/action.hpp"
 #include "strategies/strategy.hpp"
@@ -19,6 +20,9 @@ public:
 
   std::string name() const override { return "active_passive"; }
   caf::expected<failover_plan> plan(const planning_input& in) const override;
+  bool has_candidate_checks() const override { return !service_.strategy.checks.empty(); }
+  candidate_check_result check_candidate(const std::string& current_primary,
+                                         const std::string& candidate) override;
   execution_result execute(const execution_input& in, step_journal& journal) override;
 
 private:
@@ -26,9 +30,11 @@ private:
   action_factory make_;
 };
 
-/// Healthy instances other than `primary`, best first (priority desc, then name).
+/// Healthy instances other than `primary` and not `excluded`, best first
+/// (priority desc, then name).
 std::vector<const config::instance_settings*>
 promotion_candidates(const config::service_settings& service, const std::string& primary,
-                     const std::map<std::string, health_status>& health);
+                     const std::map<std::string, health_status>& health,
+                     const std::set<std::string>& excluded = {});
 
 } // namespace switchyard::strategies

@@ -4,6 +4,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include <caf/expected.hpp>
@@ -22,6 +23,11 @@ struct planning_input {
   std::string current_primary;
   std::map<std::string, health_status> health; ///< by instance name
   std::string preferred_target{}; ///< an operator's choice; empty: the best healthy standby
+  /// The old primary can take part (planned switchover): demote steps run.
+  /// False for automatic and forced failovers: it is gone.
+  bool old_primary_cooperates = false;
+  /// Never promoted (e.g. in maintenance), even if healthy.
+  std::set<std::string> excluded{};
 };
 
 struct execution_input {
@@ -44,6 +50,12 @@ struct execution_result {
   std::string detail; ///< why it failed, or a summary
 };
 
+/// The outcome of the strategy's pre-checks for one promotion candidate.
+struct candidate_check_result {
+  bool ok = true;
+  std::string detail; ///< which check refused it and why; or a summary
+};
+
 class failover_strategy {
 public:
   virtual ~failover_strategy() = default;
@@ -53,6 +65,14 @@ public:
   /// Builds the plan for failing over away from the current primary. Pure.
   /// Fails with no_failover_target when no standby could be promoted.
   [[nodiscard]] virtual caf::expected<failover_plan> plan(const planning_input& in) const = 0;
+
+  /// Whether the strategy has pre-checks to run before promoting a candidate.
+  [[nodiscard]] virtual bool has_candidate_checks() const = 0;
+
+  /// Runs the strategy's own pre-checks (blocking, read-only) for promoting
+  /// `candidate` in place of `current_primary`.
+  [[nodiscard]] virtual candidate_check_result check_candidate(const std::string& current_primary,
+                                                               const std::string& candidate) = 0;
 
   /// Runs the plan's steps in order. Each step is journaled before its action
   /// runs and finished after; the first failed step (or journal write) stops

@@ -1,15 +1,87 @@
 #include "apps/switchyard/client.hpp"
 
+#include <cerrno>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <sstream>
+#include <system_error>
 
 namespace switchyard::cli {
+
+namespace {
+
+// The whole file; false with `why` set when it cannot be read.
+bool read_file(const std::string& path, std::string& out, std::string& why) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    why = "it is a directory, not a file";
+    return false;
+  }
+  errno = 0;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    why = errno != 0 ? std::generic_category().message(errno) : "cannot open";
+    return false;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) {
+    why = "read error";
+    return false;
+  }
+  out = ss.str();
+  return true;
+}
+
+std::shared_ptr<grpc::ChannelCredentials> credentials(const connection_options& opts) {
+  if (!opts.tls())
+    return grpc::InsecureChannelCredentials();
+  // check_connection_options() has read these already; a file that went away
+  // since leaves its part empty and the handshake fails with UNAVAILABLE.
+  grpc::SslCredentialsOptions ssl;
+  std::string why;
+  if (!opts.ca_file.empty())
+    read_file(opts.ca_file, ssl.pem_root_certs, why);
+  if (!opts.cert_file.empty())
+    read_file(opts.cert_file, ssl.pem_cert_chain, why);
+  if (!opts.key_file.empty())
+    read_file(opts.key_file, ssl.pem_private_key, why);
+  return grpc::SslCredentials(ssl);
+}
+
+} // namespace
+
+std::string check_connection_options(const connection_options& opts) {
+  struct named_file {
+    const char* option;
+    const char* env;
+    const std::string& path;
+  };
+  for (const auto& f : {named_file{"--tls-ca", "SWITCHYARD_TLS_CA", opts.ca_file},
+                        named_file{"--tls-cert", "SWITCHYARD_TLS_CERT", opts.cert_file},
+                        named_file{"--tls-key", "SWITCHYARD_TLS_KEY", opts.key_file}}) {
+    std::string text;
+    std::string why;
+    if (!f.path.empty() && !read_file(f.path, text, why))
+      return std::string(f.option) + " (or " + f.env + "): cannot read " + f.path + ": " + why;
+  }
+  if (opts.cert_file.empty() != opts.key_file.empty())
+    return "--tls-cert and --tls-key go together: a client certificate needs its private key";
+  if (!opts.server_name.empty() && !opts.tls())
+    return "--tls-server-name needs TLS: add --tls-ca with the CA that signed the server's "
+           "certificate";
+  return {};
+}
 
 client::client(const connection_options& opts) : opts_(opts) {
   grpc::ChannelArguments args;
   // An operator's http_proxy must not capture calls to a local daemon.
   args.SetInt(GRPC_ARG_ENABLE_HTTP_PROXY, 0);
-  auto channel = grpc::CreateCustomChannel(opts_.server, grpc::InsecureChannelCredentials(), args);
+  if (opts_.tls() && !opts_.server_name.empty())
+    args.SetString(GRPC_SSL_TARGET_NAME_OVERRIDE_ARG, opts_.server_name);
+  auto channel = grpc::CreateCustomChannel(opts_.server, credentials(opts_), args);
   stub_ = v1::Switchyard::NewStub(channel);
 }
 
@@ -19,11 +91,42 @@ std::unique_ptr<grpc::ClientContext> client::context() const {
 
 std::unique_ptr<grpc::ClientContext> client::context(int timeout_seconds) const {
   auto ctx = std::make_unique<grpc::ClientContext>();
-  if (!opts_.token.empty())
-    ctx->AddMetadata("authorization", "Bearer " + opts_.token);
+  authorize(*ctx);
   ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(timeout_seconds));
   return ctx;
 }
+
+void client::authorize(grpc::ClientContext& ctx) const {
+  if (!opts_.token.empty())
+    ctx.AddMetadata("authorization", "Bearer " + opts_.token);
+}
+
+namespace {
+
+const char* code_name(grpc::StatusCode code) {
+  switch (code) {
+  case grpc::StatusCode::INVALID_ARGUMENT:
+    return "invalid argument";
+  case grpc::StatusCode::FAILED_PRECONDITION:
+    return "failed precondition";
+  case grpc::StatusCode::RESOURCE_EXHAUSTED:
+    return "resource exhausted";
+  case grpc::StatusCode::CANCELLED:
+    return "cancelled";
+  case grpc::StatusCode::ALREADY_EXISTS:
+    return "already exists";
+  case grpc::StatusCode::ABORTED:
+    return "aborted";
+  case grpc::StatusCode::UNIMPLEMENTED:
+    return "not implemented by this switchyardd";
+  case grpc::StatusCode::INTERNAL:
+    return "internal error";
+  default:
+    return "error";
+  }
+}
+
+} // namespace
 
 int client::fail(const grpc::Status& status) const {
   auto code = status.error_code();
@@ -32,7 +135,12 @@ int client::fail(const grpc::Status& status) const {
   case grpc::StatusCode::DEADLINE_EXCEEDED:
     std::cerr << "switchyard: cannot reach switchyardd at " << opts_.server << ": "
               << status.error_message() << "\n  (is it running? --server HOST:PORT or "
-              << "SWITCHYARD_SERVER selects another)\n";
+              << "SWITCHYARD_SERVER selects another)\n"
+              << (opts_.tls() ? "  (TLS: is --tls-ca the CA of the server's certificate, does "
+                                "the certificate name this host (else --tls-server-name), and "
+                                "does the server want a client certificate (--tls-cert, "
+                                "--tls-key)?)\n"
+                              : "  (if switchyardd uses TLS (api.tls): --tls-ca FILE)\n");
     return exit_unavailable;
   case grpc::StatusCode::UNAUTHENTICATED:
   case grpc::StatusCode::PERMISSION_DENIED:
@@ -44,8 +152,8 @@ int client::fail(const grpc::Status& status) const {
     std::cerr << "switchyard: not found: " << status.error_message() << '\n';
     return exit_not_found;
   default:
-    std::cerr << "switchyard: refused (" << static_cast<int>(code)
-              << "): " << status.error_message() << '\n';
+    std::cerr << "switchyard: refused (" << code_name(code) << "): " << status.error_message()
+              << '\n';
     return exit_rejected;
   }
 }

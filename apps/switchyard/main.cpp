@@ -1,5 +1,7 @@
 // switchyard: the operator's command line for switchyardd (gRPC API).
-//   switchyard status | services | service NAME | switchovers [ID] | audit
+//   switchyard status | services | service NAME | switchovers [ID] | audit |
+//              switchover SERVICE | failover SERVICE | maintenance on|off SERVICE |
+//              events [--follow] | plans export [SERVICE] --format F | reload
 // Common options: --server HOST:PORT, --token T / --token-file F (or
 // SWITCHYARD_SERVER, SWITCHYARD_TOKEN, SWITCHYARD_TOKEN_FILE), --output table|json.
 #include <cstdlib>
@@ -49,6 +51,71 @@ int run(client& c, bool json, const Request& req, Call call, Print print) {
   return exit_ok;
 }
 
+using switchover_call = grpc::Status (v1::Switchyard::Stub::*)(grpc::ClientContext*,
+                                                               const v1::SwitchoverRequest&,
+                                                               v1::SwitchoverResponse*);
+
+// A planned switchover or a forced failover: unless --yes or --dry-run, shows
+// the exact steps (a dry run) and asks before anything happens.
+int run_switchover(client& c, bool json, v1::SwitchoverRequest req, switchover_call call,
+                   bool dry_run, bool yes, int timeout_seconds, const char* what) {
+  if (!dry_run && !yes) {
+    req.set_dry_run(true);
+    v1::SwitchoverResponse preview;
+    auto ctx = c.context();
+    if (auto st = (c.stub().*call)(ctx.get(), req, &preview); !st.ok())
+      return c.fail(st);
+    print_switchover_result(std::cout, preview);
+    if (!isatty(STDIN_FILENO)) {
+      std::cerr << "switchyard: not a terminal: add --yes to confirm the " << what << '\n';
+      return exit_usage;
+    }
+    std::cout << "Proceed with the " << what << "? [y/N] " << std::flush;
+    std::string answer;
+    std::getline(std::cin, answer);
+    if (answer != "y" && answer != "Y" && answer != "yes") {
+      std::cerr << "switchyard: aborted; nothing was changed\n";
+      return exit_usage;
+    }
+  }
+  req.set_dry_run(dry_run);
+  v1::SwitchoverResponse resp;
+  auto ctx = c.context(timeout_seconds);
+  if (auto st = (c.stub().*call)(ctx.get(), req, &resp); !st.ok())
+    return c.fail(st);
+  if (json)
+    print_json(std::cout, resp);
+  else
+    print_switchover_result(std::cout, resp);
+  return resp.executed() && !resp.success() ? exit_failed : exit_ok;
+}
+
+// Streams events until interrupted (--follow) or until the stream ends.
+// Without --follow, prints what arrives within `linger_ms` and stops.
+int run_events(client& c, bool json, const v1::WatchEventsRequest& req, bool follow,
+               int linger_ms) {
+  grpc::ClientContext ctx;
+  c.authorize(ctx);
+  if (!follow)
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(linger_ms));
+  auto reader = c.stub().WatchEvents(&ctx, req);
+  reader->WaitForInitialMetadata();
+  std::cerr << "switchyard: watching events" << (req.service().empty() ? "" : " of ")
+            << req.service() << (follow ? " (Ctrl-C stops)" : "") << std::endl;
+  v1::Event e;
+  while (reader->Read(&e)) {
+    if (json)
+      print_json_line(std::cout, e);
+    else
+      print_event(std::cout, e);
+    std::cout << std::flush; // one line per event, as it happens (pipes too)
+  }
+  auto st = reader->Finish();
+  if (!follow && st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED)
+    return exit_ok;
+  return st.ok() ? exit_ok : c.fail(st);
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -71,6 +138,24 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--timeout", opts.timeout_seconds, "seconds to wait for an answer")
       ->capture_default_str();
+  opts.ca_file = env_or("SWITCHYARD_TLS_CA", "");
+  opts.cert_file = env_or("SWITCHYARD_TLS_CERT", "");
+  opts.key_file = env_or("SWITCHYARD_TLS_KEY", "");
+  app.add_option("--tls-ca", opts.ca_file,
+                 "use TLS; verify switchyardd's certificate with this PEM CA "
+                 "(env SWITCHYARD_TLS_CA)");
+  app.add_option("--tls-cert", opts.cert_file,
+                 "PEM client certificate, when switchyardd requires one (mutual TLS; "
+                 "env SWITCHYARD_TLS_CERT)");
+  app.add_option("--tls-key", opts.key_file,
+                 "PEM private key of --tls-cert (env SWITCHYARD_TLS_KEY)");
+  app.add_option("--tls-server-name", opts.server_name,
+                 "name to expect in switchyardd's certificate (default: the --server host)");
+  // After parsing (flags and environment alike): unreadable files are a usage error (exit 1).
+  app.parse_complete_callback([&opts] {
+    if (auto problem = check_connection_options(opts); !problem.empty())
+      throw CLI::ValidationError(problem);
+  });
 
   auto* status_cmd = app.add_subcommand("status", "the orchestrator: version, uptime, counts");
   auto* services_cmd = app.add_subcommand("services", "every service, its primary and health");
@@ -104,6 +189,74 @@ int main(int argc, char** argv) {
   switchover_cmd->add_flag("-y,--yes", sw_yes, "do not ask for confirmation");
   switchover_cmd->add_option("--wait", sw_timeout, "seconds to wait for it to end")
       ->capture_default_str();
+  auto* failover_cmd = app.add_subcommand(
+      "failover", "forced failover of a service whose primary is gone (operator): skips the "
+                  "demote steps, never fencing; asks first unless --yes");
+  std::string fo_service;
+  std::string fo_target;
+  std::string fo_reason;
+  bool fo_dry_run = false;
+  bool fo_force = false;
+  bool fo_yes = false;
+  int fo_timeout = 600;
+  failover_cmd->add_option("service", fo_service, "the service")->required();
+  failover_cmd->add_option("--to", fo_target, "the instance to promote (default: best standby)");
+  failover_cmd->add_option("--reason", fo_reason, "why (required unless --dry-run)");
+  failover_cmd->add_flag("--dry-run", fo_dry_run, "show the steps that would run; change nothing");
+  failover_cmd->add_flag("--force", fo_force,
+                         "allow it inside the block period or while the primary looks healthy");
+  failover_cmd->add_flag("-y,--yes", fo_yes, "do not ask for confirmation");
+  failover_cmd->add_option("--wait", fo_timeout, "seconds to wait for it to end")
+      ->capture_default_str();
+
+  auto* maintenance_cmd = app.add_subcommand(
+      "maintenance", "maintenance on|off for a service or one instance (operator): no automatic "
+                     "action while on, still monitored");
+  std::string mt_state;
+  std::string mt_service;
+  std::string mt_instance;
+  std::string mt_reason;
+  std::string mt_duration;
+  maintenance_cmd->add_option("state", mt_state, "on or off")
+      ->required()
+      ->check(CLI::IsMember({"on", "off"}));
+  maintenance_cmd->add_option("service", mt_service, "the service")->required();
+  maintenance_cmd->add_option("--instance", mt_instance, "only this instance");
+  maintenance_cmd->add_option("--reason", mt_reason, "why (required for on)");
+  maintenance_cmd->add_option("--for", mt_duration,
+                              "turn it off by itself after this long (e.g. 30m, 2h)");
+
+  auto* events_cmd = app.add_subcommand(
+      "events", "live events: health, detections, decisions, switchover steps, maintenance");
+  bool ev_follow = false;
+  std::string ev_service;
+  std::vector<std::string> ev_kinds;
+  int ev_linger_ms = 2000;
+  events_cmd->add_flag("-f,--follow", ev_follow, "keep watching until interrupted");
+  events_cmd->add_option("--service", ev_service, "only this service");
+  events_cmd->add_option("--kind", ev_kinds,
+                         "only these kinds (health, detection, decision, switchover, step, "
+                         "maintenance, config); repeatable");
+  events_cmd->add_option("--for-ms", ev_linger_ms, "without --follow: watch this long")
+      ->capture_default_str();
+
+  auto* plans_cmd = app.add_subcommand("plans", "failover plans");
+  auto* export_cmd = plans_cmd->add_subcommand(
+      "export", "the failover plan of one or all services as json, yaml, markdown or dot");
+  plans_cmd->require_subcommand(1);
+  std::string ex_service;
+  std::string ex_format = "json";
+  std::string ex_file;
+  export_cmd->add_option("service", ex_service, "one service (default: all)");
+  export_cmd->add_option("--format", ex_format, "json, yaml, markdown or dot")
+      ->check(CLI::IsMember({"json", "yaml", "markdown", "md", "dot"}))
+      ->capture_default_str();
+  export_cmd->add_option("-f,--file", ex_file, "write to this file instead of standard output");
+
+  auto* reload_cmd = app.add_subcommand(
+      "reload", "re-read switchyardd's configuration file (admin); a file with errors changes "
+                "nothing");
+
   auto* audit_cmd = app.add_subcommand("audit", "the audit trail of API calls (admin)");
   std::uint32_t audit_limit = 100;
   audit_cmd->add_option("--limit", audit_limit, "at most this many")->capture_default_str();
@@ -152,37 +305,60 @@ int main(int argc, char** argv) {
     req.set_target(sw_target);
     req.set_reason(sw_reason);
     req.set_force(sw_force);
-    if (!sw_dry_run && !sw_yes) {
-      // Show exactly what would run, then ask.
-      req.set_dry_run(true);
-      v1::SwitchoverResponse preview;
-      auto ctx = c.context();
-      if (auto st = c.stub().RequestSwitchover(ctx.get(), req, &preview); !st.ok())
-        return c.fail(st);
-      print_switchover_result(std::cout, preview);
-      if (!isatty(STDIN_FILENO)) {
-        std::cerr << "switchyard: not a terminal: add --yes to confirm the switchover\n";
-        return exit_usage;
-      }
-      std::cout << "Proceed with the switchover? [y/N] " << std::flush;
-      std::string answer;
-      std::getline(std::cin, answer);
-      if (answer != "y" && answer != "Y" && answer != "yes") {
-        std::cerr << "switchyard: aborted; nothing was changed\n";
-        return exit_usage;
-      }
-    }
-    req.set_dry_run(sw_dry_run);
-    v1::SwitchoverResponse resp;
-    auto ctx = c.context(sw_timeout);
-    if (auto st = c.stub().RequestSwitchover(ctx.get(), req, &resp); !st.ok())
-      return c.fail(st);
-    if (json)
-      print_json(std::cout, resp);
-    else
-      print_switchover_result(std::cout, resp);
-    return resp.executed() && !resp.success() ? exit_failed : exit_ok;
+    return run_switchover(c, json, req, &stub::RequestSwitchover, sw_dry_run, sw_yes, sw_timeout,
+                          "switchover");
   }
+  if (*failover_cmd) {
+    v1::SwitchoverRequest req;
+    req.set_service(fo_service);
+    req.set_target(fo_target);
+    req.set_reason(fo_reason);
+    req.set_force(fo_force);
+    return run_switchover(c, json, req, &stub::RequestFailover, fo_dry_run, fo_yes, fo_timeout,
+                          "forced failover");
+  }
+  if (*maintenance_cmd) {
+    v1::MaintenanceRequest req;
+    req.set_service(mt_service);
+    req.set_instance(mt_instance);
+    req.set_enabled(mt_state == "on");
+    req.set_reason(mt_reason);
+    req.set_duration(mt_duration);
+    return run<v1::MaintenanceRequest, v1::MaintenanceResponse>(c, json, req, &stub::SetMaintenance,
+                                                                print_maintenance_result);
+  }
+  if (*events_cmd) {
+    v1::WatchEventsRequest req;
+    req.set_service(ev_service);
+    for (const auto& k : ev_kinds)
+      req.add_kinds(k);
+    return run_events(c, json, req, ev_follow, ev_linger_ms);
+  }
+  if (*export_cmd) {
+    v1::ExportPlansRequest req;
+    req.set_service(ex_service);
+    req.set_format(ex_format);
+    v1::ExportPlansResponse resp;
+    auto ctx = c.context();
+    if (auto st = c.stub().ExportPlans(ctx.get(), req, &resp); !st.ok())
+      return c.fail(st);
+    if (ex_file.empty()) {
+      std::cout << resp.content() << std::flush;
+      return exit_ok;
+    }
+    std::ofstream out(ex_file, std::ios::trunc);
+    out << resp.content();
+    out.close();
+    if (!out) {
+      std::cerr << "switchyard: cannot write " << ex_file << '\n';
+      return exit_usage;
+    }
+    std::cerr << "switchyard: wrote the " << resp.format() << " export to " << ex_file << '\n';
+    return exit_ok;
+  }
+  if (*reload_cmd)
+    return run<v1::ReloadRequest, v1::ReloadResponse>(c, json, {}, &stub::Reload,
+                                                      print_reload_result);
   if (*audit_cmd) {
     v1::ListAuditRequest req;
     req.set_limit(audit_limit);

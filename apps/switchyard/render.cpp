@@ -42,6 +42,15 @@ void print_json(std::ostream& out, const google::protobuf::Message& msg) {
   out << json;
 }
 
+void print_json_line(std::ostream& out, const google::protobuf::Message& msg) {
+  std::string json;
+  google::protobuf::util::JsonPrintOptions opts;
+  opts.always_print_primitive_fields = true;
+  opts.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(msg, &json, opts);
+  out << json << '\n';
+}
+
 std::string format_time(std::int64_t unix_ms) {
   if (unix_ms == 0)
     return "-";
@@ -70,6 +79,20 @@ std::string health_summary(const v1::Service& s) {
   return fmt::format("{}/{} healthy", healthy, s.instances_size());
 }
 
+// The service's window (instance "") or an instance's, if it has one.
+const v1::Maintenance* maintenance_of(const v1::Service& s, const std::string& instance) {
+  for (const auto& m : s.maintenance())
+    if (m.instance() == instance)
+      return &m;
+  return nullptr;
+}
+
+std::string describe(const v1::Maintenance& m) {
+  return fmt::format(
+      "{} (by {} since {}, {})", m.reason(), m.principal(), format_time(m.since_ms()),
+      m.until_ms() == 0 ? std::string{"until turned off"} : "until " + format_time(m.until_ms()));
+}
+
 std::string primary_health(const v1::Service& s) {
   for (const auto& i : s.instances())
     if (i.primary())
@@ -84,7 +107,10 @@ void print_services(std::ostream& out, const v1::ListServicesResponse& r) {
   for (const auto& s : r.services())
     rows.push_back(
         {s.name(), s.primary(), primary_health(s), std::to_string(s.epoch()), health_summary(s),
-         s.failover_in_flight() ? "failing over" : (s.in_block_period() ? "blocked" : "-")});
+         s.failover_in_flight()
+             ? "failing over"
+             : (maintenance_of(s, "") != nullptr ? "maintenance"
+                                                 : (s.in_block_period() ? "blocked" : "-"))});
   print_table(out, {"SERVICE", "PRIMARY", "PRIMARY HEALTH", "EPOCH", "INSTANCES", "STATE"}, rows);
 }
 
@@ -95,11 +121,17 @@ void print_service(std::ostream& out, const v1::ServiceDetail& d) {
                                             : (s.in_block_period() ? ", in block period" : ""));
   if (!s.last_decision().empty())
     out << "last decision: " << s.last_decision() << '\n';
+  if (const auto* m = maintenance_of(s, ""))
+    out << "IN MAINTENANCE: " << describe(*m) << '\n';
+  for (const auto& m : s.maintenance())
+    if (!m.instance().empty())
+      out << "instance " << m.instance() << " in maintenance: " << describe(m) << '\n';
   out << '\n';
   std::vector<std::vector<std::string>> rows;
   for (const auto& i : s.instances())
     rows.push_back({i.name(), i.address(), i.site(), i.primary() ? "primary" : "standby",
-                    i.configured_role(), std::to_string(i.priority()), i.health()});
+                    i.configured_role(), std::to_string(i.priority()),
+                    i.in_maintenance() ? i.health() + " (maintenance)" : i.health()});
   print_table(out, {"INSTANCE", "ADDRESS", "SITE", "ROLE", "CONFIGURED", "PRIORITY", "HEALTH"},
               rows);
   out << '\n';
@@ -170,6 +202,23 @@ void print_switchover_result(std::ostream& out, const v1::SwitchoverResponse& r)
   print_table(out, {"STEP", "PHASE", "NAME", "TARGET", "TIMEOUT", "COMMAND"}, rows);
   if (r.executed())
     out << r.detail() << '\n';
+}
+
+void print_event(std::ostream& out, const v1::Event& e) {
+  out << fmt::format("{} #{:<5} {:<11} {:<12} {}{}\n", format_time(e.at_ms()), e.sequence(),
+                     e.kind(), e.service(), e.instance().empty() ? "" : e.instance() + ": ",
+                     e.summary());
+}
+
+void print_maintenance_result(std::ostream& out, const v1::MaintenanceResponse& r) {
+  out << r.detail();
+  if (r.until_ms() != 0)
+    out << " until " << format_time(r.until_ms());
+  out << (r.changed() ? "" : " (nothing changed)") << '\n';
+}
+
+void print_reload_result(std::ostream& out, const v1::ReloadResponse& r) {
+  out << (r.applied() ? "reloaded: " : "nothing to apply: ") << r.detail() << '\n';
 }
 
 } // namespace switchyard::cli

@@ -18,6 +18,9 @@ void print_table(std::ostream& out, const std::vector<std::string>& header,
 /// The message as JSON (proto field names, defaults included), for scripts.
 void print_json(std::ostream& out, const google::protobuf::Message& msg);
 
+/// The message as one line of JSON (for streams: one event per line).
+void print_json_line(std::ostream& out, const google::protobuf::Message& msg);
+
 /// "2026-11-23 23:49:34" in local time; "-" for 0.
 std::string format_time(std::int64_t unix_ms);
 
@@ -28,5 +31,8 @@ void print_switchovers(std::ostream& out, const v1::ListSwitchoversResponse& r);
 void print_switchover(std::ostream& out, const v1::Switchover& s);
 void print_audit(std::ostream& out, const v1::ListAuditResponse& r);
 void print_switchover_result(std::ostream& out, const v1::SwitchoverResponse& r);
+void print_event(std::ostream& out, const v1::Event& e);
+void print_maintenance_result(std::ostream& out, const v1::MaintenanceResponse& r);
+void print_reload_result(std::ostream& out, const v1::ReloadResponse& r);
 
 } // namespace switchyard::cli

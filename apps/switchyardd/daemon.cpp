@@ -8,7 +8,11 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/api_gateway.hpp"
+#include "actors/config_holder.hpp"
+#include "actors/config_reloader.hpp"
 #include "actors/directory.hpp"
+#include "actors/event_fanout.hpp"
+#include "actors/event_hub.hpp"
 #include "actors/failover_coordinator.hpp"
 #include "actors/failover_runner.hpp"
 #include "actors/failure_classifier.hpp"
@@ -25,38 +29,35 @@ namespace {
 using namespace switchyard::actors;
 using config_ptr = std::shared_ptr<const config::switchyard_config>;
 
-std::vector<child_spec> subsystems(const config_ptr& cfg) {
+// Every spawn function reads the configuration in force when it runs, so a
+// subsystem restarted after a reload starts with the reloaded one.
+std::vector<child_spec> subsystems(const std::shared_ptr<config_holder>& current,
+                                   const std::shared_ptr<event_fanout>& events) {
   std::vector<child_spec> specs;
   // Start order matters: the store first (everyone journals through it),
   // health checkers last (they produce the first messages).
-  specs.push_back({"store", names::store, [cfg](caf::actor_system& sys) {
+  specs.push_back({"store", names::store, [current](caf::actor_system& sys) {
                      // Detached: SQLite's fsyncs must not stall the cooperative scheduler.
-                     return caf::actor_cast<caf::actor>(sys.spawn<caf::detached>(store, cfg));
+                     return caf::actor_cast<caf::actor>(
+                         sys.spawn<caf::detached>(store, current->get()));
+                   }});
+  // The fanout outlives hub restarts: watchers stay subscribed.
+  specs.push_back({"event_hub", names::events, [events](caf::actor_system& sys) {
+                     return caf::actor_cast<caf::actor>(sys.spawn(event_hub, events));
                    }});
   specs.push_back({"failure_classifier", names::classifier, [](caf::actor_system& sys) {
                      return caf::actor_cast<caf::actor>(sys.spawn(failure_classifier));
                    }});
-  specs.push_back({"failover_runner", names::runner, [cfg](caf::actor_system& sys) {
-                     return caf::actor_cast<caf::actor>(sys.spawn(failover_runner, cfg));
+  specs.push_back({"failover_runner", names::runner, [current](caf::actor_system& sys) {
+                     return caf::actor_cast<caf::actor>(sys.spawn(failover_runner, current->get()));
                    }});
-  specs.push_back({"failover_coordinator", names::coordinator, [cfg](caf::actor_system& sys) {
-                     return caf::actor_cast<caf::actor>(sys.spawn(failover_coordinator, cfg));
+  specs.push_back({"failover_coordinator", names::coordinator, [current](caf::actor_system& sys) {
+                     return caf::actor_cast<caf::actor>(
+                         sys.spawn(failover_coordinator, current->get()));
                    }});
-  for (const auto& svc : cfg->services) {
-    for (const auto& inst : svc.instances) {
-      auto name = svc.name + "/" + inst.name;
-      specs.push_back(
-          {"health_checker " + name, std::nullopt,
-           [service = svc.name, inst, check = svc.health_check](caf::actor_system& sys) {
-             probe_factory factory = [service, inst, check] {
-               return make_probe(service, check, inst);
-             };
-             // Detached: a probe blocks for up to its timeout.
-             return caf::actor_cast<caf::actor>(
-                 sys.spawn<caf::detached>(health_checker, service, inst, check, factory));
-           }});
-    }
-  }
+  for (const auto& svc : current->get()->services)
+    for (auto& spec : health_checker_specs(svc))
+      specs.push_back(std::move(spec));
   return specs;
 }
 
@@ -102,10 +103,14 @@ int run_daemon(config_ptr cfg, std::vector<config::api_token> tokens) {
   caf_cfg.set("scheduler.max-threads", 2);
   caf::actor_system sys{caf_cfg};
 
-  auto sup = sys.spawn(supervisor, subsystems(cfg), cfg->orchestrator.supervisor);
+  auto events = std::make_shared<event_fanout>();
+  auto current = std::make_shared<config_holder>(cfg);
+  auto sup = sys.spawn(supervisor, subsystems(current, events), cfg->orchestrator.supervisor);
+  config_reloader reloader{sys, sup, current};
   if (tokens.empty())
     spdlog::warn("api: no tokens (api.tokens_file): every API call will be refused");
-  api_gateway api{sys, cfg, std::move(tokens)};
+  api_gateway api{sys, current, std::move(tokens), events,
+                  [&reloader](const std::string& who) { return reloader.reload(who); }};
   auto port = api.start();
   if (!port) {
     spdlog::error("api: {}", describe(port.error()));
@@ -113,6 +118,11 @@ int run_daemon(config_ptr cfg, std::vector<config::api_token> tokens) {
     return exit_startup_failed;
   }
   spdlog::info("api: listening on {} (port {})", cfg->api.listen, *port);
+  if (!cfg->api.tls.enabled() && !cfg->api.listens_on_loopback())
+    spdlog::warn("api: PLAINTEXT ON THE NETWORK: {} is not a loopback address and api.tls is not "
+                 "set, so bearer tokens and every call cross the network unencrypted; configure "
+                 "api.tls (cert_file, key_file) or listen on 127.0.0.1",
+                 cfg->api.listen);
   int code = exit_ok;
   {
     caf::scoped_actor self{sys};
@@ -122,8 +132,9 @@ int run_daemon(config_ptr cfg, std::vector<config::api_token> tokens) {
     while (running) {
       timespec tick{0, 100'000'000};
       int sig = sigtimedwait(&signals, nullptr, &tick);
-      if (sig == SIGHUP) {
-        spdlog::warn("SIGHUP: configuration reload is not supported yet; restart switchyardd");
+      if (sig == SIGHUP && !stopping) {
+        spdlog::info("SIGHUP received: reloading {}", cfg->source_file);
+        (void)reloader.reload("SIGHUP"); // logs its outcome, errors included
       } else if (sig > 0 && !stopping) {
         spdlog::info("{} received: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
         stopping = true;
@@ -140,6 +151,7 @@ int run_daemon(config_ptr cfg, std::vector<config::api_token> tokens) {
           caf::after(std::chrono::milliseconds(0)) >> [] {});
     }
   }
+  events->close_all(); // ends every WatchEvents stream now, not at the shutdown deadline
   api.stop();
   spdlog::info("switchyardd stopped");
   return code;

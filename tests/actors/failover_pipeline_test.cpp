@@ -39,6 +39,9 @@ private:
 
 struct runner_log {
   std::vector<failover_job> jobs;
+  std::vector<std::shared_ptr<const config::switchyard_config>> configs; ///< reloads received
+  std::set<std::string> refuse; ///< candidates whose pre-checks fail
+  std::vector<candidate_check> checks;
   bool succeed = true;
 };
 
@@ -51,6 +54,19 @@ runner_actor::behavior_type fake_runner(runner_actor::pointer, std::shared_ptr<r
             log->succeed,     log->succeed ? job.to : job.from,
             job.new_epoch,    log->succeed ? "ok" : "step 2 (promote) failed"};
       },
+      [log](candidate_check& check) {
+        log->checks.push_back(check);
+        candidate_verdict v;
+        for (const auto& c : check.candidates) {
+          if (!log->refuse.count(c.value)) {
+            v.chosen = c;
+            break;
+          }
+          v.reasons.push_back("check lag refused " + c.value + ": exit 1 | lag 90s");
+        }
+        return v;
+      },
+      [log](config_update& update) { log->configs.push_back(update.cfg); },
   };
 }
 
@@ -63,6 +79,25 @@ caf::behavior state_query(caf::event_based_actor* self, coordinator_actor coord,
         *out = std::move(s);
         self->quit();
       });
+  return {[](int) {}};
+}
+
+// Sends one request to the coordinator from an event-based actor and keeps
+// the reply (or the error's text).
+template <class Reply, class Msg>
+caf::behavior one_request(caf::event_based_actor* self, coordinator_actor coord, Msg msg,
+                          std::shared_ptr<std::optional<Reply>> reply,
+                          std::shared_ptr<std::string> error) {
+  self->request(coord, caf::infinite, std::move(msg))
+      .then(
+          [self, reply](Reply& r) {
+            *reply = std::move(r);
+            self->quit();
+          },
+          [self, error](caf::error& err) {
+            *error = describe(err);
+            self->quit();
+          });
   return {[](int) {}};
 }
 
@@ -125,6 +160,17 @@ protected:
     run();
     EXPECT_EQ(out->size(), 1u);
     return out->empty() ? service_state{} : out->front();
+  }
+
+  template <class Reply, class Msg>
+  std::optional<Reply> ask(Msg msg, std::string* error_out = nullptr) {
+    auto reply = std::make_shared<std::optional<Reply>>();
+    auto error = std::make_shared<std::string>();
+    sys.spawn(one_request<Reply, Msg>, coord, std::move(msg), reply, error);
+    run();
+    if (error_out != nullptr)
+      *error_out = *error;
+    return *reply;
   }
 
   std::unique_ptr<persistence::sqlite_store> open_db() {
@@ -265,4 +311,105 @@ TEST_F(pipeline_test, primary_is_loaded_from_the_database_on_start) {
   auto s = web_state();
   EXPECT_EQ(s.primary.value, "web-b") << "the database wins over the file's configured primary";
   EXPECT_EQ(s.current_epoch.value, 7u);
+}
+
+TEST_F(pipeline_test, maintenance_holds_a_failover_back_until_it_expires) {
+  start();
+  auto on = ask<maintenance_reply>(maintenance_request{service_id{"web"}, instance_id{}, true,
+                                                       "storage upgrade", "alice", 30'000});
+  ASSERT_TRUE(on);
+  EXPECT_TRUE(on->changed);
+  EXPECT_EQ(web_state().maintenance.size(), 1u);
+  (*up)["web-a"] = false;
+  advance(2s);
+  EXPECT_TRUE(runner->jobs.empty()) << "no automatic failover in maintenance";
+  EXPECT_NE(web_state().last_decision.find("service in maintenance (storage upgrade by alice"),
+            std::string::npos)
+      << web_state().last_decision;
+  advance(27s);
+  EXPECT_TRUE(runner->jobs.empty());
+  advance(1s); // 30 s after it was turned on: it expires and the held failure is decided
+  ASSERT_EQ(runner->jobs.size(), 1u);
+  EXPECT_EQ(runner->jobs.front().to.value, "web-b");
+  EXPECT_TRUE(web_state().maintenance.empty());
+  auto db = open_db();
+  ASSERT_TRUE(db);
+  EXPECT_TRUE(db->list_maintenance(0)->empty()) << "the expired row was deleted";
+}
+
+TEST_F(pipeline_test, maintenance_of_an_unknown_instance_is_refused_and_nothing_is_stored) {
+  start();
+  std::string error;
+  auto r = ask<maintenance_reply>(
+      maintenance_request{service_id{"web"}, instance_id{"web-z"}, true, "x", "alice", 0}, &error);
+  EXPECT_FALSE(r);
+  EXPECT_NE(error.find("service 'web' has no instance 'web-z'"), std::string::npos) << error;
+  auto db = open_db();
+  ASSERT_TRUE(db);
+  EXPECT_TRUE(db->list_maintenance(0)->empty());
+}
+
+TEST_F(pipeline_test,
+       a_reload_keeps_the_topology_hands_the_runner_the_new_config_and_adds_services) {
+  start();
+  auto next = std::make_shared<config::switchyard_config>(*cfg_ptr);
+  next->services.front().block_period = 10s;
+  auto db_svc = next->services.front();
+  db_svc.name = "db";
+  db_svc.instances[0].name = "db-a";
+  db_svc.instances[1].name = "db-b";
+  next->services.push_back(db_svc);
+  std::string error;
+  auto ok = ask<caf::ok_atom>(config_update{next}, &error);
+  ASSERT_TRUE(ok) << error;
+  ASSERT_EQ(runner->configs.size(), 1u);
+  EXPECT_EQ(runner->configs.front(), next);
+  auto out = std::make_shared<service_state_list>();
+  sys.spawn(state_query, coord, out);
+  run();
+  ASSERT_EQ(out->size(), 2u);
+  EXPECT_EQ((*out)[0].service.value, "db");
+  EXPECT_EQ((*out)[0].primary.value, "db-a");
+  EXPECT_EQ((*out)[1].primary.value, "web-a");
+  // web kept its live health through the reload (the checkers were not restarted here).
+  for (const auto& h : (*out)[1].instances)
+    EXPECT_EQ(h.status, health_status::healthy) << h.instance.value;
+  // Failures are still decided after the reload, with the new settings.
+  (*up)["web-a"] = false;
+  advance(2s);
+  ASSERT_EQ(runner->jobs.size(), 1u);
+  ASSERT_EQ(runner->jobs.front().plan.steps.size(), 2u);
+}
+
+TEST_F(pipeline_test, a_reload_that_removes_the_current_primary_is_refused) {
+  start();
+  auto next = std::make_shared<config::switchyard_config>(*cfg_ptr);
+  next->services.front().instances.erase(next->services.front().instances.begin());
+  next->services.front().instances.front().role = config::instance_role::primary;
+  std::string error;
+  EXPECT_FALSE(ask<caf::ok_atom>(config_update{next}, &error));
+  EXPECT_NE(error.find("removes web-a, the current primary of 'web'"), std::string::npos) << error;
+  EXPECT_TRUE(runner->configs.empty()) << "nothing was handed on";
+  EXPECT_EQ(web_state().primary.value, "web-a");
+}
+
+TEST_F(pipeline_test, a_standby_refused_by_the_pre_checks_is_not_promoted_until_it_passes) {
+  auto c = std::make_shared<config::switchyard_config>(*cfg_ptr);
+  c->services.front().strategy.checks.push_back(exec_action("lag"));
+  cfg_ptr = c;
+  runner->refuse.insert("web-b");
+  start();
+  (*up)["web-a"] = false;
+  advance(2s);
+  ASSERT_EQ(runner->checks.size(), 1u);
+  EXPECT_EQ(runner->checks.front().candidates.front().value, "web-b");
+  EXPECT_TRUE(runner->jobs.empty()) << "a lagging standby is not promoted";
+  EXPECT_NE(web_state().last_decision.find("no candidate passed the pre-checks: check lag refused "
+                                           "web-b: exit 1 | lag 90s"),
+            std::string::npos)
+      << web_state().last_decision;
+  runner->refuse.clear(); // it caught up
+  advance(2s);            // the held failure is looked at again
+  ASSERT_EQ(runner->jobs.size(), 1u);
+  EXPECT_EQ(runner->jobs.front().to.value, "web-b");
 }

@@ -120,3 +120,83 @@ TEST_F(policy_test, switchover_in_the_block_period_needs_force) {
                       "(force overrides)");
   EXPECT_EQ(check_switchover(view, "", true, t0 + 120s, strategy).what, verdict::fail_over);
 }
+
+TEST_F(policy_test, maintenance_of_the_service_or_the_primary_holds_automatic_failover_back) {
+  view.maintenance =
+      maintenance_record{service_id{"web"}, instance_id{}, "storage upgrade", "alice", 1, 0};
+  auto d = decide_now(primary_down());
+  EXPECT_EQ(d.what, verdict::blocked);
+  EXPECT_EQ(d.reason, "service in maintenance (storage upgrade by alice until turned off): no "
+                      "automatic action");
+  view.maintenance.reset();
+  view.instance_maintenance["web-a"] =
+      maintenance_record{service_id{"web"}, instance_id{"web-a"}, "disk swap", "bob", 1, 5};
+  d = decide_now(primary_down());
+  EXPECT_EQ(d.what, verdict::blocked);
+  EXPECT_EQ(d.reason.rfind("primary web-a in maintenance (disk swap by bob)", 0), 0u) << d.reason;
+}
+
+TEST_F(policy_test, a_standby_in_maintenance_is_never_promoted_automatically) {
+  view.instance_maintenance["web-b"] =
+      maintenance_record{service_id{"web"}, instance_id{"web-b"}, "patching", "bob", 1, 0};
+  auto d = decide_now(primary_down());
+  EXPECT_EQ(d.what, verdict::no_target) << d.reason;
+  // An operator may name it knowingly, with force.
+  auto planned = check_switchover(view, "web-b", false, t0 + 120s, strategy);
+  EXPECT_EQ(planned.what, verdict::no_target);
+  EXPECT_NE(planned.reason.find("target 'web-b' is in maintenance"), std::string::npos)
+      << planned.reason;
+  EXPECT_EQ(check_switchover(view, "web-b", true, t0 + 120s, strategy).what, verdict::fail_over);
+}
+
+TEST_F(policy_test, forced_failover_needs_a_primary_that_is_not_healthy_unless_forced) {
+  view.health["web-a"] = health_status::healthy;
+  auto d = check_switchover(view, "", false, t0 + 120s, strategy, switchover_kind::forced_failover);
+  EXPECT_EQ(d.what, verdict::blocked);
+  EXPECT_EQ(d.reason.rfind("primary web-a is healthy: use a planned switchover", 0), 0u);
+  EXPECT_EQ(
+      check_switchover(view, "", true, t0 + 120s, strategy, switchover_kind::forced_failover).what,
+      verdict::fail_over);
+  view.health["web-a"] = health_status::unhealthy;
+  EXPECT_EQ(
+      check_switchover(view, "", false, t0 + 120s, strategy, switchover_kind::forced_failover).what,
+      verdict::fail_over);
+}
+
+TEST_F(policy_test, demote_steps_run_in_planned_switchovers_only_and_fencing_always) {
+  svc.strategy.demote.push_back(
+      config::action_settings{"drain", config::action_type::exec, "true", 1s, {}});
+  svc.strategy.fence.push_back(
+      config::action_settings{"stonith", config::action_type::exec, "true", 1s, {}});
+  auto names = [](const decision& d) {
+    std::vector<std::string> out;
+    for (const auto& s : d.plan->steps)
+      out.push_back(std::string(to_string(s.phase)) + " " + s.name + " on " + s.target.value);
+    return out;
+  };
+  auto planned = check_switchover(view, "", false, t0 + 120s, strategy);
+  ASSERT_EQ(planned.what, verdict::fail_over) << planned.reason;
+  EXPECT_EQ(names(planned),
+            (std::vector<std::string>{"demote drain on web-a", "fence stonith on web-a",
+                                      "promote promote on web-b"}));
+  auto forced =
+      check_switchover(view, "", false, t0 + 120s, strategy, switchover_kind::forced_failover);
+  ASSERT_EQ(forced.what, verdict::fail_over);
+  EXPECT_EQ(names(forced),
+            (std::vector<std::string>{"fence stonith on web-a", "promote promote on web-b"}));
+  auto automatic = decide_now(primary_down());
+  ASSERT_EQ(automatic.what, verdict::fail_over);
+  EXPECT_EQ(names(automatic), names(forced));
+}
+
+TEST_F(policy_test, export_plans_as_if_standbys_were_healthy_when_none_is) {
+  view.health["web-b"] = health_status::unhealthy;
+  auto p = export_plan(view, strategy);
+  ASSERT_TRUE(p.has_plan) << p.note;
+  EXPECT_EQ(p.plan.secondary_targets.front().value, "web-b");
+  EXPECT_NE(p.note.find("planned as if the standbys were healthy"), std::string::npos) << p.note;
+  view.health["web-b"] = health_status::healthy;
+  p = export_plan(view, strategy);
+  EXPECT_TRUE(p.has_plan);
+  EXPECT_EQ(p.note, "");
+}

@@ -131,3 +131,29 @@ TEST_F(supervisor_test, shutdown_stops_children_and_does_not_restart_them) {
   EXPECT_TRUE(child_end->down);
   EXPECT_EQ(starts, 1);
 }
+
+TEST_F(supervisor_test,
+       an_update_stops_named_children_without_restarting_them_and_starts_new_ones) {
+  start_supervisor();
+  auto child = victim();
+  auto child_end = std::make_shared<watch_result>();
+  keep.push_back(sys.spawn(watcher, child, child_end));
+  run();
+  int extra_starts = 0;
+  supervisor_update update;
+  update.stop.push_back("victim");
+  update.start.push_back({"newcomer", std::nullopt, [&extra_starts](caf::actor_system& s) {
+                            ++extra_starts;
+                            return s.spawn(crashable);
+                          }});
+  caf::anon_send(sup, std::move(update));
+  run();
+  EXPECT_TRUE(child_end->down) << "the named child was stopped";
+  EXPECT_FALSE(victim()) << "and unregistered";
+  EXPECT_EQ(extra_starts, 1);
+  advance(10s);
+  EXPECT_EQ(starts, 1) << "a stop asked for is not a crash: no restart";
+  EXPECT_FALSE(sup_end->down);
+  caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
+  run();
+}

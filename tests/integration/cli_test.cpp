@@ -7,65 +7,14 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "tests/integration/deployment.hpp"
+#include "tests/integration/cli_fixture.hpp"
 
 using namespace std::chrono_literals;
 using switchyard::testing::child_process;
 using switchyard::testing::read_file;
 using switchyard::testing::wait_until;
 
-namespace {
-
-struct cli_result {
-  int exit_code = -1;
-  std::string output; ///< stdout and stderr
-};
-
-class cli_integration : public switchyard::testing::deployment {
-protected:
-  cli_result cli(std::vector<std::string> args, const std::string& token = "viewer-token") {
-    std::vector<std::string> argv{SWITCHYARD_CLI_PATH, "--server",
-                                  "127.0.0.1:" + std::to_string(api_port)};
-    if (!token.empty()) {
-      argv.push_back("--token");
-      argv.push_back(token);
-    }
-    argv.insert(argv.end(), args.begin(), args.end());
-    auto log = root + "/cli-" + std::to_string(++calls) + ".out";
-    child_process p(argv, log);
-    cli_result r;
-    r.exit_code = p.wait_for_exit(20s);
-    r.output = read_file(log);
-    return r;
-  }
-
-  void start_and_fail_over() {
-    daemon = start_daemon(root + "/switchyardd.log");
-    ASSERT_TRUE(wait_until(
-        [&] {
-          auto r = cli({"services"});
-          return r.exit_code == 0 && r.output.find("2/2 healthy") != std::string::npos;
-        },
-        15s))
-        << read_file(root + "/switchyardd.log");
-    web_a->signal(SIGKILL);
-    ASSERT_TRUE(wait_until(
-        [&] { return cli({"switchovers"}).output.find("completed") != std::string::npos; }, 20s))
-        << read_file(root + "/switchyardd.log");
-  }
-
-  void TearDown() override {
-    if (daemon) {
-      daemon->signal(SIGTERM);
-      EXPECT_EQ(daemon->wait_for_exit(15s), 0);
-    }
-  }
-
-  std::unique_ptr<child_process> daemon;
-  int calls = 0;
-};
-
-} // namespace
+using switchyard::testing::cli_integration;
 
 TEST_F(cli_integration, reads_show_the_failover) {
   start_and_fail_over();
@@ -176,7 +125,8 @@ TEST_F(cli_integration, dry_run_changes_nothing_and_a_planned_switchover_complet
 
   auto dry = cli({"switchover", "web", "--dry-run"}, "operator-token");
   EXPECT_EQ(dry.exit_code, 0) << dry.output;
-  EXPECT_NE(dry.output.find("dry run: web-a -> web-b, 4 steps"), std::string::npos) << dry.output;
+  EXPECT_NE(dry.output.find("dry run: web-a -> web-b, 5 steps"), std::string::npos) << dry.output;
+  EXPECT_NE(dry.output.find("drain-old"), std::string::npos) << "a planned switchover demotes";
   EXPECT_NE(dry.output.find("promote-new"), std::string::npos);
   EXPECT_EQ(read_file(actions_log), "") << "a dry run runs nothing";
   EXPECT_EQ(cli({"switchovers"}).output.find("web-a -> web-b"), std::string::npos);
@@ -222,7 +172,7 @@ TEST_F(cli_integration, a_failed_step_rolls_the_switchover_back) {
   EXPECT_EQ(run.exit_code, 6) << run.output;
   EXPECT_NE(run.output.find("switchover #1: web-a -> web-b FAILED"), std::string::npos)
       << run.output;
-  EXPECT_NE(run.output.find("step 4 (verify-role) failed"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("step 5 (verify-role) failed"), std::string::npos) << run.output;
   EXPECT_NE(run.output.find("rolled back: promote-new"), std::string::npos) << run.output;
   EXPECT_EQ(switchyard::testing::http_request("GET", port_b, "/role"), "200 standby\n")
       << "the promote was undone";
@@ -231,10 +181,11 @@ TEST_F(cli_integration, a_failed_step_rolls_the_switchover_back) {
   auto journal = cli({"--output", "json", "switchovers", "1"});
   auto doc = nlohmann::json::parse(journal.output);
   EXPECT_EQ(doc["status"], "failed");
-  ASSERT_EQ(doc["steps"].size(), 5u) << journal.output;
-  EXPECT_EQ(doc["steps"][3]["status"], "failed");
-  EXPECT_EQ(doc["steps"][4]["name"], "rollback promote-new");
-  EXPECT_EQ(doc["steps"][4]["status"], "done");
+  ASSERT_EQ(doc["steps"].size(), 6u) << journal.output;
+  EXPECT_EQ(doc["steps"][0]["phase"], "demote");
+  EXPECT_EQ(doc["steps"][4]["status"], "failed");
+  EXPECT_EQ(doc["steps"][5]["name"], "rollback promote-new");
+  EXPECT_EQ(doc["steps"][5]["status"], "done");
 }
 
 TEST_F(cli_integration, mutating_calls_need_the_operator_role_and_are_audited_when_refused) {

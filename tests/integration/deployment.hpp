@@ -72,12 +72,12 @@ protected:
   }
 
   void write_config() {
-    std::ofstream out(root + "/switchyard.yaml");
+    std::ofstream out(root + "/switchyard.yaml", std::ios::trunc);
     out << "orchestrator:\n  data_dir: data\n  log_level: debug\n"
         << fmt::format("api:\n  listen: 127.0.0.1:{}\n  tokens_file: tokens.yaml\n", api_port)
         << "services:\n"
         << "  - name: web\n"
-        << "    block_period: 60s\n"
+        << "    block_period: " << web_block_period << "\n"
         << "    objectives: {rto: 10s, rpo: 0s}\n"
         << "    health_check: {type: http, path: /health, interval: 200ms, timeout: 150ms,"
            " rise: 1, fall: 2}\n"
@@ -90,6 +90,17 @@ protected:
                        port_b)
         << "    strategy:\n"
         << "      type: active_passive\n"
+        // A replication-lag pre-check: refuses while the flag file `lagging` exists.
+        << "      checks:\n"
+        << "        - name: replication-lag\n"
+        << "          type: exec\n"
+        << "          command: >-\n"
+        << "            test ! -f " + root +
+               "/lagging || { echo \"$SWITCHYARD_TARGET lags 90000 ms, RPO is "
+               "$SWITCHYARD_RPO_MS ms\"; exit 1; }\n"
+        << "      demote:\n"
+        // A test makes the switchover slow (to catch it in flight) with a flag file.
+        << action("drain-old", actions_log, " && if [ -f " + root + "/slow ]; then sleep 2; fi")
         << "      fence:\n"
         << action("fence-old", actions_log) << "      promote:\n"
         << action("promote-new", actions_log,
@@ -100,7 +111,8 @@ protected:
         << action("verify-role", actions_log,
                   " && curl -fsS -m 2 \"http://$SWITCHYARD_NEW_PRIMARY_ADDRESS/role\" | grep -qx "
                   "primary && test ! -f " +
-                      root + "/fail-verify");
+                      root + "/fail-verify")
+        << extra_services;
   }
 
   std::unique_ptr<child_process> start_daemon(const std::string& log) {
@@ -113,6 +125,8 @@ protected:
   switchyard::testing::temp_dir dir;
   std::string root;
   std::string actions_log;
+  std::string web_block_period = "60s";
+  std::string extra_services; ///< YAML appended to `services:` (reload tests)
   std::uint16_t api_port = 0;
   std::uint16_t port_a = 0;
   std::uint16_t port_b = 0;

@@ -633,3 +633,73 @@ TEST_F(store_test, plan_json_survives_invalid_utf8_in_a_command) {
             std::string::npos)
       << (*latest)->json;
 }
+
+TEST_F(store_test, maintenance_windows_are_set_replaced_listed_and_cleared) {
+  auto db = open();
+  ASSERT_TRUE(db);
+  ASSERT_TRUE(db->set_maintenance(
+      {service_id{"web"}, instance_id{}, "storage upgrade", "alice", 1'000, 0}));
+  ASSERT_TRUE(db->set_maintenance(
+      {service_id{"web"}, instance_id{"web-b"}, "patching", "bob", 1'000, 5'000}));
+  // Replacing a window keeps one row per (service, instance).
+  ASSERT_TRUE(db->set_maintenance(
+      {service_id{"web"}, instance_id{"web-b"}, "patching again", "bob", 2'000, 9'000}));
+  auto rows = db->list_maintenance(3'000);
+  ASSERT_TRUE(rows);
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0].instance.value, "");
+  EXPECT_EQ((*rows)[0].reason, "storage upgrade");
+  EXPECT_EQ((*rows)[1].reason, "patching again");
+  EXPECT_EQ((*rows)[1].until_ms, 9'000);
+  // Expired windows are gone when listed after their end.
+  rows = db->list_maintenance(9'000);
+  ASSERT_TRUE(rows);
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].principal, "alice");
+  ASSERT_TRUE(db->clear_maintenance({service_id{"web"}, instance_id{}}));
+  ASSERT_TRUE(db->clear_maintenance({service_id{"web"}, instance_id{"nope"}})) << "idempotent";
+  EXPECT_TRUE(db->list_maintenance(0)->empty());
+  // An empty reason is refused by the schema, not stored.
+  EXPECT_FALSE(db->set_maintenance({service_id{"web"}, instance_id{}, "", "alice", 1, 0}));
+}
+
+TEST_F(store_test, v4_keeps_the_step_journal_of_a_v3_database_and_accepts_demote_steps) {
+  {
+    raw_db raw{path()};
+    for (int v = 0; v < 3; ++v)
+      ASSERT_EQ(raw.exec(migrations()[static_cast<std::size_t>(v)]), "");
+    ASSERT_EQ(raw.exec("PRAGMA user_version = 3"), "");
+    ASSERT_EQ(raw.exec("INSERT INTO switchovers (id, service, kind, status, from_instance, "
+                       "to_instance, epoch, started_at_ms) VALUES (7, 'web', "
+                       "'automatic_failover', 'completed', 'web-a', 'web-b', 2, 1)"),
+              "");
+    ASSERT_EQ(raw.exec("INSERT INTO switchover_steps (switchover_id, sequence, phase, name, "
+                       "action_kind, target, epoch, status, started_at_ms) VALUES (7, 1, "
+                       "'fence', 'fence-old', 'exec', 'web-a', 2, 'done', 1)"),
+              "");
+  }
+  auto db = open();
+  ASSERT_TRUE(db);
+  EXPECT_EQ(db->schema_version(), 4);
+  auto steps = db->list_steps(switchover_id{7});
+  ASSERT_TRUE(steps);
+  ASSERT_EQ(steps->size(), 1u);
+  EXPECT_EQ((*steps)[0].name, "fence-old");
+  EXPECT_EQ((*steps)[0].phase, step_phase::fence);
+
+  auto id = db->begin_switchover(
+      switchover_start{service_id{"web"}, switchover_kind::planned_switchover, instance_id{"web-b"},
+                       instance_id{"web-a"}, detection_id{0}, 1, epoch{3}, "test"});
+  ASSERT_TRUE(id);
+  plan_step demote;
+  demote.sequence = 1;
+  demote.phase = step_phase::demote;
+  demote.name = "drain";
+  demote.action_kind = "exec";
+  demote.target = instance_id{"web-b"};
+  auto sid = db->begin_step(step_start{*id, demote, epoch{3}});
+  ASSERT_TRUE(sid) << describe(sid.error());
+  auto read = db->list_steps(*id);
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->front().phase, step_phase::demote);
+}

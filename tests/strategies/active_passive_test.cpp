@@ -239,3 +239,31 @@ TEST_F(active_passive_test, preferred_target_goes_first) {
   EXPECT_EQ(p->secondary_targets.front().value, "web-b");
   EXPECT_EQ(p->steps[1].target.value, "web-b");
 }
+
+TEST(active_passive_checks, a_check_refuses_a_lagging_candidate_with_its_own_reason) {
+  auto s = service("/dev/null");
+  s.objective.rpo = 5s;
+  // Lag per candidate from the environment the check gets: web-c lags, web-d does not.
+  s.strategy.checks.push_back(act(
+      "replication-lag",
+      "case $SWITCHYARD_TARGET in web-c) lag=90000;; *) lag=10;; esac; "
+      "if [ $lag -gt $SWITCHYARD_RPO_MS ]; then "
+      "echo \"lag ${lag} ms > RPO ${SWITCHYARD_RPO_MS} ms on $SWITCHYARD_NEW_PRIMARY_ADDRESS\"; "
+      "exit 1; fi"));
+  active_passive ap{s};
+  ASSERT_TRUE(ap.has_candidate_checks());
+  auto c = ap.check_candidate("web-a", "web-c");
+  EXPECT_FALSE(c.ok);
+  EXPECT_EQ(c.detail.rfind("check replication-lag refused web-c: exit 1 in ", 0), 0u) << c.detail;
+  EXPECT_NE(c.detail.find("| lag 90000 ms > RPO 5000 ms on 10.0.0.3:80"), std::string::npos)
+      << c.detail;
+  auto d = ap.check_candidate("web-a", "web-d");
+  EXPECT_TRUE(d.ok) << d.detail;
+  EXPECT_EQ(d.detail, "passed replication-lag");
+}
+
+TEST(active_passive_checks, without_checks_every_candidate_passes) {
+  active_passive ap{service("/dev/null")};
+  EXPECT_FALSE(ap.has_candidate_checks());
+  EXPECT_TRUE(ap.check_candidate("web-a", "web-b").ok);
+}

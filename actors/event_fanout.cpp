@@ -1,0 +1,104 @@
+#include "actors/event_fanout.hpp"
+
+#include <algorithm>
+
+namespace switchyard::actors {
+
+bool event_filter::matches(const orchestrator_event& e) const {
+  if (!service.empty() && e.service.value != service)
+    return false;
+  return kinds.empty() || kinds.count(e.kind) > 0;
+}
+
+event_watcher::event_watcher(event_filter filter, std::size_t capacity)
+    : filter_(std::move(filter)), capacity_(capacity) {}
+
+void event_watcher::offer(const orchestrator_event& e) {
+  if (!filter_.matches(e))
+    return;
+  {
+    std::lock_guard<std::mutex> guard{mutex_};
+    if (closed_)
+      return;
+    if (overflowed_ || queue_.size() >= capacity_) {
+      // Once behind by a full queue it never catches up reliably: stop
+      // queueing so the stream can end with a clear "you were dropped".
+      overflowed_ = true;
+      ++dropped_;
+      return;
+    }
+    queue_.push_back(e);
+  }
+  ready_.notify_one();
+}
+
+void event_watcher::close() {
+  {
+    std::lock_guard<std::mutex> guard{mutex_};
+    closed_ = true;
+  }
+  ready_.notify_all();
+}
+
+event_watcher::wait_result event_watcher::next(orchestrator_event& out,
+                                               std::chrono::milliseconds wait) {
+  std::unique_lock<std::mutex> lock{mutex_};
+  ready_.wait_for(lock, wait, [this] { return !queue_.empty() || overflowed_ || closed_; });
+  if (!queue_.empty()) {
+    out = std::move(queue_.front());
+    queue_.pop_front();
+    return wait_result::event;
+  }
+  if (closed_)
+    return wait_result::closed;
+  return overflowed_ ? wait_result::overflowed : wait_result::timeout;
+}
+
+std::uint64_t event_watcher::dropped() const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  return dropped_;
+}
+
+event_fanout::event_fanout(std::size_t capacity_per_watcher) : capacity_(capacity_per_watcher) {}
+
+event_fanout::~event_fanout() {
+  close_all();
+}
+
+std::shared_ptr<event_watcher> event_fanout::subscribe(event_filter filter) {
+  auto w = std::make_shared<event_watcher>(std::move(filter), capacity_);
+  std::lock_guard<std::mutex> guard{mutex_};
+  watchers_.push_back(w);
+  return w;
+}
+
+std::uint64_t event_fanout::publish(orchestrator_event e) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  e.sequence = next_sequence_++;
+  // Released watchers are pruned here, on the publishing path, so no other
+  // bookkeeping thread is needed.
+  std::erase_if(watchers_, [&e](const std::weak_ptr<event_watcher>& weak) {
+    auto w = weak.lock();
+    if (!w)
+      return true;
+    w->offer(e);
+    return false;
+  });
+  return e.sequence;
+}
+
+void event_fanout::close_all() {
+  std::lock_guard<std::mutex> guard{mutex_};
+  for (auto& weak : watchers_)
+    if (auto w = weak.lock())
+      w->close();
+  watchers_.clear();
+}
+
+std::size_t event_fanout::watcher_count() const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  return static_cast<std::size_t>(std::count_if(watchers_.begin(), watchers_.end(),
+                                                [](const auto& weak) { return !weak.expired(); }));
+}
+
+} // namespace switchyard::actors

@@ -1,0 +1,30 @@
+#include "actors/event_hub.hpp"
+
+#include <chrono>
+
+#include <caf/all.hpp>
+
+#include "actors/directory.hpp"
+
+namespace switchyard::actors {
+
+events_actor::behavior_type event_hub(events_actor::pointer, std::shared_ptr<event_fanout> fanout) {
+  return {
+      [fanout](orchestrator_event& e) { fanout->publish(std::move(e)); },
+  };
+}
+
+std::int64_t wall_clock_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void publish_event(caf::actor_system& sys, orchestrator_event e) {
+  if (e.at_ms == 0)
+    e.at_ms = wall_clock_ms();
+  if (auto hub = lookup<events_actor>(sys, names::events))
+    caf::anon_send(hub, std::move(e));
+}
+
+} // namespace switchyard::actors

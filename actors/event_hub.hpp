@@ -1,0 +1,26 @@
+// The event hub: every actor that learns something an operator watching live
+// should see sends an orchestrator_event here (fire and forget). The hub
+// stamps and numbers it and hands it to the fanout, which feeds the API's
+// WatchEvents streams. One mailbox gives every watcher the same global order.
+#pragma once
+
+#include <memory>
+
+#include <caf/actor_system.hpp>
+
+#include "actors/event_fanout.hpp"
+#include "messages/interfaces.hpp"
+
+namespace switchyard::actors {
+
+events_actor::behavior_type event_hub(events_actor::pointer self,
+                                      std::shared_ptr<event_fanout> fanout);
+
+/// Sends `e` to the registered hub, if one is running; never waits. `at_ms`
+/// is set to now when it is 0.
+void publish_event(caf::actor_system& sys, orchestrator_event e);
+
+/// The current wall clock in ms since the epoch.
+std::int64_t wall_clock_ms();
+
+} // namespace switchyard::actors

@@ -1,0 +1,675 @@
+// Plan export renderers. JSON is the reference structure: YAML is produced
+// from the same tree so the two never drift apart; the Markdown runbook and
+// the Graphviz picture read the same facts for people.
+#include "strategies/plan_export.hpp"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <set>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
+
+namespace switchyard::strategies {
+
+namespace {
+
+// -- facts every format shows -------------------------------------------------
+
+std::int64_t to_ms(caf::timespan d) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+}
+
+std::string address_of(const config::instance_settings& inst) {
+  // The loader strips an IPv6 host's brackets; without them the port would be ambiguous.
+  if (inst.host.find(':') != std::string::npos)
+    return fmt::format("[{}]:{}", inst.host, inst.port);
+  return fmt::format("{}:{}", inst.host, inst.port);
+}
+
+health_status health_of(const plan_export_entry& e, const std::string& instance) {
+  auto i = e.health.find(instance);
+  return i == e.health.end() ? health_status::unknown : i->second;
+}
+
+const std::vector<config::action_settings>& actions_of(const config::strategy_settings& s,
+                                                       step_phase phase) {
+  switch (phase) {
+  case step_phase::demote:
+    return s.demote;
+  case step_phase::fence:
+    return s.fence;
+  case step_phase::promote:
+    return s.promote;
+  case step_phase::reroute:
+    return s.reroute;
+  case step_phase::verify:
+    break;
+  }
+  return s.verify;
+}
+
+const config::action_settings* action_of(const config::service_settings& svc, const plan_step& st) {
+  for (const auto& a : actions_of(svc.strategy, st.phase))
+    if (a.name == st.name)
+      return &a;
+  return nullptr;
+}
+
+/// The configured undo command of a step; nullptr if it has none (or its
+/// action is no longer configured, in which case nothing can run it either).
+const std::string* rollback_of(const config::service_settings& svc, const plan_step& st) {
+  const auto* a = action_of(svc, st);
+  return a == nullptr || a->rollback.empty() ? nullptr : &a->rollback;
+}
+
+const std::string* first_name(const std::vector<instance_id>& ids) {
+  return ids.empty() ? nullptr : &ids.front().value;
+}
+
+// -- JSON (the reference structure) -------------------------------------------
+
+// Ordered so the output reads in the documented key order, not alphabetically.
+using ojson = nlohmann::ordered_json;
+
+ojson text_or_null(const std::string* text) {
+  return text == nullptr ? ojson(nullptr) : ojson(*text);
+}
+
+ojson nonempty_or_null(const std::string& text) {
+  return text.empty() ? ojson(nullptr) : ojson(text);
+}
+
+ojson names_json(const std::vector<instance_id>& ids) {
+  auto out = ojson::array();
+  for (const auto& id : ids)
+    out.push_back(id.value);
+  return out;
+}
+
+ojson instance_json(const plan_export_entry& e, const config::instance_settings& inst) {
+  ojson j;
+  j["name"] = inst.name;
+  j["address"] = address_of(inst);
+  j["site"] = inst.site;
+  j["priority"] = inst.priority;
+  j["health"] = to_string(health_of(e, inst.name));
+  j["primary"] = inst.name == e.current_primary;
+  return j;
+}
+
+ojson step_json(const config::service_settings& svc, const plan_step& st) {
+  ojson j;
+  j["sequence"] = st.sequence;
+  j["phase"] = to_string(st.phase);
+  j["name"] = st.name;
+  j["action_kind"] = st.action_kind;
+  j["target"] = st.target.value;
+  j["description"] = st.description;
+  j["timeout_ms"] = to_ms(st.timeout);
+  j["rollback"] = text_or_null(rollback_of(svc, st));
+  return j;
+}
+
+ojson plan_json(const config::service_settings& svc, const failover_plan& p) {
+  ojson j;
+  j["from"] = text_or_null(first_name(p.primary_targets));
+  j["to"] = text_or_null(first_name(p.secondary_targets));
+  j["candidates"] = names_json(p.secondary_targets);
+  j["triggers"] = p.triggers;
+  j["rollback_criteria"] = p.rollback_criteria;
+  j["estimated_ms"] = to_ms(p.estimated_failover_time);
+  auto steps = ojson::array();
+  for (const auto& st : p.steps)
+    steps.push_back(step_json(svc, st));
+  j["steps"] = std::move(steps);
+  return j;
+}
+
+ojson entry_json(const plan_export_entry& e) {
+  const auto& svc = *e.service;
+  ojson j;
+  j["service"] = svc.name;
+  j["strategy"] = config::to_string(svc.strategy.type);
+  j["primary"] = e.current_primary;
+  j["epoch"] = e.epoch;
+  j["rto_ms"] = svc.objective.rto.count();
+  j["rpo_ms"] = svc.objective.rpo.count();
+  j["block_period_ms"] = svc.block_period.count();
+  auto instances = ojson::array();
+  for (const auto& inst : svc.instances)
+    instances.push_back(instance_json(e, inst));
+  j["instances"] = std::move(instances);
+  j["plan"] = e.plan ? plan_json(svc, *e.plan) : ojson(nullptr);
+  j["note"] = nonempty_or_null(e.note);
+  return j;
+}
+
+ojson document(const std::vector<plan_export_entry>& entries, const std::string& generated_at) {
+  ojson j;
+  j["generated_at"] = generated_at;
+  auto services = ojson::array();
+  for (const auto& e : entries)
+    services.push_back(entry_json(e));
+  j["services"] = std::move(services);
+  return j;
+}
+
+std::string dump(const ojson& j) {
+  // Invalid UTF-8 in a configured command must not throw: replace it.
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string render_json(const std::vector<plan_export_entry>& entries,
+                        const std::string& generated_at) {
+  return dump(document(entries, generated_at)) + "\n";
+}
+
+// -- YAML (the JSON tree, emitted as YAML) ------------------------------------
+
+/// True for strings a YAML 1.1 reader (PyYAML, Ruby, ...) would take for a
+/// bool, a number or null if written plain: yaml-cpp only quotes the null-like
+/// ones by itself. Anything that starts like a number is quoted, which may be
+/// more than needed but never wrong.
+bool needs_quotes(const std::string& s) {
+  static const std::set<std::string, std::less<>> words{
+      "y",  "Y",    "yes",  "Yes",  "YES",   "n",     "N",     "no", "No",
+      "NO", "true", "True", "TRUE", "false", "False", "FALSE", "on", "On",
+      "ON", "off",  "Off",  "OFF",  "null",  "Null",  "NULL",  "~"};
+  if (s.empty() || words.contains(s))
+    return true;
+  char c = s.front();
+  return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.';
+}
+
+void emit(YAML::Emitter& out, const ojson& j) {
+  switch (j.type()) {
+  case ojson::value_t::object:
+    out << YAML::BeginMap;
+    for (const auto& [key, value] : j.items()) {
+      out << YAML::Key << key << YAML::Value;
+      emit(out, value);
+    }
+    out << YAML::EndMap;
+    return;
+  case ojson::value_t::array:
+    out << YAML::BeginSeq;
+    for (const auto& value : j)
+      emit(out, value);
+    out << YAML::EndSeq;
+    return;
+  case ojson::value_t::string: {
+    const auto& s = j.get_ref<const std::string&>();
+    if (needs_quotes(s))
+      out << YAML::DoubleQuoted;
+    out << s;
+    return;
+  }
+  case ojson::value_t::boolean:
+    out << j.get<bool>();
+    return;
+  case ojson::value_t::number_unsigned:
+    out << j.get<std::uint64_t>();
+    return;
+  case ojson::value_t::number_integer:
+    out << j.get<std::int64_t>();
+    return;
+  case ojson::value_t::number_float:
+    out << j.get<double>();
+    return;
+  case ojson::value_t::null:
+  case ojson::value_t::binary:
+  case ojson::value_t::discarded:
+    break;
+  }
+  out << YAML::Null;
+}
+
+std::string render_yaml(const std::vector<plan_export_entry>& entries,
+                        const std::string& generated_at) {
+  // Through the JSON text and back: the same structure as the JSON export, and
+  // its UTF-8 repair, since yaml-cpp would pass invalid bytes through.
+  auto tree = ojson::parse(dump(document(entries, generated_at)));
+  YAML::Emitter out;
+  emit(out, tree);
+  if (!out.good())
+    return fmt::format("# YAML export failed: {}\n", out.GetLastError());
+  return std::string(out.c_str()) + "\n";
+}
+
+// -- Markdown runbook ---------------------------------------------------------
+
+/// "1 h 2 m", "1 m 30 s", "500 ms", "0 ms": what an operator reads at a glance.
+std::string human(std::int64_t ms) {
+  if (ms <= 0)
+    return fmt::format("{} ms", ms);
+  constexpr std::array<std::pair<std::int64_t, const char*>, 4> units{
+      {{3'600'000, "h"}, {60'000, "m"}, {1'000, "s"}, {1, "ms"}}};
+  std::string out;
+  for (const auto& [size, unit] : units) {
+    if (ms >= size) {
+      out += fmt::format("{}{} {}", out.empty() ? "" : " ", ms / size, unit);
+      ms %= size;
+    }
+  }
+  return out;
+}
+
+std::string human(caf::timespan d) {
+  return human(to_ms(d));
+}
+
+std::string human(config::milliseconds d) {
+  return human(d.count());
+}
+
+/// A table cell: `|` would end the cell and a line break the row.
+std::string cell(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '|')
+      out += "\\|";
+    else if (c == '\n' || c == '\r')
+      out += ' ';
+    else
+      out += c;
+  }
+  return out;
+}
+
+std::size_t longest_backtick_run(std::string_view text) {
+  std::size_t longest = 0;
+  std::size_t run = 0;
+  for (char c : text) {
+    run = c == '`' ? run + 1 : 0;
+    longest = std::max(longest, run);
+  }
+  return longest;
+}
+
+/// A code span that survives backticks in `text`: the fence is one backtick
+/// longer than the longest run inside (CommonMark), padded where needed.
+std::string code_span(std::string_view text) {
+  std::string fence(longest_backtick_run(text) + 1, '`');
+  bool pad = !text.empty() && (text.front() == '`' || text.back() == '`' ||
+                               (text.front() == ' ' && text.back() == ' '));
+  auto space = pad ? " " : "";
+  return fmt::format("{}{}{}{}{}", fence, space, text, space, fence);
+}
+
+/// "run <command>" for an operator to copy: a code span if the command is one
+/// line, otherwise a fenced block indented under its list item (`indent` = the
+/// item's marker width), since a code span cannot hold line breaks.
+std::string run_md(std::string_view command, std::size_t indent) {
+  if (command.empty())
+    return "nothing (no command is configured)";
+  if (command.find('\n') == std::string_view::npos)
+    return "run " + code_span(command);
+  if (command.back() == '\n')
+    command.remove_suffix(1);
+  std::string pad(indent, ' ');
+  std::string fence(std::max<std::size_t>(3, longest_backtick_run(command) + 1), '`');
+  std::string out = fmt::format("run this:\n\n{}{}sh\n", pad, fence);
+  std::size_t start = 0;
+  while (start <= command.size()) {
+    auto end = std::min(command.find('\n', start), command.size());
+    out += fmt::format("{}{}\n", pad, command.substr(start, end - start));
+    start = end + 1;
+  }
+  return out + fmt::format("{}{}\n", pad, fence);
+}
+
+std::string instance_md(const config::service_settings& svc, const std::string& name) {
+  const auto* inst = svc.find_instance(name);
+  return inst == nullptr ? fmt::format("**{}** (not configured)", name)
+                         : fmt::format("**{}** ({})", name, address_of(*inst));
+}
+
+void instances_md(std::string& out, const plan_export_entry& e) {
+  out += "| Instance | Address | Site | Priority | Health | Role |\n";
+  out += "|---|---|---|---|---|---|\n";
+  for (const auto& inst : e.service->instances) {
+    bool primary = inst.name == e.current_primary;
+    out += fmt::format("| {} | {} | {} | {} | {} | {} |\n", cell(inst.name), cell(address_of(inst)),
+                       cell(inst.site), inst.priority, to_string(health_of(e, inst.name)),
+                       primary ? "**primary**" : "standby");
+  }
+  out += "\n";
+}
+
+void objectives_md(std::string& out, const plan_export_entry& e) {
+  const auto& svc = *e.service;
+  out += fmt::format("- RTO: {}\n- RPO: {}\n", human(svc.objective.rto), human(svc.objective.rpo));
+  out += fmt::format("- Block period: {} (no second automatic failover within it)\n",
+                     human(svc.block_period));
+  if (e.plan) {
+    auto estimate = e.plan->estimated_failover_time;
+    bool over = svc.objective.rto.count() > 0 && estimate > svc.objective.rto;
+    out += fmt::format("- Estimated failover time: {} (upper bound: detection plus every step "
+                       "running to its timeout){}\n",
+                       human(estimate), over ? "; **exceeds the RTO**" : "");
+  }
+  out += "\n";
+}
+
+void bullets_md(std::string& out, const std::vector<std::string>& items) {
+  for (const auto& item : items)
+    out += fmt::format("- {}\n", item);
+  if (items.empty())
+    out += "- (none)\n";
+  out += "\n";
+}
+
+/// `text` as one shell word: plain if it is safe as is, otherwise single-quoted.
+std::string shell_word(std::string_view text) {
+  auto safe = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           std::string_view{"_-.:/@%+,="}.find(c) != std::string_view::npos;
+  };
+  if (!text.empty() && std::all_of(text.begin(), text.end(), safe))
+    return std::string{text};
+  std::string out = "'";
+  for (char c : text)
+    out += c == '\'' ? std::string{"'\\''"} : std::string(1, c);
+  return out + "'";
+}
+
+// What the commands see when Switchyard runs them: by hand, an operator must
+// set the same, or a command like `fence $SWITCHYARD_TARGET` acts on nothing.
+void environment_md(std::string& out, const plan_export_entry& e, const failover_plan& p) {
+  const auto& svc = *e.service;
+  auto address = [&](const std::string* name) {
+    const auto* inst = name == nullptr ? nullptr : svc.find_instance(*name);
+    return inst == nullptr ? std::string{} : address_of(*inst);
+  };
+  const auto* from = first_name(p.primary_targets);
+  const auto* to = first_name(p.secondary_targets);
+  out += "The commands read `SWITCHYARD_*` environment variables. To run them by hand, first "
+         "set\n\n```sh\n";
+  out += fmt::format("export SWITCHYARD_SERVICE={}\n", shell_word(svc.name));
+  out += fmt::format("export SWITCHYARD_OLD_PRIMARY={}\n", shell_word(from ? *from : ""));
+  out += fmt::format("export SWITCHYARD_OLD_PRIMARY_ADDRESS={}\n", shell_word(address(from)));
+  out += fmt::format("export SWITCHYARD_NEW_PRIMARY={}\n", shell_word(to ? *to : ""));
+  out += fmt::format("export SWITCHYARD_NEW_PRIMARY_ADDRESS={}\n", shell_word(address(to)));
+  out += "```\n\nand for each step the variables listed with it.\n\n";
+}
+
+/// The per-step variables (and the action's own `env`) as one code span.
+std::string step_environment_md(const config::service_settings& svc, const plan_step& st) {
+  std::string vars =
+      fmt::format("SWITCHYARD_TARGET={} SWITCHYARD_PHASE={} SWITCHYARD_STEP={}",
+                  shell_word(st.target.value), to_string(st.phase), shell_word(st.name));
+  if (const auto* action = action_of(svc, st))
+    for (const auto& [key, value] : action->env)
+      vars += fmt::format(" {}={}", key, shell_word(value));
+  return code_span(vars);
+}
+
+void steps_md(std::string& out, const plan_export_entry& e, const failover_plan& p) {
+  const auto& svc = *e.service;
+  out += "### Steps\n\n";
+  const auto* from = first_name(p.primary_targets);
+  const auto* to = first_name(p.secondary_targets);
+  out += fmt::format("Fail over from **{}** to **{}**", from ? *from : "?", to ? *to : "?");
+  if (p.secondary_targets.size() > 1) {
+    std::string rest;
+    for (std::size_t i = 1; i < p.secondary_targets.size(); ++i)
+      rest += fmt::format("{}{}", rest.empty() ? "" : ", ", p.secondary_targets[i].value);
+    out += fmt::format(" (further candidates, best first: {})", rest);
+  }
+  out += ". Run the steps in this order and stop at the first that fails (see *Roll back "
+         "if*). The elapsed times are upper bounds: the step timeouts added up from the first "
+         "step, failure detection not included.\n\n";
+  environment_md(out, e, p);
+  caf::timespan elapsed{0};
+  for (const auto& st : p.steps) {
+    elapsed += st.timeout;
+    auto marker = fmt::format("{}. ", st.sequence);
+    std::string indent(marker.size(), ' ');
+    out += fmt::format("{}**{}** on {}: {}\n", marker, to_string(st.phase),
+                       instance_md(svc, st.target.value), run_md(st.description, indent.size()));
+    out += fmt::format("{}- action {} ({}), timeout {}; at most {} elapsed when it ends\n", indent,
+                       code_span(st.name), st.action_kind, human(st.timeout), human(elapsed));
+    out += fmt::format("{}- environment: {}\n", indent, step_environment_md(svc, st));
+  }
+  out += "\n";
+}
+
+void undo_md(std::string& out, const plan_export_entry& e, const failover_plan& p) {
+  const auto& svc = *e.service;
+  out += "### Undo\n\n";
+  std::string items;
+  int n = 0;
+  for (auto st = p.steps.rbegin(); st != p.steps.rend(); ++st) {
+    const auto* rollback = rollback_of(svc, *st);
+    if (rollback == nullptr)
+      continue;
+    auto marker = fmt::format("{}. ", ++n);
+    std::string indent(marker.size(), ' ');
+    items +=
+        fmt::format("{}Undo step {} ({}) on {}: {}\n", marker, st->sequence, code_span(st->name),
+                    instance_md(svc, st->target.value), run_md(*rollback, indent.size()));
+    items += fmt::format("{}- environment: as for step {}\n", indent, st->sequence);
+  }
+  if (items.empty()) {
+    out += "No step has a rollback command: undoing a step is up to the operator.\n\n";
+    return;
+  }
+  out += "Undo only the steps that completed, newest first. Switchyard does this itself when a "
+         "step of a planned switchover fails; other failovers stop where they failed and leave "
+         "it to the operator.\n\n";
+  out += items + "\n";
+}
+
+void service_md(std::string& out, const plan_export_entry& e) {
+  const auto& svc = *e.service;
+  out += fmt::format("## {}\n\n", svc.name);
+  out += fmt::format("Strategy {}; current primary **{}**, epoch {}.\n\n",
+                     code_span(config::to_string(svc.strategy.type)), e.current_primary, e.epoch);
+  if (!e.plan)
+    out += fmt::format("**No failover plan.** {}\n\n",
+                       e.note.empty() ? std::string{"No reason was given."} : e.note);
+  else if (!e.note.empty())
+    out += fmt::format("> **Note:** {}\n\n", e.note);
+  instances_md(out, e);
+  objectives_md(out, e);
+  if (!e.plan)
+    return;
+  out += "Failover starts when:\n\n";
+  bullets_md(out, e.plan->triggers);
+  steps_md(out, e, *e.plan);
+  out += "### Roll back if\n\n";
+  bullets_md(out, e.plan->rollback_criteria);
+  undo_md(out, e, *e.plan);
+}
+
+std::string render_markdown(const std::vector<plan_export_entry>& entries,
+                            const std::string& generated_at) {
+  std::string out =
+      fmt::format("# Failover runbook\n\nGenerated at {} by Switchyard.\n\n", generated_at);
+  if (entries.empty())
+    out += "No services are configured.\n";
+  for (const auto& e : entries)
+    service_md(out, e);
+  return out;
+}
+
+// -- Graphviz DOT -------------------------------------------------------------
+
+/// Inside a DOT quoted string `"` ends it and `\` starts an escape (`\n`,
+/// `\N`, ...), so both are escaped; a line break becomes DOT's `\n`.
+std::string dot_escape(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '"' || c == '\\')
+      out += {'\\', c};
+    else if (c == '\n')
+      out += "\\n";
+    else if (c != '\r')
+      out += c;
+  }
+  return out;
+}
+
+std::string dot_quoted(std::string_view text) {
+  return "\"" + dot_escape(text) + "\"";
+}
+
+/// A quoted label of several lines.
+std::string dot_label(const std::vector<std::string_view>& lines) {
+  std::string out = "\"";
+  for (std::size_t i = 0; i < lines.size(); ++i)
+    out += (i == 0 ? "" : "\\n") + dot_escape(lines[i]);
+  return out + "\"";
+}
+
+/// Subgraph names are global in a DOT file and "cluster_a_b" could be service
+/// "a_b" as well as site "b" of service "a": a repeat gets a suffix.
+class dot_names {
+public:
+  std::string unique(const std::string& wanted) {
+    auto name = wanted;
+    for (int n = 2; !used_.insert(name).second; ++n)
+      name = fmt::format("{}#{}", wanted, n);
+    return name;
+  }
+
+private:
+  std::set<std::string> used_;
+};
+
+std::string node_id(const config::service_settings& svc, const std::string& instance) {
+  return dot_quoted(svc.name + "/" + instance);
+}
+
+std::vector<std::string> sites_in_order(const config::service_settings& svc) {
+  std::vector<std::string> sites;
+  for (const auto& inst : svc.instances)
+    if (std::find(sites.begin(), sites.end(), inst.site) == sites.end())
+      sites.push_back(inst.site);
+  return sites;
+}
+
+/// Primary: filled and bold. Unhealthy: red. Unknown health: grey and dashed.
+std::string node_dot(const plan_export_entry& e, const config::instance_settings& inst) {
+  bool primary = inst.name == e.current_primary;
+  auto health = health_of(e, inst.name);
+  std::string style = "rounded";
+  std::string attrs = fmt::format(
+      "label={}", dot_label({inst.name, primary ? "primary" : "standby", to_string(health)}));
+  if (primary) {
+    style += ",filled,bold";
+    attrs += fmt::format(", fillcolor=\"{}\"",
+                         health == health_status::unhealthy ? "mistyrose" : "lightblue");
+  }
+  if (health == health_status::unhealthy) {
+    attrs += ", color=\"red3\", fontcolor=\"red3\"";
+  } else if (health == health_status::unknown) {
+    style += ",dashed";
+    attrs += ", color=\"gray50\"";
+  }
+  return fmt::format("{} [{}, style=\"{}\"]", node_id(*e.service, inst.name), attrs, style);
+}
+
+void plan_edges_dot(std::string& out, const config::service_settings& svc, const failover_plan& p) {
+  const auto* from = first_name(p.primary_targets);
+  if (from == nullptr)
+    return;
+  for (std::size_t i = 0; i < p.secondary_targets.size(); ++i) {
+    auto to = node_id(svc, p.secondary_targets[i].value);
+    if (i == 0)
+      out += fmt::format("    {} -> {} [label=\"fails over to\", penwidth=2];\n",
+                         node_id(svc, *from), to);
+    else
+      out += fmt::format("    {} -> {} [label=\"candidate {}\", style=dashed];\n",
+                         node_id(svc, *from), to, i + 1);
+  }
+}
+
+void service_dot(std::string& out, const plan_export_entry& e, dot_names& names) {
+  const auto& svc = *e.service;
+  out += fmt::format("  subgraph {} {{\n", dot_quoted(names.unique("cluster_" + svc.name)));
+  std::string caveat = e.plan ? e.note : "no failover plan: " + e.note;
+  out += fmt::format("    label={};\n",
+                     caveat.empty() ? dot_quoted(svc.name) : dot_label({svc.name, caveat}));
+  for (const auto& site : sites_in_order(svc)) {
+    out += fmt::format("    subgraph {} {{\n",
+                       dot_quoted(names.unique("cluster_" + svc.name + "_" + site)));
+    out += fmt::format("      label={};\n", dot_quoted(site));
+    for (const auto& inst : svc.instances)
+      if (inst.site == site)
+        out += fmt::format("      {};\n", node_dot(e, inst));
+    out += "    }\n";
+  }
+  if (e.plan)
+    plan_edges_dot(out, svc, *e.plan);
+  out += "  }\n";
+}
+
+// Service -> dependency edges go here once the configuration can say that a
+// service depends on another (it cannot yet): one edge per dependency between
+// a node of each service cluster, with `compound=true` and lhead/ltail set to
+// the clusters' names so the arrow joins the clusters rather than the nodes.
+void dependency_edges_dot(std::string& /*out*/, const std::vector<plan_export_entry>& /*entries*/) {
+}
+
+std::string render_dot(const std::vector<plan_export_entry>& entries,
+                       const std::string& generated_at) {
+  std::string out = "digraph switchyard {\n";
+  out += fmt::format("  graph [rankdir=LR, labelloc=t, label={}];\n",
+                     dot_label({"Switchyard failover plans", "generated " + generated_at}));
+  out += "  node [shape=box, style=rounded];\n";
+  dot_names names;
+  for (const auto& e : entries)
+    service_dot(out, e, names);
+  dependency_edges_dot(out, entries);
+  out += "}\n";
+  return out;
+}
+
+} // namespace
+
+std::optional<export_format> parse_export_format(std::string_view text) {
+  if (text == "json")
+    return export_format::json;
+  if (text == "yaml")
+    return export_format::yaml;
+  if (text == "markdown" || text == "md")
+    return export_format::markdown;
+  if (text == "dot")
+    return export_format::dot;
+  return std::nullopt;
+}
+
+const char* to_string(export_format f) {
+  switch (f) {
+  case export_format::json:
+    return "json";
+  case export_format::yaml:
+    return "yaml";
+  case export_format::markdown:
+    return "markdown";
+  case export_format::dot:
+    return "dot";
+  }
+  return "?";
+}
+
+std::string render_plans(const std::vector<plan_export_entry>& entries, export_format format,
+                         const std::string& generated_at) {
+  switch (format) {
+  case export_format::json:
+    return render_json(entries, generated_at);
+  case export_format::yaml:
+    return render_yaml(entries, generated_at);
+  case export_format::markdown:
+    return render_markdown(entries, generated_at);
+  case export_format::dot:
+    return render_dot(entries, generated_at);
+  }
+  return {};
+}
+
+} // namespace switchyard::strategies
