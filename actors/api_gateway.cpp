@@ -402,6 +402,7 @@ public:
     }
     auto watcher = events_->subscribe(std::move(filter));
     // Tells the client it is subscribed: events from now on reach it.
+    ctx->AddInitialMetadata("x-switchyard-watch", "subscribed");
     writer->SendInitialMetadata();
     spdlog::info("api: {} watches events (from {})", who.name, ctx->peer());
     while (!ctx->IsCancelled()) {

@@ -100,7 +100,9 @@ int run_events(client& c, bool json, const v1::WatchEventsRequest& req, bool fol
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(linger_ms));
   auto reader = c.stub().WatchEvents(&ctx, req);
   reader->WaitForInitialMetadata();
-  std::cerr << "switchyard: watching events" << (req.service().empty() ? "" : " of ")
+  // Only a server that subscribed us says so; a failed call ends below with its status.
+  if (ctx.GetServerInitialMetadata().count("x-switchyard-watch") > 0)
+    std::cerr << "switchyard: watching events" << (req.service().empty() ? "" : " of ")
             << req.service() << (follow ? " (Ctrl-C stops)" : "") << std::endl;
   v1::Event e;
   while (reader->Read(&e)) {

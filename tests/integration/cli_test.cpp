@@ -102,6 +102,9 @@ TEST_F(cli_integration, unreachable_daemon_is_exit_2) {
   auto r = cli({"status"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("cannot reach switchyardd at 127.0.0.1:"), std::string::npos) << r.output;
+  auto events = cli({"events", "--follow"});
+  EXPECT_EQ(events.exit_code, 2) << events.output;
+  EXPECT_EQ(events.output.find("watching events"), std::string::npos) << events.output;
 }
 
 TEST_F(cli_integration, a_generic_grpc_client_gets_health_and_status) {
