@@ -51,6 +51,22 @@ int run(client& c, bool json, const Request& req, Call call, Print print) {
   return exit_ok;
 }
 
+// Asks on the terminal; false (and why, on stderr) when not confirmed or
+// when there is no terminal to ask on (scripts must say --yes).
+bool confirmed(const std::string& question, const std::string& what) {
+  if (!isatty(STDIN_FILENO)) {
+    std::cerr << "switchyard: not a terminal: add --yes to confirm the " << what << '\n';
+    return false;
+  }
+  std::cout << question << " [y/N] " << std::flush;
+  std::string answer;
+  std::getline(std::cin, answer);
+  if (answer == "y" || answer == "Y" || answer == "yes")
+    return true;
+  std::cerr << "switchyard: aborted; nothing was changed\n";
+  return false;
+}
+
 using switchover_call = grpc::Status (v1::Switchyard::Stub::*)(grpc::ClientContext*,
                                                                const v1::SwitchoverRequest&,
                                                                v1::SwitchoverResponse*);
@@ -66,17 +82,8 @@ int run_switchover(client& c, bool json, v1::SwitchoverRequest req, switchover_c
     if (auto st = (c.stub().*call)(ctx.get(), req, &preview); !st.ok())
       return c.fail(st);
     print_switchover_result(std::cout, preview);
-    if (!isatty(STDIN_FILENO)) {
-      std::cerr << "switchyard: not a terminal: add --yes to confirm the " << what << '\n';
+    if (!confirmed(std::string("Proceed with the ") + what + "?", what))
       return exit_usage;
-    }
-    std::cout << "Proceed with the " << what << "? [y/N] " << std::flush;
-    std::string answer;
-    std::getline(std::cin, answer);
-    if (answer != "y" && answer != "Y" && answer != "yes") {
-      std::cerr << "switchyard: aborted; nothing was changed\n";
-      return exit_usage;
-    }
   }
   req.set_dry_run(dry_run);
   v1::SwitchoverResponse resp;
@@ -103,7 +110,7 @@ int run_events(client& c, bool json, const v1::WatchEventsRequest& req, bool fol
   // Only a server that subscribed us says so; a failed call ends below with its status.
   if (ctx.GetServerInitialMetadata().count("x-switchyard-watch") > 0)
     std::cerr << "switchyard: watching events" << (req.service().empty() ? "" : " of ")
-            << req.service() << (follow ? " (Ctrl-C stops)" : "") << std::endl;
+              << req.service() << (follow ? " (Ctrl-C stops)" : "") << std::endl;
   v1::Event e;
   while (reader->Read(&e)) {
     if (json)
@@ -227,6 +234,8 @@ int main(int argc, char** argv) {
   maintenance_cmd->add_option("--reason", mt_reason, "why (required for on)");
   maintenance_cmd->add_option("--for", mt_duration,
                               "turn it off by itself after this long (e.g. 30m, 2h)");
+  bool mt_yes = false;
+  maintenance_cmd->add_flag("-y,--yes", mt_yes, "do not ask for confirmation");
 
   auto* events_cmd = app.add_subcommand(
       "events", "live events: health, detections, decisions, switchover steps, maintenance");
@@ -257,7 +266,9 @@ int main(int argc, char** argv) {
 
   auto* reload_cmd = app.add_subcommand(
       "reload", "re-read switchyardd's configuration file (admin); a file with errors changes "
-                "nothing");
+                "nothing; asks first unless --yes");
+  bool rl_yes = false;
+  reload_cmd->add_flag("-y,--yes", rl_yes, "do not ask for confirmation");
 
   auto* audit_cmd = app.add_subcommand("audit", "the audit trail of API calls (admin)");
   std::uint32_t audit_limit = 100;
@@ -326,6 +337,16 @@ int main(int argc, char** argv) {
     req.set_enabled(mt_state == "on");
     req.set_reason(mt_reason);
     req.set_duration(mt_duration);
+    auto target = mt_instance.empty() ? "service " + mt_service
+                                      : "instance " + mt_instance + " of " + mt_service;
+    auto question = mt_state == "on"
+                        ? "Put " + target + " into maintenance (no automatic failover" +
+                              (mt_duration.empty() ? std::string{", until turned off"}
+                                                   : ", for " + mt_duration) +
+                              ")?"
+                        : "Take " + target + " out of maintenance (automatic failover resumes)?";
+    if (!mt_yes && !confirmed(question, "maintenance change"))
+      return exit_usage;
     return run<v1::MaintenanceRequest, v1::MaintenanceResponse>(c, json, req, &stub::SetMaintenance,
                                                                 print_maintenance_result);
   }
@@ -358,9 +379,12 @@ int main(int argc, char** argv) {
     std::cerr << "switchyard: wrote the " << resp.format() << " export to " << ex_file << '\n';
     return exit_ok;
   }
-  if (*reload_cmd)
+  if (*reload_cmd) {
+    if (!rl_yes && !confirmed("Reload switchyardd's configuration file now?", "reload"))
+      return exit_usage;
     return run<v1::ReloadRequest, v1::ReloadResponse>(c, json, {}, &stub::Reload,
                                                       print_reload_result);
+  }
   if (*audit_cmd) {
     v1::ListAuditRequest req;
     req.set_limit(audit_limit);

@@ -51,20 +51,25 @@ protected:
 TEST_F(operations, maintenance_suppresses_automatic_failover_survives_a_restart_and_ends) {
   start_healthy();
   // Bad input first: each refused with a message, nothing changed.
-  auto no_reason = cli({"maintenance", "on", "web"}, "operator-token");
+  auto no_reason = cli({"maintenance", "on", "web", "--yes"}, "operator-token");
   EXPECT_EQ(no_reason.exit_code, 5) << no_reason.output;
   EXPECT_TRUE(contains(no_reason.output, "reason is required")) << no_reason.output;
-  auto bad_duration =
-      cli({"maintenance", "on", "web", "--reason", "x", "--for", "soon"}, "operator-token");
+  auto bad_duration = cli({"maintenance", "on", "web", "--reason", "x", "--for", "soon", "--yes"},
+                          "operator-token");
   EXPECT_EQ(bad_duration.exit_code, 5);
   EXPECT_TRUE(contains(bad_duration.output, "'soon' is not a positive duration"))
       << bad_duration.output;
-  auto unknown =
-      cli({"maintenance", "on", "web", "--instance", "web-z", "--reason", "x"}, "operator-token");
+  auto unknown = cli({"maintenance", "on", "web", "--instance", "web-z", "--reason", "x", "--yes"},
+                     "operator-token");
   EXPECT_EQ(unknown.exit_code, 4);
-  EXPECT_EQ(cli({"maintenance", "on", "web", "--reason", "x"}).exit_code, 3) << "viewer";
+  EXPECT_EQ(cli({"maintenance", "on", "web", "--reason", "x", "--yes"}).exit_code, 3) << "viewer";
+  auto unconfirmed = cli({"maintenance", "on", "web", "--reason", "x"}, "operator-token");
+  EXPECT_EQ(unconfirmed.exit_code, 1) << "no terminal to ask on, no --yes";
+  EXPECT_TRUE(contains(unconfirmed.output, "add --yes to confirm the maintenance change"))
+      << unconfirmed.output;
 
-  auto on = cli({"maintenance", "on", "web", "--reason", "storage upgrade"}, "operator-token");
+  auto on =
+      cli({"maintenance", "on", "web", "--reason", "storage upgrade", "--yes"}, "operator-token");
   ASSERT_EQ(on.exit_code, 0) << on.output;
   EXPECT_TRUE(contains(on.output, "service is in maintenance")) << on.output;
   EXPECT_TRUE(contains(cli({"services"}).output, "maintenance"));
@@ -94,7 +99,7 @@ TEST_F(operations, maintenance_suppresses_automatic_failover_survives_a_restart_
   EXPECT_EQ(read_file(actions_log), "");
 
   // Ending it lets the held-back failover go ahead: web-a is still down.
-  auto off = cli({"maintenance", "off", "web"}, "operator-token");
+  auto off = cli({"maintenance", "off", "web", "--yes"}, "operator-token");
   ASSERT_EQ(off.exit_code, 0) << off.output;
   EXPECT_TRUE(contains(off.output, "out of maintenance")) << off.output;
   ASSERT_TRUE(wait_until([&] { return contains(cli({"switchovers"}).output, "completed"); }, 15s))
@@ -112,9 +117,9 @@ TEST_F(operations, maintenance_suppresses_automatic_failover_survives_a_restart_
 
 TEST_F(operations, instance_maintenance_expires_by_itself) {
   start_healthy();
-  auto on = cli(
-      {"maintenance", "on", "web", "--instance", "web-b", "--reason", "patching", "--for", "1s"},
-      "operator-token");
+  auto on = cli({"maintenance", "on", "web", "--instance", "web-b", "--reason", "patching", "--for",
+                 "1s", "--yes"},
+                "operator-token");
   ASSERT_EQ(on.exit_code, 0) << on.output;
   EXPECT_TRUE(contains(cli({"service", "web"}).output, "healthy (maintenance)"));
   // An instance in maintenance is no target for a switchover unless forced.
@@ -141,7 +146,8 @@ TEST_F(operations, forced_failover_skips_demote_but_never_fencing) {
   // Maintenance keeps the automatic failover out of the way; an operator's
   // own failover is still allowed.
   ASSERT_EQ(
-      cli({"maintenance", "on", "web", "--reason", "manual recovery"}, "operator-token").exit_code,
+      cli({"maintenance", "on", "web", "--reason", "manual recovery", "--yes"}, "operator-token")
+          .exit_code,
       0);
   web_a->signal(SIGKILL);
   ASSERT_TRUE(wait_until(
@@ -297,8 +303,8 @@ TEST_F(operations, reload_applies_added_changed_and_removed_services_and_rejects
                                port_b, port_a);
   web_block_period = "30s";
   write_config();
-  EXPECT_EQ(cli({"reload"}, "operator-token").exit_code, 3) << "reload needs admin";
-  auto applied = cli({"reload"}, "admin-token");
+  EXPECT_EQ(cli({"reload", "--yes"}, "operator-token").exit_code, 3) << "reload needs admin";
+  auto applied = cli({"reload", "--yes"}, "admin-token");
   ASSERT_EQ(applied.exit_code, 0) << applied.output << log();
   EXPECT_TRUE(contains(applied.output, "reloaded: added cache; changed web")) << applied.output;
   ASSERT_TRUE(wait_until(
@@ -309,14 +315,15 @@ TEST_F(operations, reload_applies_added_changed_and_removed_services_and_rejects
       },
       10s))
       << cli({"services"}).output << log();
-  EXPECT_EQ(cli({"reload"}, "admin-token").output, "nothing to apply: no service changed\n");
+  EXPECT_EQ(cli({"reload", "--yes"}, "admin-token").output,
+            "nothing to apply: no service changed\n");
 
   // A broken file is refused with its errors; the running configuration stays.
   {
     std::ofstream(root + "/switchyard.yaml", std::ios::trunc)
         << "services:\n  - name: web\n    block_period: soon\n";
   }
-  auto bad = cli({"reload"}, "admin-token");
+  auto bad = cli({"reload", "--yes"}, "admin-token");
   EXPECT_EQ(bad.exit_code, 5) << bad.output;
   EXPECT_TRUE(contains(bad.output, "switchyard.yaml:3:19: services[0].block_period:"))
       << bad.output;
@@ -346,12 +353,12 @@ TEST_F(operations, reload_waits_for_a_switchover_of_a_service_it_would_change) {
   ASSERT_TRUE(wait_until([&] { return contains(cli({"services"}).output, "failing over"); }, 10s));
   web_block_period = "30s";
   write_config();
-  auto refused = cli({"reload"}, "admin-token");
+  auto refused = cli({"reload", "--yes"}, "admin-token");
   EXPECT_EQ(refused.exit_code, 5) << refused.output;
   EXPECT_TRUE(contains(refused.output, "service 'web' is switching over right now"))
       << refused.output;
   EXPECT_EQ(switchover.wait_for_exit(20s), 0) << read_file(root + "/switchover.out");
-  auto applied = cli({"reload"}, "admin-token");
+  auto applied = cli({"reload", "--yes"}, "admin-token");
   EXPECT_EQ(applied.exit_code, 0) << applied.output;
   EXPECT_TRUE(contains(applied.output, "changed web")) << applied.output;
   EXPECT_TRUE(contains(cli({"services"}).output, "web      web-b")) << "state kept";
