@@ -132,14 +132,11 @@ using done_fn = std::function<void(const failover_result&)>;
 
 // Persists the plan, hands the job to the runner, and applies the outcome to
 // the service's topology. `done` is called exactly once, whatever happens.
-void start_switchover(coord_ptr self, switchover_kind kind, const failure_detection& d,
-                      failover_plan plan, std::string reason, done_fn done) {
-  const auto service = plan.service.value;
-  const char* what = kind == switchover_kind::planned_switchover ? "switchover" : "failover";
-  auto& view = self->state.services[service];
-  view.in_flight = true;
-  view.last_failover = self->clock().now();
-  auto finish = [self, service, what, done](failover_result r) {
+// What happens when the runner reports the end of a switchover of `service`:
+// the topology changes only on success; `done` is called exactly once.
+std::function<void(failover_result)> on_switchover_end(coord_ptr self, const std::string& service,
+                                                       const char* what, done_fn done) {
+  return [self, service, what, done](failover_result r) {
     auto& v = self->state.services[service];
     v.in_flight = false;
     if (r.success) {
@@ -157,6 +154,16 @@ void start_switchover(coord_ptr self, switchover_kind kind, const failure_detect
     }
     done(r);
   };
+}
+
+void start_switchover(coord_ptr self, switchover_kind kind, const failure_detection& d,
+                      failover_plan plan, std::string reason, done_fn done) {
+  const auto service = plan.service.value;
+  const char* what = kind == switchover_kind::planned_switchover ? "switchover" : "failover";
+  auto& view = self->state.services[service];
+  view.in_flight = true;
+  view.last_failover = self->clock().now();
+  auto finish = on_switchover_end(self, service, what, std::move(done));
   auto fail = [finish, service](std::string why) {
     failover_result r;
     r.service = service_id{service};
@@ -196,6 +203,113 @@ void start_switchover(coord_ptr self, switchover_kind kind, const failure_detect
           [fail](caf::error& err) {
             fail("plan could not be persisted, nothing was done: " + describe(err));
           });
+}
+
+// Resumes a switchover a stopped switchyardd left running: the same id, epoch
+// and persisted plan; steps journaled as done are not run again, a started
+// one is re-run. One that cannot go on is closed as failed, saying why.
+void resume_switchover(coord_ptr self, const interrupted_switchover& i) {
+  const auto& sw = i.switchover;
+  const auto& service = sw.service.value;
+  auto it = self->state.services.find(service);
+  std::string problem = i.problem;
+  if (problem.empty() && it == self->state.services.end())
+    problem = "the service is no longer configured";
+  else if (problem.empty() && it->second.primary != sw.from.value)
+    problem =
+        fmt::format("its primary is recorded as {} now, not {}", it->second.primary, sw.from.value);
+  if (!problem.empty()) {
+    auto detail = fmt::format("interrupted by a restart of switchyardd and not resumed: {}; the "
+                              "service keeps its previous primary; check it by hand",
+                              problem);
+    spdlog::error("{}: switchover #{} {}", service, sw.id.value, detail);
+    if (auto store = lookup<store_actor>(self->system(), names::store))
+      self->request(store, std::chrono::seconds(10),
+                    switchover_finish{sw.id, sw.service, switchover_status::failed, sw.from,
+                                      sw.run_epoch, detail})
+          .then([](caf::ok_atom) {},
+                [service](caf::error& err) {
+                  spdlog::error("{}: closing an interrupted switchover failed: {}", service,
+                                describe(err));
+                });
+    return;
+  }
+  auto& view = it->second;
+  const char* what = sw.kind == switchover_kind::planned_switchover ? "switchover" : "failover";
+  view.in_flight = true;
+  view.last_failover = self->clock().now();
+  failover_job job;
+  job.kind = sw.kind;
+  job.plan = i.plan;
+  job.plan_version = sw.plan_version;
+  job.from = sw.from;
+  job.to = sw.to;
+  job.new_epoch = sw.run_epoch;
+  job.reason = sw.reason;
+  job.resume = sw.id;
+  for (const auto& st : i.steps)
+    job.journaled.push_back(journaled_step{st.sequence, st.name, st.status});
+  note_decision(self, service,
+                fmt::format("resuming {} #{} ({} -> {}) after a restart of switchyardd", what,
+                            sw.id.value, sw.from.value, sw.to.value));
+  auto finish = on_switchover_end(self, service, what, [](const failover_result&) {});
+  auto runner = lookup<runner_actor>(self->system(), names::runner);
+  if (!runner) { // the supervisor starts the runner before the coordinator
+    failover_result r;
+    r.service = sw.service;
+    r.detail = "failover runner unavailable: switchover not resumed";
+    finish(std::move(r));
+    return;
+  }
+  self->request(runner, caf::infinite, std::move(job))
+      .then([finish](failover_result& r) { finish(std::move(r)); },
+            [finish, service](caf::error& err) {
+              failover_result r;
+              r.service = service_id{service};
+              r.detail = describe(err);
+              finish(std::move(r));
+            });
+}
+
+void replay_early(coord_ptr self);
+void apply_maintenance(coord_ptr self, maintenance_record m);
+
+// At start: the persisted topology, then maintenance windows, then the
+// switchovers a stopped switchyardd left running (resumed before any new
+// detection is decided on, so none is started beside them).
+void load_state(coord_ptr self, store_actor store, std::function<void()> retry) {
+  auto failed = [retry](const char* what) {
+    return [retry, what](caf::error& err) {
+      spdlog::error("coordinator: loading {} failed: {}; retrying", what, describe(err));
+      retry();
+    };
+  };
+  self->request(store, std::chrono::seconds(10), load_topo_atom::value)
+      .then(
+          [self, store, failed](topology_list& topo) {
+            self->request(store, std::chrono::seconds(10), maint_atom::value)
+                .then(
+                    [self, store, topo, failed](maintenance_list& windows) {
+                      self->request(store, std::chrono::seconds(10), resume_atom::value)
+                          .then(
+                              [self, topo, windows](interrupted_list& interrupted) {
+                                self->state.apply_topology(topo);
+                                for (auto w : windows)
+                                  apply_maintenance(self, std::move(w));
+                                for (const auto& [name, view] : self->state.services) {
+                                  spdlog::info("{}: primary {} (epoch {})", name, view.primary,
+                                               view.epoch);
+                                  tell_classifier(self, name);
+                                }
+                                for (const auto& i : interrupted)
+                                  resume_switchover(self, i);
+                                replay_early(self);
+                              },
+                              failed("interrupted switchovers"));
+                    },
+                    failed("maintenance"));
+          },
+          failed("the topology"));
 }
 
 using plan_fn = std::function<void(caf::expected<failover_plan>)>;
@@ -514,34 +628,7 @@ failover_coordinator(coordinator_actor::stateful_pointer<failover_coordinator_st
           retry();
           return;
         }
-        // Topology, then maintenance: no detection is decided on before both are known.
-        self->request(store, std::chrono::seconds(10), load_topo_atom::value)
-            .then(
-                [self, store, retry](topology_list& topo) {
-                  self->request(store, std::chrono::seconds(10), maint_atom::value)
-                      .then(
-                          [self, topo](maintenance_list& windows) {
-                            self->state.apply_topology(topo);
-                            for (auto& w : windows)
-                              apply_maintenance(self, std::move(w));
-                            for (const auto& [name, view] : self->state.services) {
-                              spdlog::info("{}: primary {} (epoch {})", name, view.primary,
-                                           view.epoch);
-                              tell_classifier(self, name);
-                            }
-                            replay_early(self);
-                          },
-                          [retry](caf::error& err) {
-                            spdlog::error("coordinator: loading maintenance failed: {}; retrying",
-                                          describe(err));
-                            retry();
-                          });
-                },
-                [retry](caf::error& err) {
-                  spdlog::error("coordinator: loading topology failed: {}; retrying",
-                                describe(err));
-                  retry();
-                });
+        load_state(self, store, retry);
       },
       [self](health_transition& t) {
         auto& st = self->state;

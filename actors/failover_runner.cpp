@@ -1,5 +1,7 @@
 #include "actors/failover_runner.hpp"
 
+#include <algorithm>
+
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
@@ -84,12 +86,23 @@ failover_result run_failover_job(caf::actor_system& sys, const config::switchyar
   store_journal journal{sys, service};
   switchover_start start{job.plan.service, job.kind,         job.from,      job.to,
                          job.detection.id, job.plan_version, job.new_epoch, job.reason};
-  auto opened = journal.begin_switchover(start);
-  if (!opened)
-    return fail("switchover could not be journaled, nothing was done: " + describe(opened.error()));
+  caf::expected<switchover_id> opened = job.resume;
+  if (job.resume.value != 0) {
+    auto done = std::count_if(job.journaled.begin(), job.journaled.end(),
+                              [](const auto& j) { return j.status == step_status::done; });
+    spdlog::warn("{}: resuming switchover #{} ({} -> {}, epoch {}) after a restart: {} of {} "
+                 "steps done before",
+                 service, job.resume.value, job.from.value, job.to.value, job.new_epoch.value, done,
+                 job.plan.steps.size());
+  } else {
+    opened = journal.begin_switchover(start);
+    if (!opened)
+      return fail("switchover could not be journaled, nothing was done: " +
+                  describe(opened.error()));
+    spdlog::info("{}: switchover #{} started ({} -> {}, {} steps)", service, opened->value,
+                 job.from.value, job.to.value, job.plan.steps.size());
+  }
   result.switchover = *opened;
-  spdlog::info("{}: switchover #{} started ({} -> {}, {} steps)", service, opened->value,
-               job.from.value, job.to.value, job.plan.steps.size());
 
   auto strategy = strategies::make_strategy(*settings);
   strategies::execution_input in{settings,
@@ -98,7 +111,8 @@ failover_result run_failover_job(caf::actor_system& sys, const config::switchyar
                                  job.from.value,
                                  job.to.value,
                                  job.new_epoch,
-                                 job.kind == switchover_kind::planned_switchover};
+                                 job.kind == switchover_kind::planned_switchover,
+                                 job.journaled};
   auto outcome = strategy->execute(in, journal);
 
   switchover_finish fin;

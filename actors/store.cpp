@@ -40,14 +40,8 @@ store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self
   } else if (auto synced = (*opened)->sync_config(*cfg); !synced) {
     spdlog::error("store: recording the configured services failed: {}", describe(synced.error()));
     self->quit(synced.error());
-  } else if (auto interrupted = (*opened)->close_interrupted_switchovers(); !interrupted) {
-    spdlog::error("store: closing interrupted switchovers failed: {}",
-                  describe(interrupted.error()));
-    self->quit(interrupted.error());
   } else {
-    for (const auto& sw : *interrupted)
-      spdlog::error("{}: switchover #{} ({} -> {}) was {}", sw.service.value, sw.id.value,
-                    sw.from.value, sw.to.value, sw.detail);
+    // Switchovers a stopped switchyardd left running are resumed by the coordinator.
     self->state.db = std::move(*opened);
     spdlog::info("store: {} (schema v{}, journal {})", path, self->state.db->schema_version(),
                  self->state.db->journal_mode());
@@ -114,6 +108,9 @@ store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self
       [self](config_update& update) -> caf::result<caf::ok_atom> {
         return reply_ok(self->state.db->sync_config(*update.cfg),
                         "recording the reloaded configuration");
+      },
+      [self](resume_atom) -> caf::result<interrupted_list> {
+        return reply(self->state.db->interrupted_switchovers(), "reading interrupted switchovers");
       },
       [self](maint_atom) -> caf::result<maintenance_list> {
         return reply(self->state.db->list_maintenance(wall_clock_ms()), "loading maintenance");

@@ -5,6 +5,7 @@
 
 #include "actors/directory.hpp"
 #include "actors/event_hub.hpp"
+#include "actors/fault_injection.hpp"
 #include "messages/error.hpp"
 
 namespace switchyard::actors {
@@ -29,6 +30,8 @@ caf::expected<switchover_id> store_journal::begin_switchover(const switchover_st
     publish(event_kind::switchover, *id, s.from,
             fmt::format("{} #{} started: {} -> {} (epoch {}): {}", to_string(s.kind), id->value,
                         s.from.value, s.to.value, s.new_epoch.value, s.reason));
+  if (id)
+    crash_point("switchover_opened");
   return id;
 }
 
@@ -47,6 +50,7 @@ caf::expected<void> store_journal::finish_switchover(const switchover_finish& s)
   publish(event_kind::switchover, s.switchover, s.new_primary,
           fmt::format("switchover #{} {}: {} is primary (epoch {}): {}", s.switchover.value,
                       to_string(s.status), s.new_primary.value, s.new_epoch.value, s.detail));
+  crash_point("switchover_closed");
   return caf::unit;
 }
 
@@ -56,11 +60,13 @@ caf::expected<step_id> store_journal::begin_step(const step_start& s) {
     return r;
   step_names_[r->value] = fmt::format("{} {}", s.step.sequence, s.step.name);
   step_switchover_[r->value] = s.switchover;
+  step_sequence_[r->value] = s.step.sequence;
   spdlog::info("{}: step {} {} [{}] on {}: journaled, running", service_, s.step.sequence,
                s.step.name, to_string(s.step.phase), s.step.target.value);
   publish(event_kind::step, s.switchover, s.step.target,
           fmt::format("step {} {} [{}] on {}: started", s.step.sequence, s.step.name,
                       to_string(s.step.phase), s.step.target.value));
+  crash_point(fmt::format("step_started:{}", s.step.sequence));
   return r;
 }
 
@@ -75,6 +81,7 @@ caf::expected<void> store_journal::finish_step(const step_finish& s) {
     spdlog::error("{}: step {} failed: {}", service_, name, s.detail);
   publish(event_kind::step, step_switchover_[s.step.value], instance_id{},
           fmt::format("step {}: {}: {}", name, s.ok ? "done" : "failed", s.detail));
+  crash_point(fmt::format("step_done:{}", step_sequence_[s.step.value]));
   return caf::unit;
 }
 

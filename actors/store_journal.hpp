@@ -35,6 +35,7 @@ private:
   std::chrono::milliseconds timeout_;
   std::map<std::int64_t, std::string> step_names_;        ///< step id -> "2 promote-b", for logs
   std::map<std::int64_t, switchover_id> step_switchover_; ///< step id -> its switchover
+  std::map<std::int64_t, std::uint32_t> step_sequence_;   ///< step id -> its sequence
 };
 
 } // namespace switchyard::actors

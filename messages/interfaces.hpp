@@ -37,6 +37,8 @@ using store_actor = caf::typed_actor<
     caf::replies_to<maintenance_record>::with<caf::ok_atom>,
     caf::replies_to<maintenance_clear>::with<caf::ok_atom>,
     caf::replies_to<maint_atom>::with<maintenance_list>,
+    // switchovers left running by a previous switchyardd, to resume
+    caf::replies_to<resume_atom>::with<interrupted_list>,
     // a reload: record the new configuration's services and instances
     caf::replies_to<config_update>::with<caf::ok_atom>>;
 

@@ -38,9 +38,6 @@ typename Inspector::result_type inspect(Inspector& f, switchover_record& x) {
            x.finished_at_ms);
 }
 
-enum class step_status : std::uint8_t { started, done, failed };
-const char* to_string(step_status x);
-
 struct step_record {
   step_id id{0};
   switchover_id switchover{0};
@@ -149,5 +146,23 @@ struct audit_query {
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, audit_query& x) {
   return f(caf::meta::type_name("audit_query"), x.limit);
 }
+
+/// A switchover left running by a previous switchyardd, with what is needed
+/// to resume it: its steps so far and the plan it was running.
+struct interrupted_switchover {
+  switchover_record switchover;
+  std::vector<step_record> steps;
+  bool has_plan = false;
+  failover_plan plan;
+  std::string problem; ///< why it cannot be resumed (no plan stored, unreadable plan)
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, interrupted_switchover& x) {
+  return f(caf::meta::type_name("interrupted_switchover"), x.switchover, x.steps, x.has_plan,
+           x.plan, x.problem);
+}
+
+using interrupted_list = std::vector<interrupted_switchover>;
 
 } // namespace switchyard

@@ -22,8 +22,11 @@ enum class switchover_kind : std::uint8_t {
 };
 enum class switchover_status : std::uint8_t { running, completed, failed };
 
+enum class step_status : std::uint8_t { started, done, failed };
+
 const char* to_string(switchover_kind x);
 const char* to_string(switchover_status x);
+const char* to_string(step_status x);
 
 /// Opens a switchover in the journal; the store replies with its switchover_id.
 struct switchover_start {
@@ -82,6 +85,18 @@ typename Inspector::result_type inspect(Inspector& f, switchover_finish& x) {
            x.new_primary, x.new_epoch, x.detail);
 }
 
+/// A step a resumed switchover already has in the journal.
+struct journaled_step {
+  std::uint32_t sequence = 0;
+  std::string name;
+  step_status status = step_status::started;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, journaled_step& x) {
+  return f(caf::meta::type_name("journaled_step"), x.sequence, x.name, x.status);
+}
+
 /// Work handed from the failover coordinator to the failover runner.
 struct failover_job {
   switchover_kind kind = switchover_kind::automatic_failover;
@@ -92,11 +107,15 @@ struct failover_job {
   instance_id to;   ///< the standby being promoted
   epoch new_epoch{0};
   std::string reason;
+  /// Non-zero: resume this switchover (interrupted by a restart of
+  /// switchyardd) instead of opening a new one; `journaled` is what it has done.
+  switchover_id resume{0};
+  std::vector<journaled_step> journaled;
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, failover_job& x) {
   return f(caf::meta::type_name("failover_job"), x.kind, x.detection, x.plan, x.plan_version,
-           x.from, x.to, x.new_epoch, x.reason);
+           x.from, x.to, x.new_epoch, x.reason, x.resume, x.journaled);
 }
 
 /// What the runner reports back when a failover job has ended.

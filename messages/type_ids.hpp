@@ -62,6 +62,7 @@ CAF_ADD_TYPE_ID(switchyard, (switchyard::config_update))
 CAF_ADD_TYPE_ID(switchyard, (switchyard::supervisor_update))
 CAF_ADD_TYPE_ID(switchyard, (switchyard::candidate_check))
 CAF_ADD_TYPE_ID(switchyard, (switchyard::candidate_verdict))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::interrupted_list))
 
 CAF_END_TYPE_ID_BLOCK(switchyard)
 
@@ -75,5 +76,6 @@ using crash_atom = caf::atom_constant<caf::atom("crash")>;
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
 using plan_atom = caf::atom_constant<caf::atom("plan")>;
 using maint_atom = caf::atom_constant<caf::atom("maint")>;
+using resume_atom = caf::atom_constant<caf::atom("resume")>;
 
 } // namespace switchyard

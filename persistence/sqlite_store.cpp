@@ -371,9 +371,14 @@ caf::expected<switchover_id> sqlite_store::begin_switchover(const switchover_sta
 }
 
 caf::expected<step_id> sqlite_store::begin_step(const step_start& s) {
+  // A step found `started` again is one a stopped switchyardd was running: it
+  // is re-run (actions are idempotent) under the same row. A `done` or
+  // `failed` one is never re-run: no row comes back and that is an error.
   auto st = impl_->stmt(
       "INSERT INTO switchover_steps (switchover_id, sequence, phase, name, action_kind, target, "
-      "epoch, status, started_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'started', ?8)");
+      "epoch, status, started_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'started', ?8) "
+      "ON CONFLICT (switchover_id, sequence) DO UPDATE SET started_at_ms = excluded.started_at_ms, "
+      "detail = 're-run: switchyardd stopped while it ran' WHERE status = 'started' RETURNING id");
   if (!st)
     return st.error();
   (*st)
@@ -385,9 +390,18 @@ caf::expected<step_id> sqlite_store::begin_step(const step_start& s) {
       .bind(6, s.step.target.value)
       .bind(7, static_cast<std::int64_t>(s.run_epoch.value))
       .bind(8, now_ms());
-  if (auto r = (*st)->run(); !r)
-    return r.error();
-  return step_id{sqlite3_last_insert_rowid(impl_->db)};
+  auto row = (*st)->step();
+  if (!row)
+    return row.error();
+  if (!*row) {
+    (*st)->reset();
+    return storage_error_at(impl_->db, "step " + std::to_string(s.step.sequence) +
+                                           " of switchover #" + std::to_string(s.switchover.value) +
+                                           " is already journaled as finished");
+  }
+  step_id id{(*st)->column_int(0)};
+  (*st)->reset();
+  return id;
 }
 
 caf::expected<void> sqlite_store::finish_step(const step_finish& s) {
@@ -446,40 +460,48 @@ caf::expected<void> sqlite_store::finish_switchover(const switchover_finish& s) 
   });
 }
 
-caf::expected<std::vector<switchover_row>> sqlite_store::close_interrupted_switchovers() {
+caf::expected<interrupted_list> sqlite_store::interrupted_switchovers() {
   auto sel =
-      impl_->stmt(std::string(select_switchovers) + "WHERE status = 'running' ORDER BY id DESC");
+      impl_->stmt(std::string(select_switchovers) + "WHERE status = 'running' ORDER BY id ASC");
   if (!sel)
     return sel.error();
-  std::vector<switchover_row> running;
-  if (auto walked =
-          (*sel)->each_row([&](const statement& s) { running.push_back(read_switchover(s)); });
+  interrupted_list out;
+  if (auto walked = (*sel)->each_row([&](const statement& s) {
+        interrupted_switchover i;
+        i.switchover = read_switchover(s);
+        out.push_back(std::move(i));
+      });
       !walked)
     return walked.error();
-  std::vector<switchover_row> closed;
-  for (auto& sw : running) {
-    auto steps = list_steps(sw.id);
+  for (auto& i : out) {
+    auto steps = list_steps(i.switchover.id);
     if (!steps)
       return steps.error();
-    std::string where = "before its first step";
-    if (!steps->empty()) {
-      const auto& last = steps->back();
-      where = "at step " + std::to_string(last.sequence) + " (" + last.name + ", " +
-              to_string(last.status) + ")";
+    i.steps = std::move(*steps);
+    auto plan = impl_->stmt("SELECT plan_json FROM failover_plans WHERE service = ?1 AND "
+                            "version = ?2");
+    if (!plan)
+      return plan.error();
+    (*plan)->bind(1, i.switchover.service.value).bind(2, i.switchover.plan_version);
+    auto row = (*plan)->step();
+    if (!row)
+      return row.error();
+    if (!*row) {
+      (*plan)->reset();
+      i.problem = "its plan (version " + std::to_string(i.switchover.plan_version) +
+                  ") is not in the database";
+      continue;
     }
-    sw.detail = "interrupted: switchyardd stopped " + where +
-                "; not resumed, the service keeps its previous primary; check it by hand";
-    auto st = impl_->stmt("UPDATE switchovers SET status = 'failed', detail = ?2, "
-                          "finished_at_ms = ?3 WHERE id = ?1 AND status = 'running'");
-    if (!st)
-      return st.error();
-    (*st)->bind(1, sw.id.value).bind(2, sw.detail).bind(3, now_ms());
-    if (auto r = (*st)->run(); !r)
-      return r.error();
-    sw.status = switchover_status::failed;
-    closed.push_back(sw);
+    auto parsed = plan_from_json((*plan)->column_text(0));
+    (*plan)->reset();
+    if (!parsed) {
+      i.problem = describe(parsed.error());
+      continue;
+    }
+    i.plan = std::move(*parsed);
+    i.has_plan = true;
   }
-  return closed;
+  return out;
 }
 
 caf::expected<switchover_detail> sqlite_store::get_switchover(switchover_id id) {

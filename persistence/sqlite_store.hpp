@@ -70,11 +70,9 @@ public:
   /// epoch in the same transaction.
   [[nodiscard]] caf::expected<void> finish_switchover(const switchover_finish& s);
 
-  /// Closes every switchover left `running` (switchyardd stopped mid-way) as
-  /// failed, with a detail naming the last journaled step, and returns them.
-  /// Their services keep the primary recorded before the switchover began.
-  /// (Resuming them instead is the crash-safety work still to come.)
-  [[nodiscard]] caf::expected<std::vector<switchover_row>> close_interrupted_switchovers();
+  /// Switchovers still `running` (left by a switchyardd that stopped), oldest
+  /// first, each with its steps and the plan it ran (when it can be read).
+  [[nodiscard]] caf::expected<interrupted_list> interrupted_switchovers();
 
   // -- queries (for the API, tests and start-up) ------------------------------
 
@@ -111,5 +109,7 @@ private:
 
 /// The plan as JSON (stable key order), as stored and exported.
 std::string plan_to_json(const failover_plan& plan);
+/// The plan back from plan_to_json's text (to resume a switchover after a restart).
+caf::expected<failover_plan> plan_from_json(const std::string& text);
 
 } // namespace switchyard::persistence

@@ -3,6 +3,8 @@
 #include "strategies/active_passive.hpp"
 
 #include <algorithm>
+#include <map>
+#include <optional>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -163,11 +165,33 @@ namespace {
 // Undoes completed steps in reverse with their `rollback` commands, each
 // journaled as its own step ("rollback <name>") after the failed one. Returns
 // the text to append to the failure's detail.
+// What a resumed switchover's journal already holds.
+struct journal_so_far {
+  std::map<std::uint32_t, step_status> plan_steps; ///< by sequence
+  std::map<std::string, journaled_step> rollbacks; ///< "rollback <name>" steps by name
+  std::uint32_t last_sequence = 0;
+  std::optional<journaled_step> failed; ///< a plan step that had failed
+
+  explicit journal_so_far(const execution_input& in) {
+    last_sequence = static_cast<std::uint32_t>(in.plan.steps.size());
+    for (const auto& j : in.journaled) {
+      last_sequence = std::max(last_sequence, j.sequence);
+      if (j.sequence > in.plan.steps.size()) {
+        rollbacks[j.name] = j;
+        continue;
+      }
+      plan_steps[j.sequence] = j.status;
+      if (j.status == step_status::failed)
+        failed = j;
+    }
+  }
+};
+
 template <class RunStep>
-std::string roll_back(const execution_input& in,
+std::string roll_back(const journal_so_far& so_far,
                       const std::vector<std::pair<plan_step, const config::action_settings*>>& done,
                       RunStep& run_step, execution_result& result) {
-  auto sequence = static_cast<std::uint32_t>(in.plan.steps.size());
+  auto sequence = so_far.last_sequence;
   std::vector<std::string> undone;
   for (auto i = done.rbegin(); i != done.rend(); ++i) {
     const auto& [st, settings] = *i;
@@ -176,8 +200,15 @@ std::string roll_back(const execution_input& in,
     auto undo = *settings;
     undo.command = settings->rollback;
     auto step = st;
-    step.sequence = ++sequence;
     step.name = "rollback " + st.name;
+    // Undone before a restart: not again. Started before it: again, same row.
+    auto before = so_far.rollbacks.find(step.name);
+    if (before != so_far.rollbacks.end() && before->second.status == step_status::done) {
+      undone.push_back(st.name);
+      ++result.steps_rolled_back;
+      continue;
+    }
+    step.sequence = before != so_far.rollbacks.end() ? before->second.sequence : ++sequence;
     step.description = settings->rollback;
     if (auto why = run_step(step, undo); !why.empty())
       return fmt::format("; rollback of {} failed: {} (rolled back before it: {}); the service "
@@ -228,22 +259,37 @@ execution_result active_passive::execute(const execution_input& in, step_journal
   };
 
   execution_result result;
+  const journal_so_far so_far{in};
   std::vector<std::pair<plan_step, const config::action_settings*>> done;
   for (const auto& st : in.plan.steps) {
     const auto* settings = find_action(svc, st.phase, st.name);
-    std::string why = settings == nullptr
-                          ? fmt::format("no {} action named '{}' is configured any more",
-                                        to_string(st.phase), st.name)
-                          : run_step(st, *settings);
-    if (why.empty()) {
-      ++result.steps_done;
-      done.emplace_back(st, settings);
+    auto journaled = so_far.plan_steps.find(st.sequence);
+    if (journaled != so_far.plan_steps.end() && journaled->second == step_status::done) {
+      ++result.steps_done; // done before a restart: not run again
+      if (settings != nullptr)
+        done.emplace_back(st, settings);
       continue;
     }
-    result.failed_step = st.name;
-    result.detail = fmt::format("step {} ({}) failed: {}", st.sequence, st.name, why);
+    if (so_far.failed) {
+      // It had stopped on a failed step: nothing runs forward, the rollback goes on.
+      result.failed_step = so_far.failed->name;
+      result.detail = fmt::format("step {} ({}) had failed before switchyardd stopped",
+                                  so_far.failed->sequence, so_far.failed->name);
+    } else {
+      std::string why = settings == nullptr
+                            ? fmt::format("no {} action named '{}' is configured any more",
+                                          to_string(st.phase), st.name)
+                            : run_step(st, *settings);
+      if (why.empty()) {
+        ++result.steps_done;
+        done.emplace_back(st, settings);
+        continue;
+      }
+      result.failed_step = st.name;
+      result.detail = fmt::format("step {} ({}) failed: {}", st.sequence, st.name, why);
+    }
     if (in.rollback_on_failure)
-      result.detail += roll_back(in, done, run_step, result);
+      result.detail += roll_back(so_far, done, run_step, result);
     return result;
   }
   result.success = true;

@@ -40,6 +40,10 @@ struct execution_input {
   /// Planned switchovers undo completed steps (their `rollback` commands, in
   /// reverse) when a later step fails; automatic failovers stop where they are.
   bool rollback_on_failure = false;
+  /// Resuming after a restart of switchyardd: the steps already journaled.
+  /// Done ones are not run again; a started one is run again (actions are
+  /// idempotent); after a failed one only the rollback goes on.
+  std::vector<journaled_step> journaled{};
 };
 
 struct execution_result {

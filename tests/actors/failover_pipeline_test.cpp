@@ -12,6 +12,7 @@
 #include "actors/store.hpp"
 #include "messages/error.hpp"
 #include "persistence/sqlite_store.hpp"
+#include "strategies/active_passive.hpp"
 #include "tests/actors/test_system.hpp"
 
 using namespace std::chrono_literals;
@@ -412,4 +413,42 @@ TEST_F(pipeline_test, a_standby_refused_by_the_pre_checks_is_not_promoted_until_
   advance(2s);            // the held failure is looked at again
   ASSERT_EQ(runner->jobs.size(), 1u);
   EXPECT_EQ(runner->jobs.front().to.value, "web-b");
+}
+
+TEST_F(pipeline_test, a_switchover_left_running_is_resumed_before_anything_else) {
+  failover_plan plan;
+  {
+    auto db = open_db();
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(db->sync_config(*cfg_ptr));
+    strategies::active_passive strategy{cfg_ptr->services.front()};
+    strategies::planning_input in{
+        &cfg_ptr->services.front(), "web-a", {{"web-b", health_status::healthy}}};
+    auto p = strategy.plan(in);
+    ASSERT_TRUE(p);
+    plan = *p;
+    auto version = db->save_plan(plan);
+    ASSERT_TRUE(version);
+    auto id = db->begin_switchover(switchover_start{
+        service_id{"web"}, switchover_kind::automatic_failover, instance_id{"web-a"},
+        instance_id{"web-b"}, detection_id{0}, *version, epoch{2}, "primary lost"});
+    ASSERT_TRUE(id);
+    auto step = db->begin_step(step_start{*id, plan.steps[0], epoch{2}});
+    ASSERT_TRUE(step);
+    ASSERT_TRUE(db->finish_step(step_finish{*step, true, "exit 0"}));
+    ASSERT_TRUE(db->begin_step(step_start{*id, plan.steps[1], epoch{2}}));
+  } // a switchyardd stopped here: step 1 done, step 2 started
+  start();
+  ASSERT_EQ(runner->jobs.size(), 1u);
+  const auto& job = runner->jobs.front();
+  EXPECT_EQ(job.resume.value, 1);
+  EXPECT_EQ(job.new_epoch.value, 2u) << "the same epoch as before the restart";
+  EXPECT_EQ(job.to.value, "web-b");
+  EXPECT_EQ(job.plan.steps.size(), plan.steps.size());
+  ASSERT_EQ(job.journaled.size(), 2u);
+  EXPECT_EQ(job.journaled[0].status, step_status::done);
+  EXPECT_EQ(job.journaled[1].status, step_status::started);
+  auto s = web_state();
+  EXPECT_EQ(s.primary.value, "web-b") << "the fake runner completed it";
+  EXPECT_EQ(s.current_epoch.value, 2u);
 }

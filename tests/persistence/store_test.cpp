@@ -468,32 +468,58 @@ TEST_F(store_test, a_failed_write_is_an_error_naming_the_database) {
   sqlite3_close(other);
 }
 
-TEST_F(store_test, interrupted_switchovers_are_closed_as_failed_on_start) {
+TEST_F(store_test, interrupted_switchovers_come_back_with_their_steps_and_plan) {
   auto db = open();
   ASSERT_TRUE(db->sync_config(two_instance_config()));
   auto done = journal(*db, "web-a", "web-b", 2, true);
+  auto plan = sample_plan();
+  auto version = db->save_plan(plan);
+  ASSERT_TRUE(version);
   auto id = db->begin_switchover(
       switchover_start{service_id{"web"}, switchover_kind::automatic_failover, instance_id{"web-b"},
-                       instance_id{"web-a"}, detection_id{0}, 1, epoch{3}, ""});
+                       instance_id{"web-a"}, detection_id{0}, *version, epoch{3}, ""});
   ASSERT_TRUE(id);
-  ASSERT_TRUE(db->begin_step(step_start{*id, sample_plan().steps[0], epoch{3}}));
-  db.reset(); // switchyardd "crashes" here
+  auto first = db->begin_step(step_start{*id, plan.steps[0], epoch{3}});
+  ASSERT_TRUE(first);
+  db.reset(); // switchyardd "crashes" here, step 1 started but not done
 
   auto again = open();
-  auto closed = again->close_interrupted_switchovers();
-  ASSERT_TRUE(closed);
-  ASSERT_EQ(closed->size(), 1u);
-  EXPECT_EQ(closed->front().id, *id);
-  EXPECT_EQ(closed->front().detail,
-            "interrupted: switchyardd stopped at step 1 (fence-a, started); not resumed, the "
-            "service keeps its previous primary; check it by hand");
-  auto list = again->list_switchovers("web");
-  ASSERT_EQ(list->size(), 2u);
-  EXPECT_EQ(list->front().status, switchover_status::failed);
-  EXPECT_EQ(list->back().id, done);
-  EXPECT_EQ(list->back().status, switchover_status::completed) << "finished ones are untouched";
-  EXPECT_EQ(again->load_topology()->front().primary.value, "web-b");
-  EXPECT_TRUE(again->close_interrupted_switchovers()->empty());
+  auto list = again->interrupted_switchovers();
+  ASSERT_TRUE(list) << describe(list.error());
+  ASSERT_EQ(list->size(), 1u) << "finished switchovers are not listed";
+  const auto& i = list->front();
+  EXPECT_EQ(i.switchover.id, *id);
+  ASSERT_TRUE(i.has_plan) << i.problem;
+  EXPECT_EQ(plan_to_json(i.plan), plan_to_json(plan)) << "the plan reads back exactly";
+  ASSERT_EQ(i.steps.size(), 1u);
+  EXPECT_EQ(i.steps[0].status, step_status::started);
+
+  // The started step is re-run under the same row; a finished one cannot be.
+  auto rerun = again->begin_step(step_start{*id, plan.steps[0], epoch{3}});
+  ASSERT_TRUE(rerun) << describe(rerun.error());
+  EXPECT_EQ(*rerun, *first);
+  ASSERT_TRUE(again->finish_step(step_finish{*rerun, true, "exit 0"}));
+  auto twice = again->begin_step(step_start{*id, plan.steps[0], epoch{3}});
+  ASSERT_FALSE(twice);
+  EXPECT_NE(describe(twice.error()).find("is already journaled as finished"), std::string::npos)
+      << describe(twice.error());
+  auto steps = again->list_steps(*id);
+  ASSERT_EQ(steps->size(), 1u);
+  EXPECT_EQ(steps->front().detail, "exit 0");
+  EXPECT_NE(done, *id);
+}
+
+TEST_F(store_test, an_interrupted_switchover_without_its_plan_says_so) {
+  auto db = open();
+  auto id = db->begin_switchover(
+      switchover_start{service_id{"web"}, switchover_kind::automatic_failover, instance_id{"web-a"},
+                       instance_id{"web-b"}, detection_id{0}, 42, epoch{2}, ""});
+  ASSERT_TRUE(id);
+  auto list = db->interrupted_switchovers();
+  ASSERT_TRUE(list);
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_FALSE(list->front().has_plan);
+  EXPECT_EQ(list->front().problem, "its plan (version 42) is not in the database");
 }
 
 TEST_F(store_test, audit_trail_round_trip_newest_first) {

@@ -267,3 +267,43 @@ TEST(active_passive_checks, without_checks_every_candidate_passes) {
   EXPECT_FALSE(ap.has_candidate_checks());
   EXPECT_TRUE(ap.check_candidate("web-a", "web-b").ok);
 }
+
+TEST_F(active_passive_test, a_resumed_execution_skips_done_steps_and_reruns_the_started_one) {
+  auto s = service(log);
+  active_passive strategy{s};
+  auto p = strategy.plan(input(s, {{"web-b", health_status::healthy}}));
+  ASSERT_TRUE(p);
+  recording_journal j;
+  execution_input in{&s, *p, switchover_id{1}, "web-a", "web-b", epoch{2}};
+  in.journaled = {{1, "fence-old", step_status::done}, {2, "promote-new", step_status::started}};
+  auto r = strategy.execute(in, j);
+  EXPECT_TRUE(r.success) << r.detail;
+  EXPECT_EQ(r.steps_done, 4u);
+  EXPECT_EQ(j.calls, (std::vector<std::string>{"begin promote-new", "finish 2 ok", "begin reroute",
+                                               "finish 3 ok", "begin verify", "finish 4 ok"}));
+  EXPECT_EQ(slurp(log), "promote web-b\nreroute web-b\nverify web-b\n") << "fence ran before";
+}
+
+TEST_F(active_passive_test, a_resumed_planned_switchover_that_had_failed_finishes_its_rollback) {
+  auto s = service(log);
+  s.strategy.fence.front().rollback = "echo unfence $SWITCHYARD_TARGET >> " + log;
+  s.strategy.promote.front().rollback = "echo demote $SWITCHYARD_TARGET >> " + log;
+  active_passive strategy{s};
+  auto p = strategy.plan(input(s, {{"web-b", health_status::healthy}}));
+  ASSERT_TRUE(p);
+  recording_journal j;
+  execution_input in{&s, *p, switchover_id{1}, "web-a", "web-b", epoch{2}, true};
+  // Step 3 failed; promote was undone (step 5), the fence's undo (step 6) had started.
+  in.journaled = {{1, "fence-old", step_status::done},
+                  {2, "promote-new", step_status::done},
+                  {3, "reroute", step_status::failed},
+                  {5, "rollback promote-new", step_status::done},
+                  {6, "rollback fence-old", step_status::started}};
+  auto r = strategy.execute(in, j);
+  EXPECT_FALSE(r.success);
+  EXPECT_EQ(r.detail, "step 3 (reroute) had failed before switchyardd stopped; rolled back: "
+                      "promote-new, fence-old");
+  EXPECT_EQ(j.calls, (std::vector<std::string>{"begin rollback fence-old", "finish 6 ok"}))
+      << "only the unfinished undo runs, under its own sequence";
+  EXPECT_EQ(slurp(log), "unfence web-a\n");
+}
