@@ -280,15 +280,51 @@ void read_instance(yaml_reader& r, const YAML::Node& node, const std::string& f,
 void read_action(yaml_reader& r, const YAML::Node& node, const std::string& f, action_settings& a) {
   if (!r.expect_map(node, f))
     return;
-  r.check_keys(node, f, {"name", "type", "command", "timeout", "env", "rollback"});
-  r.read(node, "rollback", join(f, "rollback"), a.rollback);
   read_name(r, node, f, a.name);
   if (r.require(node, "type", f))
-    r.read_enum(node, "type", join(f, "type"), a.type, {{"exec", action_type::exec}});
-  if (r.require(node, "command", f)) {
-    r.read(node, "command", join(f, "command"), a.command);
-    if (a.command.empty() && node["command"].IsScalar())
-      r.fail(node["command"], join(f, "command"), "must not be empty");
+    r.read_enum(node, "type", join(f, "type"), a.type,
+                {{"exec", action_type::exec},
+                 {"haproxy", action_type::haproxy},
+                 {"redis", action_type::redis}});
+  r.read(node, "rollback", join(f, "rollback"), a.rollback);
+  auto required_text = [&](const char* key, std::string& out) {
+    if (!r.require(node, key, f))
+      return;
+    r.read(node, key, join(f, key), out);
+    if (out.empty() && node[key].IsScalar())
+      r.fail(node[key], join(f, key), "must not be empty");
+  };
+  switch (a.type) {
+  case action_type::exec:
+    r.check_keys(node, f, {"name", "type", "command", "timeout", "env", "rollback"});
+    required_text("command", a.command);
+    break;
+  case action_type::haproxy:
+    r.check_keys(node, f,
+                 {"name", "type", "socket", "backend", "server", "state", "weight", "timeout",
+                  "env", "rollback"});
+    required_text("socket", a.socket);
+    required_text("backend", a.backend);
+    r.read(node, "server", join(f, "server"), a.server);
+    if (r.require(node, "state", f))
+      r.read_enum(node, "state", join(f, "state"), a.state,
+                  {{"ready", haproxy_state::ready},
+                   {"drain", haproxy_state::drain},
+                   {"maint", haproxy_state::maint}});
+    r.read(node, "weight", join(f, "weight"), a.weight, 0, 256);
+    break;
+  case action_type::redis:
+    r.check_keys(node, f, {"name", "type", "operation", "pause", "timeout", "env", "rollback"});
+    if (r.require(node, "operation", f))
+      r.read_enum(node, "operation", join(f, "operation"), a.operation,
+                  {{"promote", redis_operation::promote},
+                   {"follow", redis_operation::follow},
+                   {"pause_writes", redis_operation::pause_writes}});
+    r.read(node, "pause", join(f, "pause"), a.pause);
+    if (a.operation == redis_operation::pause_writes && a.pause.count() <= 0)
+      r.fail(node["operation"], join(f, "pause"),
+             "pause_writes needs pause: how long writes stay paused (e.g. 30s)");
+    break;
   }
   r.read(node, "timeout", join(f, "timeout"), a.timeout);
   if (node["timeout"].IsDefined() && a.timeout.count() <= 0)

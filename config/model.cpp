@@ -41,8 +41,40 @@ const char* to_string(strategy_type) {
   return "active_passive";
 }
 
-const char* to_string(action_type) {
-  return "exec";
+const char* to_string(action_type x) {
+  switch (x) {
+  case action_type::exec:
+    return "exec";
+  case action_type::haproxy:
+    return "haproxy";
+  case action_type::redis:
+    return "redis";
+  }
+  return "?";
+}
+
+const char* to_string(haproxy_state x) {
+  switch (x) {
+  case haproxy_state::ready:
+    return "ready";
+  case haproxy_state::drain:
+    return "drain";
+  case haproxy_state::maint:
+    return "maint";
+  }
+  return "?";
+}
+
+const char* to_string(redis_operation x) {
+  switch (x) {
+  case redis_operation::promote:
+    return "promote";
+  case redis_operation::follow:
+    return "follow";
+  case redis_operation::pause_writes:
+    return "pause_writes";
+  }
+  return "?";
 }
 
 std::string switchyard_config::database_path() const {

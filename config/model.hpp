@@ -16,13 +16,17 @@ enum class log_level { trace, debug, info, warn, error };
 enum class check_type { tcp, http, exec };
 enum class instance_role { primary, standby };
 enum class strategy_type { active_passive };
-enum class action_type { exec };
+enum class action_type { exec, haproxy, redis };
+enum class haproxy_state { ready, drain, maint };
+enum class redis_operation { promote, follow, pause_writes };
 
 const char* to_string(log_level x);
 const char* to_string(check_type x);
 const char* to_string(instance_role x);
 const char* to_string(strategy_type x);
 const char* to_string(action_type x);
+const char* to_string(haproxy_state x);
+const char* to_string(redis_operation x);
 
 /// Where a value came from, for error messages that name file:line:column.
 struct source_mark {
@@ -80,9 +84,20 @@ struct action_settings {
   std::string command; ///< exec: run with /bin/sh -c
   milliseconds timeout{10'000};
   std::map<std::string, std::string> env; ///< extra environment for exec
-  /// exec: undoes this action when a later step of a planned switchover
-  /// fails (run in reverse order, same environment); empty: nothing to undo.
+  /// A shell command (for every action type) that undoes this action when a
+  /// later step of a planned switchover fails (run in reverse order, same
+  /// environment); empty: nothing to undo.
   std::string rollback{};
+  /// haproxy: the runtime API (stats socket with level admin): a unix socket
+  /// path, or host:port
+  std::string socket{};
+  std::string backend{}; ///< haproxy: the backend holding the instances
+  /// haproxy: the server's name in the backend; empty: the step's target instance name
+  std::string server{};
+  haproxy_state state = haproxy_state::ready; ///< haproxy: the state to set
+  int weight = -1;                            ///< haproxy: the weight to set; -1: leave it
+  redis_operation operation = redis_operation::promote; ///< redis: what to do to the target
+  milliseconds pause{0}; ///< redis pause_writes: how long writes stay paused
   bool operator==(const action_settings&) const = default;
 };
 

@@ -8,7 +8,7 @@ PACKAGES=(
   libcaf-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libsqlite3-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libgtest-dev libgmock-dev
   libcli11-dev nlohmann-json3-dev libssl-dev sqlite3 curl procps python3 python3-grpcio
-  graphviz openssl
+  graphviz openssl redis-server redis-tools haproxy
 )
 
 missing=()
@@ -29,5 +29,14 @@ fi
 
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# redis-server and haproxy are for tests, which start their own instances: keep
+# the packages' init scripts from starting system-wide ones (policy-rc.d 101 =
+# "action forbidden"), unless the machine already has a policy of its own.
+policy=/usr/sbin/policy-rc.d
+if [[ ! -e $policy ]]; then
+  printf '#!/bin/sh\nexit 101\n' >"$policy"
+  chmod +x "$policy"
+  trap 'rm -f "$policy"' EXIT
+fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"

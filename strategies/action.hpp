@@ -20,8 +20,9 @@ struct action_context {
   std::string old_primary_address; ///< host:port
   std::string new_primary;
   std::string new_primary_address;
-  std::string target; ///< the instance this step acts on
-  std::string phase;  ///< check, demote, fence, promote, reroute, verify
+  std::string target;         ///< the instance this step acts on
+  std::string target_address; ///< its host:port
+  std::string phase;          ///< check, demote, fence, promote, reroute, verify
   std::string step_name;
   std::int64_t switchover = 0;
   std::uint64_t epoch = 0;
@@ -44,6 +45,12 @@ public:
   [[nodiscard]] virtual std::string kind() const = 0;
   [[nodiscard]] virtual std::string describe() const = 0;
 };
+
+/// The result of an action that ran from `started` with until `deadline`:
+/// elapsed time, whether it ran out of time, and the journal's one line.
+action_result finished_action(std::chrono::steady_clock::time_point started,
+                              std::chrono::steady_clock::time_point deadline, bool ok,
+                              std::string detail);
 
 /// Builds the action configured by `settings` (exec, ...).
 std::unique_ptr<action> make_action(const config::action_settings& settings);

@@ -143,7 +143,9 @@ caf::expected<failover_plan> active_passive::plan(const planning_input& in) cons
       st.phase = ph.phase;
       st.name = a.name;
       st.action_kind = config::to_string(a.type);
-      st.description = a.command;
+      // What an operator reads in dry runs, exports and the journal.
+      auto act = make_(a);
+      st.description = act != nullptr ? act->describe() : a.command;
       auto on_old_primary = ph.phase == step_phase::demote || ph.phase == step_phase::fence;
       st.target = instance_id{on_old_primary ? in.current_primary : target};
       st.timeout = a.timeout;
@@ -198,6 +200,7 @@ std::string roll_back(const journal_so_far& so_far,
     if (settings->rollback.empty())
       continue;
     auto undo = *settings;
+    undo.type = config::action_type::exec; // a rollback is a shell command, whatever it undoes
     undo.command = settings->rollback;
     auto step = st;
     step.name = "rollback " + st.name;
@@ -245,6 +248,7 @@ execution_result active_passive::execute(const execution_input& in, step_journal
     ctx.new_primary = in.new_primary;
     ctx.new_primary_address = address(new_primary);
     ctx.target = st.target.value;
+    ctx.target_address = address(svc.find_instance(st.target.value));
     ctx.phase = to_string(st.phase);
     ctx.step_name = st.name;
     ctx.switchover = in.switchover.value;
@@ -314,6 +318,7 @@ candidate_check_result active_passive::check_candidate(const std::string& curren
     ctx.new_primary = candidate;
     ctx.new_primary_address = address(target);
     ctx.target = candidate;
+    ctx.target_address = address(target);
     ctx.phase = "check";
     ctx.step_name = check.name;
     ctx.rpo_ms = static_cast<std::int64_t>(service_.objective.rpo.count());

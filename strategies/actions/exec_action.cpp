@@ -153,6 +153,7 @@ std::vector<std::string> exec_environment(const config::action_settings& setting
   env["SWITCHYARD_NEW_PRIMARY"] = ctx.new_primary;
   env["SWITCHYARD_NEW_PRIMARY_ADDRESS"] = ctx.new_primary_address;
   env["SWITCHYARD_TARGET"] = ctx.target;
+  env["SWITCHYARD_TARGET_ADDRESS"] = ctx.target_address;
   env["SWITCHYARD_PHASE"] = ctx.phase;
   env["SWITCHYARD_STEP"] = ctx.step_name;
   env["SWITCHYARD_SWITCHOVER_ID"] = std::to_string(ctx.switchover);

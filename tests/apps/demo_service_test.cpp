@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "tests/actors/test_system.hpp"
-#include "tests/integration/process.hpp"
+#include "tests/support/process.hpp"
 
 using namespace std::chrono_literals;
 using namespace switchyard::testing;

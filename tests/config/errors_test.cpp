@@ -270,7 +270,7 @@ TEST(config_errors, actions_are_validated) {
                    "test.yaml:17:60: services[0].strategy.promote[0].timeout: must be greater "
                    "than 0",
                    "test.yaml:18:28: services[0].strategy.promote[1].type: 'ssh' is not one of: "
-                   "exec",
+                   "exec, haproxy, redis",
                    "test.yaml:18:42: services[0].strategy.promote[1].command: must not be empty",
                    "test.yaml:18:18: services[0].strategy.promote[1].name: 'up' is already used "
                    "by services[0].strategy.promote[0]",
@@ -343,4 +343,29 @@ services:
                 "test.yaml:8:16: services[0].instances: no standby: an active_passive service "
                 "needs at least one to fail over to",
             }));
+}
+
+TEST(config_errors, haproxy_and_redis_actions_need_their_own_keys) {
+  auto has = [](const std::vector<std::string>& all, const std::string& part) {
+    for (const auto& e : all)
+      if (e.find(part) != std::string::npos)
+        return true;
+    return false;
+  };
+  auto e = errors_of(valid_yaml + "      promote:\n"
+                                  "        - {name: lb, type: haproxy, backend: be, state: up}\n"
+                                  "        - {name: r, type: redis, operation: pause_writes}\n"
+                                  "        - {name: x, type: redis, operation: promote, "
+                                  "command: 'true'}\n");
+  EXPECT_TRUE(has(e, "services[0].strategy.promote[0]: missing required key 'socket'")) << e[0];
+  EXPECT_TRUE(has(e, "services[0].strategy.promote[0].state: 'up' is not one of"));
+  EXPECT_TRUE(has(e, "services[0].strategy.promote[1].pause: pause_writes needs pause"));
+  EXPECT_TRUE(has(e, "services[0].strategy.promote[2].command: unknown key (allowed: name, type, "
+                     "operation"));
+  EXPECT_EQ(errors_of(valid_yaml + "      fence:\n"
+                                   "        - {name: lb, type: haproxy, socket: /run/h.sock, "
+                                   "backend: be, state: maint, weight: 0}\n"
+                                   "        - {name: r, type: redis, operation: pause_writes, "
+                                   "pause: 30s}\n"),
+            errors{});
 }

@@ -10,7 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/actors/test_system.hpp"
-#include "tests/integration/process.hpp"
+#include "tests/support/process.hpp"
 
 namespace switchyard::testing {
 

@@ -263,7 +263,8 @@ TEST(active_passive_checks, a_check_refuses_a_lagging_candidate_with_its_own_rea
 }
 
 TEST(active_passive_checks, without_checks_every_candidate_passes) {
-  active_passive ap{service("/dev/null")};
+  auto s = service("/dev/null"); // the strategy keeps a reference: it must outlive it
+  active_passive ap{s};
   EXPECT_FALSE(ap.has_candidate_checks());
   EXPECT_TRUE(ap.check_candidate("web-a", "web-b").ok);
 }

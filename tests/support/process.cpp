@@ -1,4 +1,4 @@
-#include "tests/integration/process.hpp"
+#include "tests/support/process.hpp"
 
 #include <csignal>
 #include <cstring>
