@@ -285,7 +285,8 @@ void read_action(yaml_reader& r, const YAML::Node& node, const std::string& f, a
     r.read_enum(node, "type", join(f, "type"), a.type,
                 {{"exec", action_type::exec},
                  {"haproxy", action_type::haproxy},
-                 {"redis", action_type::redis}});
+                 {"redis", action_type::redis},
+                 {"webhook", action_type::webhook}});
   r.read(node, "rollback", join(f, "rollback"), a.rollback);
   auto required_text = [&](const char* key, std::string& out) {
     if (!r.require(node, key, f))
@@ -313,6 +314,34 @@ void read_action(yaml_reader& r, const YAML::Node& node, const std::string& f, a
                    {"maint", haproxy_state::maint}});
     r.read(node, "weight", join(f, "weight"), a.weight, 0, 256);
     break;
+  case action_type::webhook: {
+    r.check_keys(node, f,
+                 {"name", "type", "method", "url", "headers", "body", "expected_status", "retries",
+                  "retry_backoff", "timeout", "env", "rollback"});
+    required_text("url", a.url);
+    if (!a.url.empty() && a.url.rfind("http://", 0) != 0 && a.url.rfind("https://", 0) != 0)
+      r.fail(node["url"], join(f, "url"), "must start with http:// or https://");
+    r.read_enum(node, "method", join(f, "method"), a.method,
+                {{"GET", std::string{"GET"}},
+                 {"POST", std::string{"POST"}},
+                 {"PUT", std::string{"PUT"}},
+                 {"PATCH", std::string{"PATCH"}},
+                 {"DELETE", std::string{"DELETE"}}});
+    r.read(node, "body", join(f, "body"), a.body);
+    r.read(node, "expected_status", join(f, "expected_status"), a.expected_status, 100, 599);
+    r.read(node, "retries", join(f, "retries"), a.retries, 0, 10);
+    r.read(node, "retry_backoff", join(f, "retry_backoff"), a.retry_backoff);
+    auto headers = node["headers"];
+    if (headers.IsDefined() && r.expect_map(headers, join(f, "headers"))) {
+      r.check_duplicates(headers, join(f, "headers"));
+      for (const auto& kv : headers) {
+        std::string value;
+        if (r.scalar(kv.second, join(join(f, "headers"), kv.first.Scalar()), value))
+          a.headers[kv.first.Scalar()] = value;
+      }
+    }
+    break;
+  }
   case action_type::redis:
     r.check_keys(node, f, {"name", "type", "operation", "pause", "timeout", "env", "rollback"});
     if (r.require(node, "operation", f))

@@ -49,6 +49,8 @@ const char* to_string(action_type x) {
     return "haproxy";
   case action_type::redis:
     return "redis";
+  case action_type::webhook:
+    return "webhook";
   }
   return "?";
 }

@@ -16,7 +16,7 @@ enum class log_level { trace, debug, info, warn, error };
 enum class check_type { tcp, http, exec };
 enum class instance_role { primary, standby };
 enum class strategy_type { active_passive };
-enum class action_type { exec, haproxy, redis };
+enum class action_type { exec, haproxy, redis, webhook };
 enum class haproxy_state { ready, drain, maint };
 enum class redis_operation { promote, follow, pause_writes };
 
@@ -98,6 +98,16 @@ struct action_settings {
   int weight = -1;                            ///< haproxy: the weight to set; -1: leave it
   redis_operation operation = redis_operation::promote; ///< redis: what to do to the target
   milliseconds pause{0}; ///< redis pause_writes: how long writes stay paused
+  // webhook: url, headers and body may use {service}, {target}, {target_address},
+  // {old_primary}, {old_primary_address}, {new_primary}, {new_primary_address},
+  // {epoch}, {switchover_id}, {phase}, {step}
+  std::string method{"POST"};                   ///< webhook: the HTTP method
+  std::string url{};                            ///< webhook: http:// or https://
+  std::map<std::string, std::string> headers{}; ///< webhook: extra request headers
+  std::string body{};                           ///< webhook: the request body
+  int expected_status = 0;                      ///< webhook: 0: any 2xx
+  int retries = 0;                 ///< webhook: attempts after the first (5xx, network errors)
+  milliseconds retry_backoff{200}; ///< webhook: wait before the first retry, doubled after
   bool operator==(const action_settings&) const = default;
 };
 

@@ -4,6 +4,7 @@
 #include "strategies/actions/exec_action.hpp"
 #include "strategies/actions/haproxy_action.hpp"
 #include "strategies/actions/redis_action.hpp"
+#include "strategies/actions/webhook_action.hpp"
 
 namespace switchyard::strategies {
 
@@ -27,6 +28,8 @@ std::unique_ptr<action> make_action(const config::action_settings& settings) {
     return std::make_unique<haproxy_action>(settings);
   case config::action_type::redis:
     return std::make_unique<redis_action>(settings);
+  case config::action_type::webhook:
+    return std::make_unique<webhook_action>(settings);
   }
   return nullptr;
 }

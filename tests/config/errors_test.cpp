@@ -270,7 +270,7 @@ TEST(config_errors, actions_are_validated) {
                    "test.yaml:17:60: services[0].strategy.promote[0].timeout: must be greater "
                    "than 0",
                    "test.yaml:18:28: services[0].strategy.promote[1].type: 'ssh' is not one of: "
-                   "exec, haproxy, redis",
+                   "exec, haproxy, redis, webhook",
                    "test.yaml:18:42: services[0].strategy.promote[1].command: must not be empty",
                    "test.yaml:18:18: services[0].strategy.promote[1].name: 'up' is already used "
                    "by services[0].strategy.promote[0]",
@@ -345,7 +345,7 @@ services:
             }));
 }
 
-TEST(config_errors, haproxy_and_redis_actions_need_their_own_keys) {
+TEST(config_errors, haproxy_redis_and_webhook_actions_need_their_own_keys) {
   auto has = [](const std::vector<std::string>& all, const std::string& part) {
     for (const auto& e : all)
       if (e.find(part) != std::string::npos)
@@ -362,10 +362,18 @@ TEST(config_errors, haproxy_and_redis_actions_need_their_own_keys) {
   EXPECT_TRUE(has(e, "services[0].strategy.promote[1].pause: pause_writes needs pause"));
   EXPECT_TRUE(has(e, "services[0].strategy.promote[2].command: unknown key (allowed: name, type, "
                      "operation"));
+  auto w = errors_of(valid_yaml + "      reroute:\n"
+                                  "        - {name: w, type: webhook, url: 'ftp://x', method: "
+                                  "FETCH, retries: 20}\n");
+  EXPECT_TRUE(has(w, "reroute[0].url: must start with http:// or https://")) << w[0];
+  EXPECT_TRUE(has(w, "reroute[0].method: 'FETCH' is not one of: GET, POST, PUT, PATCH, DELETE"));
+  EXPECT_TRUE(has(w, "reroute[0].retries:"));
   EXPECT_EQ(errors_of(valid_yaml + "      fence:\n"
                                    "        - {name: lb, type: haproxy, socket: /run/h.sock, "
                                    "backend: be, state: maint, weight: 0}\n"
                                    "        - {name: r, type: redis, operation: pause_writes, "
-                                   "pause: 30s}\n"),
+                                   "pause: 30s}\n"
+                                   "        - {name: w, type: webhook, url: 'https://lb/x', "
+                                   "headers: {X-A: b}, body: '{}', retries: 2}\n"),
             errors{});
 }
