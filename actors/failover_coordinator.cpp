@@ -130,8 +130,6 @@ void tell_classifier(coord_ptr self, const std::string& service) {
 
 using done_fn = std::function<void(const failover_result&)>;
 
-// Persists the plan, hands the job to the runner, and applies the outcome to
-// the service's topology. `done` is called exactly once, whatever happens.
 // What happens when the runner reports the end of a switchover of `service`:
 // the topology changes only on success; `done` is called exactly once.
 std::function<void(failover_result)> on_switchover_end(coord_ptr self, const std::string& service,
@@ -156,6 +154,8 @@ std::function<void(failover_result)> on_switchover_end(coord_ptr self, const std
   };
 }
 
+// Persists the plan, hands the job to the runner, and applies the outcome to
+// the service's topology. `done` is called exactly once, whatever happens.
 void start_switchover(coord_ptr self, switchover_kind kind, const failure_detection& d,
                       failover_plan plan, std::string reason, done_fn done) {
   const auto service = plan.service.value;

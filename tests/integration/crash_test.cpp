@@ -178,3 +178,25 @@ TEST_F(crash_during_rollback, a_restarted_switchyardd_finishes_the_rollback) {
   ASSERT_TRUE(db);
   EXPECT_EQ((*db)->load_topology()->front().primary.value, "web-a");
 }
+
+using hung_action = crash_fixture;
+
+TEST_F(hung_action, a_step_that_never_ends_times_out_and_the_switchover_rolls_back) {
+  const auto log = root + "/switchyardd.log";
+  daemon = start_daemon(log);
+  ASSERT_TRUE(wait_healthy(log)) << read_file(log);
+  std::ofstream(root + "/hang-verify") << "x"; // verify-role now sleeps far past its 5 s timeout
+  auto run = cli({"switchover", "web", "--reason", "hang test", "--yes"}, "operator-token");
+  EXPECT_EQ(run.exit_code, 6) << run.output;
+  EXPECT_NE(run.output.find("step 5 (verify-role) failed: timed out after 5000 ms"),
+            std::string::npos)
+      << run.output;
+  EXPECT_NE(run.output.find("rolled back: promote-new"), std::string::npos) << run.output;
+  EXPECT_EQ(http_request("GET", port_b, "/role"), "200 standby\n") << "the promote was undone";
+  auto sw = finished_switchover();
+  ASSERT_TRUE(sw);
+  EXPECT_EQ(sw->status, switchover_status::failed);
+  // The hung command's process group was killed with it: no sleeper is left behind.
+  child_process pgrep({"/usr/bin/pgrep", "-f", "sleep 1000"}, root + "/pgrep.out");
+  EXPECT_EQ(pgrep.wait_for_exit(5s), 1) << read_file(root + "/pgrep.out");
+}

@@ -111,7 +111,8 @@ protected:
         << action("verify-role", actions_log,
                   " && curl -fsS -m 2 \"http://$SWITCHYARD_NEW_PRIMARY_ADDRESS/role\" | grep -qx "
                   "primary && test ! -f " +
-                      root + "/fail-verify")
+                      root + "/fail-verify && if [ -f " + root +
+                      "/hang-verify ]; then sleep 1000; fi")
         << extra_services;
   }
 
