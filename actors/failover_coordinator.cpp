@@ -9,6 +9,7 @@
 
 #include "actors/directory.hpp"
 #include "actors/event_hub.hpp"
+#include "actors/running_jobs.hpp"
 #include "messages/error.hpp"
 
 namespace switchyard::actors {
@@ -296,13 +297,26 @@ void load_state(coord_ptr self, store_actor store, std::function<void()> retry) 
                                 self->state.apply_topology(topo);
                                 for (auto w : windows)
                                   apply_maintenance(self, std::move(w));
-                                for (const auto& [name, view] : self->state.services) {
+                                for (auto& [name, view] : self->state.services) {
                                   spdlog::info("{}: primary {} (epoch {})", name, view.primary,
                                                view.epoch);
                                   tell_classifier(self, name);
+                                  if (running_jobs::running(name)) {
+                                    // This coordinator was restarted, not the process: the
+                                    // switchover goes on in the runner; wait for its end.
+                                    view.in_flight = true;
+                                    self->state.adopted.insert(name);
+                                    spdlog::warn("{}: a switchover is still running: waiting "
+                                                 "for it to end",
+                                                 name);
+                                  }
                                 }
                                 for (const auto& i : interrupted)
-                                  resume_switchover(self, i);
+                                  if (!self->state.adopted.count(i.switchover.service.value))
+                                    resume_switchover(self, i);
+                                if (!self->state.adopted.empty())
+                                  self->delayed_send(self, std::chrono::milliseconds(500),
+                                                     adopt_atom::value);
                                 replay_early(self);
                               },
                               failed("interrupted switchovers"));
@@ -717,6 +731,51 @@ failover_coordinator(coordinator_actor::stateful_pointer<failover_coordinator_st
         return handle_maintenance(self, req);
       },
       [self](maintenance_expiry& e) { handle_expiry(self, e); },
+      [self](adopt_atom) {
+        // An adopted switchover has ended when the runner no longer runs it:
+        // its outcome is in the database; take primary and epoch from there.
+        auto& st = self->state;
+        std::set<std::string> ended;
+        for (const auto& name : st.adopted)
+          if (!running_jobs::running(name))
+            ended.insert(name);
+        for (const auto& name : ended)
+          st.adopted.erase(name);
+        if (!st.adopted.empty())
+          self->delayed_send(self, std::chrono::milliseconds(500), adopt_atom::value);
+        if (ended.empty())
+          return;
+        auto store = lookup<store_actor>(self->system(), names::store);
+        if (!store) { // try again shortly: they stay busy meanwhile
+          st.adopted.insert(ended.begin(), ended.end());
+          self->delayed_send(self, std::chrono::milliseconds(500), adopt_atom::value);
+          return;
+        }
+        self->request(store, std::chrono::seconds(10), load_topo_atom::value)
+            .then(
+                [self, ended](topology_list& topo) {
+                  topology_list mine;
+                  for (auto& t : topo)
+                    if (ended.count(t.service.value))
+                      mine.push_back(std::move(t));
+                  self->state.apply_topology(mine);
+                  for (const auto& name : ended) {
+                    auto& view = self->state.services[name];
+                    view.in_flight = false;
+                    note_decision(self, name,
+                                  fmt::format("the switchover that was running ended: {} is "
+                                              "primary (epoch {})",
+                                              view.primary, view.epoch));
+                    tell_classifier(self, name);
+                  }
+                },
+                [self, ended](caf::error& err) {
+                  spdlog::error("coordinator: reading the outcome of running switchovers: {}",
+                                describe(err));
+                  self->state.adopted.insert(ended.begin(), ended.end());
+                  self->delayed_send(self, std::chrono::milliseconds(500), adopt_atom::value);
+                });
+      },
       [self](plan_atom, service_id& service) -> caf::result<exported_plan_list> {
         auto& st = self->state;
         if (!service.value.empty() && !st.services.count(service.value))

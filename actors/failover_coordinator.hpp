@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,9 @@ struct failover_coordinator_state {
   /// Detections seen before the topology was loaded, or during a reload.
   std::vector<failure_detection> early;
   bool reloading = false; ///< a reload is being persisted: no new decisions until applied
+  /// Services whose switchover a previous incarnation of this coordinator
+  /// started and the runner is still executing: busy until it ends.
+  std::set<std::string> adopted;
 
   void init(std::shared_ptr<const config::switchyard_config> config);
   /// Why `next` cannot be applied now (a changed or removed service is

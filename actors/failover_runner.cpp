@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/directory.hpp"
+#include "actors/running_jobs.hpp"
 #include "actors/store_journal.hpp"
 #include "messages/error.hpp"
 #include "strategies/strategy.hpp"
@@ -83,6 +84,9 @@ failover_result run_failover_job(caf::actor_system& sys, const config::switchyar
   };
   if (settings == nullptr)
     return fail(fmt::format("service '{}' is not configured", service));
+  // Until this returns, a restarted coordinator must not resume or start
+  // another switchover of this service (see running_jobs.hpp).
+  running_jobs::guard busy{service};
   store_journal journal{sys, service};
   switchover_start start{job.plan.service, job.kind,         job.from,      job.to,
                          job.detection.id, job.plan_version, job.new_epoch, job.reason};

@@ -58,6 +58,8 @@ using coordinator_actor =
                      // operator maintenance on/off (persisted before it takes effect)
                      caf::replies_to<maintenance_request>::with<maintenance_reply>,
                      caf::reacts_to<maintenance_expiry>,
+                     // checks on switchovers a previous incarnation left running in this process
+                     caf::reacts_to<adopt_atom>,
                      // the plan it would run now, per service (empty id: all), for export
                      caf::replies_to<plan_atom, service_id>::with<exported_plan_list>,
                      // a reload: refused while an affected service is switching over;

@@ -77,5 +77,6 @@ using restart_atom = caf::atom_constant<caf::atom("restart")>;
 using plan_atom = caf::atom_constant<caf::atom("plan")>;
 using maint_atom = caf::atom_constant<caf::atom("maint")>;
 using resume_atom = caf::atom_constant<caf::atom("resume")>;
+using adopt_atom = caf::atom_constant<caf::atom("adopt")>;
 
 } // namespace switchyard

@@ -9,6 +9,7 @@
 #include "actors/failover_coordinator.hpp"
 #include "actors/failure_classifier.hpp"
 #include "actors/health_checker.hpp"
+#include "actors/running_jobs.hpp"
 #include "actors/store.hpp"
 #include "messages/error.hpp"
 #include "persistence/sqlite_store.hpp"
@@ -450,5 +451,40 @@ TEST_F(pipeline_test, a_switchover_left_running_is_resumed_before_anything_else)
   EXPECT_EQ(job.journaled[1].status, step_status::started);
   auto s = web_state();
   EXPECT_EQ(s.primary.value, "web-b") << "the fake runner completed it";
+  EXPECT_EQ(s.current_epoch.value, 2u);
+}
+
+TEST_F(pipeline_test, a_restarted_coordinator_waits_for_a_switchover_still_running_here) {
+  switchover_id id{0};
+  {
+    auto db = open_db();
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(db->sync_config(*cfg_ptr));
+    auto opened = db->begin_switchover(switchover_start{
+        service_id{"web"}, switchover_kind::automatic_failover, instance_id{"web-a"},
+        instance_id{"web-b"}, detection_id{0}, 0, epoch{2}, "still running"});
+    ASSERT_TRUE(opened);
+    id = *opened;
+  }
+  // The runner of this process still executes it: only the coordinator restarted.
+  auto busy = std::make_unique<running_jobs::guard>("web");
+  start();
+  EXPECT_TRUE(runner->jobs.empty()) << "not resumed: it is not interrupted";
+  EXPECT_TRUE(web_state().failover_in_flight) << "nothing else may start for web";
+  (*up)["web-a"] = false;
+  advance(2s);
+  EXPECT_TRUE(runner->jobs.empty()) << "no second failover beside the running one";
+
+  {
+    auto db = open_db();
+    ASSERT_TRUE(
+        db->finish_switchover(switchover_finish{id, service_id{"web"}, switchover_status::completed,
+                                                instance_id{"web-b"}, epoch{2}, "ok"}));
+  }
+  busy.reset(); // the runner's job ended
+  advance(500ms);
+  auto s = web_state();
+  EXPECT_FALSE(s.failover_in_flight);
+  EXPECT_EQ(s.primary.value, "web-b") << "its outcome is taken from the database";
   EXPECT_EQ(s.current_epoch.value, 2u);
 }
