@@ -270,12 +270,11 @@ public:
 
   grpc::Status ListSwitchovers(grpc::ServerContext* ctx, const pb::ListSwitchoversRequest* req,
                                pb::ListSwitchoversResponse* out) override {
-    auto cfg = config_->get(); // one snapshot per call: a reload may swap it
     principal who;
     if (auto st = authorize(ctx, config::api_role::viewer, "ListSwitchovers", who); !st.ok())
       return st;
-    if (!req->service().empty() && cfg->find_service(req->service()) == nullptr)
-      return {grpc::StatusCode::NOT_FOUND, unknown_service_message(req->service())};
+    if (auto st = check_service_filter(req->service()); !st.ok())
+      return st;
     auto rows = ask<switchover_record_list>(
         names::store, switchovers_query{req->service(), req->limit() == 0 ? 50 : req->limit()});
     if (!rows)
@@ -383,13 +382,12 @@ public:
 
   grpc::Status WatchEvents(grpc::ServerContext* ctx, const pb::WatchEventsRequest* req,
                            grpc::ServerWriter<pb::Event>* writer) override {
-    auto cfg = config_->get(); // one snapshot per call: a reload may swap it
     principal who;
     if (auto st = authorize(ctx, config::api_role::viewer, "WatchEvents", who); !st.ok())
       return st;
     event_filter filter;
-    if (!req->service().empty() && cfg->find_service(req->service()) == nullptr)
-      return {grpc::StatusCode::NOT_FOUND, unknown_service_message(req->service())};
+    if (auto st = check_service_filter(req->service()); !st.ok())
+      return st;
     filter.service = req->service();
     for (const auto& k : req->kinds()) {
       auto kind = parse_event_kind(k);
@@ -443,8 +441,8 @@ public:
     if (!format)
       return {grpc::StatusCode::INVALID_ARGUMENT,
               fmt::format("format '{}' is not one of json, yaml, markdown, dot", req->format())};
-    if (!req->service().empty() && cfg->find_service(req->service()) == nullptr)
-      return {grpc::StatusCode::NOT_FOUND, unknown_service_message(req->service())};
+    if (auto st = check_service_filter(req->service()); !st.ok())
+      return st;
     auto plans =
         ask<exported_plan_list>(names::coordinator, plan_atom::value, service_id{req->service()});
     if (!plans)
@@ -512,6 +510,13 @@ public:
   }
 
 private:
+  // An optional service filter: empty means all; otherwise it must be configured.
+  grpc::Status check_service_filter(const std::string& svc_name) const {
+    if (svc_name.empty() || config_->get()->find_service(svc_name) != nullptr)
+      return grpc::Status::OK;
+    return {grpc::StatusCode::NOT_FOUND, unknown_service_message(svc_name)};
+  }
+
   // NOT_FOUND unless `service` is configured and `instance` (if given) is one of its instances.
   grpc::Status check_target(const std::string& svc_name, const std::string& instance) const {
     auto cfg = config_->get(); // one snapshot per call: a reload may swap it

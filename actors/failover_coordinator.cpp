@@ -446,8 +446,9 @@ void handle_detection(coord_ptr self, const failure_detection& d) {
   }
 }
 
-std::string window_target(const maintenance_record& m) {
-  return m.instance.value.empty() ? std::string{"service"} : "instance " + m.instance.value;
+// "service" or "instance web-b": what a maintenance window covers, for logs and events.
+std::string window_target(const instance_id& instance) {
+  return instance.value.empty() ? std::string{"service"} : "instance " + instance.value;
 }
 
 // Makes a persisted window effective and arms its expiry timer.
@@ -462,8 +463,8 @@ void apply_maintenance(coord_ptr self, maintenance_record m) {
     auto left = std::chrono::milliseconds(std::max<std::int64_t>(0, m.until_ms - wall_clock_ms()));
     self->delayed_send(self, left, maintenance_expiry{m.service, m.instance, m.until_ms});
   }
-  spdlog::warn("{}: {} in maintenance: {} (by {}{})", m.service.value, window_target(m), m.reason,
-               m.principal, m.until_ms > 0 ? ", with an expiry" : ", until turned off");
+  spdlog::warn("{}: {} in maintenance: {} (by {}{})", m.service.value, window_target(m.instance),
+               m.reason, m.principal, m.until_ms > 0 ? ", with an expiry" : ", until turned off");
   if (m.instance.value.empty())
     view.maintenance = std::move(m);
   else
@@ -478,7 +479,7 @@ void end_maintenance(coord_ptr self, const service_id& service, const instance_i
     view.maintenance.reset();
   else
     view.instance_maintenance.erase(instance.value);
-  auto what = instance.value.empty() ? std::string{"service"} : "instance " + instance.value;
+  auto what = window_target(instance);
   spdlog::warn("{}: {} out of maintenance: {}", service.value, what, why);
   publish_event(self->system(), {0, 0, event_kind::maintenance, service, instance, switchover_id{0},
                                  fmt::format("{} out of maintenance: {}", what, why)});
@@ -503,7 +504,7 @@ caf::result<maintenance_reply> handle_maintenance(coord_ptr self, maintenance_re
   if (!store)
     return make_sy_error(sy_errc::storage_failure,
                          "the store is not running: maintenance not changed");
-  auto what = inst.value.empty() ? std::string{"service"} : "instance " + inst.value;
+  auto what = window_target(inst);
   auto rp = self->make_response_promise<maintenance_reply>();
   if (!req.enable) {
     bool active = inst.value.empty() ? view.maintenance.has_value()
