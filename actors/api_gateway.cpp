@@ -14,6 +14,7 @@
 #include "actors/config_reloader.hpp"
 #include "actors/directory.hpp"
 #include "actors/event_fanout.hpp"
+#include "actors/event_hub.hpp"
 #include "config/loader.hpp"
 #include "messages/error.hpp"
 #include "messages/interfaces.hpp"
@@ -98,6 +99,12 @@ void fill(pb::Service& out, const service_state& s, const config::service_settin
   out.set_failover_in_flight(s.failover_in_flight);
   out.set_in_block_period(s.in_block_period);
   out.set_last_decision(s.last_decision);
+  out.set_shadow(s.shadow);
+  out.set_tilt(s.tilt);
+  out.set_ready(s.ready);
+  for (const auto& why : s.not_ready)
+    out.add_not_ready(why);
+  out.set_readiness_checked_ms(s.readiness_checked_ms);
   for (const auto& m : s.maintenance) {
     auto* w = out.add_maintenance();
     w->set_instance(m.instance.value);
@@ -464,6 +471,42 @@ public:
     }
     out->set_format(strategies::to_string(*format));
     out->set_content(strategies::render_plans(entries, *format, utc_now()));
+    return grpc::Status::OK;
+  }
+
+  grpc::Status GetAvailability(grpc::ServerContext* ctx, const pb::GetAvailabilityRequest* req,
+                               pb::GetAvailabilityResponse* out) override {
+    auto cfg = config_->get(); // one snapshot per call: a reload may swap it
+    principal who;
+    if (auto st = authorize(ctx, config::api_role::viewer, "GetAvailability", who); !st.ok())
+      return st;
+    if (!req->service().empty() && cfg->find_service(req->service()) == nullptr)
+      return {grpc::StatusCode::NOT_FOUND, "no service named '" + req->service() + "'"};
+    auto rows = ask<availability_list>(
+        names::store, availability_query{service_id{req->service()}, wall_clock_ms()});
+    if (!rows)
+      return to_status(rows.error());
+    for (const auto& r : *rows) {
+      const auto* svc = cfg->find_service(r.service.value);
+      if (svc == nullptr)
+        continue; // removed from the file, still in the database
+      auto* a = out->add_entries();
+      a->set_service(r.service.value);
+      a->set_instance(r.instance.value);
+      a->set_window(r.window);
+      a->set_window_ms(r.window_ms);
+      a->set_observed_ms(r.observed_ms);
+      a->set_down_ms(r.down_ms);
+      auto observed = static_cast<double>(r.observed_ms);
+      a->set_availability_percent(
+          r.observed_ms == 0 ? 100.0
+                             : 100.0 * (observed - static_cast<double>(r.down_ms)) / observed);
+      a->set_sla_percent(svc->objective.sla_percent);
+      auto budget =
+          static_cast<std::int64_t>(observed * (100.0 - svc->objective.sla_percent) / 100.0);
+      a->set_error_budget_ms(budget);
+      a->set_error_budget_left_ms(budget - r.down_ms);
+    }
     return grpc::Status::OK;
   }
 

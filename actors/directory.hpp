@@ -16,6 +16,7 @@ constexpr caf::atom_value classifier = caf::atom("classifier");
 constexpr caf::atom_value coordinator = caf::atom("coord");
 constexpr caf::atom_value runner = caf::atom("runner");
 constexpr caf::atom_value events = caf::atom("events");
+constexpr caf::atom_value performance = caf::atom("perf");
 } // namespace names
 
 /// The currently registered actor named `name`, or an invalid handle.

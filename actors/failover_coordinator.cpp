@@ -11,11 +11,13 @@
 #include "actors/event_hub.hpp"
 #include "actors/running_jobs.hpp"
 #include "messages/error.hpp"
+#include "strategies/active_passive.hpp"
 
 namespace switchyard::actors {
 
 void failover_coordinator_state::init(std::shared_ptr<const config::switchyard_config> config) {
   services.clear();
+  safety = config->orchestrator.safety;
   apply_config(std::move(config));
 }
 
@@ -73,6 +75,7 @@ void failover_coordinator_state::apply_config(
   for (const auto& [svc_name, view] : before)
     if (!services.count(svc_name)) {
       pending.erase(svc_name);
+      held_by.erase(svc_name);
       last_decision.erase(svc_name);
     }
   cfg = std::move(next);
@@ -106,9 +109,57 @@ service_state_list failover_coordinator_state::snapshot(coord_clock::time_point 
       s.maintenance.push_back(*view.maintenance);
     for (const auto& [inst, window] : view.instance_maintenance)
       s.maintenance.push_back(window);
+    s.shadow = shadow(svc_name);
+    s.tilt = tilt.why(now).value_or(std::string{});
+    s.not_ready = readiness_problems(svc_name);
+    if (auto r = readiness.find(svc_name); r != readiness.end())
+      s.readiness_checked_ms = r->second.checked_ms;
+    s.ready = s.readiness_checked_ms != 0 && s.not_ready.empty();
     result.push_back(std::move(s));
   }
   return result;
+}
+
+std::vector<std::string>
+failover_coordinator_state::readiness_problems(const std::string& service) const {
+  std::vector<std::string> problems;
+  auto i = services.find(service);
+  if (i == services.end())
+    return problems;
+  const auto& view = i->second;
+  if (auto hold = view.maintenance_hold())
+    problems.push_back(*hold);
+  if (auto few = too_few_standbys(view))
+    problems.push_back(*few);
+  else if (strategies::promotion_candidates(*view.settings, view.primary, view.health,
+                                            view.instances_in_maintenance())
+               .empty())
+    problems.push_back("no healthy standby to promote");
+  if (auto r = readiness.find(service); r != readiness.end())
+    problems.insert(problems.end(), r->second.found.begin(), r->second.found.end());
+  return problems;
+}
+
+void failover_coordinator_state::keep_pending(const failure_detection& d, hold why) {
+  pending[d.service.value] = d;
+  held_by[d.service.value] = why;
+}
+
+bool failover_coordinator_state::shadow(const std::string& service) const {
+  auto i = services.find(service);
+  return safety.shadow || (i != services.end() && i->second.settings->shadow);
+}
+
+safety_view failover_coordinator_state::safety_for(const std::string& service,
+                                                   coord_clock::time_point now) {
+  safety_view v;
+  v.settings = &safety;
+  for (const auto& [svc_name, view] : services)
+    if (svc_name != service && (view.in_flight || view.checking))
+      v.in_progress.push_back(svc_name);
+  v.started_last_hour = started.count(now);
+  v.tilt = tilt.why(now);
+  return v;
 }
 
 namespace {
@@ -122,12 +173,86 @@ void note_decision(coord_ptr self, const std::string& service, std::string text)
   self->state.last_decision[service] = std::move(text);
 }
 
+// Journals a decision on a detection (shadow ones too), tells watchers and
+// keeps it for status queries. Sent before any request this coordinator makes
+// of the store afterwards, so it is written before the plan it leads to.
+void record_decision(coord_ptr self, const failure_detection& d, const std::string& verdict_text,
+                     const std::string& reason, bool shadow, std::string summary = {}) {
+  const auto& service = d.service.value;
+  if (summary.empty())
+    summary = fmt::format("detection #{}: {}: {}{}", d.id.value, verdict_text, reason,
+                          shadow ? " (shadow mode)" : "");
+  note_decision(self, service, std::move(summary));
+  auto store = lookup<store_actor>(self->system(), names::store);
+  if (!store) {
+    spdlog::error("{}: decision on detection #{} not journaled: the store is not running", service,
+                  d.id.value);
+    return;
+  }
+  self->request(store, std::chrono::seconds(10),
+                decision_record{0, d.service, d.id, verdict_text, shadow, reason, 0})
+      .then([](std::int64_t) {},
+            [service](caf::error& err) {
+              spdlog::error("{}: decision not journaled: {}", service, describe(err));
+            });
+}
+
+// The coordinator's own timer: every tick_interval. One that fires late means
+// this process did not run for a while (see tilt_state).
+constexpr auto tick_interval = std::chrono::milliseconds(100);
+
+void schedule_tick(coord_ptr self) {
+  self->state.tick_due = self->clock().now() + tick_interval;
+  self->delayed_send(self, tick_interval, tick_atom::value);
+}
+
+void retry_pending(coord_ptr self, hold why, const std::string& except);
+
+// What a timer due at `due` and seen at `now` says about TILT: entering it is
+// logged and streamed; its end too, and the failures it held are decided again.
+void observe_timer(coord_ptr self, coord_clock::time_point due, coord_clock::time_point now) {
+  auto& st = self->state;
+  auto change = st.tilt.on_timer(due, now, st.safety.tilt);
+  switch (change) {
+  case tilt_state::change::none:
+    return;
+  case tilt_state::change::entered:
+  case tilt_state::change::extended: {
+    auto why = st.tilt.why(now).value_or(std::string{});
+    spdlog::warn("coordinator: {}: {}",
+                 change == tilt_state::change::entered ? "entering TILT" : "TILT goes on", why);
+    if (change == tilt_state::change::entered)
+      publish_event(self->system(), {0, 0, event_kind::decision, service_id{}, instance_id{},
+                                     switchover_id{0}, "TILT: " + why});
+    return;
+  }
+  case tilt_state::change::ended:
+    spdlog::warn("coordinator: TILT ended: timers on time again; automatic failovers resume");
+    publish_event(self->system(),
+                  {0, 0, event_kind::decision, service_id{}, instance_id{}, switchover_id{0},
+                   "TILT ended: timers on time again; automatic failovers resume"});
+    retry_pending(self, hold::tilt, {});
+    return;
+  }
+}
+
+// Before a decision: the periodic timer may be late without having fired yet
+// (its message queued behind this one): that is TILT as well.
+void check_timers(coord_ptr self) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  if (tilt_state::overdue(st.tick_due, now, st.safety.tilt))
+    observe_timer(self, st.tick_due, now);
+}
+
 void tell_classifier(coord_ptr self, const std::string& service) {
   const auto& view = self->state.services[service];
   if (auto cls = lookup<classifier_actor>(self->system(), names::classifier))
     self->send(cls, service_topology{service_id{service}, instance_id{view.primary},
                                      epoch{view.epoch}, caf::timestamp{}});
 }
+
+void maybe_rejoin(coord_ptr self, const std::string& service, const std::string& instance);
 
 using done_fn = std::function<void(const failover_result&)>;
 
@@ -139,6 +264,7 @@ std::function<void(failover_result)> on_switchover_end(coord_ptr self, const std
     auto& v = self->state.services[service];
     v.in_flight = false;
     if (r.success) {
+      auto old_primary = v.primary;
       v.primary = r.new_primary.value;
       v.epoch = r.new_epoch.value;
       self->state.pending.erase(service);
@@ -147,11 +273,21 @@ std::function<void(failover_result)> on_switchover_end(coord_ptr self, const std
       spdlog::info("{}: {} completed (switchover #{}): {} is now primary, epoch {}", service, what,
                    r.switchover.value, v.primary, v.epoch);
       tell_classifier(self, service);
+      // It came back while the failover ran: its return was not acted on then.
+      auto h = v.health.find(old_primary);
+      if (std::string_view{what} == "failover" && h != v.health.end() &&
+          h->second == health_status::healthy)
+        maybe_rejoin(self, service, old_primary);
     } else {
-      self->state.last_decision[service] = fmt::format("{} failed: {}", what, r.detail);
+      self->state.last_decision[service] = r.alert.empty()
+                                               ? fmt::format("{} failed: {}", what, r.detail)
+                                               : fmt::format("{} failed: ALERT: {}", what, r.alert);
       spdlog::error("{}: {} failed: {}", service, what, r.detail);
+      if (!r.alert.empty())
+        spdlog::critical("{}: ALERT: {}", service, r.alert);
     }
     done(r);
+    retry_pending(self, hold::concurrency, service); // a slot is free
   };
 }
 
@@ -164,6 +300,7 @@ void start_switchover(coord_ptr self, switchover_kind kind, const failure_detect
   auto& view = self->state.services[service];
   view.in_flight = true;
   view.last_failover = self->clock().now();
+  self->state.started.record(*view.last_failover);
   auto finish = on_switchover_end(self, service, what, std::move(done));
   auto fail = [finish, service](std::string why) {
     failover_result r;
@@ -272,6 +409,134 @@ void resume_switchover(coord_ptr self, const interrupted_switchover& i) {
             });
 }
 
+// An instance healthy again while another is primary (a returning old
+// primary) is made a replica of the primary by the strategy's rejoin actions
+// on the runner — not while a switchover of the service runs (the runner
+// would race it), and once at a time per instance.
+void maybe_rejoin(coord_ptr self, const std::string& service, const std::string& instance) {
+  auto& st = self->state;
+  auto i = st.services.find(service);
+  if (i == st.services.end() || i->second.settings->strategy.rejoin.empty())
+    return;
+  auto& view = i->second;
+  auto key = service + "/" + instance;
+  if (instance == view.primary || view.in_flight || view.checking || st.rejoining.count(key) > 0)
+    return;
+  if (st.shadow(service)) {
+    note_decision(self, service,
+                  fmt::format("{} is healthy again while {} is primary: would make it a replica "
+                              "(shadow mode: nothing was done)",
+                              instance, view.primary));
+    return;
+  }
+  auto runner = lookup<runner_actor>(self->system(), names::runner);
+  if (!runner) {
+    spdlog::error("{}: {} returned but the runner is not running: not made a replica", service,
+                  instance);
+    return;
+  }
+  st.rejoining.insert(key);
+  note_decision(self, service,
+                fmt::format("{} is healthy again while {} is primary: making it a replica",
+                            instance, view.primary));
+  self->request(
+          runner, caf::infinite,
+          rejoin_request{service_id{service}, instance_id{instance}, instance_id{view.primary}})
+      .then(
+          [self, service, instance, key](rejoin_outcome& out) {
+            self->state.rejoining.erase(key);
+            auto text =
+                fmt::format("{} rejoin {}: {}{}", instance, out.ok ? "done" : "FAILED", out.detail,
+                            out.divergence.empty() ? "" : " (diverged: " + out.divergence + ")");
+            spdlog::log(out.ok ? spdlog::level::info : spdlog::level::err, "{}: {}", service, text);
+            note_decision(self, service, text);
+          },
+          [self, service, key](caf::error& err) {
+            self->state.rejoining.erase(key);
+            spdlog::error("{}: rejoin could not run: {}", service, describe(err));
+          });
+}
+
+// Logs and streams a change of a service's readiness (not every check): a
+// service that could not fail over is flagged before it is needed.
+void report_readiness(coord_ptr self, const std::string& service) {
+  auto& st = self->state;
+  auto& r = st.readiness[service];
+  if (r.checked_ms == 0)
+    return; // not checked yet: nothing to say
+  auto problems = st.readiness_problems(service);
+  auto text = problems.empty() ? std::string{} : fmt::format("{}", fmt::join(problems, "; "));
+  if (r.reported && *r.reported == text)
+    return;
+  bool first = !r.reported.has_value();
+  r.reported = text;
+  if (text.empty()) {
+    if (!first)
+      spdlog::info("{}: ready: a failover could succeed again", service);
+    if (!first)
+      publish_event(self->system(), {0, 0, event_kind::decision, service_id{service}, instance_id{},
+                                     switchover_id{0}, "ready again"});
+    return;
+  }
+  spdlog::warn("{}: NOT READY: a failover could not succeed now: {}", service, text);
+  publish_event(self->system(), {0, 0, event_kind::decision, service_id{service}, instance_id{},
+                                 switchover_id{0}, "NOT READY: " + text});
+}
+
+// The periodic full readiness check of `service`: the strategy's pre-checks
+// (e.g. replication within the RPO) and readiness actions on the runner,
+// read-only, against the candidates an automatic failover would try now.
+void check_readiness(coord_ptr self, const std::string& service) {
+  auto& st = self->state;
+  auto i = st.services.find(service);
+  if (i == st.services.end())
+    return;
+  auto& view = i->second;
+  auto& r = st.readiness[service];
+  if (r.running || view.in_flight || view.checking)
+    return; // busy: the next round looks again
+  auto candidates = strategies::promotion_candidates(*view.settings, view.primary, view.health,
+                                                     view.instances_in_maintenance());
+  const auto& strategy = *st.strategies[service];
+  bool needs_runner = !candidates.empty() && (strategy.has_candidate_checks() ||
+                                              !view.settings->strategy.readiness.empty());
+  auto runner = lookup<runner_actor>(self->system(), names::runner);
+  r.full = !candidates.empty();
+  if (!needs_runner || !runner) {
+    r.found.clear();
+    if (needs_runner)
+      r.found.push_back("the failover runner is not running");
+    r.checked_ms = wall_clock_ms();
+    report_readiness(self, service);
+    return;
+  }
+  candidate_check check{service_id{service}, instance_id{view.primary}, {}, true};
+  for (const auto* c : candidates)
+    check.candidates.push_back(instance_id{c->name});
+  r.running = true;
+  self->request(runner, caf::infinite, std::move(check))
+      .then(
+          [self, service](candidate_verdict& v) {
+            auto& rs = self->state.readiness[service];
+            rs.running = false;
+            rs.found.clear();
+            if (v.chosen.value.empty())
+              rs.found.push_back(
+                  fmt::format("no standby passes the pre-checks: {}", fmt::join(v.reasons, "; ")));
+            rs.found.insert(rs.found.end(), v.readiness_problems.begin(),
+                            v.readiness_problems.end());
+            rs.checked_ms = wall_clock_ms();
+            report_readiness(self, service);
+          },
+          [self, service](caf::error& err) {
+            auto& rs = self->state.readiness[service];
+            rs.running = false;
+            rs.found = {"the readiness check could not run: " + describe(err)};
+            rs.checked_ms = wall_clock_ms();
+            report_readiness(self, service);
+          });
+}
+
 void replay_early(coord_ptr self);
 void apply_maintenance(coord_ptr self, maintenance_record m);
 
@@ -285,6 +550,28 @@ void load_state(coord_ptr self, store_actor store, std::function<void()> retry) 
       retry();
     };
   };
+  // The hour's switchovers count against max_failovers_per_hour across
+  // restarts. Answered before the topology (the store answers in order), so
+  // before any decision; the newest max_failovers_per_hour are all it takes.
+  auto per_hour = static_cast<std::uint32_t>(self->state.safety.max_failovers_per_hour);
+  self->request(store, std::chrono::seconds(10), switchovers_query{std::string{}, per_hour})
+      .then(
+          [self](switchover_record_list& rows) {
+            auto now = self->clock().now();
+            auto wall = wall_clock_ms();
+            self->state.started.clear();
+            for (const auto& row : rows) {
+              auto age =
+                  std::chrono::milliseconds(std::max<std::int64_t>(0, wall - row.started_at_ms));
+              if (age < std::chrono::hours(1))
+                self->state.started.record(now - age);
+            }
+          },
+          [](caf::error& err) {
+            spdlog::error("coordinator: reading the last hour's switchovers failed: {}; "
+                          "max_failovers_per_hour counts from now",
+                          describe(err));
+          });
   self->request(store, std::chrono::seconds(10), load_topo_atom::value)
       .then(
           [self, store, failed](topology_list& topo) {
@@ -311,6 +598,8 @@ void load_state(coord_ptr self, store_actor store, std::function<void()> retry) 
                                                  name);
                                   }
                                 }
+                                for (const auto& [name, view] : self->state.services)
+                                  self->send(self, ready_atom::value, service_id{name});
                                 for (const auto& i : interrupted)
                                   if (!self->state.adopted.count(i.switchover.service.value))
                                     resume_switchover(self, i);
@@ -377,6 +666,8 @@ void run_prechecks(coord_ptr self, const std::string& service, failover_plan pla
 }
 
 void handle_detection(coord_ptr self, const failure_detection& d);
+void shadow_failover(coord_ptr self, const failure_detection& d, failover_plan plan,
+                     std::string reason);
 
 // After the pre-checks: decides once more (the primary may have recovered
 // meanwhile) and starts the failover with the checked plan, or keeps the
@@ -386,24 +677,79 @@ void fail_over_after_checks(coord_ptr self, const failure_detection& d,
   const auto& service = d.service.value;
   auto& st = self->state;
   auto& view = st.services[service];
+  const bool shadow = st.shadow(service);
   if (!plan) {
-    st.pending[service] = d;
+    st.keep_pending(d, hold::none);
     auto why = describe(plan.error());
-    note_decision(self, service, "cannot fail over yet: " + why);
+    record_decision(self, d, to_string(verdict::no_target), "cannot fail over yet: " + why, shadow);
     spdlog::error("{}: cannot fail over yet: {} (looking again)", service, why);
     const auto& check = view.settings->health_check;
     auto retry = std::max<caf::timespan>(check.interval * check.fall, std::chrono::seconds(2));
     self->delayed_send(self, retry, d);
+    retry_pending(self, hold::concurrency, service); // its pre-checks no longer count
     return;
   }
-  auto again = decide(view, d, self->clock().now(), *st.strategies[service]);
+  check_timers(self);
+  auto now = self->clock().now();
+  auto again = decide(view, d, now, *st.strategies[service], st.safety_for(service, now));
   if (again.what != verdict::fail_over) {
-    note_decision(self, service,
-                  fmt::format("after the pre-checks: {}: {}", to_string(again.what), again.reason));
+    record_decision(self, d, to_string(again.what), "after the pre-checks: " + again.reason,
+                    shadow);
+    if (again.held != hold::none)
+      st.keep_pending(d, again.held);
+    retry_pending(self, hold::concurrency, service);
     return;
   }
+  auto reason = fmt::format("primary {} unreachable: promote {} ({} steps)", d.instance.value,
+                            plan->secondary_targets.front().value, plan->steps.size());
+  if (shadow) {
+    shadow_failover(self, d, std::move(*plan), std::move(reason));
+    retry_pending(self, hold::concurrency, service); // nothing runs: its slot is free
+    return;
+  }
+  record_decision(self, d, to_string(verdict::fail_over), reason, false);
   start_switchover(self, switchover_kind::automatic_failover, d, std::move(*plan), d.evidence,
                    [](const failover_result&) {});
+}
+
+// Shadow mode: the plan is persisted as a real one would be, and the decision
+// journaled and streamed as what would have happened; no job is started and
+// the topology stays as it is.
+void shadow_failover(coord_ptr self, const failure_detection& d, failover_plan plan,
+                     std::string reason) {
+  auto finish = [self, d, reason](const std::string& plan_note) {
+    auto text = fmt::format("{}; {}", reason, plan_note);
+    spdlog::warn("{}: shadow mode: would have failed over: {}", d.service.value, text);
+    record_decision(
+        self, d, "would fail over", text, true,
+        fmt::format("detection #{}: would have failed over: {} (shadow mode)", d.id.value, text));
+  };
+  auto store = lookup<store_actor>(self->system(), names::store);
+  if (!store) {
+    finish("plan not saved: the store is not running; nothing was run");
+    return;
+  }
+  self->request(store, std::chrono::seconds(10), std::move(plan))
+      .then(
+          [finish](std::int64_t version) {
+            finish(fmt::format("plan v{} saved, nothing was run", version));
+          },
+          [finish](caf::error& err) {
+            finish("plan not saved: " + describe(err) + "; nothing was run");
+          });
+}
+
+// Decides again on the failures `why` held back, of every service but
+// `except`, now that it may have ended.
+void retry_pending(coord_ptr self, hold why, const std::string& except) {
+  auto& st = self->state;
+  std::vector<failure_detection> again;
+  for (const auto& [service, d] : st.pending)
+    if (service != except && st.held_by[service] == why)
+      again.push_back(d);
+  for (const auto& d : again) // handle_detection changes `pending`
+    if (st.pending.count(d.service.value))
+      handle_detection(self, d);
 }
 
 void handle_detection(coord_ptr self, const failure_detection& d) {
@@ -417,27 +763,36 @@ void handle_detection(coord_ptr self, const failure_detection& d) {
   auto& view = i->second;
   if (d.type == failure_type::recovered && d.instance.value == view.primary)
     st.pending.erase(service);
-  auto dec = decide(view, d, self->clock().now(), *st.strategies[service]);
-  note_decision(self, service,
-                fmt::format("detection #{}: {}: {}", d.id.value, to_string(dec.what), dec.reason));
+  check_timers(self);
+  const bool shadow = st.shadow(service);
+  auto now = self->clock().now();
+  auto dec = decide(view, d, now, *st.strategies[service], st.safety_for(service, now));
+  // A failover is journaled once its plan passed the pre-checks (fail_over_after_checks).
+  if (dec.what != verdict::fail_over)
+    record_decision(self, d, to_string(dec.what), dec.reason, shadow);
+  else if (st.strategies[service]->has_candidate_checks())
+    note_decision(self, service,
+                  fmt::format("detection #{}: {}: {}; running the pre-checks", d.id.value,
+                              shadow ? "would fail over" : "fail over", dec.reason));
   switch (dec.what) {
   case verdict::ignore:
     spdlog::debug("{}: detection #{} ignored: {}", service, d.id.value, dec.reason);
     return;
   case verdict::blocked:
-    spdlog::warn("{}: failover blocked: {}", service, dec.reason);
-    // Looked at again when maintenance ends, if the primary is still down then.
-    if (view.maintenance_hold())
-      st.pending[service] = d;
+    spdlog::warn("{}: {}failover blocked: {}", service, shadow ? "shadow mode: " : "", dec.reason);
+    // Looked at again when what holds it ends, if the primary is still down then.
+    if (dec.held != hold::none)
+      st.keep_pending(d, dec.held);
     return;
   case verdict::no_target:
-    st.pending[service] = d;
+    st.keep_pending(d, hold::none);
     spdlog::error("{}: cannot fail over yet: {} (will retry when a standby is healthy)", service,
                   dec.reason);
     return;
   case verdict::fail_over:
     st.pending.erase(service);
-    spdlog::warn("{}: decision: fail over: {}", service, dec.reason);
+    spdlog::warn("{}: decision: {}: {}", service,
+                 shadow ? "would fail over (shadow mode)" : "fail over", dec.reason);
     run_prechecks(self, service, std::move(*dec.plan), switchover_kind::automatic_failover, false,
                   [self, d](caf::expected<failover_plan> plan) {
                     fail_over_after_checks(self, d, std::move(plan));
@@ -604,6 +959,10 @@ caf::result<caf::ok_atom> handle_reload(coord_ptr self, config_update update) {
                     [self, rp, update](topology_list& topo) mutable {
                       if (auto runner = lookup<runner_actor>(self->system(), names::runner))
                         self->send(runner, update);
+                      // New services and dependencies, before their topology.
+                      if (auto cls =
+                              lookup<classifier_full_actor>(self->system(), names::classifier))
+                        self->send(cls, update);
                       std::set<std::string> known;
                       for (const auto& [name, view] : self->state.services)
                         known.insert(name);
@@ -614,8 +973,10 @@ caf::result<caf::ok_atom> handle_reload(coord_ptr self, config_update update) {
                           added.push_back(std::move(t));
                       self->state.apply_topology(added);
                       for (const auto& [name, view] : self->state.services)
-                        if (!known.count(name))
+                        if (!known.count(name)) {
                           tell_classifier(self, name);
+                          self->send(self, ready_atom::value, service_id{name});
+                        }
                       self->state.reloading = false;
                       replay_early(self);
                       rp.deliver(caf::ok_atom::value);
@@ -633,6 +994,7 @@ failover_coordinator(coordinator_actor::stateful_pointer<failover_coordinator_st
                      std::shared_ptr<const config::switchyard_config> cfg) {
   self->state.init(std::move(cfg));
   self->send(self, load_topo_atom::value);
+  schedule_tick(self);
   return {
       [self](load_topo_atom) {
         auto store = lookup<store_actor>(self->system(), names::store);
@@ -651,6 +1013,11 @@ failover_coordinator(coordinator_actor::stateful_pointer<failover_coordinator_st
         if (i == st.services.end())
           return;
         i->second.health[t.instance.value] = t.to;
+        report_readiness(self, t.service.value);
+        if (t.to == health_status::healthy && !st.readiness[t.service.value].full)
+          check_readiness(self, t.service.value); // the first real check, not in 30 s
+        if (t.from == health_status::unhealthy && t.to == health_status::healthy)
+          maybe_rejoin(self, t.service.value, t.instance.value);
         // A standby that turns healthy may unblock a failover that had no target.
         auto p = st.pending.find(t.service.value);
         if (p != st.pending.end() && t.to == health_status::healthy &&
@@ -769,6 +1136,7 @@ failover_coordinator(coordinator_actor::stateful_pointer<failover_coordinator_st
                                               view.primary, view.epoch));
                     tell_classifier(self, name);
                   }
+                  retry_pending(self, hold::concurrency, {});
                 },
                 [self, ended](caf::error& err) {
                   spdlog::error("coordinator: reading the outcome of running switchovers: {}",
@@ -776,6 +1144,20 @@ failover_coordinator(coordinator_actor::stateful_pointer<failover_coordinator_st
                   self->state.adopted.insert(ended.begin(), ended.end());
                   self->delayed_send(self, std::chrono::milliseconds(500), adopt_atom::value);
                 });
+      },
+      [self](ready_atom, service_id& service) {
+        auto i = self->state.services.find(service.value);
+        if (i == self->state.services.end())
+          return; // removed by a reload: its timer ends here
+        self->delayed_send(self, i->second.settings->readiness_interval, ready_atom::value,
+                           service);
+        check_readiness(self, service.value);
+      },
+      [self](tick_atom) {
+        auto due = self->state.tick_due;
+        auto now = self->clock().now();
+        schedule_tick(self);
+        observe_timer(self, due, now);
       },
       [self](plan_atom, service_id& service) -> caf::result<exported_plan_list> {
         auto& st = self->state;

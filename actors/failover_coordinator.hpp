@@ -26,6 +26,9 @@ struct failover_coordinator_state {
   std::map<std::string, std::unique_ptr<strategies::failover_strategy>> strategies;
   /// Primary failures that found no target yet; retried when a standby turns healthy.
   std::map<std::string, failure_detection> pending;
+  /// What holds each pending failure back, when a safety rule does: it is
+  /// also decided again when that ends (TILT, another service's switchover).
+  std::map<std::string, hold> held_by;
   std::map<std::string, std::string> last_decision;
   bool topology_loaded = false;
   /// Detections seen before the topology was loaded, or during a reload.
@@ -34,6 +37,29 @@ struct failover_coordinator_state {
   /// Services whose switchover a previous incarnation of this coordinator
   /// started and the runner is still executing: busy until it ends.
   std::set<std::string> adopted;
+  /// "service/instance" being made a replica of its primary (rejoin) now.
+  std::set<std::string> rejoining;
+  /// Per service: what the last full readiness check found (pre-checks and
+  /// readiness actions on the runner) and what was last reported.
+  struct readiness_state {
+    std::vector<std::string> found;
+    std::int64_t checked_ms = 0; ///< unix epoch ms; 0: not yet
+    bool running = false;
+    /// The last check had candidates to check (at start no standby is known
+    /// healthy yet): until then, a standby turning healthy runs one at once.
+    bool full = false;
+    std::optional<std::string> reported; ///< "" when reported ready
+  };
+  std::map<std::string, readiness_state> readiness;
+  /// Why a failover of `service` could not succeed now (empty: it could):
+  /// maintenance, too few healthy standbys, no candidate, and the last full check.
+  std::vector<std::string> readiness_problems(const std::string& service) const;
+  /// orchestrator.safety as switchyardd started: like the rest of
+  /// `orchestrator`, a reload does not change it.
+  config::safety_settings safety;
+  hourly_starts started; ///< switchovers of every service started in the last hour
+  tilt_state tilt;
+  coord_clock::time_point tick_due{}; ///< when the periodic timer should fire next
 
   void init(std::shared_ptr<const config::switchyard_config> config);
   /// Why `next` cannot be applied now (a changed or removed service is
@@ -44,6 +70,13 @@ struct failover_coordinator_state {
   void apply_config(std::shared_ptr<const config::switchyard_config> next);
   void apply_topology(const topology_list& topo);
   service_state_list snapshot(coord_clock::time_point now) const;
+  /// Keeps `d` to decide on again when `why` ends, or (hold::none) when a
+  /// standby turns healthy.
+  void keep_pending(const failure_detection& d, hold why);
+  /// Shadow mode for `service`: globally or for the service alone.
+  bool shadow(const std::string& service) const;
+  /// What the safety rules see beyond `service` at `now`.
+  safety_view safety_for(const std::string& service, coord_clock::time_point now);
 };
 
 coordinator_actor::behavior_type

@@ -1,6 +1,9 @@
 #include "actors/failover_policy.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "messages/error.hpp"
 
@@ -72,6 +75,62 @@ std::optional<std::string> within_block_period(const service_view& view,
                      to_ms(since), to_ms(block));
 }
 
+void hourly_starts::record(coord_clock::time_point start) {
+  // Kept in order even if a start is recorded late (seeded from the database).
+  auto at = std::upper_bound(starts_.begin(), starts_.end(), start);
+  starts_.insert(at, start);
+}
+
+std::size_t hourly_starts::count(coord_clock::time_point now) {
+  while (!starts_.empty() && now - starts_.front() >= std::chrono::hours(1))
+    starts_.pop_front();
+  return starts_.size();
+}
+
+tilt_state::change tilt_state::on_timer(coord_clock::time_point due, coord_clock::time_point now,
+                                        const config::tilt_settings& s) {
+  if (overdue(due, now, s)) {
+    auto lag = std::chrono::duration_cast<std::chrono::milliseconds>(now - due);
+    why_ = fmt::format("timers were {:.1f} s late; evidence may be stale",
+                       static_cast<double>(lag.count()) / 1000.0);
+    bool was = until_.has_value();
+    until_ = now + std::chrono::duration_cast<coord_clock::duration_type>(s.duration);
+    return was ? change::extended : change::entered;
+  }
+  if (until_ && now >= *until_) {
+    until_.reset();
+    return change::ended;
+  }
+  return change::none;
+}
+
+bool tilt_state::overdue(coord_clock::time_point due, coord_clock::time_point now,
+                         const config::tilt_settings& s) {
+  return now - due > std::chrono::duration_cast<coord_clock::duration_type>(s.max_timer_lag);
+}
+
+std::optional<std::string> tilt_state::why(coord_clock::time_point now) const {
+  if (!until_ || now >= *until_)
+    return std::nullopt;
+  return fmt::format("{} (automatic failovers resume in {} ms without another late timer)", why_,
+                     to_ms(*until_ - now));
+}
+
+std::optional<std::string> too_few_standbys(const service_view& view) {
+  if (view.settings == nullptr)
+    return std::nullopt;
+  std::vector<std::string> healthy;
+  for (const auto& [name, status] : view.health)
+    if (name != view.primary && status == health_status::healthy &&
+        !view.instance_maintenance.count(name))
+      healthy.push_back(name);
+  auto required = static_cast<std::size_t>(view.settings->min_healthy_standbys);
+  if (healthy.empty() || healthy.size() >= required)
+    return std::nullopt;
+  return fmt::format("min_healthy_standbys is {}: only {} healthy standby{} ({})", required,
+                     healthy.size(), healthy.size() == 1 ? "" : "s", fmt::join(healthy, ", "));
+}
+
 exported_plan export_plan(const service_view& view, const strategies::failover_strategy& strategy) {
   exported_plan out;
   out.service = service_id{view.settings->name};
@@ -109,7 +168,7 @@ caf::expected<failover_plan> plan_for_target(const service_view& view, const std
 }
 
 decision decide(const service_view& view, const failure_detection& d, coord_clock::time_point now,
-                const strategies::failover_strategy& strategy) {
+                const strategies::failover_strategy& strategy, const safety_view& safety) {
   const auto& instance = d.instance.value;
   if (d.type != failure_type::unreachable)
     return {verdict::ignore, fmt::format("{} is not a failure", to_string(d.type)), {}};
@@ -122,11 +181,36 @@ decision decide(const service_view& view, const failure_detection& d, coord_cloc
   if (h == view.health.end() || h->second != health_status::unhealthy)
     return {verdict::ignore, fmt::format("primary {} is no longer unhealthy", instance), {}};
   if (auto hold = view.maintenance_hold())
-    return {verdict::blocked, *hold, {}};
+    return {verdict::blocked, *hold, {}, hold::maintenance};
   if (view.in_flight || view.checking)
     return {verdict::blocked, "a failover of this service is already in progress", {}};
   if (auto blocked = within_block_period(view, now))
     return {verdict::blocked, *blocked, {}};
+  if (safety.tilt)
+    return {verdict::blocked, "TILT: " + *safety.tilt, {}, hold::tilt};
+  if (auto few = too_few_standbys(view))
+    return {verdict::blocked, *few, {}, hold::standbys};
+  if (const auto* limits = safety.settings) {
+    // Spent for the hour: not retried by itself; something is wrong beyond one service.
+    auto per_hour = static_cast<std::size_t>(limits->max_failovers_per_hour);
+    if (safety.started_last_hour >= per_hour)
+      return {verdict::blocked,
+              fmt::format("max_failovers_per_hour is {}: {} switchover{} started in the last hour; "
+                          "not retried: fail over by hand if it is needed",
+                          per_hour, safety.started_last_hour,
+                          safety.started_last_hour == 1 ? "" : "s"),
+              {}};
+    auto concurrent = static_cast<std::size_t>(limits->max_concurrent_failovers);
+    if (safety.in_progress.size() >= concurrent)
+      return {verdict::blocked,
+              fmt::format("max_concurrent_failovers is {}: {} switchover{} in progress ({}); "
+                          "decided again when one ends",
+                          concurrent, safety.in_progress.size(),
+                          safety.in_progress.size() == 1 ? "" : "s",
+                          fmt::join(safety.in_progress, ", ")),
+              {},
+              hold::concurrency};
+  }
   auto plan = strategy.plan(planning(view, {}));
   if (!plan)
     return {verdict::no_target, describe(plan.error()), {}};

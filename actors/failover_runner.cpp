@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include <caf/all.hpp>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "actors/directory.hpp"
@@ -25,14 +26,17 @@ runner_actor::behavior_type failover_worker(runner_actor::pointer self,
         return rp;
       },
       [](candidate_check&) -> candidate_verdict { return {}; }, // never sent to a job worker
+      [](rejoin_request&) -> rejoin_outcome { return {}; },     // nor this
       [](config_update&) {}, // a worker keeps the configuration it was started with
 
   };
 }
 
 using check_worker_actor =
-    caf::typed_actor<caf::replies_to<candidate_check>::with<candidate_verdict>>;
+    caf::typed_actor<caf::replies_to<candidate_check>::with<candidate_verdict>,
+                     caf::replies_to<rejoin_request>::with<rejoin_outcome>>;
 
+// Pre-checks and rejoins: blocking, one per worker.
 check_worker_actor::behavior_type
 check_worker(check_worker_actor::pointer self,
              std::shared_ptr<const config::switchyard_config> cfg) {
@@ -40,7 +44,13 @@ check_worker(check_worker_actor::pointer self,
       [self, cfg](candidate_check& check) -> caf::result<candidate_verdict> {
         auto rp = self->make_response_promise<candidate_verdict>();
         rp.deliver(run_candidate_checks(*cfg, check));
-        self->quit(); // one check per worker
+        self->quit();
+        return rp;
+      },
+      [self, cfg](rejoin_request& req) -> caf::result<rejoin_outcome> {
+        auto rp = self->make_response_promise<rejoin_outcome>();
+        rp.deliver(run_rejoin(self->system(), *cfg, req));
+        self->quit();
         return rp;
       },
   };
@@ -57,16 +67,38 @@ candidate_verdict run_candidate_checks(const config::switchyard_config& cfg,
     return verdict;
   }
   auto strategy = strategies::make_strategy(*settings);
-  for (const auto& candidate : check.candidates) {
-    auto r = strategy->check_candidate(check.current_primary.value, candidate.value);
+  // A readiness check is routine: its findings are the verdict, not log lines.
+  auto log_level = check.readiness ? spdlog::level::debug : spdlog::level::info;
+  std::vector<std::string> names;
+  for (const auto& c : check.candidates)
+    names.push_back(c.value);
+  // Most advanced replication position first (ties by priority): the one
+  // that loses the least data is tried first.
+  auto ranked = strategy->rank_candidates(check.current_primary.value, names);
+  if (!settings->strategy.position.empty()) {
+    std::vector<std::string> shown;
+    for (const auto& r : ranked)
+      shown.push_back(r.position ? fmt::format("{} at {}", r.instance, *r.position)
+                                 : fmt::format("{} unknown ({})", r.instance, r.detail));
+    verdict.ranking = fmt::format("by replication position: {}", fmt::join(shown, ", "));
+    spdlog::log(log_level, "{}: candidates {}", check.service.value, verdict.ranking);
+  }
+  for (const auto& candidate : ranked) {
+    auto r = strategy->check_candidate(check.current_primary.value, candidate.instance);
     if (r.ok) {
-      spdlog::info("{}: pre-checks of {}: {}", check.service.value, candidate.value, r.detail);
-      verdict.chosen = candidate;
-      return verdict;
+      spdlog::log(log_level, "{}: pre-checks of {}: {}", check.service.value, candidate.instance,
+                  r.detail);
+      verdict.chosen = instance_id{candidate.instance};
+      break;
     }
-    spdlog::warn("{}: {}", check.service.value, r.detail);
+    spdlog::log(check.readiness ? spdlog::level::debug : spdlog::level::warn, "{}: {}",
+                check.service.value, r.detail);
     verdict.reasons.push_back(r.detail);
   }
+  if (check.readiness && !ranked.empty())
+    verdict.readiness_problems = strategy->check_readiness(
+        check.current_primary.value,
+        verdict.chosen.value.empty() ? ranked.front().instance : verdict.chosen.value);
   return verdict;
 }
 
@@ -117,7 +149,22 @@ failover_result run_failover_job(caf::actor_system& sys, const config::switchyar
                                  job.new_epoch,
                                  job.kind == switchover_kind::planned_switchover,
                                  job.journaled};
+  // Only the evidence of the detection that triggered it counts; a resumed or
+  // operator-started switchover has none, so its fence steps must succeed.
+  in.old_primary_dead = job.kind == switchover_kind::automatic_failover &&
+                        settings->strategy.dead_when == config::dead_rule::refused &&
+                        job.detection.refused;
   auto outcome = strategy->execute(in, journal);
+  if (!outcome.alert.empty()) {
+    failure_detection d;
+    d.service = job.plan.service;
+    d.instance = job.from;
+    d.type = failure_type::fencing_failed;
+    d.level = severity::critical;
+    d.affects_primary = true;
+    d.evidence = fmt::format("switchover #{}: {}", opened->value, outcome.alert);
+    (void)journal.record(std::move(d), true); // logged if it fails; the failover stops anyway
+  }
 
   switchover_finish fin;
   fin.switchover = *opened;
@@ -136,7 +183,64 @@ failover_result run_failover_job(caf::actor_system& sys, const config::switchyar
   result.success = outcome.success;
   result.new_primary = outcome.success ? job.to : job.from;
   result.detail = outcome.detail;
+  result.alert = outcome.alert;
   return result;
+}
+
+rejoin_outcome run_rejoin(caf::actor_system& sys, const config::switchyard_config& cfg,
+                          const rejoin_request& req) {
+  rejoin_outcome out;
+  const auto& service = req.service.value;
+  const auto* settings = cfg.find_service(service);
+  if (settings == nullptr) {
+    out.detail = fmt::format("service '{}' is not configured", service);
+    return out;
+  }
+  if (settings->strategy.rejoin.empty()) {
+    out.ok = true;
+    out.detail = "no rejoin actions configured";
+    return out;
+  }
+  store_journal journal{sys, service};
+  auto detection = [&](failure_type type, severity level, std::string evidence) {
+    failure_detection d;
+    d.service = req.service;
+    d.instance = req.instance;
+    d.type = type;
+    d.level = level;
+    d.evidence = std::move(evidence);
+    return d;
+  };
+  // Journaled before anything is done to it.
+  std::vector<std::string> names;
+  for (const auto& a : settings->strategy.rejoin)
+    names.push_back(a.name);
+  auto opened = journal.record(
+      detection(failure_type::returned, severity::warning,
+                fmt::format("{} is healthy again while {} is primary: making it a replica ({})",
+                            req.instance.value, req.primary.value, fmt::join(names, ", "))));
+  if (!opened) {
+    out.detail = "not journaled, nothing was done: " + describe(opened.error());
+    return out;
+  }
+  auto strategy = strategies::make_strategy(*settings);
+  auto r = strategy->rejoin(req.primary.value, req.instance.value);
+  out.ok = r.ok;
+  out.detail = r.detail;
+  out.divergence = r.divergence;
+  if (!r.divergence.empty())
+    (void)journal.record(detection(failure_type::diverged, severity::critical,
+                                   fmt::format("{} had diverged from {}: it held {}; {}",
+                                               req.instance.value, req.primary.value, r.divergence,
+                                               r.ok ? "discarded: it replicates the primary now"
+                                                    : "kept: the rejoin failed")));
+  if (!r.ok)
+    (void)journal.record(detection(failure_type::rejoin_failed, severity::critical,
+                                   fmt::format("{} could not be made a replica of {}: {}; it may "
+                                               "serve stale data: fix it by hand",
+                                               req.instance.value, req.primary.value, r.detail)),
+                         true);
+  return out;
 }
 
 runner_actor::behavior_type failover_runner(runner_actor::pointer self,
@@ -152,6 +256,10 @@ runner_actor::behavior_type failover_runner(runner_actor::pointer self,
         // Checks block (they run commands): off the cooperative scheduler too.
         auto worker = self->spawn<caf::detached>(check_worker, *current);
         return self->delegate(worker, std::move(check));
+      },
+      [self, current](rejoin_request& req) {
+        auto worker = self->spawn<caf::detached>(check_worker, *current);
+        return self->delegate(worker, std::move(req));
       },
       [current](config_update& update) { *current = update.cfg; },
   };

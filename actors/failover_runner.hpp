@@ -19,6 +19,12 @@ runner_actor::behavior_type failover_runner(runner_actor::pointer self,
 candidate_verdict run_candidate_checks(const config::switchyard_config& cfg,
                                        const candidate_check& check);
 
+/// Makes a returning instance a replica of the primary (the strategy's rejoin
+/// actions), journaled as detections: `returned` before anything is done,
+/// then `diverged` and/or `rejoin_failed` (with an alert) as found. Blocking.
+rejoin_outcome run_rejoin(caf::actor_system& sys, const config::switchyard_config& cfg,
+                          const rejoin_request& req);
+
 /// Runs one job to its end (blocking): opens the switchover in the journal,
 /// executes the strategy step by step, closes the switchover.
 failover_result run_failover_job(caf::actor_system& sys, const config::switchyard_config& cfg,

@@ -23,4 +23,14 @@ std::optional<health_status> health_tracker::observe(bool ok) {
   return next;
 }
 
+std::optional<health_status> health_tracker::force_down() {
+  auto before = status_;
+  // Counted like any failure (the streak goes on), so a recovery still needs `rise` successes.
+  observe(false);
+  status_ = health_status::unhealthy;
+  if (status_ == before)
+    return std::nullopt;
+  return status_;
+}
+
 } // namespace switchyard::actors

@@ -16,6 +16,11 @@ public:
   /// Feeds one probe outcome; returns the new status when it changed.
   std::optional<health_status> observe(bool ok);
 
+  /// Feeds one failed probe that confirms a crash (a held connection dropped
+  /// and the probe run at once failed): unhealthy now, without waiting for
+  /// `fall` failures. Returns the new status when it changed.
+  std::optional<health_status> force_down();
+
   [[nodiscard]] health_status status() const { return status_; }
   /// Consecutive probes that agree with the latest one.
   [[nodiscard]] std::uint32_t streak() const { return streak_; }

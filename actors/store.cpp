@@ -87,6 +87,16 @@ store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self
           rows->resize(q.limit);
         return reply(std::move(rows), "listing detections");
       },
+      [self](decision_record& d) -> caf::result<std::int64_t> {
+        return reply(self->state.db->record_decision(d), "journaling a decision");
+      },
+      [self](decisions_query& q) -> caf::result<decision_record_list> {
+        return reply(self->state.db->list_decisions(q.service, q.limit), "listing decisions");
+      },
+      [self](availability_query& q) -> caf::result<availability_list> {
+        return reply(self->state.db->availability(q.service.value, q.now_ms),
+                     "computing availability");
+      },
       [self](plan_atom, service_id& service) -> caf::result<plan_record> {
         auto plan = self->state.db->latest_plan(service.value);
         if (!plan)

@@ -41,6 +41,24 @@ void store_journal::publish(event_kind kind, switchover_id id, instance_id insta
                 {0, 0, kind, service_id{service_}, std::move(instance), id, std::move(summary)});
 }
 
+caf::expected<detection_id> store_journal::record(failure_detection d, bool alert) {
+  d.at = caf::make_timestamp();
+  auto id = ask<detection_id>(d);
+  if (!id) {
+    spdlog::error("{}: detection [{}] could not be persisted ({}): {}", service_, to_string(d.type),
+                  describe(id.error()), d.evidence);
+    return id;
+  }
+  auto text = fmt::format("detection #{} [{}/{}] {}", id->value, to_string(d.type),
+                          to_string(d.level), d.evidence);
+  spdlog::log(d.level == severity::critical ? spdlog::level::err : spdlog::level::warn, "{}: {}",
+              service_, text);
+  publish(event_kind::detection, switchover_id{0}, d.instance, text);
+  if (alert)
+    publish(event_kind::alert, switchover_id{0}, d.instance, "ALERT: " + d.evidence);
+  return id;
+}
+
 caf::expected<void> store_journal::finish_switchover(const switchover_finish& s) {
   auto r = ask<caf::ok_atom>(s);
   if (!r)

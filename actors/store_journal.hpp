@@ -23,6 +23,9 @@ public:
   caf::expected<void> finish_switchover(const switchover_finish& s);
   caf::expected<step_id> begin_step(const step_start& s) override;
   caf::expected<void> finish_step(const step_finish& s) override;
+  /// Persists a detection raised while acting (fencing failed, a returning
+  /// instance), tells watchers, and raises an alert event when `alert`.
+  caf::expected<detection_id> record(failure_detection d, bool alert = false);
 
 private:
   template <class Reply, class Msg> caf::expected<Reply> ask(const Msg& msg);

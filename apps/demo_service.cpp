@@ -1,7 +1,10 @@
 // demo_service: a tiny HTTP service for the demo and the integration tests.
 // One request per connection; answers GET /health, GET /role, POST /promote,
-// POST /demote and GET /. Single-threaded, POSIX sockets only.
+// POST /demote, GET /metrics (Prometheus text), POST /delay?ms=N and GET /.
+// Single-threaded, POSIX sockets only. With a delay every answer is sent that
+// many milliseconds late (a slow instance, for performance monitoring).
 //   demo_service --name web-a --port 18081 [--host 127.0.0.1] [--role primary|standby]
+//                [--delay-ms N]
 #include <arpa/inet.h>
 #include <cerrno>
 #include <chrono>
@@ -28,12 +31,20 @@ struct options {
   std::string host = "127.0.0.1";
   int port = 0;
   std::string role = "standby";
+  int delay_ms = 0; ///< every answer waits this long
+};
+
+// What GET /metrics reports.
+struct counters {
+  long long requests = 0;
+  long long errors = 0;     ///< answers with a status of 500 or more
+  double seconds_total = 0; ///< time from accepting to answering, summed
 };
 
 int usage(const char* why) {
   std::fprintf(stderr,
                "demo_service: %s\nusage: demo_service --name NAME --port PORT [--host HOST] "
-               "[--role primary|standby]\n",
+               "[--role primary|standby] [--delay-ms N]\n",
                why);
   return 2;
 }
@@ -86,7 +97,23 @@ int parse_port(const std::string& text) {
   return static_cast<int>(v);
 }
 
-void respond(int fd, int status, const char* reason, const std::string& body) {
+// Parses a whole decimal number of milliseconds, 0..60000; -1 when it is not one.
+int parse_delay(const std::string& text) {
+  char* end = nullptr;
+  errno = 0;
+  long v = std::strtol(text.c_str(), &end, 10);
+  if (text.empty() || errno != 0 || end == nullptr || *end != '\0' || v < 0 || v > 60000)
+    return -1;
+  return static_cast<int>(v);
+}
+
+void send_response(int fd, int status, const char* reason, const std::string& body,
+                   const options& opt, counters& count) {
+  if (opt.delay_ms > 0)
+    ::poll(nullptr, 0, opt.delay_ms); // a slow instance: late, not wrong
+  ++count.requests;
+  if (status >= 500)
+    ++count.errors;
   std::string out =
       "HTTP/1.1 " + std::to_string(status) + " " + reason +
       "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
@@ -100,22 +127,35 @@ void respond(int fd, int status, const char* reason, const std::string& body) {
   }
 }
 
-void handle(int fd, options& opt) {
+std::string metrics_text(const counters& c) {
+  char sum[64];
+  std::snprintf(sum, sizeof(sum), "%.6f", c.seconds_total);
+  return "# TYPE http_requests_total counter\nhttp_requests_total " + std::to_string(c.requests) +
+         "\n# TYPE http_requests_errors_total counter\nhttp_requests_errors_total " +
+         std::to_string(c.errors) +
+         "\n# TYPE http_request_duration_seconds summary\nhttp_request_duration_seconds_sum " +
+         sum + "\nhttp_request_duration_seconds_count " + std::to_string(c.requests) + "\n";
+}
+
+void handle(int fd, options& opt, counters& count) {
+  auto respond = [&](int status, const char* reason, const std::string& body) {
+    send_response(fd, status, reason, body, opt, count);
+  };
   auto head = read_head(fd);
   auto line_end = head.find("\r\n");
   auto line = head.substr(0, line_end);
   auto sp1 = line.find(' ');
   auto sp2 = line.find(' ', sp1 == std::string::npos ? 0 : sp1 + 1);
   if (sp1 == std::string::npos || sp2 == std::string::npos) {
-    respond(fd, 400, "Bad Request", "bad request\n");
+    respond(400, "Bad Request", "bad request\n");
     return;
   }
   auto method = line.substr(0, sp1);
   auto path = line.substr(sp1 + 1, sp2 - sp1 - 1);
   if (method == "GET" && path == "/health") {
-    respond(fd, 200, "OK", "ok\n");
+    respond(200, "OK", "ok\n");
   } else if (method == "GET" && path == "/role") {
-    respond(fd, 200, "OK", opt.role + "\n");
+    respond(200, "OK", opt.role + "\n");
   } else if (method == "POST" && (path == "/promote" || path == "/demote")) {
     auto next = path == "/promote" ? "primary" : "standby";
     if (opt.role != next) {
@@ -123,11 +163,23 @@ void handle(int fd, options& opt) {
       std::fflush(stdout);
     }
     opt.role = next;
-    respond(fd, 200, "OK", path == "/promote" ? "promoted\n" : "demoted\n");
+    respond(200, "OK", path == "/promote" ? "promoted\n" : "demoted\n");
+  } else if (method == "GET" && path == "/metrics") {
+    respond(200, "OK", metrics_text(count));
+  } else if (method == "POST" && path.rfind("/delay?ms=", 0) == 0) {
+    int ms = parse_delay(path.substr(std::strlen("/delay?ms=")));
+    if (ms < 0) {
+      respond(400, "Bad Request", "ms must be 0..60000\n");
+      return;
+    }
+    opt.delay_ms = ms;
+    std::printf("demo_service %s: delay %d ms\n", opt.name.c_str(), ms);
+    std::fflush(stdout);
+    respond(200, "OK", "delay " + std::to_string(ms) + " ms\n");
   } else if (method == "GET" && path == "/") {
-    respond(fd, 200, "OK", "hello from " + opt.name + " (" + opt.role + ")\n");
+    respond(200, "OK", "hello from " + opt.name + " (" + opt.role + ")\n");
   } else {
-    respond(fd, 404, "Not Found", "not found\n");
+    respond(404, "Not Found", "not found\n");
   }
 }
 
@@ -148,6 +200,8 @@ int main(int argc, char** argv) {
       opt.role = v;
     else if (a == "--port")
       opt.port = parse_port(v);
+    else if (a == "--delay-ms")
+      opt.delay_ms = parse_delay(v);
     else
       return usage(("unknown option " + a).c_str());
   }
@@ -157,6 +211,8 @@ int main(int argc, char** argv) {
     return usage("--port must be 1..65535");
   if (opt.role != "primary" && opt.role != "standby")
     return usage("--role must be primary or standby");
+  if (opt.delay_ms < 0)
+    return usage("--delay-ms must be 0..60000");
 
   struct sigaction sa {};
   sa.sa_handler = on_signal;
@@ -184,6 +240,7 @@ int main(int argc, char** argv) {
                  opt.host.c_str(), opt.port, std::strerror(errno));
     return 1;
   }
+  counters count;
   std::printf("demo_service %s: listening on %s:%d as %s (pid %d)\n", opt.name.c_str(),
               opt.host.c_str(), opt.port, opt.role.c_str(), static_cast<int>(::getpid()));
   std::fflush(stdout);
@@ -195,7 +252,10 @@ int main(int argc, char** argv) {
     int fd = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0)
       continue;
-    handle(fd, opt);
+    auto accepted = std::chrono::steady_clock::now();
+    handle(fd, opt, count);
+    count.seconds_total +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - accepted).count();
     finish_connection(fd);
   }
   ::close(listener);

@@ -2,13 +2,19 @@
 // every rule an operator could break, collecting all errors at once.
 #include "config/loader.hpp"
 
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
+#include <optional>
 #include <regex>
 #include <system_error>
 
+#include "config/dependencies.hpp"
 #include "config/yaml_reader.hpp"
 
 namespace switchyard::config {
@@ -55,11 +61,125 @@ void read_supervisor(yaml_reader& r, const YAML::Node& node, supervisor_settings
            "must not be shorter than initial_backoff");
 }
 
+void read_tilt(yaml_reader& r, const YAML::Node& node, tilt_settings& t) {
+  const std::string f = "orchestrator.safety.tilt";
+  if (!r.expect_map(node, f))
+    return;
+  r.check_keys(node, f, {"max_timer_lag", "duration"});
+  // Well above the coordinator's 100 ms tick, or ordinary scheduling jitter would enter TILT.
+  if (r.read(node, "max_timer_lag", join(f, "max_timer_lag"), t.max_timer_lag) &&
+      t.max_timer_lag < milliseconds{500})
+    r.fail(node["max_timer_lag"], join(f, "max_timer_lag"),
+           "must be at least 500ms (the coordinator's timer ticks every 100ms)");
+  if (r.read(node, "duration", join(f, "duration"), t.duration) && t.duration.count() <= 0)
+    r.fail(node["duration"], join(f, "duration"), "must be greater than 0");
+}
+
+void read_safety(yaml_reader& r, const YAML::Node& node, safety_settings& s) {
+  const std::string f = "orchestrator.safety";
+  if (!r.expect_map(node, f))
+    return;
+  r.check_keys(node, f, {"max_concurrent_failovers", "max_failovers_per_hour", "shadow", "tilt"});
+  r.read(node, "max_concurrent_failovers", join(f, "max_concurrent_failovers"),
+         s.max_concurrent_failovers, 1, 1000);
+  r.read(node, "max_failovers_per_hour", join(f, "max_failovers_per_hour"),
+         s.max_failovers_per_hour, 1, 10000);
+  r.read_enum(node, "shadow", join(f, "shadow"), s.shadow, {{"true", true}, {"false", false}});
+  if (node["tilt"].IsDefined())
+    read_tilt(r, node["tilt"], s.tilt);
+}
+
+// The whole of `text` as a decimal number (8, 8.5, 0.25), if it is one.
+std::optional<double> decimal_of(const std::string& text) {
+  double value = 0;
+  const char* end = text.data() + text.size();
+  auto [stop, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc{} || stop != end)
+    return std::nullopt;
+  return value;
+}
+
+// Reads `key` as a decimal number, optionally written as a percentage ("5%",
+// divided by 100 when `percent_is_share`, kept as is otherwise), and stores
+// it if `valid`; otherwise reports "'<text>' is not <what>".
+template <class Valid>
+bool read_decimal(yaml_reader& r, const YAML::Node& map, const char* key, const std::string& field,
+                  double& out, bool allow_percent, bool percent_is_share, Valid valid,
+                  const std::string& what) {
+  if (!map[key].IsDefined())
+    return true;
+  std::string text;
+  if (!r.scalar(map[key], field, text))
+    return false;
+  bool percent = allow_percent && !text.empty() && text.back() == '%';
+  auto value = decimal_of(percent ? text.substr(0, text.size() - 1) : text);
+  if (value && percent && percent_is_share)
+    *value /= 100;
+  if (!value || !valid(*value)) {
+    r.fail(map[key], field, "'" + text + "' is not " + what);
+    return false;
+  }
+  out = *value;
+  return true;
+}
+
+// A share of a whole: a number greater than 0 and at most 1 (0.5, 1, 0.75).
+bool read_share(yaml_reader& r, const YAML::Node& map, const char* key, const std::string& field,
+                double& out) {
+  return read_decimal(
+      r, map, key, field, out, false, false, [](double v) { return v > 0.0 && v <= 1.0; },
+      "a share: a number greater than 0 and at most 1 (e.g. 0.5)");
+}
+
+// A decimal number within [min, max] (8, 8.5, 0.25); `range` says so in words.
+bool read_number(yaml_reader& r, const YAML::Node& map, const char* key, const std::string& field,
+                 double& out, double min, double max, const char* range) {
+  return read_decimal(
+      r, map, key, field, out, false, false, [min, max](double v) { return v >= min && v <= max; },
+      range);
+}
+
+// A fraction written as a share (0.05) or a percentage (5%), within [0, 1).
+bool read_fraction(yaml_reader& r, const YAML::Node& map, const char* key, const std::string& field,
+                   double& out) {
+  return read_decimal(
+      r, map, key, field, out, true, true, [](double v) { return v >= 0.0 && v < 1.0; },
+      "a share below 1 (0.05) or a percentage below 100% (5%)");
+}
+
+void read_detection(yaml_reader& r, const YAML::Node& node, detection_settings& d) {
+  const std::string f = "orchestrator.detection";
+  if (!r.expect_map(node, f))
+    return;
+  r.check_keys(node, f, {"cascade_hold", "flapping", "site_disaster"});
+  r.read(node, "cascade_hold", join(f, "cascade_hold"), d.cascade_hold);
+  if (auto flap = node["flapping"]; flap.IsDefined() && r.expect_map(flap, join(f, "flapping"))) {
+    auto ff = join(f, "flapping");
+    r.check_keys(flap, ff, {"transitions", "window"});
+    r.read(flap, "transitions", join(ff, "transitions"), d.flapping.transitions, 1, 1000);
+    if (r.read(flap, "window", join(ff, "window"), d.flapping.window) &&
+        d.flapping.window.count() <= 0)
+      r.fail(flap["window"], join(ff, "window"), "must be greater than 0");
+  }
+  // Present (even empty: `site_disaster: {}`) turns it on.
+  if (auto site = node["site_disaster"];
+      site.IsDefined() && r.expect_map(site, join(f, "site_disaster"))) {
+    auto sf = join(f, "site_disaster");
+    site_disaster_settings s;
+    r.check_keys(site, sf, {"share", "window", "min_instances"});
+    read_share(r, site, "share", join(sf, "share"), s.share);
+    if (r.read(site, "window", join(sf, "window"), s.window) && s.window.count() <= 0)
+      r.fail(site["window"], join(sf, "window"), "must be greater than 0");
+    r.read(site, "min_instances", join(sf, "min_instances"), s.min_instances, 1, 100000);
+    d.site_disaster = s;
+  }
+}
+
 void read_orchestrator(yaml_reader& r, const YAML::Node& node, orchestrator_settings& o) {
   const std::string f = "orchestrator";
   if (!r.expect_map(node, f))
     return;
-  r.check_keys(node, f, {"data_dir", "database", "log_level", "supervisor"});
+  r.check_keys(node, f, {"data_dir", "database", "log_level", "supervisor", "safety", "detection"});
   r.read(node, "data_dir", join(f, "data_dir"), o.data_dir);
   if (node["data_dir"].IsDefined() && o.data_dir.empty())
     r.fail(node["data_dir"], join(f, "data_dir"), "must not be empty");
@@ -77,6 +197,10 @@ void read_orchestrator(yaml_reader& r, const YAML::Node& node, orchestrator_sett
                {"error", log_level::error}});
   if (node["supervisor"].IsDefined())
     read_supervisor(r, node["supervisor"], o.supervisor);
+  if (node["safety"].IsDefined())
+    read_safety(r, node["safety"], o.safety);
+  if (node["detection"].IsDefined())
+    read_detection(r, node["detection"], o.detection);
 }
 
 void read_health_check(yaml_reader& r, const YAML::Node& node, const std::string& f,
@@ -85,11 +209,13 @@ void read_health_check(yaml_reader& r, const YAML::Node& node, const std::string
     return;
   r.check_keys(node, f,
                {"type", "path", "expected_status", "command", "interval", "timeout", "jitter",
-                "rise", "fall"});
+                "rise", "fall", "fast_detection", "grpc_service", "phi_threshold"});
   bool type_ok = r.require(node, "type", f) && r.read_enum(node, "type", join(f, "type"), h.type,
                                                            {{"tcp", check_type::tcp},
                                                             {"http", check_type::http},
-                                                            {"exec", check_type::exec}});
+                                                            {"exec", check_type::exec},
+                                                            {"redis", check_type::redis},
+                                                            {"grpc", check_type::grpc}});
   bool path_ok = r.read(node, "path", join(f, "path"), h.path);
   r.read(node, "expected_status", join(f, "expected_status"), h.expected_status, 100, 599);
   r.read(node, "command", join(f, "command"), h.command);
@@ -98,6 +224,13 @@ void read_health_check(yaml_reader& r, const YAML::Node& node, const std::string
   bool jitter_ok = r.read(node, "jitter", join(f, "jitter"), h.jitter);
   r.read(node, "rise", join(f, "rise"), h.rise, 1, 100);
   r.read(node, "fall", join(f, "fall"), h.fall, 1, 100);
+  r.read_enum(node, "fast_detection", join(f, "fast_detection"), h.fast_detection,
+              {{"true", true}, {"false", false}});
+  r.read(node, "grpc_service", join(f, "grpc_service"), h.grpc_service);
+  if (double phi = 0; node["phi_threshold"].IsDefined() &&
+                      read_number(r, node, "phi_threshold", join(f, "phi_threshold"), phi, 0.1, 100,
+                                  "a number from 0.1 to 100 (e.g. 8)"))
+    h.phi_threshold = phi;
 
   // Checks that depend on the type only make sense once the type is known.
   if (type_ok) {
@@ -118,6 +251,13 @@ void read_health_check(yaml_reader& r, const YAML::Node& node, const std::string
       r.fail(node["command"], join(f, "command"),
              std::string("only applies to exec checks, not ") + type_name);
     }
+    if (node["fast_detection"].IsDefined() && h.type != check_type::tcp &&
+        h.type != check_type::redis)
+      r.fail(node["fast_detection"], join(f, "fast_detection"),
+             std::string("only applies to tcp and redis checks, not ") + type_name);
+    if (node["grpc_service"].IsDefined() && h.type != check_type::grpc)
+      r.fail(node["grpc_service"], join(f, "grpc_service"),
+             std::string("only applies to grpc checks, not ") + type_name);
   }
   // Comparisons only between values that were written correctly (or defaulted):
   // one typo must not turn into three errors.
@@ -343,13 +483,23 @@ void read_action(yaml_reader& r, const YAML::Node& node, const std::string& f, a
     break;
   }
   case action_type::redis:
-    r.check_keys(node, f, {"name", "type", "operation", "pause", "timeout", "env", "rollback"});
+    r.check_keys(
+        node, f,
+        {"name", "type", "operation", "pause", "max_lag_bytes", "timeout", "env", "rollback"});
     if (r.require(node, "operation", f))
       r.read_enum(node, "operation", join(f, "operation"), a.operation,
                   {{"promote", redis_operation::promote},
                    {"follow", redis_operation::follow},
-                   {"pause_writes", redis_operation::pause_writes}});
+                   {"pause_writes", redis_operation::pause_writes},
+                   {"offset", redis_operation::offset},
+                   {"caught_up", redis_operation::caught_up}});
     r.read(node, "pause", join(f, "pause"), a.pause);
+    if (int lag = 0; r.read(node, "max_lag_bytes", join(f, "max_lag_bytes"), lag, 0,
+                            std::numeric_limits<int>::max()))
+      a.max_lag_bytes = lag;
+    if (node["max_lag_bytes"].IsDefined() && a.operation != redis_operation::caught_up)
+      r.fail(node["max_lag_bytes"], join(f, "max_lag_bytes"),
+             "only applies to the caught_up operation");
     if (a.operation == redis_operation::pause_writes && a.pause.count() <= 0)
       r.fail(node["operation"], join(f, "pause"),
              "pause_writes needs pause: how long writes stay paused (e.g. 30s)");
@@ -379,7 +529,11 @@ void read_strategy(yaml_reader& r, const YAML::Node& node, const std::string& f,
                    strategy_settings& s) {
   if (!r.expect_map(node, f))
     return;
-  r.check_keys(node, f, {"type", "checks", "demote", "fence", "promote", "reroute", "verify"});
+  r.check_keys(node, f,
+               {"type", "checks", "demote", "fence", "promote", "reroute", "verify", "position",
+                "rejoin", "readiness", "dead_when"});
+  r.read_enum(node, "dead_when", join(f, "dead_when"), s.dead_when,
+              {{"never", dead_rule::never}, {"refused", dead_rule::refused}});
   if (r.require(node, "type", f))
     r.read_enum(node, "type", join(f, "type"), s.type,
                 {{"active_passive", strategy_type::active_passive}});
@@ -407,14 +561,96 @@ void read_strategy(yaml_reader& r, const YAML::Node& node, const std::string& f,
   phase("promote", s.promote);
   phase("reroute", s.reroute);
   phase("verify", s.verify);
+  phase("rejoin", s.rejoin);
+  phase("readiness", s.readiness);
+  // One action, not a list: a candidate has one replication position.
+  if (auto pos = node["position"]; pos.IsDefined()) {
+    auto field = join(f, "position");
+    action_settings a;
+    read_action(r, pos, field, a);
+    if (!a.name.empty()) {
+      auto [it, fresh] = seen.emplace(a.name, field);
+      if (!fresh)
+        r.fail(pos["name"], join(field, "name"),
+               "'" + a.name + "' is already used by " + it->second);
+    }
+    if (a.type != action_type::exec &&
+        !(a.type == action_type::redis && a.operation == redis_operation::offset))
+      r.fail(pos, field,
+             "must be a redis action with operation offset, or an exec action that "
+             "prints the position as its last line");
+    s.position.push_back(std::move(a));
+  }
 }
 
 void read_objectives(yaml_reader& r, const YAML::Node& node, const std::string& f, objectives& o) {
   if (!r.expect_map(node, f))
     return;
-  r.check_keys(node, f, {"rto", "rpo"});
+  r.check_keys(node, f, {"rto", "rpo", "sla"});
   r.read(node, "rto", join(f, "rto"), o.rto);
   r.read(node, "rpo", join(f, "rpo"), o.rpo);
+  // A percentage, with or without the sign: 99.95 or 99.95%.
+  read_decimal(
+      r, node, "sla", join(f, "sla"), o.sla_percent, true, false,
+      [](double v) { return v > 0 && v <= 100; }, "a percentage above 0 and at most 100");
+}
+
+// A Prometheus metric name.
+bool valid_metric_name(const std::string& s) {
+  static const std::regex pattern{"[a-zA-Z_:][a-zA-Z0-9_:]*"};
+  return std::regex_match(s, pattern);
+}
+
+void read_metrics(yaml_reader& r, const YAML::Node& node, const std::string& f,
+                  metrics_settings& m) {
+  if (!r.expect_map(node, f))
+    return;
+  r.check_keys(
+      node, f,
+      {"path", "port", "interval", "timeout", "requests_counter", "errors_counter", "latency"});
+  if (r.read(node, "path", join(f, "path"), m.path) && node["path"].IsDefined() &&
+      (m.path.empty() || m.path.front() != '/'))
+    r.fail(node["path"], join(f, "path"), "'" + m.path + "' must start with '/'");
+  if (int port = 0;
+      node["port"].IsDefined() && r.read(node, "port", join(f, "port"), port, 1, 65535))
+    m.port = static_cast<std::uint16_t>(port);
+  bool interval_ok = r.read(node, "interval", join(f, "interval"), m.interval);
+  bool timeout_ok = r.read(node, "timeout", join(f, "timeout"), m.timeout);
+  if (interval_ok && m.interval < milliseconds{100})
+    r.fail(node["interval"], join(f, "interval"), "must be at least 100ms");
+  else if (timeout_ok && m.timeout.count() <= 0)
+    r.fail(node["timeout"], join(f, "timeout"), "must be greater than 0");
+  else if (interval_ok && timeout_ok && m.timeout > m.interval)
+    r.fail(node["timeout"].IsDefined() ? node["timeout"] : node, join(f, "timeout"),
+           "must not be longer than interval (" + std::to_string(m.interval.count()) + "ms)");
+  for (auto [key, out] :
+       {std::pair{"requests_counter", &m.requests_counter},
+        std::pair{"errors_counter", &m.errors_counter}, std::pair{"latency", &m.latency}})
+    if (r.read(node, key, join(f, key), *out) && node[key].IsDefined() && !valid_metric_name(*out))
+      r.fail(node[key], join(f, key), "'" + *out + "' is not a Prometheus metric name");
+}
+
+void read_performance(yaml_reader& r, const YAML::Node& node, const std::string& f,
+                      performance_settings& p) {
+  if (!r.expect_map(node, f))
+    return;
+  r.check_keys(
+      node, f,
+      {"max_mean_latency", "max_error_rate", "min_throughput_ratio", "hold", "window", "metrics"});
+  if (r.read(node, "max_mean_latency", join(f, "max_mean_latency"), p.max_mean_latency) &&
+      p.max_mean_latency.count() <= 0)
+    r.fail(node["max_mean_latency"], join(f, "max_mean_latency"), "must be greater than 0");
+  read_fraction(r, node, "max_error_rate", join(f, "max_error_rate"), p.max_error_rate);
+  read_fraction(r, node, "min_throughput_ratio", join(f, "min_throughput_ratio"),
+                p.min_throughput_ratio);
+  r.read(node, "hold", join(f, "hold"), p.hold);
+  if (r.read(node, "window", join(f, "window"), p.window) && p.window < milliseconds{1'000})
+    r.fail(node["window"], join(f, "window"), "must be at least 1s");
+  if (auto m = node["metrics"]; m.IsDefined()) {
+    metrics_settings metrics;
+    read_metrics(r, m, join(f, "metrics"), metrics);
+    p.metrics = metrics;
+  }
 }
 
 void read_service(yaml_reader& r, const YAML::Node& node, const std::string& f,
@@ -423,13 +659,33 @@ void read_service(yaml_reader& r, const YAML::Node& node, const std::string& f,
   if (!r.expect_map(node, f))
     return;
   r.check_keys(node, f,
-               {"name", "block_period", "objectives", "health_check", "instances", "strategy"});
+               {"name", "block_period", "objectives", "health_check", "instances", "strategy",
+                "shadow", "min_healthy_standbys", "depends_on", "performance",
+                "readiness_interval"});
   read_name(r, node, f, svc.name);
   r.read(node, "block_period", join(f, "block_period"), svc.block_period);
+  // The names are checked once every service is known (check_dependencies).
+  if (auto deps = node["depends_on"];
+      deps.IsDefined() && r.expect_sequence(deps, join(f, "depends_on")))
+    for (std::size_t k = 0; k < deps.size(); ++k)
+      if (std::string dep; r.scalar(deps[k], index(join(f, "depends_on"), k), dep))
+        svc.depends_on.push_back(dep);
+  r.read_enum(node, "shadow", join(f, "shadow"), svc.shadow, {{"true", true}, {"false", false}});
+  bool min_ok = r.read(node, "min_healthy_standbys", join(f, "min_healthy_standbys"),
+                       svc.min_healthy_standbys, 1, 100);
+  if (r.read(node, "readiness_interval", join(f, "readiness_interval"), svc.readiness_interval) &&
+      node["readiness_interval"].IsDefined() && svc.readiness_interval < milliseconds{1'000})
+    r.fail(node["readiness_interval"], join(f, "readiness_interval"), "must be at least 1s");
   if (node["objectives"].IsDefined())
     read_objectives(r, node["objectives"], join(f, "objectives"), svc.objective);
   if (r.require(node, "health_check", f))
     read_health_check(r, node["health_check"], join(f, "health_check"), svc.health_check);
+  // Present (even empty: `performance: {}`) turns performance monitoring on.
+  if (auto perf = node["performance"]; perf.IsDefined()) {
+    performance_settings p;
+    read_performance(r, perf, join(f, "performance"), p);
+    svc.performance = p;
+  }
   if (r.require(node, "strategy", f))
     read_strategy(r, node["strategy"], join(f, "strategy"), svc.strategy);
   if (!r.require(node, "instances", f))
@@ -455,6 +711,55 @@ void read_service(yaml_reader& r, const YAML::Node& node, const std::string& f,
     r.fail(list, lf, "no instance has role primary: a service needs exactly one");
   if (standbys == 0 && svc.strategy.type == strategy_type::active_passive)
     r.fail(list, lf, "no standby: an active_passive service needs at least one to fail over to");
+  else if (min_ok && node["min_healthy_standbys"].IsDefined() &&
+           svc.min_healthy_standbys > standbys)
+    r.fail(node["min_healthy_standbys"], join(f, "min_healthy_standbys"),
+           std::to_string(svc.min_healthy_standbys) + " but the service has " +
+               std::to_string(standbys) + (standbys == 1 ? " standby" : " standbys") +
+               ": no automatic failover could ever happen");
+}
+
+// Once every service is read: each name in a depends_on must be another
+// configured service, listed once, and no dependencies may form a cycle.
+void check_dependencies(yaml_reader& r, const YAML::Node& list,
+                        const std::vector<service_settings>& services) {
+  std::string known;
+  for (const auto& svc : services)
+    if (!svc.name.empty())
+      known += known.empty() ? svc.name : ", " + svc.name;
+  dependency_graph graph;
+  std::map<std::string, std::size_t> position; // service -> its index in the file
+  for (std::size_t i = 0; i < services.size(); ++i) {
+    const auto& svc = services[i];
+    auto f = join(index("services", i), "depends_on");
+    auto deps =
+        list[i].IsMap() && list[i]["depends_on"].IsDefined() ? list[i]["depends_on"] : YAML::Node{};
+    std::vector<std::string> valid;
+    for (std::size_t k = 0; deps.IsSequence() && k < deps.size(); ++k) {
+      if (!deps[k].IsScalar())
+        continue; // reported when it was read
+      auto dep = deps[k].Scalar();
+      auto field = index(f, k);
+      auto found = std::any_of(services.begin(), services.end(),
+                               [&](const service_settings& s) { return s.name == dep; });
+      if (dep == svc.name)
+        r.fail(deps[k], field, "'" + dep + "' is this service: a service cannot depend on itself");
+      else if (!found)
+        r.fail(deps[k], field,
+               "'" + dep + "' is not a configured service (services: " + known + ")");
+      else if (std::find(valid.begin(), valid.end(), dep) != valid.end())
+        r.fail(deps[k], field, "'" + dep + "' is listed twice");
+      else
+        valid.push_back(dep);
+    }
+    if (!svc.name.empty() && position.emplace(svc.name, i).second)
+      graph.add(svc.name, std::move(valid));
+  }
+  for (const auto& cycle : graph.cycles()) {
+    auto i = position.at(cycle.front());
+    r.fail(list[i]["depends_on"], join(index("services", i), "depends_on"),
+           "dependency cycle: " + describe_cycle(cycle));
+  }
 }
 
 load_result load_node(const YAML::Node& root, const std::string& file_name) {
@@ -499,6 +804,7 @@ load_result load_node(const YAML::Node& root, const std::string& file_name) {
     }
     cfg.services.push_back(std::move(svc));
   }
+  check_dependencies(r, list, cfg.services);
   return result;
 }
 

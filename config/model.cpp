@@ -29,6 +29,10 @@ const char* to_string(check_type x) {
     return "http";
   case check_type::exec:
     return "exec";
+  case check_type::redis:
+    return "redis";
+  case check_type::grpc:
+    return "grpc";
   }
   return "?";
 }
@@ -75,6 +79,20 @@ const char* to_string(redis_operation x) {
     return "follow";
   case redis_operation::pause_writes:
     return "pause_writes";
+  case redis_operation::offset:
+    return "offset";
+  case redis_operation::caught_up:
+    return "caught_up";
+  }
+  return "?";
+}
+
+const char* to_string(dead_rule x) {
+  switch (x) {
+  case dead_rule::never:
+    return "never";
+  case dead_rule::refused:
+    return "refused";
   }
   return "?";
 }

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,12 +14,18 @@ namespace switchyard::config {
 using milliseconds = std::chrono::milliseconds;
 
 enum class log_level { trace, debug, info, warn, error };
-enum class check_type { tcp, http, exec };
+enum class check_type { tcp, http, exec, redis, grpc };
 enum class instance_role { primary, standby };
 enum class strategy_type { active_passive };
 enum class action_type { exec, haproxy, redis, webhook };
 enum class haproxy_state { ready, drain, maint };
-enum class redis_operation { promote, follow, pause_writes };
+enum class redis_operation { promote, follow, pause_writes, offset, caught_up };
+/// When an unreachable old primary counts as dead, so that a failed fence
+/// step does not stop the failover (see docs/safety.md).
+enum class dead_rule {
+  never,  ///< never: every fence step must succeed before anything is promoted
+  refused ///< its last probe's connection was refused: the host answers, nothing listens
+};
 
 const char* to_string(log_level x);
 const char* to_string(check_type x);
@@ -27,6 +34,7 @@ const char* to_string(strategy_type x);
 const char* to_string(action_type x);
 const char* to_string(haproxy_state x);
 const char* to_string(redis_operation x);
+const char* to_string(dead_rule x);
 
 /// Where a value came from, for error messages that name file:line:column.
 struct source_mark {
@@ -46,11 +54,60 @@ struct supervisor_settings {
   bool operator==(const supervisor_settings&) const = default;
 };
 
+/// TILT: automatic failovers stop for a while when the coordinator's own
+/// timers fire late (the process was stopped, the host overloaded): what it
+/// knows may be stale. See docs/operator-guide.md, "Safety rules".
+struct tilt_settings {
+  milliseconds max_timer_lag{2'000}; ///< a timer later than this enters TILT
+  milliseconds duration{30'000};     ///< TILT lasts this long after the last late timer
+  bool operator==(const tilt_settings&) const = default;
+};
+
+/// Limits on automatic failovers across all services, and shadow mode.
+struct safety_settings {
+  int max_concurrent_failovers = 1; ///< switchovers of all services in progress at once
+  int max_failovers_per_hour = 10;  ///< switchovers of all services started in the last hour
+  bool shadow = false;              ///< decide and record, never act (every service)
+  tilt_settings tilt;
+  bool operator==(const safety_settings&) const = default;
+};
+
+/// An instance with more than `transitions` health transitions within
+/// `window` is flapping (see docs/detection.md).
+struct flapping_settings {
+  int transitions = 6;
+  milliseconds window{120'000};
+  bool operator==(const flapping_settings&) const = default;
+};
+
+/// When at least `share` of one site's instances (and at least
+/// `min_instances`) turn unhealthy within `window`, the site is down: one
+/// site_wide detection, no storm of per-service failovers.
+struct site_disaster_settings {
+  double share = 0.5;
+  milliseconds window{10'000};
+  int min_instances = 2;
+  bool operator==(const site_disaster_settings&) const = default;
+};
+
+/// How the failure classifier tells failures apart (docs/detection.md).
+struct detection_settings {
+  /// Hold a primary-unreachable detection of a service that has dependencies
+  /// this long, to see whether a dependency fails too (cascading). 0: no hold.
+  milliseconds cascade_hold{0};
+  flapping_settings flapping;
+  /// Off unless configured: it delays every automatic failover by its window.
+  std::optional<site_disaster_settings> site_disaster;
+  bool operator==(const detection_settings&) const = default;
+};
+
 struct orchestrator_settings {
   std::string data_dir = "./data";        ///< relative paths resolve against the config file
   std::string database = "switchyard.db"; ///< file name inside data_dir
   log_level level = log_level::info;
   supervisor_settings supervisor;
+  detection_settings detection;
+  safety_settings safety;
   bool operator==(const orchestrator_settings&) const = default;
 };
 
@@ -64,7 +121,43 @@ struct health_check_settings {
   milliseconds jitter{0}; ///< each interval is stretched by up to this much
   int rise = 2;           ///< consecutive successes to become healthy
   int fall = 3;           ///< consecutive failures to become unhealthy
+  /// tcp and redis: keep the probe's connection open between probes and
+  /// treat its loss as evidence: probe again at once, and a crash confirmed
+  /// by that probe (connection refused) is unhealthy without waiting for
+  /// `fall` intervals.
+  bool fast_detection = true;
+  /// grpc only: the service asked about in grpc.health.v1.Health/Check ("": the server).
+  std::string grpc_service;
+  /// phi-accrual: unhealthy as soon as phi of the time since the last
+  /// successful probe exceeds this (beside rise/fall). Absent: off.
+  std::optional<double> phi_threshold;
   bool operator==(const health_check_settings&) const = default;
+};
+
+/// An instance's Prometheus text endpoint, scraped on an interval.
+struct metrics_settings {
+  std::string path = "/metrics";
+  std::uint16_t port = 0; ///< 0: the instance's port
+  milliseconds interval{10'000};
+  milliseconds timeout{2'000}; ///< one scrape, connect to last byte
+  std::string requests_counter = "http_requests_total";
+  std::string errors_counter = "http_requests_errors_total";
+  /// A histogram or summary (<name>_sum / <name>_count) or a gauge, in
+  /// seconds (milliseconds when the name ends in _ms or _milliseconds). Empty: none.
+  std::string latency;
+  bool operator==(const metrics_settings&) const = default;
+};
+
+/// Performance monitoring of a service's instances (docs/detection.md):
+/// degraded when a threshold is crossed for `hold`. Recorded, never acted on.
+struct performance_settings {
+  milliseconds max_mean_latency{5'000};
+  double max_error_rate = 0.05;      ///< a share: 0.05 is 5%
+  double min_throughput_ratio = 0.5; ///< of the learned baseline; 0: off
+  milliseconds hold{30'000};         ///< a crossing (and its end) counts after this long
+  milliseconds window{60'000};       ///< the sliding window of every statistic
+  std::optional<metrics_settings> metrics;
+  bool operator==(const performance_settings&) const = default;
 };
 
 struct instance_settings {
@@ -98,6 +191,9 @@ struct action_settings {
   int weight = -1;                            ///< haproxy: the weight to set; -1: leave it
   redis_operation operation = redis_operation::promote; ///< redis: what to do to the target
   milliseconds pause{0}; ///< redis pause_writes: how long writes stay paused
+  /// redis caught_up: how many bytes of replication stream the target may lag
+  /// behind the current primary and still pass
+  std::int64_t max_lag_bytes = 0;
   // webhook: url, headers and body may use {service}, {target}, {target_address},
   // {old_primary}, {old_primary_address}, {new_primary}, {new_primary_address},
   // {epoch}, {switchover_id}, {phase}, {step}
@@ -126,12 +222,30 @@ struct strategy_settings {
   std::vector<action_settings> promote; ///< make the standby primary
   std::vector<action_settings> reroute; ///< move traffic to it
   std::vector<action_settings> verify;  ///< check the result
+  /// Reads a standby's replication position (redis offset, or an exec whose
+  /// last output line is an integer); candidates are ranked by it, most
+  /// advanced first, ties by priority. Empty: by priority only.
+  std::vector<action_settings> position;
+  /// Run against an instance that turns healthy again while another is
+  /// primary (a returning old primary): make it a replica of the primary
+  /// rather than let it serve. Redis follow also records divergence.
+  std::vector<action_settings> rejoin;
+  /// Cheap read-only checks that the actions' endpoints are reachable (e.g.
+  /// the load balancer's runtime API), run with the readiness checks against
+  /// the best promotion candidate.
+  std::vector<action_settings> readiness;
+  /// When a failed fence step may be passed over: only when the old primary
+  /// is confirmed dead by this rule; otherwise the failover stops with an alert.
+  dead_rule dead_when = dead_rule::never;
   bool operator==(const strategy_settings&) const = default;
 };
 
 struct objectives {
   milliseconds rto{60'000}; ///< recovery time objective
   milliseconds rpo{0};      ///< recovery point objective
+  /// Availability target in percent (e.g. 99.9): the error budget is the
+  /// rest of the observed time.
+  double sla_percent = 99.9;
   bool operator==(const objectives&) const = default;
 };
 
@@ -142,6 +256,20 @@ struct service_settings {
   strategy_settings strategy;
   objectives objective;
   milliseconds block_period{300'000}; ///< no second automatic failover within this
+  /// Services this one needs (names, validated: known, not itself, no cycle).
+  /// Its primary failing while one of them is down is cascading, not failed over.
+  std::vector<std::string> depends_on;
+  /// Shadow mode for this service: decide and record, never act.
+  bool shadow = false;
+  /// Healthy standbys (not in maintenance), counting the one to be promoted,
+  /// an automatic failover needs.
+  int min_healthy_standbys = 1;
+  /// How often the coordinator asks "could a failover succeed now?" with the
+  /// strategy's pre-checks and readiness actions (the cheap parts are
+  /// re-evaluated on every health change).
+  milliseconds readiness_interval{30'000};
+  /// Performance monitoring; absent: off for this service.
+  std::optional<performance_settings> performance;
   source_mark mark;
   bool operator==(const service_settings&) const = default;
   /// The instance named `instance_name`, or nullptr.

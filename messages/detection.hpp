@@ -13,8 +13,16 @@
 namespace switchyard {
 
 enum class failure_type : std::uint8_t {
-  unreachable, ///< the instance stopped answering its probe (crash, network)
-  recovered,   ///< a previously failed instance answers again
+  unreachable,    ///< the instance stopped answering its probe (crash, network)
+  recovered,      ///< a previously failed instance answers again
+  returned,       ///< an instance healthy again while another is primary: being made a replica
+  diverged,       ///< it held writes the primary never received (discarded when it rejoined)
+  rejoin_failed,  ///< making a returning instance a replica failed: it may serve stale data
+  fencing_failed, ///< the old primary could not be fenced and is not confirmed dead
+  degraded,       ///< answering, but too slow, too many errors or too little throughput
+  cascading,      ///< down because a service it depends on is down (root cause named)
+  flapping,       ///< too many health transitions in a window
+  site_wide,      ///< a large share of one site's instances failed at once: a site disaster
 };
 
 enum class severity : std::uint8_t { info, warning, critical };
@@ -31,12 +39,13 @@ struct failure_detection {
   bool affects_primary = false; ///< the instance was the service's primary when seen
   std::string evidence;         ///< human-readable: what was observed
   caf::timestamp at;
+  bool refused = false; ///< its last probe was refused (see health_transition::refused)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, failure_detection& x) {
   return f(caf::meta::type_name("failure_detection"), x.id, x.service, x.instance, x.type, x.level,
-           x.affects_primary, x.evidence, x.at);
+           x.affects_primary, x.evidence, x.at, x.refused);
 }
 
 } // namespace switchyard

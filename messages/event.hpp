@@ -22,6 +22,7 @@ enum class event_kind : std::uint8_t {
   step,        ///< a journaled step started or ended
   maintenance, ///< maintenance turned on, off, or expired
   config,      ///< the configuration was reloaded
+  alert,       ///< an operator must act now (fencing failed, a rejoin failed)
 };
 
 const char* to_string(event_kind x);

@@ -40,12 +40,17 @@ struct health_transition {
   std::string reason;       ///< the last probe's detail, e.g. "connection refused"
   std::uint32_t streak = 0; ///< consecutive probes that agreed
   caf::timestamp at;
+  /// The last probe's connection was refused: the host answered and nothing
+  /// listens on the port (the process is gone, or a firewall rejects us).
+  bool refused = false;
+  /// Seen early: a held connection dropped and the probe run at once failed.
+  bool fast = false;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, health_transition& x) {
   return f(caf::meta::type_name("health_transition"), x.service, x.instance, x.from, x.to, x.reason,
-           x.streak, x.at);
+           x.streak, x.at, x.refused, x.fast);
 }
 
 } // namespace switchyard

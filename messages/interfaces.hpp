@@ -29,6 +29,11 @@ using store_actor = caf::typed_actor<
     caf::replies_to<switchovers_query>::with<switchover_record_list>,
     caf::replies_to<switchover_id>::with<switchover_detail>,
     caf::replies_to<detections_query>::with<detection_record_list>,
+    // the coordinator's decisions on detections (shadow ones too): write, newest first
+    caf::replies_to<decision_record>::with<std::int64_t>,
+    caf::replies_to<decisions_query>::with<decision_record_list>,
+    // availability per service and instance from the health history
+    caf::replies_to<availability_query>::with<availability_list>,
     caf::replies_to<plan_atom, service_id>::with<plan_record>,
     // the audit trail: every audited API call is written before it is answered
     caf::replies_to<audit_record>::with<std::int64_t>,
@@ -47,6 +52,14 @@ using store_actor = caf::typed_actor<
 using classifier_actor =
     caf::typed_actor<caf::reacts_to<health_transition>, caf::reacts_to<service_topology>>;
 
+/// The classifier as spawned: also takes the coordinator's reloads (new
+/// services and dependencies) and its own timers that end held failures.
+/// Senders of transitions need only classifier_actor.
+using classifier_full_actor =
+    classifier_actor::extend<caf::reacts_to<config_update>, caf::reacts_to<hold_atom>,
+                             // the performance monitor's degraded / back-to-normal verdicts
+                             caf::reacts_to<performance_verdict>>;
+
 /// One decision point per service: owns topology and safety rules.
 using coordinator_actor =
     caf::typed_actor<caf::reacts_to<health_transition>,
@@ -60,6 +73,10 @@ using coordinator_actor =
                      caf::reacts_to<maintenance_expiry>,
                      // checks on switchovers a previous incarnation left running in this process
                      caf::reacts_to<adopt_atom>,
+                     // its periodic timer: a late one enters TILT
+                     caf::reacts_to<tick_atom>,
+                     // a service's periodic readiness check: could a failover succeed now?
+                     caf::reacts_to<ready_atom, service_id>,
                      // the plan it would run now, per service (empty id: all), for export
                      caf::replies_to<plan_atom, service_id>::with<exported_plan_list>,
                      // a reload: refused while an affected service is switching over;
@@ -70,13 +87,27 @@ using coordinator_actor =
 using runner_actor = caf::typed_actor<caf::replies_to<failover_job>::with<failover_result>,
                                       // the strategy's pre-checks of promotion candidates
                                       caf::replies_to<candidate_check>::with<candidate_verdict>,
+                                      // a returning instance made a replica of the primary
+                                      caf::replies_to<rejoin_request>::with<rejoin_outcome>,
                                       // jobs after this one use the new configuration
                                       caf::reacts_to<config_update>>;
 
 /// Fans orchestrator events out to the API's watchers; publishers never wait.
 using events_actor = caf::typed_actor<caf::reacts_to<orchestrator_event>>;
 
-/// A health checker only reacts to its own timer.
-using health_checker_actor = caf::typed_actor<caf::reacts_to<probe_atom>>;
+/// Performance of instances: every probe's outcome from the health checkers,
+/// scrapes from its metrics scrapers, and (by way of the classifier) who is
+/// primary and the reloaded services.
+using performance_monitor_actor =
+    caf::typed_actor<caf::reacts_to<probe_sample>, caf::reacts_to<metrics_scrape>,
+                     caf::reacts_to<service_topology>, caf::reacts_to<config_update>>;
+
+/// Scrapes one instance's metrics endpoint on its own timer.
+using metrics_scraper_actor = caf::typed_actor<caf::reacts_to<tick_atom>>;
+
+/// A health checker reacts to its own timer, and to the connection watch
+/// telling it that the connection its probe holds was closed by the peer.
+using health_checker_actor =
+    caf::typed_actor<caf::reacts_to<probe_atom>, caf::reacts_to<conn_lost_atom>>;
 
 } // namespace switchyard

@@ -125,13 +125,14 @@ struct failover_result {
   bool success = false;
   instance_id new_primary;
   epoch new_epoch{0};
-  std::string detail; ///< on failure: which step failed and why
+  std::string detail;  ///< on failure: which step failed and why
+  std::string alert{}; ///< an operator must act now (e.g. fencing failed)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, failover_result& x) {
   return f(caf::meta::type_name("failover_result"), x.service, x.switchover, x.success,
-           x.new_primary, x.new_epoch, x.detail);
+           x.new_primary, x.new_epoch, x.detail, x.alert);
 }
 
 /// An operator's planned switchover or forced failover (or its dry run),
@@ -177,21 +178,52 @@ struct candidate_check {
   service_id service;
   instance_id current_primary;
   std::vector<instance_id> candidates;
+  /// A readiness check: also run the strategy's readiness actions against
+  /// the chosen (or else the first) candidate; changes nothing.
+  bool readiness = false;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, candidate_check& x) {
-  return f(caf::meta::type_name("candidate_check"), x.service, x.current_primary, x.candidates);
+  return f(caf::meta::type_name("candidate_check"), x.service, x.current_primary, x.candidates,
+           x.readiness);
 }
 
 struct candidate_verdict {
   instance_id chosen;               ///< empty: every candidate was refused
   std::vector<std::string> reasons; ///< why each refused candidate was refused, in order
+  std::string ranking{};            ///< the candidates' replication positions, when read
+  std::vector<std::string> readiness_problems{}; ///< failed readiness actions (readiness checks)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, candidate_verdict& x) {
-  return f(caf::meta::type_name("candidate_verdict"), x.chosen, x.reasons);
+  return f(caf::meta::type_name("candidate_verdict"), x.chosen, x.reasons, x.ranking,
+           x.readiness_problems);
+}
+
+/// Make `instance`, healthy again while `primary` is primary, a replica of it
+/// (the strategy's rejoin actions), recording any divergence.
+struct rejoin_request {
+  service_id service;
+  instance_id instance;
+  instance_id primary;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, rejoin_request& x) {
+  return f(caf::meta::type_name("rejoin_request"), x.service, x.instance, x.primary);
+}
+
+struct rejoin_outcome {
+  bool ok = false;
+  std::string detail;
+  std::string divergence; ///< non-empty: it held writes the primary never received
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, rejoin_outcome& x) {
+  return f(caf::meta::type_name("rejoin_outcome"), x.ok, x.detail, x.divergence);
 }
 
 } // namespace switchyard

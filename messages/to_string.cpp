@@ -26,6 +26,22 @@ const char* to_string(failure_type x) {
     return "unreachable";
   case failure_type::recovered:
     return "recovered";
+  case failure_type::returned:
+    return "returned";
+  case failure_type::diverged:
+    return "diverged";
+  case failure_type::rejoin_failed:
+    return "rejoin_failed";
+  case failure_type::fencing_failed:
+    return "fencing_failed";
+  case failure_type::degraded:
+    return "degraded";
+  case failure_type::cascading:
+    return "cascading";
+  case failure_type::flapping:
+    return "flapping";
+  case failure_type::site_wide:
+    return "site_wide";
   }
   return "?";
 }
@@ -108,6 +124,8 @@ const char* to_string(event_kind x) {
     return "step";
   case event_kind::maintenance:
     return "maintenance";
+  case event_kind::alert:
+    return "alert";
   case event_kind::config:
     return "config";
   }
@@ -117,7 +135,7 @@ const char* to_string(event_kind x) {
 std::optional<event_kind> parse_event_kind(const std::string& text) {
   for (auto k :
        {event_kind::health, event_kind::detection, event_kind::decision, event_kind::switchover,
-        event_kind::step, event_kind::maintenance, event_kind::config})
+        event_kind::step, event_kind::maintenance, event_kind::config, event_kind::alert})
     if (text == to_string(k))
       return k;
   return std::nullopt;

@@ -51,11 +51,19 @@ struct service_state {
   std::vector<instance_health> instances;
   std::string last_decision;    ///< the latest decision and its reason
   maintenance_list maintenance; ///< active windows: the service's and its instances'
+  bool shadow = false;          ///< shadow mode: decisions are recorded, never acted on
+  std::string tilt;             ///< why automatic failovers are in TILT; empty when not
+  /// Could a failover succeed right now? Unknown (false, no reasons) until
+  /// first checked; otherwise why not.
+  bool ready = false;
+  std::vector<std::string> not_ready;
+  std::int64_t readiness_checked_ms = 0; ///< unix epoch ms of the last full check; 0: never
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, service_state& x) {
   return f(caf::meta::type_name("service_state"), x.service, x.primary, x.current_epoch,
-           x.failover_in_flight, x.in_block_period, x.instances, x.last_decision, x.maintenance);
+           x.failover_in_flight, x.in_block_period, x.instances, x.last_decision, x.maintenance,
+           x.shadow, x.tilt, x.ready, x.not_ready, x.readiness_checked_ms);
 }
 
 using service_state_list = std::vector<service_state>;

@@ -6,12 +6,14 @@
 #include <caf/atom.hpp>
 #include <caf/type_id.hpp>
 
+#include "messages/availability.hpp"
 #include "messages/config_update.hpp"
 #include "messages/detection.hpp"
 #include "messages/event.hpp"
 #include "messages/health.hpp"
 #include "messages/ids.hpp"
 #include "messages/maintenance.hpp"
+#include "messages/performance.hpp"
 #include "messages/plan.hpp"
 #include "messages/records.hpp"
 #include "messages/supervision.hpp"
@@ -63,6 +65,15 @@ CAF_ADD_TYPE_ID(switchyard, (switchyard::supervisor_update))
 CAF_ADD_TYPE_ID(switchyard, (switchyard::candidate_check))
 CAF_ADD_TYPE_ID(switchyard, (switchyard::candidate_verdict))
 CAF_ADD_TYPE_ID(switchyard, (switchyard::interrupted_list))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::rejoin_request))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::rejoin_outcome))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::availability_query))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::availability_list))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::decision_record))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::decisions_query))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::decision_record_list))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::metrics_scrape))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::performance_verdict))
 
 CAF_END_TYPE_ID_BLOCK(switchyard)
 
@@ -78,5 +89,9 @@ using plan_atom = caf::atom_constant<caf::atom("plan")>;
 using maint_atom = caf::atom_constant<caf::atom("maint")>;
 using resume_atom = caf::atom_constant<caf::atom("resume")>;
 using adopt_atom = caf::atom_constant<caf::atom("adopt")>;
+using conn_lost_atom = caf::atom_constant<caf::atom("conn_lost")>;
+using hold_atom = caf::atom_constant<caf::atom("hold")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using ready_atom = caf::atom_constant<caf::atom("ready")>;
 
 } // namespace switchyard

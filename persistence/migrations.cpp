@@ -153,6 +153,40 @@ CREATE TABLE maintenance (
   PRIMARY KEY (service, instance)
 );
 )sql",
+      // v5: detections of what happens around fencing and returning instances
+      // (returned, diverged, rejoin_failed, fencing_failed) and the
+      // classifier's classes (degraded, cascading from a dependency, flapping,
+      // site-wide disaster); the coordinator's decisions (also those made in
+      // shadow mode, which only record what would have happened).
+      R"sql(
+CREATE TABLE detections_v5 (
+  id              INTEGER PRIMARY KEY,
+  service         TEXT NOT NULL,
+  instance        TEXT NOT NULL,
+  type            TEXT NOT NULL CHECK (type IN ('unreachable', 'recovered', 'returned', 'diverged',
+                                                'rejoin_failed', 'fencing_failed', 'degraded',
+                                                'cascading', 'flapping', 'site_wide')),
+  severity        TEXT NOT NULL CHECK (severity IN ('info', 'warning', 'critical')),
+  affects_primary INTEGER NOT NULL,
+  evidence        TEXT NOT NULL,
+  at_ms           INTEGER NOT NULL
+);
+INSERT INTO detections_v5 (id, service, instance, type, severity, affects_primary, evidence, at_ms)
+  SELECT id, service, instance, type, severity, affects_primary, evidence, at_ms FROM detections;
+DROP TABLE detections;
+ALTER TABLE detections_v5 RENAME TO detections;
+CREATE INDEX detections_by_service ON detections (service, id);
+CREATE TABLE decisions (
+  id           INTEGER PRIMARY KEY,
+  service      TEXT NOT NULL,
+  detection_id INTEGER NOT NULL DEFAULT 0,
+  verdict      TEXT NOT NULL CHECK (verdict <> ''),
+  shadow       INTEGER NOT NULL DEFAULT 0 CHECK (shadow IN (0, 1)),
+  reason       TEXT NOT NULL,
+  at_ms        INTEGER NOT NULL
+);
+CREATE INDEX decisions_by_service ON decisions (service, id);
+)sql",
   };
   return all;
 }

@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 
 #include "messages/error.hpp"
+#include "persistence/availability.hpp"
 #include "persistence/migrations.hpp"
 #include "persistence/statement.hpp"
 
@@ -48,7 +49,11 @@ constexpr step_phase all_phases[] = {step_phase::demote, step_phase::fence, step
                                      step_phase::reroute, step_phase::verify};
 constexpr step_status all_step_statuses[] = {step_status::started, step_status::done,
                                              step_status::failed};
-constexpr failure_type all_failure_types[] = {failure_type::unreachable, failure_type::recovered};
+constexpr failure_type all_failure_types[] = {
+    failure_type::unreachable, failure_type::recovered,     failure_type::returned,
+    failure_type::diverged,    failure_type::rejoin_failed, failure_type::fencing_failed,
+    failure_type::degraded,    failure_type::cascading,     failure_type::flapping,
+    failure_type::site_wide};
 constexpr severity all_severities[] = {severity::info, severity::warning, severity::critical};
 
 // One column list and one row mapper for every switchover query.
@@ -607,6 +612,41 @@ caf::expected<std::optional<plan_row>> sqlite_store::latest_plan(const std::stri
   return result;
 }
 
+caf::expected<std::int64_t> sqlite_store::record_decision(const decision_record& d) {
+  auto st = impl_->stmt("INSERT INTO decisions (service, detection_id, verdict, shadow, reason, "
+                        "at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  if (!st)
+    return st.error();
+  (*st)
+      ->bind(1, d.service.value)
+      .bind(2, d.detection.value)
+      .bind(3, d.verdict)
+      .bind(4, std::int64_t{d.shadow ? 1 : 0})
+      .bind(5, d.reason)
+      .bind(6, d.at_ms == 0 ? now_ms() : d.at_ms);
+  if (auto r = (*st)->run(); !r)
+    return r.error();
+  return sqlite3_last_insert_rowid(impl_->db);
+}
+
+caf::expected<decision_record_list> sqlite_store::list_decisions(const std::string& service,
+                                                                 std::uint32_t limit) {
+  auto st = impl_->stmt("SELECT id, service, detection_id, verdict, shadow, reason, at_ms "
+                        "FROM decisions WHERE ?1 = '' OR service = ?1 ORDER BY id DESC LIMIT ?2");
+  if (!st)
+    return st.error();
+  (*st)->bind(1, service).bind(2, static_cast<std::int64_t>(limit));
+  decision_record_list rows;
+  auto walked = (*st)->each_row([&](const statement& s) {
+    rows.push_back(decision_record{s.column_int(0), service_id{s.column_text(1)},
+                                   detection_id{s.column_int(2)}, s.column_text(3),
+                                   s.column_int(4) != 0, s.column_text(5), s.column_int(6)});
+  });
+  if (!walked)
+    return walked.error();
+  return rows;
+}
+
 caf::expected<std::int64_t> sqlite_store::count_health_events(const std::string& instance) {
   auto st = impl_->stmt("SELECT count(*) FROM health_events WHERE instance = ?1");
   if (!st)
@@ -697,6 +737,91 @@ caf::expected<audit_record_list> sqlite_store::list_audit(std::uint32_t limit) {
   if (!walked)
     return walked.error();
   return rows;
+}
+
+caf::expected<availability_list> sqlite_store::availability(const std::string& service,
+                                                            std::int64_t now_ms) {
+  constexpr std::int64_t hour = 3'600'000;
+  const std::pair<const char*, std::int64_t> windows[] = {
+      {"1h", hour}, {"1d", 24 * hour}, {"30d", 30 * 24 * hour}};
+  const auto oldest = now_ms - windows[2].second;
+
+  auto services = impl_->stmt("SELECT name, current_primary FROM services WHERE configured = 1 "
+                              "AND (?1 = '' OR name = ?1) ORDER BY name");
+  if (!services)
+    return services.error();
+  (*services)->bind(1, service);
+  std::vector<std::pair<std::string, std::string>> names;
+  if (auto w = (*services)->each_row(
+          [&](const statement& s) { names.emplace_back(s.column_text(0), s.column_text(1)); });
+      !w)
+    return w.error();
+  if (!service.empty() && names.empty())
+    return make_sy_error(sy_errc::unknown_service, "no service named '" + service + "'");
+
+  availability_list out;
+  for (const auto& [name, current_primary] : names) {
+    // Each instance's events in the longest window, plus the last one before
+    // it (the state the window starts in).
+    auto events = impl_->stmt(
+        "SELECT instance, to_status, at_ms FROM health_events WHERE service = ?1 AND "
+        "(at_ms >= ?2 OR id IN (SELECT max(id) FROM health_events WHERE service = ?1 AND "
+        "at_ms < ?2 GROUP BY instance)) ORDER BY at_ms, id");
+    if (!events)
+      return events.error();
+    (*events)->bind(1, name).bind(2, oldest);
+    std::map<std::string, std::vector<health_point>> health;
+    if (auto w = (*events)->each_row([&](const statement& s) {
+          auto to = s.column_text(1);
+          health[s.column_text(0)].push_back(
+              {s.column_int(2), to == "healthy"     ? health_status::healthy
+                                : to == "unhealthy" ? health_status::unhealthy
+                                                    : health_status::unknown});
+        });
+        !w)
+      return w.error();
+    auto instances = impl_->stmt("SELECT name FROM instances WHERE service = ?1 ORDER BY name");
+    if (!instances)
+      return instances.error();
+    (*instances)->bind(1, name);
+    std::vector<std::string> instance_names;
+    if (auto w = (*instances)->each_row([&](const statement& s) {
+          instance_names.push_back(s.column_text(0));
+        });
+        !w)
+      return w.error();
+    // Who was primary when: the first completed switchover's old primary
+    // until it finished, then each new primary (none: the current one).
+    auto changes =
+        impl_->stmt("SELECT from_instance, to_instance, finished_at_ms FROM switchovers "
+                    "WHERE service = ?1 AND status = 'completed' ORDER BY finished_at_ms");
+    if (!changes)
+      return changes.error();
+    (*changes)->bind(1, name);
+    std::vector<primary_change> primaries;
+    if (auto w = (*changes)->each_row([&](const statement& s) {
+          if (primaries.empty())
+            primaries.push_back({0, s.column_text(0)});
+          primaries.push_back({s.column_int(2), s.column_text(1)});
+        });
+        !w)
+      return w.error();
+    if (primaries.empty())
+      primaries.push_back({0, current_primary});
+
+    for (const auto& [label, length] : windows) {
+      auto start = now_ms - length;
+      auto u = service_uptime(health, primaries, start, now_ms);
+      out.push_back({service_id{name}, instance_id{}, label, length, u.observed_ms, u.down_ms});
+      for (const auto& inst : instance_names) {
+        auto h = health.find(inst);
+        auto iu = h == health.end() ? uptime{} : instance_uptime(h->second, start, now_ms);
+        out.push_back(
+            {service_id{name}, instance_id{inst}, label, length, iu.observed_ms, iu.down_ms});
+      }
+    }
+  }
+  return out;
 }
 
 } // namespace switchyard::persistence

@@ -1,7 +1,7 @@
 // The durable state of switchyardd in one SQLite file (WAL mode): services and
 // instances, versioned failover plans, switchovers with their step journal,
-// failure detections and health history. Plain synchronous C++; the store
-// actor (actors/store.hpp) is its only user in the daemon.
+// failure detections, the coordinator's decisions and health history. Plain synchronous C++; the
+// store actor (actors/store.hpp) is its only user in the daemon.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +13,7 @@
 #include <caf/expected.hpp>
 
 #include "config/model.hpp"
+#include "messages/availability.hpp"
 #include "messages/detection.hpp"
 #include "messages/health.hpp"
 #include "messages/plan.hpp"
@@ -84,7 +85,20 @@ public:
   [[nodiscard]] caf::expected<std::vector<detection_row>>
   list_detections(const std::string& service = {});
   [[nodiscard]] caf::expected<std::optional<plan_row>> latest_plan(const std::string& service);
+
+  // -- decisions ----------------------------------------------------------------
+
+  /// Journals one decision of the coordinator on a detection; returns its id.
+  [[nodiscard]] caf::expected<std::int64_t> record_decision(const decision_record& d);
+  /// The newest `limit` decisions of `service` (empty: every service), newest first.
+  [[nodiscard]] caf::expected<decision_record_list> list_decisions(const std::string& service,
+                                                                   std::uint32_t limit);
   [[nodiscard]] caf::expected<std::int64_t> count_health_events(const std::string& instance);
+  /// Availability of `service` (all if empty) and its instances over the
+  /// last hour, day and 30 days before `now_ms`, from health_events and the
+  /// completed switchovers (who was primary when).
+  [[nodiscard]] caf::expected<availability_list> availability(const std::string& service,
+                                                              std::int64_t now_ms);
 
   // -- audit ------------------------------------------------------------------
 

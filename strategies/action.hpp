@@ -6,6 +6,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "config/model.hpp"
@@ -36,6 +37,11 @@ struct action_result {
   std::chrono::milliseconds elapsed{0};
   std::string output; ///< tail of stdout+stderr
   std::string detail; ///< one line for the journal: "exit 0 in 12 ms" / "timed out after 5000 ms"
+  /// A number the action read, e.g. a replication position (redis offset).
+  std::optional<std::int64_t> value{};
+  /// Non-empty when the target held writes the new primary never received:
+  /// what was found (redis follow of a returning old primary).
+  std::string divergence{};
 };
 
 class action {

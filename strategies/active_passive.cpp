@@ -254,6 +254,14 @@ execution_result active_passive::execute(const execution_input& in, step_journal
     ctx.switchover = in.switchover.value;
     ctx.epoch = in.run_epoch.value;
     auto outcome = act->run(ctx);
+    if (!outcome.ok && st.phase == step_phase::fence && in.old_primary_dead) {
+      // Nothing to isolate: the strategy's rule says it is dead. Journaled
+      // as done, saying so, so a resumed failover does not stop here.
+      outcome.ok = true;
+      outcome.detail =
+          fmt::format("failed ({}); passed over: {} is confirmed dead ({})", outcome.detail,
+                      in.old_primary, config::to_string(svc.strategy.dead_when));
+    }
     auto done = journal.finish_step(step_finish{*id, outcome.ok, outcome.detail});
     if (!done)
       return fmt::format("action {} ({}), but the journal write after it failed: {}",
@@ -291,6 +299,11 @@ execution_result active_passive::execute(const execution_input& in, step_journal
       }
       result.failed_step = st.name;
       result.detail = fmt::format("step {} ({}) failed: {}", st.sequence, st.name, why);
+      if (st.phase == step_phase::fence)
+        result.alert = fmt::format(
+            "fencing {} failed and it is not confirmed dead: nothing was promoted and it may "
+            "still accept writes; isolate it by hand, then force a failover ({})",
+            in.old_primary, why);
     }
     if (in.rollback_on_failure)
       result.detail += roll_back(so_far, done, run_step, result);
@@ -301,34 +314,140 @@ execution_result active_passive::execute(const execution_input& in, step_journal
   return result;
 }
 
+action_context active_passive::context_for(const std::string& old_primary,
+                                           const std::string& new_primary,
+                                           const std::string& target, const char* phase,
+                                           const std::string& step) const {
+  action_context ctx;
+  ctx.service = service_.name;
+  ctx.old_primary = old_primary;
+  ctx.old_primary_address = address(service_.find_instance(old_primary));
+  ctx.new_primary = new_primary;
+  ctx.new_primary_address = address(service_.find_instance(new_primary));
+  ctx.target = target;
+  ctx.target_address = address(service_.find_instance(target));
+  ctx.phase = phase;
+  ctx.step_name = step;
+  ctx.rpo_ms = static_cast<std::int64_t>(service_.objective.rpo.count());
+  return ctx;
+}
+
 candidate_check_result active_passive::check_candidate(const std::string& current_primary,
                                                        const std::string& candidate) {
-  const auto* old_primary = service_.find_instance(current_primary);
-  const auto* target = service_.find_instance(candidate);
   std::vector<std::string> passed;
   for (const auto& check : service_.strategy.checks) {
     auto act = make_(check);
     if (act == nullptr)
       return {false, fmt::format("check {}: cannot build a {} action", check.name,
                                  config::to_string(check.type))};
-    action_context ctx;
-    ctx.service = service_.name;
-    ctx.old_primary = current_primary;
-    ctx.old_primary_address = address(old_primary);
-    ctx.new_primary = candidate;
-    ctx.new_primary_address = address(target);
-    ctx.target = candidate;
-    ctx.target_address = address(target);
-    ctx.phase = "check";
-    ctx.step_name = check.name;
-    ctx.rpo_ms = static_cast<std::int64_t>(service_.objective.rpo.count());
-    auto r = act->run(ctx);
+    auto r = act->run(context_for(current_primary, candidate, candidate, "check", check.name));
     if (!r.ok) // the detail ends with the check's last line of output: its reason
       return {false, fmt::format("check {} refused {}: {}", check.name, candidate, r.detail)};
     passed.push_back(check.name);
   }
   return {true, passed.empty() ? std::string{"no checks"}
                                : fmt::format("passed {}", fmt::join(passed, ", "))};
+}
+
+namespace {
+
+// An exec position action prints the position as its last line of output.
+std::optional<std::int64_t> position_of(const action_result& r) {
+  if (r.value)
+    return r.value;
+  auto text = r.output;
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
+    text.pop_back();
+  auto line =
+      text.substr(text.find_last_of('\n') == std::string::npos ? 0 : text.find_last_of('\n') + 1);
+  try {
+    std::size_t used = 0;
+    auto v = std::stoll(line, &used);
+    if (used == line.size())
+      return v;
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
+std::vector<ranked_candidate>
+active_passive::rank_candidates(const std::string& current_primary,
+                                const std::vector<std::string>& candidates) {
+  std::vector<ranked_candidate> ranked;
+  for (const auto& c : candidates)
+    ranked.push_back({c, std::nullopt, "no position action"});
+  if (service_.strategy.position.empty())
+    return ranked;
+  const auto& settings = service_.strategy.position.front();
+  for (auto& r : ranked) {
+    auto act = make_(settings);
+    if (act == nullptr) {
+      r.detail = fmt::format("cannot build a {} action", config::to_string(settings.type));
+      continue;
+    }
+    auto out =
+        act->run(context_for(current_primary, r.instance, r.instance, "position", settings.name));
+    r.detail = out.detail;
+    if (out.ok)
+      r.position = position_of(out);
+    if (out.ok && !r.position)
+      r.detail += ": no position in its output";
+  }
+  // Stable: equal positions keep the priority order they came in.
+  std::stable_sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
+    if (a.position.has_value() != b.position.has_value())
+      return a.position.has_value();
+    return a.position.has_value() && *a.position > *b.position;
+  });
+  return ranked;
+}
+
+std::vector<std::string> active_passive::check_readiness(const std::string& current_primary,
+                                                         const std::string& candidate) {
+  std::vector<std::string> problems;
+  for (const auto& settings : service_.strategy.readiness) {
+    auto act = make_(settings);
+    if (act == nullptr) {
+      problems.push_back(fmt::format("readiness {}: cannot build a {} action", settings.name,
+                                     config::to_string(settings.type)));
+      continue;
+    }
+    auto out =
+        act->run(context_for(current_primary, candidate, candidate, "readiness", settings.name));
+    if (!out.ok)
+      problems.push_back(fmt::format("readiness {} failed: {}", settings.name, out.detail));
+  }
+  return problems;
+}
+
+rejoin_result active_passive::rejoin(const std::string& primary, const std::string& instance) {
+  rejoin_result result;
+  std::vector<std::string> done;
+  for (const auto& settings : service_.strategy.rejoin) {
+    auto act = make_(settings);
+    if (act == nullptr) {
+      result.ok = false;
+      result.detail = fmt::format("{}: cannot build a {} action", settings.name,
+                                  config::to_string(settings.type));
+      return result;
+    }
+    // Seen from the action: the returning instance is the old primary, the
+    // current primary the new one it must follow.
+    auto out = act->run(context_for(instance, primary, instance, "rejoin", settings.name));
+    if (!out.divergence.empty())
+      result.divergence = out.divergence;
+    if (!out.ok) {
+      result.ok = false;
+      result.detail = fmt::format("{} failed: {}", settings.name, out.detail);
+      return result;
+    }
+    done.push_back(fmt::format("{}: {}", settings.name, out.detail));
+  }
+  result.detail = done.empty() ? std::string{"no rejoin actions configured"}
+                               : fmt::format("{}", fmt::join(done, "; "));
+  return result;
 }
 
 } // namespace switchyard::strategies

@@ -20,12 +20,25 @@ public:
 
   std::string name() const override { return "active_passive"; }
   caf::expected<failover_plan> plan(const planning_input& in) const override;
-  bool has_candidate_checks() const override { return !service_.strategy.checks.empty(); }
+  bool has_candidate_checks() const override {
+    return !service_.strategy.checks.empty() || !service_.strategy.position.empty();
+  }
+  std::vector<ranked_candidate>
+  rank_candidates(const std::string& current_primary,
+                  const std::vector<std::string>& candidates) override;
+  std::vector<std::string> check_readiness(const std::string& current_primary,
+                                           const std::string& candidate) override;
+  rejoin_result rejoin(const std::string& primary, const std::string& instance) override;
   candidate_check_result check_candidate(const std::string& current_primary,
                                          const std::string& candidate) override;
   execution_result execute(const execution_input& in, step_journal& journal) override;
 
 private:
+  /// The context of an action run outside a switchover (checks, positions, rejoin).
+  action_context context_for(const std::string& old_primary, const std::string& new_primary,
+                             const std::string& target, const char* phase,
+                             const std::string& step) const;
+
   const config::service_settings& service_;
   action_factory make_;
 };

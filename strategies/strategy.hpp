@@ -4,6 +4,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -44,6 +45,9 @@ struct execution_input {
   /// Done ones are not run again; a started one is run again (actions are
   /// idempotent); after a failed one only the rollback goes on.
   std::vector<journaled_step> journaled{};
+  /// The old primary is confirmed dead by the strategy's rule (dead_when):
+  /// a failed fence step is passed over instead of stopping the failover.
+  bool old_primary_dead = false;
 };
 
 struct execution_result {
@@ -52,6 +56,23 @@ struct execution_result {
   std::string failed_step; ///< empty on success
   std::uint32_t steps_rolled_back = 0;
   std::string detail; ///< why it failed, or a summary
+  /// Non-empty when an operator must act now: a fence step failed and the
+  /// old primary is not confirmed dead, so nothing was promoted.
+  std::string alert{};
+};
+
+/// A promotion candidate with its replication position, if it could be read.
+struct ranked_candidate {
+  std::string instance;
+  std::optional<std::int64_t> position;
+  std::string detail; ///< what the position action said
+};
+
+/// What bringing a returning instance back as a replica did.
+struct rejoin_result {
+  bool ok = true;
+  std::string detail;
+  std::string divergence; ///< non-empty: it held writes the primary never received
 };
 
 /// The outcome of the strategy's pre-checks for one promotion candidate.
@@ -77,6 +98,24 @@ public:
   /// `candidate` in place of `current_primary`.
   [[nodiscard]] virtual candidate_check_result check_candidate(const std::string& current_primary,
                                                                const std::string& candidate) = 0;
+
+  /// `candidates` (best first by priority) ordered by replication position,
+  /// most advanced first; ties and unreadable positions keep their order
+  /// (unreadable ones go last). Blocking, read-only.
+  [[nodiscard]] virtual std::vector<ranked_candidate>
+  rank_candidates(const std::string& current_primary,
+                  const std::vector<std::string>& candidates) = 0;
+
+  /// Runs the strategy's readiness actions (read-only: are the actions'
+  /// endpoints reachable?) as if `candidate` were to replace `current_primary`;
+  /// one line per failed action.
+  [[nodiscard]] virtual std::vector<std::string> check_readiness(const std::string& current_primary,
+                                                                 const std::string& candidate) = 0;
+
+  /// Makes `instance`, healthy again while `primary` is primary, a replica of
+  /// it with the strategy's rejoin actions (none configured: nothing to do).
+  [[nodiscard]] virtual rejoin_result rejoin(const std::string& primary,
+                                             const std::string& instance) = 0;
 
   /// Runs the plan's steps in order. Each step is journaled before its action
   /// runs and finished after; the first failed step (or journal write) stops

@@ -62,8 +62,10 @@ probe_outcome http_probe::check() {
     return out;
   };
   auto conn = connect_before(host_, port_, deadline);
-  if (conn.fd < 0)
+  if (conn.fd < 0) {
+    out.refused = conn.refused;
     return finish(false, conn.error);
+  }
   auto request = fmt::format("GET {} HTTP/1.1\r\nHost: {}:{}\r\nUser-Agent: switchyard-health\r\n"
                              "Connection: close\r\n\r\n",
                              path_, host_, port_);

@@ -13,13 +13,24 @@
 namespace switchyard::actors {
 
 int millis_until(probe_clock::time_point deadline) {
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - probe_clock::now());
+  // Rounded up: a probe must not give up before its timeout.
+  auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - probe_clock::now());
   return left.count() <= 0 ? 0 : static_cast<int>(left.count());
 }
 
 void close_fd(int fd) {
   if (fd >= 0)
     ::close(fd);
+}
+
+bool peer_gone(int fd, bool* unread) {
+  pollfd pfd{fd, POLLIN | POLLRDHUP, 0};
+  int ready = ::poll(&pfd, 1, 0);
+  if (unread != nullptr)
+    *unread = ready > 0 && (pfd.revents & POLLIN) != 0;
+  if (ready < 0)
+    return true;
+  return (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
 }
 
 namespace {
@@ -33,7 +44,7 @@ connect_result connect_one(const addrinfo* ai, probe_clock::time_point deadline)
   if (errno != EINPROGRESS) {
     auto err = errno;
     ::close(fd);
-    return {-1, std::strerror(err)};
+    return {-1, std::strerror(err), err == ECONNREFUSED};
   }
   pollfd pfd{fd, POLLOUT, 0};
   int ready = ::poll(&pfd, 1, millis_until(deadline));
@@ -46,7 +57,7 @@ connect_result connect_one(const addrinfo* ai, probe_clock::time_point deadline)
   if (ready < 0 || ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len) != 0 || so_error != 0) {
     auto err = so_error != 0 ? so_error : errno;
     ::close(fd);
-    return {-1, std::strerror(err)};
+    return {-1, std::strerror(err), err == ECONNREFUSED};
   }
   return {fd, {}};
 }

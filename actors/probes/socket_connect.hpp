@@ -1,7 +1,8 @@
-// Non-blocking TCP connect bounded by a deadline, shared by the tcp and http probes.
+// Non-blocking TCP connect bounded by a deadline, shared by the tcp, http and redis probes.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 
 namespace switchyard::actors {
@@ -12,16 +13,23 @@ using probe_clock = std::chrono::steady_clock;
 struct connect_result {
   int fd = -1;
   std::string error;
+  /// The peer refused (ECONNREFUSED): the host answered and nothing listens on the port.
+  bool refused = false;
 };
 
 /// Connects to host:port (numeric or resolvable name) before `deadline`.
 connect_result connect_before(const std::string& host, std::uint16_t port,
                               probe_clock::time_point deadline);
 
-/// Milliseconds left until `deadline` (0 when passed), for poll().
+/// Milliseconds left until `deadline`, rounded up (0 when passed), for poll().
 int millis_until(probe_clock::time_point deadline);
 
 /// Closes `fd` if valid; safe on -1.
 void close_fd(int fd);
+
+/// Whether the peer of the connected socket `fd` has closed or reset it, or
+/// it has an error. Does not wait and reads no data. `unread` is set when
+/// data is waiting (nothing was asked for on a held connection).
+bool peer_gone(int fd, bool* unread = nullptr);
 
 } // namespace switchyard::actors

@@ -1,5 +1,5 @@
 // switchyard: the operator's command line for switchyardd (gRPC API).
-//   switchyard status | services | service NAME | switchovers [ID] | audit |
+//   switchyard status | services | service NAME | switchovers [ID] | audit | availability |
 //              switchover SERVICE | failover SERVICE | maintenance on|off SERVICE |
 //              events [--follow] | plans export [SERVICE] --format F | reload
 // Common options: --server HOST:PORT, --token T / --token-file F (or
@@ -247,7 +247,7 @@ int main(int argc, char** argv) {
   events_cmd->add_option("--service", ev_service, "only this service");
   events_cmd->add_option("--kind", ev_kinds,
                          "only these kinds (health, detection, decision, switchover, step, "
-                         "maintenance, config); repeatable");
+                         "maintenance, config, alert); repeatable");
   events_cmd->add_option("--for-ms", ev_linger_ms, "without --follow: watch this long")
       ->capture_default_str();
 
@@ -273,6 +273,13 @@ int main(int argc, char** argv) {
   auto* audit_cmd = app.add_subcommand("audit", "the audit trail of API calls (admin)");
   std::uint32_t audit_limit = 100;
   audit_cmd->add_option("--limit", audit_limit, "at most this many")->capture_default_str();
+
+  auto* avail_cmd = app.add_subcommand(
+      "availability", "availability over the last hour, day and 30 days against the SLA");
+  std::string av_service;
+  avail_cmd->add_option("service", av_service, "one service (default: all)");
+  bool av_instances = false;
+  avail_cmd->add_flag("--instances", av_instances, "also each instance");
 
   try {
     app.parse(argc, argv);
@@ -384,6 +391,15 @@ int main(int argc, char** argv) {
       return exit_usage;
     return run<v1::ReloadRequest, v1::ReloadResponse>(c, json, {}, &stub::Reload,
                                                       print_reload_result);
+  }
+  if (*avail_cmd) {
+    v1::GetAvailabilityRequest req;
+    req.set_service(av_service);
+    auto print = [av_instances](std::ostream& out, const v1::GetAvailabilityResponse& r) {
+      print_availability(out, r, av_instances);
+    };
+    return run<v1::GetAvailabilityRequest, v1::GetAvailabilityResponse>(
+        c, json, req, &stub::GetAvailability, print);
   }
   if (*audit_cmd) {
     v1::ListAuditRequest req;

@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <google/protobuf/util/json_util.h>
 
 namespace switchyard::cli {
@@ -100,18 +101,33 @@ std::string primary_health(const v1::Service& s) {
   return "unknown";
 }
 
+// "yes", "NO (2)" with the number of reasons, or "?" before the first check.
+std::string readiness_of(const v1::Service& s) {
+  if (s.ready())
+    return "yes";
+  if (s.not_ready_size() > 0)
+    return fmt::format("NO ({})", s.not_ready_size());
+  return "?";
+}
+
 } // namespace
 
 void print_services(std::ostream& out, const v1::ListServicesResponse& r) {
   std::vector<std::vector<std::string>> rows;
-  for (const auto& s : r.services())
-    rows.push_back(
-        {s.name(), s.primary(), primary_health(s), std::to_string(s.epoch()), health_summary(s),
-         s.failover_in_flight()
-             ? "failing over"
-             : (maintenance_of(s, "") != nullptr ? "maintenance"
-                                                 : (s.in_block_period() ? "blocked" : "-"))});
-  print_table(out, {"SERVICE", "PRIMARY", "PRIMARY HEALTH", "EPOCH", "INSTANCES", "STATE"}, rows);
+  for (const auto& s : r.services()) {
+    std::string state =
+        s.failover_in_flight()
+            ? "failing over"
+            : (maintenance_of(s, "") != nullptr
+                   ? "maintenance"
+                   : (!s.tilt().empty() ? "TILT" : (s.in_block_period() ? "blocked" : "-")));
+    if (s.shadow())
+      state = state == "-" ? "shadow" : state + ", shadow";
+    rows.push_back({s.name(), s.primary(), primary_health(s), std::to_string(s.epoch()),
+                    health_summary(s), state, readiness_of(s)});
+  }
+  print_table(out, {"SERVICE", "PRIMARY", "PRIMARY HEALTH", "EPOCH", "INSTANCES", "STATE", "READY"},
+              rows);
 }
 
 void print_service(std::ostream& out, const v1::ServiceDetail& d) {
@@ -121,6 +137,15 @@ void print_service(std::ostream& out, const v1::ServiceDetail& d) {
                                             : (s.in_block_period() ? ", in block period" : ""));
   if (!s.last_decision().empty())
     out << "last decision: " << s.last_decision() << '\n';
+  if (s.shadow())
+    out << "SHADOW MODE: failovers are decided and recorded, never run\n";
+  if (!s.tilt().empty())
+    out << "TILT: " << s.tilt() << '\n';
+  if (s.ready())
+    out << "readiness: ready (checked " << format_time(s.readiness_checked_ms()) << ")\n";
+  else if (s.not_ready_size() > 0)
+    out << "NOT READY: a failover could not succeed now: "
+        << fmt::format("{}", fmt::join(s.not_ready(), "; ")) << '\n';
   if (const auto* m = maintenance_of(s, ""))
     out << "IN MAINTENANCE: " << describe(*m) << '\n';
   for (const auto& m : s.maintenance())
@@ -186,6 +211,32 @@ void print_audit(std::ostream& out, const v1::ListAuditResponse& r) {
     rows.push_back({std::to_string(e.id()), format_time(e.at_ms()), e.principal(), e.role(),
                     e.call(), e.arguments(), e.result()});
   print_table(out, {"ID", "AT", "WHO", "ROLE", "CALL", "ARGUMENTS", "RESULT"}, rows);
+}
+
+void print_availability(std::ostream& out, const v1::GetAvailabilityResponse& r, bool instances) {
+  auto duration = [](std::int64_t ms) {
+    auto sign = ms < 0 ? "-" : "";
+    ms = ms < 0 ? -ms : ms;
+    if (ms >= 3'600'000)
+      return fmt::format("{}{}h{:02}m", sign, ms / 3'600'000, ms / 60'000 % 60);
+    if (ms >= 60'000)
+      return fmt::format("{}{}m{:02}s", sign, ms / 60'000, ms / 1000 % 60);
+    return fmt::format("{}{}.{:03}s", sign, ms / 1000, ms % 1000);
+  };
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& a : r.entries()) {
+    if (!a.instance().empty() && !instances)
+      continue;
+    auto left = a.error_budget_left_ms();
+    rows.push_back(
+        {a.service(), a.instance().empty() ? "(service)" : a.instance(), a.window(),
+         fmt::format("{:.3f}%", a.availability_percent()), duration(a.down_ms()),
+         duration(a.observed_ms()), a.instance().empty() ? fmt::format("{}%", a.sla_percent()) : "",
+         a.instance().empty() ? (left < 0 ? "MISSED by " + duration(-left) : duration(left)) : ""});
+  }
+  print_table(
+      out, {"SERVICE", "INSTANCE", "WINDOW", "AVAILABLE", "DOWN", "OBSERVED", "SLA", "BUDGET LEFT"},
+      rows);
 }
 
 void print_switchover_result(std::ostream& out, const v1::SwitchoverResponse& r) {

@@ -30,6 +30,9 @@ void print_service(std::ostream& out, const v1::ServiceDetail& d);
 void print_switchovers(std::ostream& out, const v1::ListSwitchoversResponse& r);
 void print_switchover(std::ostream& out, const v1::Switchover& s);
 void print_audit(std::ostream& out, const v1::ListAuditResponse& r);
+/// Services (and with `instances`, each instance) per window: availability,
+/// down time, SLA and error budget left.
+void print_availability(std::ostream& out, const v1::GetAvailabilityResponse& r, bool instances);
 void print_switchover_result(std::ostream& out, const v1::SwitchoverResponse& r);
 void print_event(std::ostream& out, const v1::Event& e);
 void print_maintenance_result(std::ostream& out, const v1::MaintenanceResponse& r);

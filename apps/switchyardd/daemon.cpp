@@ -17,6 +17,7 @@
 #include "actors/failover_runner.hpp"
 #include "actors/failure_classifier.hpp"
 #include "actors/health_checker.hpp"
+#include "actors/performance_monitor.hpp"
 #include "actors/store.hpp"
 #include "actors/supervisor.hpp"
 #include "messages/error.hpp"
@@ -45,8 +46,18 @@ std::vector<child_spec> subsystems(const std::shared_ptr<config_holder>& current
   specs.push_back({"event_hub", names::events, [events](caf::actor_system& sys) {
                      return caf::actor_cast<caf::actor>(sys.spawn(event_hub, events));
                    }});
-  specs.push_back({"failure_classifier", names::classifier, [](caf::actor_system& sys) {
-                     return caf::actor_cast<caf::actor>(sys.spawn(failure_classifier));
+  specs.push_back({"failure_classifier", names::classifier, [current](caf::actor_system& sys) {
+                     // Its services and thresholds come first in its mailbox.
+                     auto cls = sys.spawn(failure_classifier);
+                     caf::anon_send(cls, config_update{current->get()});
+                     return caf::actor_cast<caf::actor>(cls);
+                   }});
+  // Before the health checkers (their probe samples) and the coordinator
+  // (its topology reaches the monitor through the classifier).
+  specs.push_back({"performance_monitor", names::performance, [current](caf::actor_system& sys) {
+                     // Cooperative: its scrapers, which block, are detached.
+                     return caf::actor_cast<caf::actor>(
+                         sys.spawn(performance_monitor, current->get(), true));
                    }});
   specs.push_back({"failover_runner", names::runner, [current](caf::actor_system& sys) {
                      return caf::actor_cast<caf::actor>(sys.spawn(failover_runner, current->get()));

@@ -14,6 +14,7 @@
 #include "messages/error.hpp"
 #include "persistence/sqlite_store.hpp"
 #include "strategies/active_passive.hpp"
+#include "tests/actors/scripted_probe.hpp"
 #include "tests/actors/test_system.hpp"
 
 using namespace std::chrono_literals;
@@ -22,42 +23,38 @@ using namespace switchyard::actors;
 
 namespace {
 
-using up_map = std::map<std::string, bool>;
-
-// A probe whose outcome the test sets through a shared map.
-class scripted_probe : public probe {
-public:
-  scripted_probe(std::shared_ptr<up_map> up, std::string instance)
-      : up_(std::move(up)), instance_(std::move(instance)) {}
-  probe_outcome check() override {
-    bool ok = (*up_)[instance_];
-    return {ok, 1000us, ok ? "HTTP 200" : "connection refused"};
-  }
-
-private:
-  std::shared_ptr<up_map> up_;
-  std::string instance_;
-};
+using switchyard::testing::scripted_probe;
+using switchyard::testing::up_map;
 
 struct runner_log {
   std::vector<failover_job> jobs;
   std::vector<std::shared_ptr<const config::switchyard_config>> configs; ///< reloads received
-  std::set<std::string> refuse; ///< candidates whose pre-checks fail
-  std::vector<candidate_check> checks;
+  std::set<std::string> refuse;                  ///< candidates whose pre-checks fail
+  std::vector<candidate_check> checks;           ///< pre-checks of failovers
+  std::vector<candidate_check> readiness_checks; ///< the coordinator's readiness rounds
+  std::vector<rejoin_request> rejoins;
   bool succeed = true;
+  std::string alert; ///< set on failed jobs' results
 };
 
 runner_actor::behavior_type fake_runner(runner_actor::pointer, std::shared_ptr<runner_log> log) {
   return {
       [log](failover_job& job) -> failover_result {
         log->jobs.push_back(job);
-        return failover_result{
-            job.plan.service, switchover_id{static_cast<std::int64_t>(log->jobs.size())},
-            log->succeed,     log->succeed ? job.to : job.from,
-            job.new_epoch,    log->succeed ? "ok" : "step 2 (promote) failed"};
+        return failover_result{job.plan.service,
+                               switchover_id{static_cast<std::int64_t>(log->jobs.size())},
+                               log->succeed,
+                               log->succeed ? job.to : job.from,
+                               job.new_epoch,
+                               log->succeed ? "ok" : "step 2 (promote) failed",
+                               log->succeed ? std::string{} : log->alert};
+      },
+      [log](rejoin_request& req) {
+        log->rejoins.push_back(req);
+        return rejoin_outcome{true, "follow: replicates", ""};
       },
       [log](candidate_check& check) {
-        log->checks.push_back(check);
+        (check.readiness ? log->readiness_checks : log->checks).push_back(check);
         candidate_verdict v;
         for (const auto& c : check.candidates) {
           if (!log->refuse.count(c.value)) {
@@ -487,4 +484,79 @@ TEST_F(pipeline_test, a_restarted_coordinator_waits_for_a_switchover_still_runni
   EXPECT_FALSE(s.failover_in_flight);
   EXPECT_EQ(s.primary.value, "web-b") << "its outcome is taken from the database";
   EXPECT_EQ(s.current_epoch.value, 2u);
+}
+
+TEST_F(pipeline_test, a_returning_old_primary_is_made_a_replica_of_the_new_one) {
+  auto c = std::make_shared<config::switchyard_config>(*cfg_ptr);
+  c->services.front().strategy.rejoin.push_back(exec_action("follow"));
+  cfg_ptr = c;
+  start();
+  EXPECT_TRUE(runner->rejoins.empty()) << "instances seen healthy at start are not rejoined";
+  (*up)["web-a"] = false;
+  advance(2s);
+  ASSERT_EQ(runner->jobs.size(), 1u);
+  EXPECT_TRUE(runner->rejoins.empty());
+  (*up)["web-a"] = true; // it comes back (rise 1)
+  advance(1s);
+  ASSERT_EQ(runner->rejoins.size(), 1u);
+  EXPECT_EQ(runner->rejoins[0].instance.value, "web-a");
+  EXPECT_EQ(runner->rejoins[0].primary.value, "web-b");
+  EXPECT_NE(web_state().last_decision.find("web-a rejoin done"), std::string::npos)
+      << web_state().last_decision;
+  advance(3s);
+  EXPECT_EQ(runner->rejoins.size(), 1u) << "once per return, not once per probe";
+}
+
+TEST_F(pipeline_test, a_failover_stopped_by_a_failed_fence_says_alert) {
+  runner->succeed = false;
+  runner->alert = "fencing web-a failed and it is not confirmed dead";
+  start();
+  (*up)["web-a"] = false;
+  advance(2s);
+  ASSERT_EQ(runner->jobs.size(), 1u);
+  auto s = web_state();
+  EXPECT_EQ(s.primary.value, "web-a");
+  EXPECT_NE(s.last_decision.find("failover failed: ALERT: fencing web-a failed"), std::string::npos)
+      << s.last_decision;
+}
+
+TEST_F(pipeline_test, a_refused_probe_reaches_the_failover_job_as_evidence) {
+  start();
+  (*up)["web-a"] = false;
+  advance(2s);
+  ASSERT_EQ(runner->jobs.size(), 1u);
+  // The scripted probe fails with "connection refused" (see scripted_probe).
+  EXPECT_TRUE(runner->jobs.front().detection.refused);
+}
+
+TEST_F(pipeline_test, readiness_says_whether_a_failover_could_succeed_now_and_why_not) {
+  auto c = std::make_shared<config::switchyard_config>(*cfg_ptr);
+  c->services.front().strategy.checks.push_back(exec_action("lag"));
+  cfg_ptr = c;
+  start();
+  // The first full check ran at start, on the runner, as a readiness check.
+  ASSERT_EQ(runner->readiness_checks.size(), 1u);
+  EXPECT_TRUE(runner->checks.empty());
+  auto s = web_state();
+  EXPECT_TRUE(s.ready) << (s.not_ready.empty() ? "" : s.not_ready.front());
+  EXPECT_GT(s.readiness_checked_ms, 0);
+
+  // The standby lags: the next round of pre-checks refuses it.
+  runner->refuse.insert("web-b");
+  advance(30s);
+  s = web_state();
+  EXPECT_FALSE(s.ready);
+  ASSERT_EQ(s.not_ready.size(), 1u);
+  EXPECT_EQ(s.not_ready[0].rfind("no standby passes the pre-checks: check lag refused web-b", 0),
+            0u)
+      << s.not_ready[0];
+  EXPECT_TRUE(runner->jobs.empty()) << "a readiness check never starts anything";
+
+  // Cheap parts are live: the standby going down shows at once.
+  runner->refuse.clear();
+  (*up)["web-b"] = false;
+  advance(2s);
+  s = web_state();
+  EXPECT_FALSE(s.ready);
+  EXPECT_EQ(s.not_ready[0], "no healthy standby to promote");
 }

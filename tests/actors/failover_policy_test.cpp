@@ -200,3 +200,98 @@ TEST_F(policy_test, export_plans_as_if_standbys_were_healthy_when_none_is) {
   EXPECT_TRUE(p.has_plan);
   EXPECT_EQ(p.note, "");
 }
+
+// -- safety rules beyond one service -------------------------------------------
+
+TEST_F(policy_test, fewer_healthy_standbys_than_required_hold_a_failover_back) {
+  svc.instances.push_back({"web-c", "h", 3, "dc1", config::instance_role::standby, 80, {}});
+  svc.min_healthy_standbys = 2;
+  view.health["web-c"] = health_status::unhealthy;
+  auto d = decide_now(primary_down());
+  EXPECT_EQ(d.what, verdict::blocked);
+  EXPECT_EQ(d.held, hold::standbys) << "decided again when a standby turns healthy";
+  EXPECT_EQ(d.reason, "min_healthy_standbys is 2: only 1 healthy standby (web-b)");
+  view.health["web-c"] = health_status::healthy;
+  EXPECT_EQ(decide_now(primary_down()).what, verdict::fail_over) << "the candidate counts";
+  // A standby in maintenance is not one to count on.
+  view.instance_maintenance["web-c"] =
+      maintenance_record{service_id{"web"}, instance_id{"web-c"}, "patching", "bob", 1, 0};
+  EXPECT_EQ(decide_now(primary_down()).what, verdict::blocked);
+  // None healthy at all is the strategy's "no target", as with the default of 1.
+  view.instance_maintenance.clear();
+  view.health["web-b"] = health_status::unknown;
+  view.health["web-c"] = health_status::unknown;
+  EXPECT_EQ(decide_now(primary_down()).what, verdict::no_target);
+}
+
+TEST_F(policy_test, the_concurrency_limit_names_what_is_in_progress_and_holds) {
+  config::safety_settings limits;
+  safety_view safety{&limits, {"db"}, 1, std::nullopt};
+  auto d = decide(view, primary_down(), t0 + 120s, strategy, safety);
+  EXPECT_EQ(d.what, verdict::blocked);
+  EXPECT_EQ(d.held, hold::concurrency);
+  EXPECT_EQ(d.reason, "max_concurrent_failovers is 1: 1 switchover in progress (db); decided "
+                      "again when one ends");
+  limits.max_concurrent_failovers = 2;
+  EXPECT_EQ(decide(view, primary_down(), t0 + 120s, strategy, safety).what, verdict::fail_over);
+}
+
+TEST_F(policy_test, the_hourly_limit_counts_every_start_and_is_not_retried) {
+  config::safety_settings limits;
+  limits.max_failovers_per_hour = 3;
+  limits.max_concurrent_failovers = 5;
+  safety_view safety{&limits, {}, 3, std::nullopt};
+  auto d = decide(view, primary_down(), t0 + 120s, strategy, safety);
+  EXPECT_EQ(d.what, verdict::blocked);
+  EXPECT_EQ(d.held, hold::none);
+  EXPECT_EQ(d.reason, "max_failovers_per_hour is 3: 3 switchovers started in the last hour; "
+                      "not retried: fail over by hand if it is needed");
+  safety.started_last_hour = 2;
+  EXPECT_EQ(decide(view, primary_down(), t0 + 120s, strategy, safety).what, verdict::fail_over);
+}
+
+TEST_F(policy_test, hourly_starts_forget_what_is_an_hour_old) {
+  hourly_starts starts;
+  starts.record(t0 + 10min);
+  starts.record(t0); // recorded late (seeded from the database): kept in order
+  starts.record(t0 + 30min);
+  EXPECT_EQ(starts.count(t0 + 59min), 3u);
+  EXPECT_EQ(starts.count(t0 + 60min), 2u) << "exactly an hour old: forgotten";
+  EXPECT_EQ(starts.count(t0 + 90min), 0u);
+}
+
+TEST_F(policy_test, operator_requests_are_not_held_by_the_global_rules) {
+  // check_switchover does not look at limits, TILT or min_healthy_standbys.
+  svc.min_healthy_standbys = 2;
+  EXPECT_EQ(check_switchover(view, "", false, t0 + 120s, strategy).what, verdict::fail_over);
+}
+
+TEST(tilt_test, a_late_timer_enters_tilt_which_ends_after_its_duration_with_timely_ones) {
+  config::tilt_settings s; // 2 s lag, 30 s
+  tilt_state tilt;
+  coord_clock::time_point t{};
+  EXPECT_EQ(tilt.on_timer(t, t + 2s, s), tilt_state::change::none) << "2 s late is not over 2 s";
+  EXPECT_FALSE(tilt.why(t + 2s));
+  EXPECT_EQ(tilt.on_timer(t + 2s, t + 5200ms, s), tilt_state::change::entered);
+  ASSERT_TRUE(tilt.why(t + 5200ms));
+  EXPECT_EQ(*tilt.why(t + 5200ms), "timers were 3.2 s late; evidence may be stale (automatic "
+                                   "failovers resume in 30000 ms without another late timer)");
+  EXPECT_EQ(tilt.on_timer(t + 20s, t + 20100ms, s), tilt_state::change::none) << "still in TILT";
+  EXPECT_TRUE(tilt.why(t + 35s));
+  // Another late timer starts the duration again.
+  EXPECT_EQ(tilt.on_timer(t + 30s, t + 32500ms, s), tilt_state::change::extended);
+  EXPECT_EQ(tilt.on_timer(t + 62s, t + 62400ms, s), tilt_state::change::none);
+  EXPECT_EQ(tilt.on_timer(t + 62500ms, t + 62500ms, s), tilt_state::change::ended);
+  EXPECT_FALSE(tilt.why(t + 62500ms));
+  EXPECT_TRUE(tilt_state::overdue(t, t + 2001ms, s));
+  EXPECT_FALSE(tilt_state::overdue(t, t + 2s, s));
+}
+
+TEST_F(policy_test, tilt_holds_an_automatic_failover_back) {
+  safety_view safety;
+  safety.tilt = "timers were 3.2 s late; evidence may be stale";
+  auto d = decide(view, primary_down(), t0 + 120s, strategy, safety);
+  EXPECT_EQ(d.what, verdict::blocked);
+  EXPECT_EQ(d.held, hold::tilt) << "decided again when TILT ends";
+  EXPECT_EQ(d.reason, "TILT: timers were 3.2 s late; evidence may be stale");
+}

@@ -153,3 +153,39 @@ TEST(demo_service, rejects_malformed_arguments_with_usage) {
               std::string::npos);
   }
 }
+
+TEST(demo_service, answers_late_with_a_delay_and_counts_requests_in_its_metrics) {
+  temp_dir dir;
+  auto port = free_port();
+  child_process svc(
+      {DEMO_SERVICE_PATH, "--name", "slow", "--port", std::to_string(port), "--delay-ms", "300"},
+      (dir.path() / "svc.log").string());
+  ASSERT_TRUE(wait_until([&] { return http_request("GET", port, "/health") == "200 ok\n"; }, 10s));
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(http_request("GET", port, "/health"), "200 ok\n");
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 300ms);
+
+  EXPECT_EQ(http_request("POST", port, "/delay?ms=0"), "200 delay 0 ms\n");
+  start = std::chrono::steady_clock::now();
+  EXPECT_EQ(http_request("GET", port, "/health"), "200 ok\n");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 300ms);
+  EXPECT_EQ(http_request("POST", port, "/delay?ms=x"), "400 ms must be 0..60000\n");
+
+  auto metrics = http_request("GET", port, "/metrics");
+  EXPECT_EQ(metrics.rfind("200 # TYPE http_requests_total counter\n", 0), 0u) << metrics;
+  // A 400 is the client's error, not the service's: errors count 5xx only.
+  EXPECT_NE(metrics.find("\nhttp_requests_errors_total 0\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("\nhttp_request_duration_seconds_sum "), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("\nhttp_request_duration_seconds_count "), std::string::npos) << metrics;
+  svc.signal(SIGTERM);
+  EXPECT_EQ(svc.wait_for_exit(5s), 0);
+}
+
+TEST(demo_service, a_bad_delay_exits_2) {
+  temp_dir dir;
+  child_process svc({DEMO_SERVICE_PATH, "--name", "x", "--port", "8080", "--delay-ms", "-1"},
+                    (dir.path() / "l").string());
+  EXPECT_EQ(svc.wait_for_exit(5s), 2);
+  EXPECT_NE(read_file((dir.path() / "l").string()).find("--delay-ms must be 0..60000"),
+            std::string::npos);
+}

@@ -24,10 +24,11 @@ TEST(config_errors, unknown_key_names_the_allowed_ones) {
                    "address, site, role, priority)"});
   EXPECT_EQ(errors_of(with_check("      retries: 3\n")),
             errors{"test.yaml:7:7: services[0].health_check.retries: unknown key (allowed: type, "
-                   "path, expected_status, command, interval, timeout, jitter, rise, fall)"});
+                   "path, expected_status, command, interval, timeout, jitter, rise, fall, "
+                   "fast_detection, grpc_service, phi_threshold)"});
   EXPECT_EQ(errors_of(replace(valid_yaml, "  data_dir: state\n", "  datadir: state\n")),
             errors{"test.yaml:2:3: orchestrator.datadir: unknown key (allowed: data_dir, database, "
-                   "log_level, supervisor)"});
+                   "log_level, supervisor, safety, detection)"});
 }
 
 TEST(config_errors, a_key_given_twice) {
@@ -122,7 +123,7 @@ TEST(config_errors, a_bad_value_does_not_cascade_into_comparisons) {
   // With the type unknown, "path only applies to http" can't be judged either.
   EXPECT_EQ(errors_of(replace(valid_yaml, "type: tcp", "type: htp\n      path: /up")),
             errors{"test.yaml:6:13: services[0].health_check.type: 'htp' is not one of: tcp, "
-                   "http, exec"});
+                   "http, exec, redis, grpc"});
 }
 
 TEST(config_errors, missing_required_keys) {
@@ -145,7 +146,7 @@ TEST(config_errors, missing_required_keys) {
 TEST(config_errors, bad_enum_value_lists_the_allowed_ones) {
   EXPECT_EQ(errors_of(replace(valid_yaml, "type: tcp", "type: ping")),
             errors{"test.yaml:6:13: services[0].health_check.type: 'ping' is not one of: tcp, "
-                   "http, exec"});
+                   "http, exec, redis, grpc"});
   EXPECT_EQ(errors_of(replace(valid_yaml, "type: active_passive", "type: active_active")),
             errors{"test.yaml:15:13: services[0].strategy.type: 'active_active' is not one of: "
                    "active_passive"});
@@ -332,7 +333,8 @@ services:
                 "test.yaml:2:14: orchestrator.log_level: 'loud' is not one of: trace, debug, info, "
                 "warn, error",
                 "test.yaml:6:5: services[0].colour: unknown key (allowed: name, block_period, "
-                "objectives, health_check, instances, strategy)",
+                "objectives, health_check, instances, strategy, shadow, min_healthy_standbys, "
+                "depends_on, performance, readiness_interval)",
                 "test.yaml:5:11: services[0].name: 'Web' is not a valid name (lowercase letters, "
                 "digits, '_', '.', '-'; starts with a letter or digit; at most 63 characters)",
                 "test.yaml:7:51: services[0].health_check.interval: '2' has no unit (add a unit: "
@@ -376,4 +378,75 @@ TEST(config_errors, haproxy_redis_and_webhook_actions_need_their_own_keys) {
                                    "        - {name: w, type: webhook, url: 'https://lb/x', "
                                    "headers: {X-A: b}, body: '{}', retries: 2}\n"),
             errors{});
+}
+
+TEST(config_errors, fencing_position_rejoin_and_fast_detection_rules) {
+  auto has = [](const std::vector<std::string>& all, const std::string& part) {
+    for (const auto& e : all)
+      if (e.find(part) != std::string::npos)
+        return true;
+    return false;
+  };
+  auto e = errors_of(valid_yaml + "      dead_when: sometimes\n"
+                                  "      position: {name: p, type: redis, operation: promote}\n"
+                                  "      rejoin:\n"
+                                  "        - {name: f, type: redis, operation: follow, "
+                                  "max_lag_bytes: 10}\n");
+  EXPECT_TRUE(has(e, "services[0].strategy.dead_when: 'sometimes' is not one of: never, refused"))
+      << (e.empty() ? "" : e[0]);
+  EXPECT_TRUE(has(e, "services[0].strategy.position: must be a redis action with operation "
+                     "offset, or an exec action"));
+  EXPECT_TRUE(has(e, "services[0].strategy.rejoin[0].max_lag_bytes: only applies to the caught_up "
+                     "operation"));
+  EXPECT_EQ(errors_of(replace(valid_yaml, "      type: tcp\n",
+                              "      type: http\n      fast_detection: true\n")),
+            errors{"test.yaml:7:23: services[0].health_check.fast_detection: only applies to tcp "
+                   "and redis checks, not http"});
+
+  auto ok = load_config_text(
+      replace(valid_yaml, "      type: tcp\n", "      type: redis\n      fast_detection: false\n") +
+          "      dead_when: refused\n"
+          "      position: {name: offset, type: redis, operation: offset}\n"
+          "      checks:\n"
+          "        - {name: in-sync, type: redis, operation: caught_up, max_lag_bytes: 4096}\n"
+          "      rejoin:\n"
+          "        - {name: follow, type: redis, operation: follow}\n",
+      "test.yaml");
+  ASSERT_TRUE(ok.errors.empty()) << to_string(ok.errors.front());
+  const auto& svc = ok.config.services.front();
+  EXPECT_EQ(svc.health_check.type, check_type::redis);
+  EXPECT_FALSE(svc.health_check.fast_detection);
+  EXPECT_EQ(svc.strategy.dead_when, dead_rule::refused);
+  ASSERT_EQ(svc.strategy.position.size(), 1u);
+  EXPECT_EQ(svc.strategy.position[0].operation, redis_operation::offset);
+  EXPECT_EQ(svc.strategy.checks[0].max_lag_bytes, 4096);
+  EXPECT_EQ(svc.strategy.rejoin[0].operation, redis_operation::follow);
+}
+
+TEST(config_errors, sla_is_a_percentage) {
+  auto with_objectives = [](const std::string& sla) {
+    return replace(valid_yaml, "    health_check:\n",
+                   "    objectives: {sla: " + sla + "}\n    health_check:\n");
+  };
+  auto ok = load_config_text(with_objectives("'99.95%'"), "test.yaml");
+  ASSERT_TRUE(ok.errors.empty()) << to_string(ok.errors.front());
+  EXPECT_DOUBLE_EQ(ok.config.services[0].objective.sla_percent, 99.95);
+  EXPECT_DOUBLE_EQ(load_config_text(valid_yaml, "t.yaml").config.services[0].objective.sla_percent,
+                   99.9);
+  EXPECT_EQ(errors_of(with_objectives("101")),
+            errors{"test.yaml:5:23: services[0].objectives.sla: '101' is not a percentage above 0 "
+                   "and at most 100"});
+  EXPECT_EQ(errors_of(with_objectives("high")).size(), 1u);
+}
+
+TEST(config_errors, readiness_interval_and_actions) {
+  EXPECT_EQ(errors_of(replace(valid_yaml, "    health_check:\n",
+                              "    readiness_interval: 200ms\n    health_check:\n")),
+            errors{"test.yaml:5:25: services[0].readiness_interval: must be at least 1s"});
+  auto ok = load_config_text(valid_yaml + "      readiness:\n"
+                                          "        - {name: lb-api, type: exec, command: 'true'}\n",
+                             "test.yaml");
+  ASSERT_TRUE(ok.errors.empty()) << to_string(ok.errors.front());
+  EXPECT_EQ(ok.config.services[0].strategy.readiness.size(), 1u);
+  EXPECT_EQ(ok.config.services[0].readiness_interval, std::chrono::seconds(30));
 }

@@ -221,3 +221,35 @@ TEST_F(cli_integration, mutating_calls_need_the_operator_role_and_are_audited_wh
             std::string::npos);
   EXPECT_EQ(read_file(root + "/switchyardd.log").find("operator-token"), std::string::npos);
 }
+
+TEST_F(cli_integration, availability_counts_the_outage_of_the_failover_against_the_sla) {
+  start_and_fail_over();
+  auto r = cli({"--output", "json", "availability", "web", "--instances"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto all = nlohmann::json::parse(r.output);
+  nlohmann::json service_hour;
+  nlohmann::json web_a_hour;
+  for (const auto& e : all["entries"]) {
+    if (e["window"] != "1h")
+      continue;
+    if (!e.contains("instance") || e["instance"] == "")
+      service_hour = e;
+    else if (e["instance"] == "web-a")
+      web_a_hour = e;
+  }
+  ASSERT_FALSE(service_hour.is_null()) << r.output;
+  // The service was down from web-a's unhealthy transition to the completed failover.
+  EXPECT_GT(std::stoll(service_hour["down_ms"].get<std::string>()), 0) << r.output;
+  EXPECT_LT(service_hour["availability_percent"].get<double>(), 100.0);
+  EXPECT_EQ(service_hour["sla_percent"].get<double>(), 99.9);
+  // web-a is still down (killed): its down time grows with its observed time.
+  ASSERT_FALSE(web_a_hour.is_null()) << r.output;
+  EXPECT_GT(std::stoll(web_a_hour["down_ms"].get<std::string>()), 0);
+
+  auto table = cli({"availability"});
+  ASSERT_EQ(table.exit_code, 0) << table.output;
+  EXPECT_NE(table.output.find("SERVICE"), std::string::npos) << table.output;
+  EXPECT_NE(table.output.find("(service)"), std::string::npos) << table.output;
+  EXPECT_EQ(table.output.find("web-a"), std::string::npos) << "instances only with --instances";
+  EXPECT_EQ(cli({"availability", "nope"}).exit_code, 4) << "an unknown service";
+}

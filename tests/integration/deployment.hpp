@@ -11,6 +11,7 @@
 
 #include "tests/actors/test_system.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/test_tokens.hpp"
 
 namespace switchyard::testing {
 
@@ -59,17 +60,7 @@ protected:
     write_config();
   }
 
-  // viewer-token, operator-token, admin-token (hashes computed with sha256sum).
-  void write_tokens() {
-    std::ofstream out(root + "/tokens.yaml");
-    out << "tokens:\n"
-        << "  - {name: test-viewer, role: viewer, sha256: "
-           "d036bd6d01a1cae081d39a2f8dab751dc042de814fd60df31fcb553170950f29}\n"
-        << "  - {name: test-operator, role: operator, sha256: "
-           "0850123315d21ab90f4f7236408a52ef6dbd6a02a6550e5c10dc73f4d993680e}\n"
-        << "  - {name: test-admin, role: admin, sha256: "
-           "10a4c7c9fc5206d6f36dc6944a81bb6f4a3cb0e25014ae3b12e6c3e52712292a}\n";
-  }
+  void write_tokens() { write_test_tokens(root + "/tokens.yaml"); }
 
   void write_config() {
     std::ofstream out(root + "/switchyard.yaml", std::ios::trunc);

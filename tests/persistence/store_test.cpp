@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 
 #include "messages/error.hpp"
+#include "persistence/availability.hpp"
 #include "persistence/migrations.hpp"
 #include "persistence/sqlite_store.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -706,7 +707,7 @@ TEST_F(store_test, v4_keeps_the_step_journal_of_a_v3_database_and_accepts_demote
   }
   auto db = open();
   ASSERT_TRUE(db);
-  EXPECT_EQ(db->schema_version(), 4);
+  EXPECT_EQ(db->schema_version(), static_cast<int>(migrations().size()));
   auto steps = db->list_steps(switchover_id{7});
   ASSERT_TRUE(steps);
   ASSERT_EQ(steps->size(), 1u);
@@ -728,4 +729,104 @@ TEST_F(store_test, v4_keeps_the_step_journal_of_a_v3_database_and_accepts_demote
   auto read = db->list_steps(*id);
   ASSERT_TRUE(read);
   EXPECT_EQ(read->front().phase, step_phase::demote);
+}
+
+TEST_F(store_test, v5_keeps_the_detections_of_a_v4_database_and_accepts_the_new_types) {
+  {
+    raw_db raw{path()};
+    for (int v = 0; v < 4; ++v)
+      ASSERT_EQ(raw.exec(migrations()[static_cast<std::size_t>(v)]), "");
+    ASSERT_EQ(raw.exec("PRAGMA user_version = 4"), "");
+    ASSERT_EQ(raw.exec("INSERT INTO detections (id, service, instance, type, severity, "
+                       "affects_primary, evidence, at_ms) VALUES (3, 'web', 'web-a', "
+                       "'unreachable', 'critical', 1, 'refused', 1)"),
+              "");
+  }
+  auto db = open();
+  ASSERT_TRUE(db);
+  auto before = db->list_detections("web");
+  ASSERT_TRUE(before);
+  ASSERT_EQ(before->size(), 1u);
+  EXPECT_EQ(before->front().id.value, 3);
+  for (auto type :
+       {failure_type::diverged, failure_type::fencing_failed, failure_type::site_wide}) {
+    failure_detection d;
+    d.service = service_id{"web"};
+    d.instance = instance_id{"web-a"};
+    d.type = type;
+    d.evidence = "x";
+    ASSERT_TRUE(db->record_detection(d)) << to_string(type);
+  }
+  auto after = db->list_detections("web");
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->front().type, failure_type::site_wide) << "newest first, read back by name";
+  raw_db raw{path()};
+  EXPECT_TRUE(raw.has_table("decisions"));
+}
+
+// -- availability -------------------------------------------------------------
+
+TEST(availability, an_instance_is_down_while_unhealthy_and_unobserved_while_unknown) {
+  using persistence::health_point;
+  std::vector<health_point> events{{1'000, health_status::healthy},
+                                   {5'000, health_status::unhealthy},
+                                   {6'000, health_status::healthy}};
+  // [0, 1000) unknown, [1000, 5000) up, [5000, 6000) down, [6000, 10000) up
+  auto u = persistence::instance_uptime(events, 0, 10'000);
+  EXPECT_EQ(u.observed_ms, 9'000);
+  EXPECT_EQ(u.down_ms, 1'000);
+  // A window that starts inside the outage begins in the state of the last event before it.
+  auto inside = persistence::instance_uptime(events, 5'500, 7'000);
+  EXPECT_EQ(inside.observed_ms, 1'500);
+  EXPECT_EQ(inside.down_ms, 500);
+  EXPECT_EQ(persistence::instance_uptime({}, 0, 10'000).observed_ms, 0);
+}
+
+TEST(availability, a_service_is_up_while_its_primary_of_the_moment_is_healthy) {
+  using persistence::health_point;
+  std::map<std::string, std::vector<health_point>> health{
+      {"a", {{0, health_status::healthy}, {4'000, health_status::unhealthy}}},
+      {"b",
+       {{0, health_status::healthy},
+        {2'000, health_status::unhealthy},
+        {3'000, health_status::healthy}}}};
+  // a is primary until the failover completes at 4500, then b.
+  std::vector<persistence::primary_change> primaries{{0, "a"}, {4'500, "b"}};
+  auto u = persistence::service_uptime(health, primaries, 0, 10'000);
+  EXPECT_EQ(u.observed_ms, 10'000);
+  EXPECT_EQ(u.down_ms, 500) << "b's outage while a was primary does not count; a's 500 ms does";
+}
+
+TEST_F(store_test, availability_comes_from_the_persisted_health_history) {
+  auto db = open();
+  ASSERT_TRUE(db->sync_config(two_instance_config()));
+  const std::int64_t now = 100 * 3'600'000LL;
+  auto at = [](std::int64_t ms) { return caf::timestamp{std::chrono::milliseconds{ms}}; };
+  auto record = [&](const char* inst, health_status from, health_status to, std::int64_t ms) {
+    ASSERT_TRUE(db->record_health(
+        health_transition{service_id{"web"}, instance_id{inst}, from, to, "", 1, at(ms)}));
+  };
+  // web-a (primary) healthy since two hours ago, down 36 s within the last hour.
+  record("web-a", health_status::unknown, health_status::healthy, now - 2 * 3'600'000LL);
+  record("web-a", health_status::healthy, health_status::unhealthy, now - 600'000);
+  record("web-a", health_status::unhealthy, health_status::healthy, now - 564'000);
+  auto rows = db->availability("web", now);
+  ASSERT_TRUE(rows);
+  auto find = [&](const std::string& inst, const std::string& window) {
+    for (const auto& r : *rows)
+      if (r.instance.value == inst && r.window == window)
+        return r;
+    ADD_FAILURE() << "no row " << inst << " " << window;
+    return availability_record{};
+  };
+  auto hour = find("", "1h");
+  EXPECT_EQ(hour.observed_ms, 3'600'000);
+  EXPECT_EQ(hour.down_ms, 36'000);
+  auto day = find("", "1d");
+  EXPECT_EQ(day.observed_ms, 2 * 3'600'000) << "only the time switchyardd was watching counts";
+  EXPECT_EQ(day.down_ms, 36'000);
+  EXPECT_EQ(find("web-b", "1h").observed_ms, 0) << "no history: nothing observed";
+  auto unknown = db->availability("nope", now);
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(describe(unknown.error()).find("no service named 'nope'"), std::string::npos);
 }

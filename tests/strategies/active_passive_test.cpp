@@ -308,3 +308,112 @@ TEST_F(active_passive_test, a_resumed_planned_switchover_that_had_failed_finishe
       << "only the unfinished undo runs, under its own sequence";
   EXPECT_EQ(slurp(log), "unfence web-a\n");
 }
+
+// Fencing: a failed fence step stops the failover with an alert, unless the
+// old primary is confirmed dead by the strategy's rule.
+TEST_F(active_passive_test, a_failed_fence_stops_before_promotion_and_raises_an_alert) {
+  auto s = service(log);
+  s.strategy.fence[0].command = "echo fence >> " + log + "; echo no route to host; exit 1";
+  active_passive strategy{s};
+  auto p = strategy.plan(input(s, {{"web-b", health_status::healthy}}));
+  ASSERT_TRUE(p);
+  recording_journal j;
+  auto r =
+      strategy.execute(execution_input{&s, *p, switchover_id{1}, "web-a", "web-b", epoch{2}}, j);
+  EXPECT_FALSE(r.success);
+  EXPECT_EQ(r.failed_step, "fence-old");
+  EXPECT_EQ(r.alert.rfind("fencing web-a failed and it is not confirmed dead: nothing was "
+                          "promoted",
+                          0),
+            0u)
+      << r.alert;
+  EXPECT_NE(r.alert.find("no route to host"), std::string::npos) << r.alert;
+  EXPECT_EQ(slurp(log), "fence\n") << "nothing may be promoted after a failed fence";
+}
+
+TEST_F(active_passive_test, a_failed_fence_is_passed_over_when_the_old_primary_is_confirmed_dead) {
+  auto s = service(log);
+  s.strategy.dead_when = config::dead_rule::refused;
+  s.strategy.fence[0].command = "echo fence >> " + log + "; echo connection refused; exit 1";
+  active_passive strategy{s};
+  auto p = strategy.plan(input(s, {{"web-b", health_status::healthy}}));
+  ASSERT_TRUE(p);
+  recording_journal j;
+  execution_input in{&s, *p, switchover_id{1}, "web-a", "web-b", epoch{2}};
+  in.old_primary_dead = true;
+  auto r = strategy.execute(in, j);
+  EXPECT_TRUE(r.success) << r.detail;
+  EXPECT_TRUE(r.alert.empty());
+  // Journaled as done (so a resume does not stop there), saying what happened.
+  EXPECT_EQ(j.calls[1], "finish 1 ok");
+  EXPECT_EQ(slurp(log), "fence\npromote web-b\nreroute web-b\nverify web-b\n");
+}
+
+TEST_F(active_passive_test, a_failed_promote_is_not_passed_over_even_when_the_old_primary_is_dead) {
+  auto s = service(log);
+  s.strategy.promote[0].command = "exit 1";
+  active_passive strategy{s};
+  auto p = strategy.plan(input(s, {{"web-b", health_status::healthy}}));
+  recording_journal j;
+  execution_input in{&s, *p, switchover_id{1}, "web-a", "web-b", epoch{2}};
+  in.old_primary_dead = true;
+  auto r = strategy.execute(in, j);
+  EXPECT_FALSE(r.success);
+  EXPECT_EQ(r.failed_step, "promote-new");
+  EXPECT_TRUE(r.alert.empty()) << "only fencing failures raise the fencing alert";
+}
+
+// Candidates by replication position (an exec position action prints it),
+// most advanced first; equal positions keep the priority order; an
+// unreadable one goes last.
+TEST(active_passive_position, candidates_are_ranked_by_position_then_priority) {
+  auto s = service("/dev/null");
+  auto pos = act("offset", "case $SWITCHYARD_TARGET in web-b) echo 900;; web-c) echo 500;; "
+                           "web-d) echo 500;; esac");
+  s.strategy.position.push_back(pos);
+  active_passive ap{s};
+  EXPECT_TRUE(ap.has_candidate_checks());
+  auto ranked = ap.rank_candidates("web-a", {"web-c", "web-d", "web-b"});
+  ASSERT_EQ(ranked.size(), 3u);
+  EXPECT_EQ(ranked[0].instance, "web-b");
+  EXPECT_EQ(ranked[0].position, 900);
+  EXPECT_EQ(ranked[1].instance, "web-c"); // came first (priority order), same position as web-d
+  EXPECT_EQ(ranked[2].instance, "web-d");
+
+  s.strategy.position[0].command =
+      "case $SWITCHYARD_TARGET in web-b) echo unreachable; exit 1;; *) echo 7;; esac";
+  active_passive failing{s};
+  ranked = failing.rank_candidates("web-a", {"web-b", "web-c"});
+  EXPECT_EQ(ranked[0].instance, "web-c");
+  EXPECT_FALSE(ranked[1].position.has_value());
+  EXPECT_NE(ranked[1].detail.find("unreachable"), std::string::npos) << ranked[1].detail;
+}
+
+TEST(active_passive_rejoin, runs_the_rejoin_actions_against_the_returning_instance) {
+  switchyard::testing::temp_dir dir;
+  auto log = (dir.path() / "rejoin.log").string();
+  auto s = service(log);
+  EXPECT_EQ(active_passive{s}.rejoin("web-b", "web-a").detail, "no rejoin actions configured");
+  s.strategy.rejoin.push_back(act(
+      "follow", "echo \"$SWITCHYARD_TARGET follows $SWITCHYARD_NEW_PRIMARY_ADDRESS\" >> " + log));
+  active_passive ap{s};
+  auto r = ap.rejoin("web-b", "web-a");
+  EXPECT_TRUE(r.ok) << r.detail;
+  EXPECT_EQ(slurp(log), "web-a follows 10.0.0.2:80\n");
+  s.strategy.rejoin[0].command = "echo refused; exit 3";
+  auto failed = active_passive{s}.rejoin("web-b", "web-a");
+  EXPECT_FALSE(failed.ok);
+  EXPECT_EQ(failed.detail.rfind("follow failed: exit 3", 0), 0u) << failed.detail;
+}
+
+TEST(active_passive_readiness, failed_readiness_actions_are_the_reasons) {
+  auto s = service("/dev/null");
+  EXPECT_TRUE(active_passive{s}.check_readiness("web-a", "web-b").empty());
+  s.strategy.readiness.push_back(act("lb-api", "test \"$SWITCHYARD_PHASE\" = readiness"));
+  s.strategy.readiness.push_back(act("dns-api", "echo unreachable: $SWITCHYARD_TARGET; exit 7"));
+  active_passive ap{s};
+  auto problems = ap.check_readiness("web-a", "web-c");
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].rfind("readiness dns-api failed: exit 7", 0), 0u) << problems[0];
+  EXPECT_NE(problems[0].find("unreachable: web-c"), std::string::npos) << problems[0];
+}

@@ -85,7 +85,7 @@ protected:
       r->process = std::make_unique<child_process>(
           std::vector<std::string>{"/usr/bin/redis-server", "--port", std::to_string(r->port),
                                    "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                                   "--dir", dir.path().string()},
+                                   "--repl-diskless-sync-delay", "0", "--dir", dir.path().string()},
           (dir.path() / ("redis-" + std::to_string(r->port) + ".log")).string());
     }
     for (auto* r : {&a, &b})
@@ -109,18 +109,37 @@ protected:
     return text;
   }
 
+  // A command through redis-cli: its output, or "" if it failed.
+  std::string cli(const server& s, std::vector<std::string> args) {
+    auto out = (dir.path() / "cli.out").string();
+    args.insert(args.begin(), {"/usr/bin/redis-cli", "-p", std::to_string(s.port)});
+    child_process c(args, out);
+    if (c.wait_for_exit(5s) != 0)
+      return "";
+    auto text = read_file(out);
+    std::filesystem::remove(out);
+    return text;
+  }
+
+  std::int64_t offset_of(const server& s) {
+    auto info = cli(s, {"INFO", "replication"});
+    auto at = info.find("master_repl_offset:");
+    return at == std::string::npos ? -1 : std::stoll(info.substr(at + 19));
+  }
+
   action_result run(config::redis_operation op, const server& target, const server& primary,
-                    std::chrono::milliseconds pause = {}) {
+                    std::chrono::milliseconds pause = {}, std::chrono::milliseconds timeout = 3s) {
     config::action_settings s;
     s.name = "redis";
     s.type = config::action_type::redis;
     s.operation = op;
     s.pause = pause;
-    s.timeout = 3s;
+    s.timeout = timeout;
     action_context ctx;
     ctx.target = "t";
     ctx.target_address = target.address();
     ctx.new_primary_address = primary.address();
+    ctx.old_primary_address = primary.address(); // caught_up compares with the current primary
     return make_action(s)->run(ctx);
   }
 
@@ -188,4 +207,55 @@ TEST_F(redis_action_test, pause_writes_and_failures_say_why) {
   auto dead = run(config::redis_operation::promote, gone, gone);
   EXPECT_FALSE(dead.ok);
   EXPECT_NE(dead.detail.find("Connection refused"), std::string::npos) << dead.detail;
+}
+
+TEST_F(redis_action_test, offset_reads_the_position_and_caught_up_waits_for_it) {
+  ASSERT_TRUE(run(config::redis_operation::follow, b, a).ok);
+  for (int i = 0; i < 20; ++i)
+    ASSERT_NE(cli(a, {"SET", "k" + std::to_string(i), "v"}), "");
+  ASSERT_TRUE(wait_until([&] { return offset_of(b) == offset_of(a); }, 10s));
+  auto offset = run(config::redis_operation::offset, b, a);
+  ASSERT_TRUE(offset.ok) << offset.detail;
+  ASSERT_TRUE(offset.value.has_value());
+  EXPECT_EQ(*offset.value, offset_of(a));
+  auto caught = run(config::redis_operation::caught_up, b, a);
+  EXPECT_TRUE(caught.ok) << caught.detail;
+  EXPECT_NE(caught.detail.find("caught up"), std::string::npos) << caught.detail;
+
+  // Cut off from its primary it falls behind for good: refused after waiting.
+  ASSERT_NE(cli(b, {"REPLICAOF", "NO", "ONE"}), "");
+  ASSERT_NE(cli(a, {"SET", "later", "v"}), "");
+  auto behind = run(config::redis_operation::caught_up, b, a, {}, 300ms);
+  EXPECT_FALSE(behind.ok);
+  EXPECT_NE(behind.detail.find("bytes behind the old primary"), std::string::npos) << behind.detail;
+  EXPECT_GE(behind.elapsed, 250ms) << "it waits (bounded) for the standby to catch up";
+}
+
+// The partition case: the old primary took writes after the replica was
+// promoted. Following the new primary discards them; the action says so.
+TEST_F(redis_action_test, follow_records_what_a_returning_old_primary_held_beyond_the_promotion) {
+  ASSERT_TRUE(run(config::redis_operation::follow, b, a).ok);
+  ASSERT_NE(cli(a, {"SET", "before", "1"}), "");
+  ASSERT_TRUE(wait_until([&] { return cli(b, {"GET", "before"}) == "1\n"; }, 10s));
+  ASSERT_TRUE(run(config::redis_operation::promote, b, b).ok);
+  ASSERT_NE(cli(a, {"SET", "lost", "written to the old primary after the promotion"}), "");
+
+  auto back = run(config::redis_operation::follow, a, b);
+  ASSERT_TRUE(back.ok) << back.detail;
+  EXPECT_NE(back.divergence.find("bytes of writes past the promotion point"), std::string::npos)
+      << back.divergence;
+  EXPECT_NE(back.detail.find("DIVERGED"), std::string::npos) << back.detail;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return cli(a, {"GET", "lost"}) == "\n";
+      },
+      10s))
+      << "the diverged write must be gone once it replicates the new primary";
+  EXPECT_EQ(cli(a, {"GET", "before"}), "1\n");
+
+  // Nothing written past the promotion: no divergence.
+  ASSERT_TRUE(run(config::redis_operation::promote, a, a).ok);
+  auto clean = run(config::redis_operation::follow, b, a);
+  ASSERT_TRUE(clean.ok) << clean.detail;
+  EXPECT_EQ(clean.divergence, "") << clean.detail;
 }

@@ -1,0 +1,217 @@
+// The health checker on the deterministic scheduler with a scripted probe:
+// rise/fall on its timer, and the probe run at once when the connection
+// watch reports a held connection lost (conn_lost).
+#include <memory>
+#include <vector>
+
+#include "actors/directory.hpp"
+#include "actors/health_checker.hpp"
+#include "tests/actors/test_system.hpp"
+
+using namespace std::chrono_literals;
+using namespace switchyard;
+using namespace switchyard::actors;
+
+namespace {
+
+struct script {
+  probe_outcome next{true, 100us, "PONG, master"};
+  int probes = 0;
+};
+
+class scripted_probe : public probe {
+public:
+  explicit scripted_probe(std::shared_ptr<script> s) : s_(std::move(s)) {}
+  probe_outcome check() override {
+    ++s_->probes;
+    return s_->next;
+  }
+
+private:
+  std::shared_ptr<script> s_;
+};
+
+classifier_actor::behavior_type
+recording_classifier(classifier_actor::pointer,
+                     std::shared_ptr<std::vector<health_transition>> seen) {
+  return {
+      [seen](health_transition& t) { seen->push_back(std::move(t)); },
+      [](service_topology&) {},
+  };
+}
+
+class health_checker_test : public switchyard::testing::deterministic_test {
+protected:
+  health_checker_test() {
+    sys.registry().put(names::classifier, caf::actor_cast<caf::strong_actor_ptr>(
+                                              sys.spawn(recording_classifier, seen)));
+    config::health_check_settings check;
+    check.type = config::check_type::redis;
+    check.interval = 1s;
+    check.rise = 1;
+    check.fall = 3;
+    config::instance_settings inst{"db-a", "127.0.0.1", 6379, "dc1", config::instance_role::primary,
+                                   100,    {}};
+    probe_factory factory = [s = probe_script] { return std::make_unique<scripted_probe>(s); };
+    checker = caf::actor_cast<caf::actor>(
+        sys.spawn(health_checker, std::string{"db"}, inst, check, factory));
+    run(); // the first probe
+  }
+
+  void TearDown() override {
+    caf::anon_send_exit(checker, caf::exit_reason::user_shutdown);
+    if (auto cls = sys.registry().get(names::classifier))
+      caf::anon_send_exit(caf::actor_cast<caf::actor>(cls), caf::exit_reason::user_shutdown);
+    sys.registry().erase(names::classifier);
+    run();
+  }
+
+  void connection_lost() {
+    caf::anon_send(caf::actor_cast<health_checker_actor>(checker), conn_lost_atom::value);
+    run();
+  }
+
+  void fail_with_refused() { probe_script->next = {false, 100us, "Connection refused", true}; }
+
+  std::shared_ptr<script> probe_script = std::make_shared<script>();
+  std::shared_ptr<std::vector<health_transition>> seen =
+      std::make_shared<std::vector<health_transition>>();
+  caf::actor checker;
+};
+
+} // namespace
+
+TEST_F(health_checker_test, a_lost_connection_confirmed_by_a_failed_probe_is_unhealthy_at_once) {
+  ASSERT_EQ(seen->size(), 1u);
+  EXPECT_EQ(seen->back().to, health_status::healthy);
+  EXPECT_FALSE(seen->back().fast);
+
+  fail_with_refused();
+  connection_lost();
+  EXPECT_EQ(probe_script->probes, 2); // at once, not on the timer
+  ASSERT_EQ(seen->size(), 2u);
+  const auto& down = seen->back();
+  EXPECT_EQ(down.from, health_status::healthy);
+  EXPECT_EQ(down.to, health_status::unhealthy);
+  EXPECT_EQ(down.streak, 1u); // fall is 3
+  EXPECT_TRUE(down.fast);
+  EXPECT_TRUE(down.refused);
+  EXPECT_EQ(down.reason, "Connection refused");
+
+  // The periodic schedule is the one from before: one probe per interval.
+  advance(1s);
+  EXPECT_EQ(probe_script->probes, 3);
+  EXPECT_EQ(seen->size(), 2u);
+}
+
+TEST_F(health_checker_test, a_lost_connection_that_the_probe_replaces_changes_nothing) {
+  connection_lost();
+  EXPECT_EQ(probe_script->probes, 2);
+  EXPECT_EQ(seen->size(), 1u);
+  advance(1s);
+  EXPECT_EQ(probe_script->probes, 3);
+}
+
+TEST_F(health_checker_test, without_a_lost_connection_failures_wait_for_fall) {
+  fail_with_refused();
+  advance(2s);
+  EXPECT_EQ(seen->size(), 1u); // two failures, fall is 3
+  advance(1s);
+  ASSERT_EQ(seen->size(), 2u);
+  EXPECT_EQ(seen->back().to, health_status::unhealthy);
+  EXPECT_EQ(seen->back().streak, 3u);
+  EXPECT_FALSE(seen->back().fast);
+  EXPECT_TRUE(seen->back().refused);
+}
+
+TEST_F(health_checker_test, a_server_that_keeps_dropping_connections_cannot_make_it_spin) {
+  for (int i = 0; i < 5; ++i)
+    connection_lost(); // e.g. a server that closes every connection at once
+  EXPECT_EQ(probe_script->probes, 1 + health_checker_state::max_confirmations_per_interval);
+  EXPECT_EQ(seen->size(), 1u);
+
+  // The rest is confirmed by the periodic probe, still as a lost connection.
+  fail_with_refused();
+  advance(1s);
+  EXPECT_EQ(probe_script->probes, 2 + health_checker_state::max_confirmations_per_interval);
+  ASSERT_EQ(seen->size(), 2u);
+  EXPECT_TRUE(seen->back().fast);
+  EXPECT_EQ(seen->back().streak, 1u);
+
+  // A new interval, new confirmations at once.
+  connection_lost();
+  EXPECT_EQ(probe_script->probes, 3 + health_checker_state::max_confirmations_per_interval);
+}
+
+namespace {
+
+// phi-accrual beside rise/fall: probes exactly every second (the manual
+// clock), so the floor (interval / 4 = 250 ms) is the standard deviation.
+class phi_health_checker_test : public switchyard::testing::deterministic_test {
+protected:
+  phi_health_checker_test() {
+    sys.registry().put(names::classifier, caf::actor_cast<caf::strong_actor_ptr>(
+                                              sys.spawn(recording_classifier, seen)));
+    config::health_check_settings check;
+    check.type = config::check_type::tcp;
+    check.interval = 1s;
+    check.rise = 1;
+    check.fall = 5;
+    check.phi_threshold = 3;
+    config::instance_settings inst{
+        "app-a", "127.0.0.1", 8080, "dc1", config::instance_role::primary, 100, {}};
+    probe_factory factory = [s = probe_script] { return std::make_unique<scripted_probe>(s); };
+    checker = caf::actor_cast<caf::actor>(
+        sys.spawn(health_checker, std::string{"app"}, inst, check, factory));
+    run();
+  }
+
+  void TearDown() override {
+    caf::anon_send_exit(checker, caf::exit_reason::user_shutdown);
+    if (auto cls = sys.registry().get(names::classifier))
+      caf::anon_send_exit(caf::actor_cast<caf::actor>(cls), caf::exit_reason::user_shutdown);
+    sys.registry().erase(names::classifier);
+    run();
+  }
+
+  std::shared_ptr<script> probe_script = std::make_shared<script>();
+  std::shared_ptr<std::vector<health_transition>> seen =
+      std::make_shared<std::vector<health_transition>>();
+  caf::actor checker;
+};
+
+} // namespace
+
+TEST_F(phi_health_checker_test, phi_above_the_threshold_is_unhealthy_before_fall) {
+  advance(5s); // six successful probes, one second apart
+  ASSERT_EQ(seen->size(), 1u);
+  EXPECT_EQ(seen->back().to, health_status::healthy);
+
+  probe_script->next = {false, 500ms, "connect timed out"};
+  advance(1s); // silent for 1 s: phi 0.3
+  EXPECT_EQ(seen->size(), 1u);
+  advance(1s); // silent for 2 s, four standard deviations: phi 4.5 > 3 (fall is 5)
+  ASSERT_EQ(seen->size(), 2u);
+  const auto& down = seen->back();
+  EXPECT_EQ(down.to, health_status::unhealthy);
+  EXPECT_EQ(down.streak, 2u);
+  EXPECT_FALSE(down.fast);
+  EXPECT_EQ(down.reason, "phi 4.5 > 3 (no answer for 2.0 s, mean interval 1.0 s); last probe: "
+                         "connect timed out");
+
+  // Back: healthy (rise 1). The outage did not join the intervals, so one
+  // failed probe later phi is 0.3 again, and nothing happens.
+  probe_script->next = {true, 100us, "connected"};
+  advance(1s);
+  ASSERT_EQ(seen->size(), 3u);
+  EXPECT_EQ(seen->back().to, health_status::healthy);
+  probe_script->next = {false, 500ms, "connect timed out"};
+  advance(1s);
+  EXPECT_EQ(seen->size(), 3u);
+}
+
+TEST_F(phi_health_checker_test, without_failures_phi_never_fires) {
+  advance(30s);
+  EXPECT_EQ(seen->size(), 1u);
+  EXPECT_EQ(probe_script->probes, 31);
+}
