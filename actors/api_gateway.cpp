@@ -18,7 +18,9 @@
 #include "config/loader.hpp"
 #include "messages/error.hpp"
 #include "messages/interfaces.hpp"
+#include "persistence/sqlite_store.hpp"
 #include "strategies/plan_export.hpp"
+#include "strategies/site_report.hpp"
 #include "switchyard/v1/switchyard.grpc.pb.h"
 
 namespace switchyard::actors {
@@ -30,6 +32,12 @@ namespace {
 constexpr auto actor_timeout = std::chrono::seconds(5);
 // A switchover runs all its steps before it answers; each step is bounded by its timeout.
 constexpr auto switchover_timeout = std::chrono::seconds(600);
+// A site switchover runs every level's switchovers one after the other, then
+// verifies; a drill does that twice (there and back).
+constexpr auto site_timeout = std::chrono::seconds(3600);
+constexpr auto drill_timeout = std::chrono::seconds(7200);
+// An assessment reads every participant's replication position (actions).
+constexpr auto assess_timeout = std::chrono::seconds(120);
 
 const char* status_name(grpc::StatusCode code) {
   switch (code) {
@@ -69,7 +77,12 @@ grpc::Status to_status(const caf::error& err) {
     case sy_errc::unknown_instance:
     case sy_errc::unknown_switchover:
       return {grpc::StatusCode::NOT_FOUND, text};
+    case sy_errc::not_found:
+      return {grpc::StatusCode::NOT_FOUND, text};
+    case sy_errc::already_in_progress:
+      return {grpc::StatusCode::FAILED_PRECONDITION, text};
     case sy_errc::invalid_config:
+    case sy_errc::unknown_site:
       return {grpc::StatusCode::INVALID_ARGUMENT, text};
     case sy_errc::storage_failure:
       return {grpc::StatusCode::UNAVAILABLE, "nothing was changed: " + text};
@@ -173,6 +186,108 @@ void fill(pb::Switchover& out, const switchover_record& s) {
   out.set_finished_at_ms(s.finished_at_ms);
 }
 
+// The service's last drill and whether one is due.
+void fill_drill(pb::Service& out, const service_drill_list& drills, std::int64_t interval_ms,
+                std::int64_t now_ms) {
+  for (const auto& d : drills)
+    if (d.service.value == out.name() && d.drill != 0) {
+      out.set_last_drill_id(d.drill);
+      out.set_last_drill_ms(d.finished_ms);
+      out.set_last_drill_passed(d.passed);
+    }
+  out.set_drill_overdue(out.last_drill_id() == 0 || now_ms - out.last_drill_ms() > interval_ms);
+}
+
+void fill(pb::VerificationCheck& out, const verification_check& c) {
+  out.set_name(c.name);
+  out.set_ok(c.ok);
+  out.set_detail(c.detail);
+}
+
+void fill(pb::SiteRecord& out, const site_record& r) {
+  out.set_id(r.id);
+  out.set_operation(to_string(r.operation));
+  out.set_from_site(r.from_site);
+  out.set_to_site(r.to_site);
+  out.set_state(to_string(r.state));
+  out.set_principal(r.principal);
+  out.set_reason(r.reason);
+  out.set_drill_id(r.drill);
+  out.set_started_ms(r.started_ms);
+  out.set_decided_ms(r.decided_ms);
+  out.set_finished_ms(r.finished_ms);
+  out.set_parallelism(r.parallelism);
+  out.set_estimated_rto_ms(r.estimated_rto_ms);
+  for (const auto& b : r.blockers)
+    out.add_blockers(b);
+  for (const auto& u : r.untouched)
+    out.add_untouched(u);
+  out.set_detail(r.detail);
+  for (const auto& p : r.participants) {
+    auto* o = out.add_participants();
+    o->set_service(p.service.value);
+    o->set_from_instance(p.from.value);
+    o->set_to_instance(p.to.value);
+    o->set_level(p.level);
+    o->set_state(to_string(p.state));
+    o->set_switchover_id(p.switchover.value);
+    o->set_estimated_ms(p.estimated_ms);
+    o->set_rto_ms(p.rto_ms);
+    o->set_rpo_ms(p.rpo_ms);
+    o->set_gap(p.gap);
+    o->set_blocker(p.blocker);
+    o->set_detail(p.detail);
+    o->set_prepared_ms(p.prepared_ms);
+    o->set_commit_started_ms(p.commit_started_ms);
+    o->set_commit_finished_ms(p.commit_finished_ms);
+    o->set_verified_ms(p.verified_ms);
+    o->set_verified(p.verified);
+    for (const auto& c : p.checks)
+      fill(*o->add_checks(), c);
+  }
+  out.set_text(strategies::site_record_text(r));
+}
+
+// `full`: also the Markdown and JSON renderings (one report, not a list).
+void fill(pb::DrillReport& out, const drill_report& r, bool full) {
+  out.set_id(r.id);
+  out.set_from_site(r.from_site);
+  out.set_to_site(r.to_site);
+  out.set_principal(r.principal);
+  out.set_failback(r.failback);
+  out.set_passed(r.passed);
+  out.set_started_ms(r.started_ms);
+  out.set_finished_ms(r.finished_ms);
+  out.set_rto_ms(r.rto_ms);
+  out.set_switchover_id(r.switchover);
+  out.set_failback_switchover_id(r.failback_switchover);
+  out.set_topology_restored(r.topology_restored);
+  out.set_detail(r.detail);
+  for (const auto& s : r.services) {
+    auto* o = out.add_services();
+    o->set_service(s.service.value);
+    o->set_passed(s.passed);
+    o->set_rto_ms(s.rto_ms);
+    o->set_rto_objective_ms(s.rto_objective_ms);
+    o->set_rpo(s.rpo);
+    o->set_rpo_objective_ms(s.rpo_objective_ms);
+    o->set_detail(s.detail);
+    for (const auto& st : s.steps) {
+      auto* step = o->add_steps();
+      step->set_name(st.name);
+      step->set_phase(st.phase);
+      step->set_ok(st.ok);
+      step->set_duration_ms(st.duration_ms);
+    }
+    for (const auto& c : s.checks)
+      fill(*o->add_checks(), c);
+  }
+  if (full) {
+    out.set_markdown(strategies::drill_report_markdown(r));
+    out.set_json(persistence::drill_report_to_json(r));
+  }
+}
+
 void fill(pb::Step& out, const step_record& s) {
   out.set_id(s.id.value);
   out.set_sequence(s.sequence);
@@ -228,6 +343,21 @@ public:
     out->set_instances(instances);
     out->set_healthy_instances(healthy);
     out->set_failovers_in_flight(in_flight);
+    if (auto drills = last_drills()) {
+      std::int32_t overdue = 0;
+      for (const auto& s : *states) {
+        pb::Service svc;
+        svc.set_name(s.service.value);
+        fill_drill(svc, *drills, cfg->orchestrator.site_switchover.drill_interval.count(),
+                   wall_clock_ms());
+        overdue += svc.drill_overdue() ? 1 : 0;
+        if (svc.last_drill_ms() > out->last_drill_ms()) {
+          out->set_last_drill_id(svc.last_drill_id());
+          out->set_last_drill_ms(svc.last_drill_ms());
+        }
+      }
+      out->set_drills_overdue(overdue);
+    }
     return grpc::Status::OK;
   }
 
@@ -240,8 +370,14 @@ public:
     auto states = ask<service_state_list>(names::coordinator, get_state_atom::value);
     if (!states)
       return to_status(states.error());
-    for (const auto& s : *states)
-      fill(*out->add_services(), s, cfg->find_service(s.service.value));
+    auto drills = last_drills();
+    for (const auto& s : *states) {
+      auto* svc = out->add_services();
+      fill(*svc, s, cfg->find_service(s.service.value));
+      if (drills)
+        fill_drill(*svc, *drills, cfg->orchestrator.site_switchover.drill_interval.count(),
+                   wall_clock_ms());
+    }
     return grpc::Status::OK;
   }
 
@@ -259,9 +395,14 @@ public:
     auto states = ask<service_state_list>(names::coordinator, get_state_atom::value);
     if (!states)
       return to_status(states.error());
+    auto drills = last_drills();
     for (const auto& s : *states)
-      if (s.service.value == req->name())
+      if (s.service.value == req->name()) {
         fill(*out->mutable_service(), s, settings);
+        if (drills)
+          fill_drill(*out->mutable_service(), *drills,
+                     cfg->orchestrator.site_switchover.drill_interval.count(), wall_clock_ms());
+      }
     auto detections = ask<detection_record_list>(names::store, detections_query{req->name(), 10});
     if (!detections)
       return to_status(detections.error());
@@ -470,7 +611,10 @@ public:
       entries.push_back(std::move(e));
     }
     out->set_format(strategies::to_string(*format));
-    out->set_content(strategies::render_plans(entries, *format, utc_now()));
+    strategies::plan_export_context context;
+    context.sites = cfg->sites;
+    context.parallelism = cfg->orchestrator.site_switchover.parallelism;
+    out->set_content(strategies::render_plans(entries, *format, utc_now(), context));
     return grpc::Status::OK;
   }
 
@@ -552,7 +696,202 @@ public:
     return grpc::Status::OK;
   }
 
+  grpc::Status AssessSite(grpc::ServerContext* ctx, const pb::AssessSiteRequest* req,
+                          pb::SiteRecord* out) override {
+    principal who;
+    if (auto st = authorize(ctx, config::api_role::viewer, "AssessSite", who); !st.ok())
+      return st;
+    if (auto st = check_sites(req->from_site(), req->to_site()); !st.ok())
+      return st;
+    site_request msg{req->from_site(),          req->to_site(), who.name, "", true,
+                     site_operation::switchover};
+    auto reply = ask_within<site_record>(names::site, assess_timeout, std::move(msg));
+    if (!reply)
+      return to_status(reply.error());
+    fill(*out, *reply);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status SiteSwitchover(grpc::ServerContext* ctx, const pb::SiteSwitchoverRequest* req,
+                              pb::SiteRecord* out) override {
+    nlohmann::json args{{"from_site", req->from_site()},
+                        {"to_site", req->to_site()},
+                        {"reason", req->reason()},
+                        {"dry_run", req->dry_run()},
+                        {"failback", req->failback()}};
+    audited_call call{*this, "SiteSwitchover", args.dump()};
+    principal who;
+    if (auto st = authorize(ctx, config::api_role::operator_, "SiteSwitchover", who); !st.ok())
+      return call.refuse(who, st);
+    if (auto st = check_sites(req->from_site(), req->to_site()); !st.ok())
+      return call.refuse(who, st);
+    // Written before anything happens: no audit, no site switchover.
+    if (auto st = call.record(who, req->dry_run() ? "dry run requested" : "requested"); !st.ok())
+      return st;
+    site_request msg{
+        req->from_site(), req->to_site(),
+        who.name,         req->reason(),
+        req->dry_run(),   req->failback() ? site_operation::failback : site_operation::switchover};
+    auto reply = ask_within<site_record>(
+        names::site, req->dry_run() ? assess_timeout : site_timeout, std::move(msg));
+    if (!reply)
+      return call.finish(who, to_status(reply.error()));
+    fill(*out, *reply);
+    if (!req->dry_run() && reply->id == 0) {
+      // Refused before it began (blockers): nothing was changed.
+      // The detail already lists the blockers when the procedure refused it.
+      std::string why = reply->detail;
+      if (why.empty())
+        for (const auto& b : reply->blockers)
+          why += (why.empty() ? "" : "; ") + b;
+      return call.finish(who, {grpc::StatusCode::FAILED_PRECONDITION,
+                               "the site switchover cannot run now: " +
+                                   (why.empty() ? std::string{"no reason given"} : why)});
+    }
+    auto outcome = req->dry_run()
+                       ? fmt::format("dry run: {} services, {} blockers",
+                                     reply->participants.size(), reply->blockers.size())
+                       : fmt::format("{}: site switchover #{}{}", to_string(reply->state),
+                                     reply->id, reply->detail.empty() ? "" : ": " + reply->detail);
+    // It already happened: a lost outcome row cannot undo it, but must be seen.
+    if (auto written = call.record(who, outcome); !written.ok())
+      spdlog::error("api: audit row for the outcome of SiteSwitchover by {} lost: {}", who.name,
+                    written.error_message());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ListSiteSwitchovers(grpc::ServerContext* ctx,
+                                   const pb::ListSiteSwitchoversRequest* req,
+                                   pb::ListSiteSwitchoversResponse* out) override {
+    principal who;
+    if (auto st = authorize(ctx, config::api_role::viewer, "ListSiteSwitchovers", who); !st.ok())
+      return st;
+    auto rows = ask<site_record_list>(names::store,
+                                      site_query{0, req->limit() == 0 ? 20 : req->limit(), false});
+    if (!rows)
+      return to_status(rows.error());
+    for (const auto& r : *rows)
+      fill(*out->add_site_switchovers(), r);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status GetSiteSwitchover(grpc::ServerContext* ctx, const pb::GetSiteSwitchoverRequest* req,
+                                 pb::SiteRecord* out) override {
+    principal who;
+    if (auto st = authorize(ctx, config::api_role::viewer, "GetSiteSwitchover", who); !st.ok())
+      return st;
+    if (req->id() <= 0)
+      return {grpc::StatusCode::INVALID_ARGUMENT, "id must be a positive site switchover id"};
+    auto rows = ask<site_record_list>(names::store, site_query{req->id(), 1, false});
+    if (!rows)
+      return to_status(rows.error());
+    if (rows->empty() || rows->front().id != req->id())
+      return {grpc::StatusCode::NOT_FOUND, fmt::format("no site switchover #{}", req->id())};
+    fill(*out, rows->front());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Drill(grpc::ServerContext* ctx, const pb::DrillRequest* req,
+                     pb::DrillReport* out) override {
+    nlohmann::json args{
+        {"site", req->site()}, {"no_failback", req->no_failback()}, {"reason", req->reason()}};
+    audited_call call{*this, "Drill", args.dump()};
+    principal who;
+    if (auto st = authorize(ctx, config::api_role::operator_, "Drill", who); !st.ok())
+      return call.refuse(who, st);
+    if (auto st = check_site("site", req->site()); !st.ok())
+      return call.refuse(who, st);
+    if (auto st = call.record(who, "requested"); !st.ok())
+      return st;
+    drill_request msg{req->site(), !req->no_failback(), who.name, req->reason()};
+    auto reply = ask_within<drill_report>(names::site, drill_timeout, std::move(msg));
+    if (!reply)
+      return call.finish(who, to_status(reply.error()));
+    fill(*out, *reply, true);
+    auto outcome = reply->id == 0
+                       ? "not run: " + reply->detail
+                       : fmt::format("{}: drill #{}{}", reply->passed ? "passed" : "failed",
+                                     reply->id, reply->detail.empty() ? "" : ": " + reply->detail);
+    if (auto written = call.record(who, outcome); !written.ok())
+      spdlog::error("api: audit row for the outcome of Drill by {} lost: {}", who.name,
+                    written.error_message());
+    if (reply->id == 0)
+      return {grpc::StatusCode::FAILED_PRECONDITION,
+              "the drill cannot run now: " +
+                  (reply->detail.empty() ? std::string{"no reason given"} : reply->detail)};
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ListDrills(grpc::ServerContext* ctx, const pb::ListDrillsRequest* req,
+                          pb::ListDrillsResponse* out) override {
+    principal who;
+    if (auto st = authorize(ctx, config::api_role::viewer, "ListDrills", who); !st.ok())
+      return st;
+    auto rows =
+        ask<drill_report_list>(names::store, drill_query{0, req->limit() == 0 ? 20 : req->limit()});
+    if (!rows)
+      return to_status(rows.error());
+    for (const auto& r : *rows)
+      fill(*out->add_drills(), r, false);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status GetDrillReport(grpc::ServerContext* ctx, const pb::GetDrillReportRequest* req,
+                              pb::DrillReport* out) override {
+    principal who;
+    if (auto st = authorize(ctx, config::api_role::viewer, "GetDrillReport", who); !st.ok())
+      return st;
+    if (req->id() <= 0)
+      return {grpc::StatusCode::INVALID_ARGUMENT, "id must be a positive drill id"};
+    auto rows = ask<drill_report_list>(names::store, drill_query{req->id(), 1});
+    if (!rows)
+      return to_status(rows.error());
+    if (rows->empty() || rows->front().id != req->id())
+      return {grpc::StatusCode::NOT_FOUND, fmt::format("no drill #{}", req->id())};
+    fill(*out, rows->front(), true);
+    return grpc::Status::OK;
+  }
+
 private:
+  // The last drill of every service; nullopt (logged) when the store does not
+  // answer: the status is still worth showing without it.
+  std::optional<service_drill_list> last_drills() {
+    auto drills = ask<service_drill_list>(names::store, drill_atom::value);
+    if (!drills) {
+      spdlog::warn("api: last drills unavailable: {}", describe(drills.error()));
+      return std::nullopt;
+    }
+    return std::move(*drills);
+  }
+
+  // INVALID_ARGUMENT unless `site` (named `field`) is given and configured.
+  grpc::Status check_site(const char* field, const std::string& site) const {
+    auto cfg = config_->get(); // one snapshot per call: a reload may swap it
+    if (site.empty())
+      return {grpc::StatusCode::INVALID_ARGUMENT, fmt::format("{} is required", field)};
+    std::string known;
+    for (const auto& s : cfg->sites) {
+      if (s.name == site)
+        return grpc::Status::OK;
+      known += (known.empty() ? "" : ", ") + s.name;
+    }
+    return {grpc::StatusCode::INVALID_ARGUMENT,
+            fmt::format("no site named '{}' (configured: {})", site,
+                        known.empty() ? std::string{"none"} : known)};
+  }
+
+  // Both sites given, configured and different.
+  grpc::Status check_sites(const std::string& from, const std::string& to) const {
+    if (auto st = check_site("from_site", from); !st.ok())
+      return st;
+    if (auto st = check_site("to_site", to); !st.ok())
+      return st;
+    if (from == to)
+      return {grpc::StatusCode::INVALID_ARGUMENT,
+              fmt::format("from_site and to_site are both '{}': name two different sites", from)};
+    return grpc::Status::OK;
+  }
+
   // An optional service filter: empty means all; otherwise it must be configured.
   grpc::Status check_service_filter(const std::string& svc_name) const {
     if (svc_name.empty() || config_->get()->find_service(svc_name) != nullptr)

@@ -17,6 +17,7 @@ constexpr caf::atom_value coordinator = caf::atom("coord");
 constexpr caf::atom_value runner = caf::atom("runner");
 constexpr caf::atom_value events = caf::atom("events");
 constexpr caf::atom_value performance = caf::atom("perf");
+constexpr caf::atom_value site = caf::atom("site");
 } // namespace names
 
 /// The currently registered actor named `name`, or an invalid handle.

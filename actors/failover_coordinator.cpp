@@ -9,6 +9,7 @@
 
 #include "actors/directory.hpp"
 #include "actors/event_hub.hpp"
+#include "actors/metrics.hpp"
 #include "actors/running_jobs.hpp"
 #include "messages/error.hpp"
 #include "strategies/active_passive.hpp"
@@ -219,6 +220,7 @@ void observe_timer(coord_ptr self, coord_clock::time_point due, coord_clock::tim
   case tilt_state::change::entered:
   case tilt_state::change::extended: {
     auto why = st.tilt.why(now).value_or(std::string{});
+    metrics::registry::global().gauge_for("switchyard_tilt", "1 while in TILT, else 0.").set(1);
     spdlog::warn("coordinator: {}: {}",
                  change == tilt_state::change::entered ? "entering TILT" : "TILT goes on", why);
     if (change == tilt_state::change::entered)
@@ -228,6 +230,7 @@ void observe_timer(coord_ptr self, coord_clock::time_point due, coord_clock::tim
   }
   case tilt_state::change::ended:
     spdlog::warn("coordinator: TILT ended: timers on time again; automatic failovers resume");
+    metrics::registry::global().gauge_for("switchyard_tilt", "1 while in TILT, else 0.").set(0);
     publish_event(self->system(),
                   {0, 0, event_kind::decision, service_id{}, instance_id{}, switchover_id{0},
                    "TILT ended: timers on time again; automatic failovers resume"});
@@ -764,6 +767,16 @@ void handle_detection(coord_ptr self, const failure_detection& d) {
   if (d.type == failure_type::recovered && d.instance.value == view.primary)
     st.pending.erase(service);
   check_timers(self);
+  // A site switchover is moving this service: it decides where the primary
+  // goes; the failure is looked at again when the service is released.
+  if (auto r = st.reserved.find(service);
+      r != st.reserved.end() && d.affects_primary && d.type != failure_type::recovered) {
+    auto why = fmt::format("reserved by site switchover #{}", r->second);
+    record_decision(self, d, "blocked", why, st.shadow(service));
+    spdlog::warn("{}: failover held: {}", service, why);
+    st.keep_pending(d, hold::reserved);
+    return;
+  }
   const bool shadow = st.shadow(service);
   auto now = self->clock().now();
   auto dec = decide(view, d, now, *st.strategies[service], st.safety_for(service, now));
@@ -1045,6 +1058,13 @@ failover_coordinator(coordinator_actor::stateful_pointer<failover_coordinator_st
         if (i == st.services.end())
           return make_sy_error(sy_errc::unknown_service,
                                fmt::format("no service named '{}'", req.service.value));
+        if (auto r = st.reserved.find(req.service.value);
+            r != st.reserved.end() && r->second != req.site_switchover) {
+          switchover_reply refused;
+          refused.detail =
+              fmt::format("reserved by site switchover #{}: wait until it ends", r->second);
+          return refused;
+        }
         const bool planned = req.kind == switchover_kind::planned_switchover;
         const char* what = planned ? "switchover" : "forced failover";
         auto dec = check_switchover(i->second, req.target.value, req.force, self->clock().now(),
@@ -1154,6 +1174,10 @@ failover_coordinator(coordinator_actor::stateful_pointer<failover_coordinator_st
         check_readiness(self, service.value);
       },
       [self](tick_atom) {
+        static auto& depth = metrics::registry::global().gauge_for(
+            "switchyard_mailbox_depth", "Messages waiting in an actor's mailbox when last sampled.",
+            {{"actor", "failover_coordinator"}});
+        depth.set(static_cast<double>(self->mailbox().size()));
         auto due = self->state.tick_due;
         auto now = self->clock().now();
         schedule_tick(self);
@@ -1172,6 +1196,33 @@ failover_coordinator(coordinator_actor::stateful_pointer<failover_coordinator_st
       },
       [self](config_update& update) -> caf::result<caf::ok_atom> {
         return handle_reload(self, std::move(update));
+      },
+      [self](reserve_request& req) -> caf::result<caf::ok_atom> {
+        auto& st = self->state;
+        const auto& service = req.service.value;
+        auto r = st.reserved.find(service);
+        if (req.release) {
+          if (r != st.reserved.end() && r->second == req.site_switchover) {
+            st.reserved.erase(r);
+            spdlog::info("{}: released by site switchover #{}", service, req.site_switchover);
+            retry_pending(self, hold::reserved, {});
+          }
+          return caf::ok_atom::value;
+        }
+        auto i = st.services.find(service);
+        if (i == st.services.end())
+          return make_sy_error(sy_errc::unknown_service,
+                               fmt::format("no service named '{}'", service));
+        if (r != st.reserved.end() && r->second != req.site_switchover)
+          return make_sy_error(
+              sy_errc::already_in_progress,
+              fmt::format("{} is reserved by site switchover #{}", service, r->second));
+        if (i->second.in_flight || st.adopted.count(service))
+          return make_sy_error(sy_errc::already_in_progress,
+                               fmt::format("a switchover of {} is in progress", service));
+        st.reserved[service] = req.site_switchover;
+        spdlog::info("{}: reserved by site switchover #{}", service, req.site_switchover);
+        return caf::ok_atom::value;
       },
       [self](get_state_atom) -> service_state_list {
         return self->state.snapshot(self->clock().now());

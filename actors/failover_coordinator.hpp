@@ -37,6 +37,9 @@ struct failover_coordinator_state {
   /// Services whose switchover a previous incarnation of this coordinator
   /// started and the runner is still executing: busy until it ends.
   std::set<std::string> adopted;
+  /// Services reserved by a site switchover (its id): no automatic failover,
+  /// no other switchover of them until it releases them.
+  std::map<std::string, std::int64_t> reserved;
   /// "service/instance" being made a replica of its primary (rejoin) now.
   std::set<std::string> rejoining;
   /// Per service: what the last full readiness check found (pre-checks and

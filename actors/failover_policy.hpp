@@ -115,6 +115,7 @@ enum class hold {
   tilt,        ///< until TILT ends
   standbys,    ///< until another standby turns healthy
   concurrency, ///< until a switchover of another service ends
+  reserved,    ///< until the site switchover holding the service releases it
 };
 
 struct decision {

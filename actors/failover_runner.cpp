@@ -27,6 +27,8 @@ runner_actor::behavior_type failover_worker(runner_actor::pointer self,
       },
       [](candidate_check&) -> candidate_verdict { return {}; }, // never sent to a job worker
       [](rejoin_request&) -> rejoin_outcome { return {}; },     // nor this
+      [](site_prepare&) -> site_prepare_outcome { return {}; },
+      [](integrity_check&) -> integrity_outcome { return {}; },
       [](config_update&) {}, // a worker keeps the configuration it was started with
 
   };
@@ -34,7 +36,9 @@ runner_actor::behavior_type failover_worker(runner_actor::pointer self,
 
 using check_worker_actor =
     caf::typed_actor<caf::replies_to<candidate_check>::with<candidate_verdict>,
-                     caf::replies_to<rejoin_request>::with<rejoin_outcome>>;
+                     caf::replies_to<rejoin_request>::with<rejoin_outcome>,
+                     caf::replies_to<site_prepare>::with<site_prepare_outcome>,
+                     caf::replies_to<integrity_check>::with<integrity_outcome>>;
 
 // Pre-checks and rejoins: blocking, one per worker.
 check_worker_actor::behavior_type
@@ -50,6 +54,18 @@ check_worker(check_worker_actor::pointer self,
       [self, cfg](rejoin_request& req) -> caf::result<rejoin_outcome> {
         auto rp = self->make_response_promise<rejoin_outcome>();
         rp.deliver(run_rejoin(self->system(), *cfg, req));
+        self->quit();
+        return rp;
+      },
+      [self, cfg](site_prepare& req) -> caf::result<site_prepare_outcome> {
+        auto rp = self->make_response_promise<site_prepare_outcome>();
+        rp.deliver(run_site_prepare(*cfg, req));
+        self->quit();
+        return rp;
+      },
+      [self, cfg](integrity_check& req) -> caf::result<integrity_outcome> {
+        auto rp = self->make_response_promise<integrity_outcome>();
+        rp.deliver(run_integrity_checks(*cfg, req));
         self->quit();
         return rp;
       },
@@ -261,8 +277,61 @@ runner_actor::behavior_type failover_runner(runner_actor::pointer self,
         auto worker = self->spawn<caf::detached>(check_worker, *current);
         return self->delegate(worker, std::move(req));
       },
+      [self, current](site_prepare& req) {
+        auto worker = self->spawn<caf::detached>(check_worker, *current);
+        return self->delegate(worker, std::move(req));
+      },
+      [self, current](integrity_check& req) {
+        auto worker = self->spawn<caf::detached>(check_worker, *current);
+        return self->delegate(worker, std::move(req));
+      },
       [current](config_update& update) { *current = update.cfg; },
   };
+}
+
+site_prepare_outcome run_site_prepare(const config::switchyard_config& cfg,
+                                      const site_prepare& req) {
+  site_prepare_outcome out;
+  const auto* settings = cfg.find_service(req.service.value);
+  if (settings == nullptr) {
+    out.detail = fmt::format("service '{}' is not configured", req.service.value);
+    return out;
+  }
+  auto strategy = strategies::make_strategy(*settings);
+  const auto& primary = req.primary.value;
+  const auto& target = req.target.value;
+  if (req.work == site_work::undo) {
+    auto r = strategy->undo_prepare(primary, target);
+    out.ok = r.ok;
+    out.detail = r.detail;
+    return out;
+  }
+  if (req.work == site_work::prepare) {
+    auto r = strategy->prepare_site(primary, target);
+    out.ok = r.ok;
+    out.detail = r.detail;
+    if (!r.ok)
+      return out;
+  } else {
+    out.ok = true;
+  }
+  if (auto gap = strategy->position_gap(primary, target))
+    out.gap = *gap;
+  return out;
+}
+
+integrity_outcome run_integrity_checks(const config::switchyard_config& cfg,
+                                       const integrity_check& req) {
+  integrity_outcome out;
+  const auto* settings = cfg.find_service(req.service.value);
+  if (settings == nullptr) {
+    out.checks.push_back(
+        {"integrity", false, fmt::format("service '{}' is not configured", req.service.value)});
+    return out;
+  }
+  out.checks = strategies::make_strategy(*settings)->check_integrity(req.old_primary.value,
+                                                                     req.new_primary.value);
+  return out;
 }
 
 } // namespace switchyard::actors

@@ -25,6 +25,13 @@ candidate_verdict run_candidate_checks(const config::switchyard_config& cfg,
 rejoin_outcome run_rejoin(caf::actor_system& sys, const config::switchyard_config& cfg,
                           const rejoin_request& req);
 
+/// A site switchover's prepare phase for one service, its undo, or only the
+/// replication position gap (site_prepare::work). Blocking.
+site_prepare_outcome run_site_prepare(const config::switchyard_config& cfg,
+                                      const site_prepare& req);
+/// The strategy's integrity actions against a service's new primary. Blocking.
+integrity_outcome run_integrity_checks(const config::switchyard_config& cfg,
+                                       const integrity_check& req);
 /// Runs one job to its end (blocking): opens the switchover in the journal,
 /// executes the strategy step by step, closes the switchover.
 failover_result run_failover_job(caf::actor_system& sys, const config::switchyard_config& cfg,

@@ -5,6 +5,7 @@
 
 #include "actors/directory.hpp"
 #include "actors/event_hub.hpp"
+#include "actors/metrics.hpp"
 #include "messages/error.hpp"
 
 namespace switchyard::actors {
@@ -61,6 +62,10 @@ classifier_full_actor::behavior_type
 failure_classifier(classifier_full_actor::stateful_pointer<failure_classifier_state> self) {
   return {
       [self](health_transition& t) {
+        static auto& depth = metrics::registry::global().gauge_for(
+            "switchyard_mailbox_depth", "Messages waiting in an actor's mailbox when last sampled.",
+            {{"actor", "failure_classifier"}});
+        depth.set(static_cast<double>(self->mailbox().size()));
         auto& sys = self->system();
         if (auto store = lookup<store_actor>(sys, names::store))
           caf::anon_send(store, t);

@@ -19,8 +19,13 @@ caf::timespan health_checker_state::next_delay() {
   return delay;
 }
 
-health_checker_state::~health_checker_state() {
-  held.reset();
+caf::timespan health_checker_state::schedule_tick(caf::actor_clock::time_point now) {
+  auto delay = next_delay();
+  if (next_tick == caf::actor_clock::time_point{} || now - next_tick > delay)
+    next_tick = now + delay;
+  else
+    next_tick += delay;
+  return next_tick - now;
 }
 
 bool health_checker_state::confirm_at_once(caf::actor_clock::time_point now) {
@@ -31,20 +36,11 @@ bool health_checker_state::confirm_at_once(caf::actor_clock::time_point now) {
   return ++confirmations <= max_confirmations_per_interval;
 }
 
-health_checker_state::probe_result
-health_checker_state::probe_once(probe_cause cause, caf::actor_clock::time_point now) {
-  held.reset(); // the probe may close or replace its connection
-  probe_result r;
-  r.outcome = prober->check();
+health_checker_state::verdict health_checker_state::judge(probe_outcome got, probe_cause cause,
+                                                          caf::actor_clock::time_point now) {
+  verdict r;
+  r.outcome = std::move(got);
   const auto& outcome = r.outcome;
-  if (int fd = prober->held_fd(); fd >= 0 && on_connection_lost) {
-    if (auto err = watch->watch(fd, on_connection_lost); err.empty())
-      held.emplace(*watch, fd);
-    else
-      spdlog::warn("{}/{}: held connection not watched, lost connections are seen at the next "
-                   "probe: {}",
-                   service.value, instance.value, err);
-  }
   spdlog::debug("{}/{}: probe {} in {} us: {}", service.value, instance.value,
                 outcome.ok ? "ok" : "FAILED", outcome.latency.count(), outcome.detail);
   bool confirming = cause != probe_cause::timer;
@@ -94,6 +90,7 @@ health_checker_actor::behavior_type
 health_checker(health_checker_actor::stateful_pointer<health_checker_state> self,
                std::string service, config::instance_settings instance,
                config::health_check_settings check, probe_factory factory) {
+  using probe_cause = health_checker_state::probe_cause;
   auto& st = self->state;
   st.service = service_id{std::move(service)};
   st.instance = instance_id{instance.name};
@@ -105,13 +102,39 @@ health_checker(health_checker_actor::stateful_pointer<health_checker_state> self
                    check.interval / health_checker_state::phi_std_dev_divisor);
   // Seeded per instance so checkers started together spread out.
   st.rng.seed(static_cast<unsigned>(std::hash<std::string>{}(instance.name)));
-  // Runs on the watch thread: only a message, to a weak handle (the watch
-  // must not keep the checker alive).
-  st.on_connection_lost = [weak = caf::actor_cast<caf::weak_actor_ptr>(self)] {
+  {
+    auto& reg = metrics::registry::global();
+    metrics::labels type{{"type", config::to_string(check.type)}};
+    st.probes_sent =
+        &reg.counter_for("switchyard_probes_sent_total", "Health probes started.", type);
+    st.probes_failed = &reg.counter_for("switchyard_probes_failed_total",
+                                        "Health probes that failed (or timed out).", type);
+    st.probe_duration =
+        &reg.histogram_for("switchyard_probe_duration_seconds", "Duration of health probes.", type);
+    st.healthy_gauge = &reg.gauge_for(
+        "switchyard_instance_healthy", "1 while the instance is healthy, 0 while it is unhealthy.",
+        {{"service", st.service.value}, {"instance", st.instance.value}});
+  }
+  // Engine callbacks run on the engine's threads: only a message, to a weak
+  // handle (a probe must not keep the checker alive, nor fail when it is gone).
+  auto weak = caf::actor_cast<caf::weak_actor_ptr>(self);
+  st.prober->on_connection_lost([weak] {
     if (auto strong = weak.lock())
       caf::anon_send(caf::actor_cast<health_checker_actor>(strong), conn_lost_atom::value);
+  });
+  auto start_probe = [self, weak](probe_cause cause) {
+    auto& s = self->state;
+    s.in_flight = cause;
+    s.started = self->clock().now();
+    auto seq = ++s.seq;
+    s.probes_sent->inc();
+    s.prober->start([weak, seq](probe_outcome out) {
+      if (auto strong = weak.lock())
+        caf::anon_send(caf::actor_cast<health_checker_actor>(strong),
+                       probe_result{seq, std::move(out)});
+    });
   };
-  auto report = [self](health_checker_state::probe_result& r) {
+  auto report = [self](health_checker_state::verdict& r) {
     auto& sys = self->system();
     // Every outcome, for response times and error rates (if anyone listens).
     if (auto perf = lookup<performance_monitor_actor>(sys, names::performance))
@@ -120,36 +143,79 @@ health_checker(health_checker_actor::stateful_pointer<health_checker_state> self
     auto& t = r.transition;
     if (!t)
       return;
+    self->state.healthy_gauge->set(t->to == health_status::healthy ? 1.0 : 0.0);
     if (auto cls = lookup<classifier_actor>(sys, names::classifier))
       self->send(cls, std::move(*t));
     else
       spdlog::error("{}: classifier unavailable, transition not reported",
                     self->state.instance.value);
   };
+  // The held connection is gone: probe at once, unless this interval's
+  // confirmations are used up (then the next periodic probe confirms).
+  auto connection_lost = [self, start_probe] {
+    auto& s = self->state;
+    if (!s.confirm_at_once(self->clock().now())) {
+      s.loss_unconfirmed = true;
+      spdlog::debug("{}/{}: held connection lost again, the next probe confirms", s.service.value,
+                    s.instance.value);
+      return;
+    }
+    s.loss_unconfirmed = false; // confirmed now
+    start_probe(probe_cause::connection_lost);
+  };
+  auto complete = [self, report, connection_lost](probe_outcome outcome) {
+    auto& s = self->state;
+    auto cause = *s.in_flight;
+    s.in_flight.reset();
+    if (!outcome.ok)
+      s.probes_failed->inc();
+    s.probe_duration->observe(std::chrono::duration<double>(outcome.latency).count());
+    auto r = s.judge(std::move(outcome), cause, self->clock().now());
+    report(r);
+    if (std::exchange(s.lost_while_busy, false))
+      connection_lost();
+  };
   self->send(self, probe_atom::value);
   return {
-      [self, report](probe_atom) {
+      [self, start_probe, complete](probe_atom) {
         auto& s = self->state;
-        auto r = s.probe_once(std::exchange(s.loss_unconfirmed, false)
-                                  ? health_checker_state::probe_cause::connection_lost_earlier
-                                  : health_checker_state::probe_cause::timer,
-                              self->clock().now());
-        report(r);
-        self->delayed_send(self, s.next_delay(), probe_atom::value);
+        self->delayed_send(self, s.schedule_tick(self->clock().now()), probe_atom::value);
+        if (s.in_flight) {
+          auto limit = caf::timespan{s.check.timeout} + health_checker_state::overdue_grace;
+          if (self->clock().now() - s.started < limit)
+            return; // still within its timeout: this beat is skipped
+          // Never answered: failed, and its result (if it comes) is stale.
+          spdlog::warn("{}/{}: probe {} gave no result within {} ms", s.service.value,
+                       s.instance.value, s.seq,
+                       std::chrono::duration_cast<std::chrono::milliseconds>(limit).count());
+          complete(probe_outcome{
+              false, std::chrono::duration_cast<std::chrono::microseconds>(limit),
+              fmt::format("no result within {} ms",
+                          std::chrono::duration_cast<std::chrono::milliseconds>(limit).count()),
+              false});
+          if (s.in_flight)
+            return; // the completion started a confirmation
+        }
+        start_probe(std::exchange(s.loss_unconfirmed, false) ? probe_cause::connection_lost_earlier
+                                                             : probe_cause::timer);
       },
       // An extra probe: the periodic timer keeps its schedule.
-      [self, report](conn_lost_atom) {
+      [self, connection_lost](conn_lost_atom) {
         auto& s = self->state;
-        if (!s.confirm_at_once(self->clock().now())) {
-          s.loss_unconfirmed = true;
-          spdlog::debug("{}/{}: held connection lost again, the next probe confirms",
-                        s.service.value, s.instance.value);
+        if (s.in_flight) {
+          s.lost_while_busy = true; // handled when the probe in flight ends
           return;
         }
-        s.loss_unconfirmed = false; // confirmed now
-        auto r =
-            s.probe_once(health_checker_state::probe_cause::connection_lost, self->clock().now());
-        report(r);
+        connection_lost();
+      },
+      [self, complete](probe_result& r) {
+        auto& s = self->state;
+        if (!s.in_flight || r.seq != s.seq) {
+          spdlog::debug("{}/{}: stale result of probe {} ignored (current {})", s.service.value,
+                        s.instance.value, r.seq, s.seq);
+          return;
+        }
+        complete(std::move(r.outcome));
       },
   };
 }
@@ -165,9 +231,9 @@ std::vector<child_spec> health_checker_specs(const config::service_settings& ser
         {health_checker_name(service.name, inst.name), std::nullopt,
          [name = service.name, inst, check = service.health_check](caf::actor_system& sys) {
            probe_factory factory = [name, inst, check] { return make_probe(name, check, inst); };
-           // Detached: a probe blocks for up to its timeout.
+           // Cooperative: the probe runs in the probe engine, never in the actor.
            return caf::actor_cast<caf::actor>(
-               sys.spawn<caf::detached>(health_checker, name, inst, check, factory));
+               sys.spawn(health_checker, name, inst, check, factory));
          }});
   return specs;
 }

@@ -1,9 +1,12 @@
 // One health checker per instance: probes on a CAF timer (interval plus
 // random jitter), applies rise/fall, and reports transitions to the
-// classifier. Probes block for up to their timeout, so the daemon spawns
-// health checkers detached. A connection the probe holds open (fast
-// detection) is handed to the connection watch; when the peer drops it the
-// checker probes at once, and a failure then is unhealthy without `fall`.
+// classifier. The probe runs in the probe engine (actors/probes/probe_engine.*)
+// and its outcome comes back as a `probe_result` message, so a checker never
+// blocks and is an ordinary cooperative actor. One probe is in flight at a
+// time; a result whose sequence number is not the one in flight is stale and
+// ignored. A connection the probe holds open (fast detection) is watched by
+// the engine; when the peer drops it the checker probes at once, and a
+// failure then is unhealthy without `fall`.
 #pragma once
 
 #include <functional>
@@ -14,8 +17,8 @@
 #include <vector>
 
 #include "actors/health_tracker.hpp"
+#include "actors/metrics.hpp"
 #include "actors/phi_accrual.hpp"
-#include "actors/probes/connection_watch.hpp"
 #include "actors/probes/probe.hpp"
 #include "config/model.hpp"
 #include "messages/interfaces.hpp"
@@ -23,12 +26,10 @@
 
 namespace switchyard::actors {
 
-using probe_factory = std::function<std::unique_ptr<probe>()>;
+using probe_factory = std::function<std::unique_ptr<async_probe>()>;
 
 struct health_checker_state {
   health_checker_state() = default;
-  /// Stops watching the held connection before the probe (its owner) closes it.
-  ~health_checker_state();
   health_checker_state(const health_checker_state&) = delete;
   health_checker_state& operator=(const health_checker_state&) = delete;
   static inline const char* const name = "health_checker";
@@ -36,15 +37,11 @@ struct health_checker_state {
   service_id service;
   instance_id instance;
   config::health_check_settings check;
-  std::unique_ptr<probe> prober;
+  std::unique_ptr<async_probe> prober;
   std::optional<health_tracker> tracker;
   /// phi-accrual over the successful probes, when health_check.phi_threshold is set.
   std::optional<phi_accrual> phi;
   std::minstd_rand rng;
-  connection_watch* watch = &connection_watch::process_wide();
-  /// Tells this checker that its held connection is gone (set at spawn).
-  connection_watch::callback on_connection_lost;
-  std::optional<watched_connection> held; ///< the probe's held connection, while watched
   /// Immediate confirmations in the current window (one interval long).
   caf::actor_clock::time_point confirm_window{};
   int confirmations = 0;
@@ -63,11 +60,19 @@ struct health_checker_state {
   /// Interval plus a uniformly random share of the jitter.
   caf::timespan next_delay();
 
+  /// When the periodic timer is due next. Ticks are scheduled from the last
+  /// due time, not from when a tick was handled, so a busy scheduler does not
+  /// stretch the interval (and 10,000 checkers at 1 s do probe 10,000 times a
+  /// second); after falling behind by more than an interval it starts afresh.
+  caf::actor_clock::time_point next_tick{};
+  /// The delay until the next periodic tick, from `now`.
+  caf::timespan schedule_tick(caf::actor_clock::time_point now);
+
   /// Whether a lost connection is probed at once (true), or left to the next
   /// periodic probe because this interval's confirmations are used up.
   bool confirm_at_once(caf::actor_clock::time_point now);
 
-  struct probe_result {
+  struct verdict {
     probe_outcome outcome;
     std::optional<health_transition> transition; ///< to report, if the status changed
   };
@@ -80,10 +85,27 @@ struct health_checker_state {
     connection_lost_earlier ///< the periodic probe, with a loss left to it
   };
 
-  /// Runs the probe once at `now`, watches the connection it holds and applies
-  /// the outcome: rise/fall, and phi-accrual when configured (whichever says
-  /// unhealthy first).
-  probe_result probe_once(probe_cause cause, caf::actor_clock::time_point now);
+  /// The probe in flight: its number, why it runs and since when. `seq` is the
+  /// number of the last probe started.
+  std::uint64_t seq = 0;
+  std::optional<probe_cause> in_flight;
+  caf::actor_clock::time_point started{};
+  /// The held connection was lost while a probe was in flight: handled when it ends.
+  bool lost_while_busy = false;
+
+  /// A probe not back after its timeout plus this is given up on (failed):
+  /// the engine always answers within the timeout, this only guards the checker.
+  static constexpr caf::timespan overdue_grace = std::chrono::seconds(1);
+
+  /// Metrics (the process-wide registry), looked up once at spawn.
+  metrics::counter* probes_sent = nullptr;
+  metrics::counter* probes_failed = nullptr;
+  metrics::histogram* probe_duration = nullptr;
+  metrics::gauge* healthy_gauge = nullptr;
+
+  /// Applies the outcome of a probe that ran for `cause`, finished at `now`:
+  /// rise/fall, and phi-accrual when configured (whichever says unhealthy first).
+  verdict judge(probe_outcome outcome, probe_cause cause, caf::actor_clock::time_point now);
 };
 
 /// `factory` makes the instance's probe (make_probe in the daemon, a fake in tests).

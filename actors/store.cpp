@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/event_hub.hpp"
+#include "actors/metrics.hpp"
 #include "messages/error.hpp"
 
 namespace switchyard::actors {
@@ -26,10 +27,124 @@ caf::result<caf::ok_atom> reply_ok(caf::expected<void> x, const char* what) {
   return caf::ok_atom::value;
 }
 
+using store_self = store_actor::stateful_pointer<store_state>;
+using steady = std::chrono::steady_clock;
+
+struct store_metrics {
+  metrics::histogram& write_seconds = metrics::registry::global().histogram_for(
+      "switchyard_journal_write_duration_seconds",
+      "Duration of one SQLite transaction of the store (a group commit of journal writes).");
+  metrics::counter& rows = metrics::registry::global().counter_for(
+      "switchyard_journal_rows_total", "Journal rows written by the store (committed).");
+  metrics::gauge& mailbox = metrics::registry::global().gauge_for(
+      "switchyard_mailbox_depth", "Messages waiting in an actor's mailbox when last sampled.",
+      {{"actor", "store"}});
+};
+
+store_metrics& journal_metrics() {
+  static store_metrics m;
+  return m;
+}
+
+// Commits every pending write in one transaction, then answers each: its own
+// result when the commit succeeded, the commit's error otherwise (none of the
+// batch was written). Nobody is answered before their row is durable.
+void flush(store_self self) {
+  auto& st = self->state;
+  if (st.batch.empty())
+    return;
+  auto batch = std::move(st.batch);
+  st.batch.clear();
+  auto& m = journal_metrics();
+  m.mailbox.set(static_cast<double>(self->mailbox().size()));
+  auto started = steady::now();
+  caf::error failure;
+  std::size_t rows = 0;
+  if (auto b = st.db->begin_batch(); !b) {
+    failure = b.error();
+  } else {
+    if (st.options.after_begin)
+      st.options.after_begin(*st.db);
+    for (auto& w : batch) {
+      if (!st.db->batch_intact()) {
+        // SQLite rolled the transaction back after an error: the writes so
+        // far are gone and the rest must not commit one by one.
+        failure = make_sy_error(sy_errc::storage_failure,
+                                "the group commit's transaction was rolled back by SQLite");
+        break;
+      }
+      if (w.run())
+        ++rows;
+    }
+    if (failure)
+      st.db->rollback_batch();
+    else if (auto c = st.db->commit_batch(); !c)
+      failure = c.error();
+  }
+  ++st.commits;
+  m.write_seconds.observe(std::chrono::duration<double>(steady::now() - started).count());
+  if (failure) {
+    spdlog::error("store: committing {} journal write(s) failed, none was written: {}",
+                  batch.size(), describe(failure));
+  } else {
+    m.rows.inc(static_cast<double>(rows));
+  }
+  for (auto& w : batch)
+    w.settle(failure);
+}
+
+// Queues a write for the next group commit. The first write of a batch sends
+// the store a flush to itself: everything already in the mailbox before it
+// joins the batch.
+void enqueue(store_self self, pending_write w) {
+  auto& st = self->state;
+  st.batch.push_back(std::move(w));
+  if (st.batch.size() >= st.options.max_batch) {
+    flush(self);
+  } else if (!st.flush_scheduled) {
+    st.flush_scheduled = true;
+    self->send(self, flush_atom::value);
+  }
+}
+
+// A journal write answered with T after the commit; `on_commit` runs (e.g. to
+// count it) only when it was written.
+template <class T, class Write, class OnCommit>
+caf::result<T> journal(store_self self, const char* what, Write write, OnCommit on_commit) {
+  auto rp = self->make_response_promise<T>();
+  auto result = std::make_shared<caf::expected<T>>(caf::error{});
+  enqueue(self, {[result, write, what]() mutable {
+                   *result = write();
+                   if (!*result)
+                     spdlog::error("store: {} failed: {}", what, describe(result->error()));
+                   return static_cast<bool>(*result);
+                 },
+                 [rp, result, on_commit](const caf::error& commit_error) mutable {
+                   if (commit_error) {
+                     rp.deliver(commit_error);
+                   } else if (!*result) {
+                     rp.deliver(result->error());
+                   } else {
+                     on_commit(**result);
+                     rp.deliver(std::move(**result));
+                   }
+                 }});
+  return rp;
+}
+
 } // namespace
 
 store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self,
                                  std::shared_ptr<const config::switchyard_config> cfg) {
+  return store_with(self, std::move(cfg), store_options{});
+}
+
+store_actor::behavior_type store_with(store_actor::stateful_pointer<store_state> self,
+                                      std::shared_ptr<const config::switchyard_config> cfg,
+                                      store_options options) {
+  if (options.max_batch == 0)
+    options.max_batch = 1;
+  self->state.options = std::move(options);
   // On failure the actor quits right after this function returns (the handlers
   // below never run without a database); the supervisor restarts it with backoff.
   auto path = cfg->database_path();
@@ -48,82 +163,182 @@ store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self
   }
   return {
       [self](health_transition& t) {
-        if (auto r = self->state.db->record_health(t); !r)
-          spdlog::warn("store: health history row lost: {}", describe(r.error()));
+        auto lost = std::make_shared<caf::error>();
+        enqueue(self, {[self, t, lost] {
+                         auto r = self->state.db->record_health(t);
+                         if (!r)
+                           *lost = r.error();
+                         return static_cast<bool>(r);
+                       },
+                       [lost](const caf::error& commit_error) {
+                         if (commit_error || *lost)
+                           spdlog::warn("store: health history row lost: {}",
+                                        describe(commit_error ? commit_error : *lost));
+                       }});
       },
       [self](failure_detection& d) -> caf::result<detection_id> {
-        return reply(self->state.db->record_detection(d), "recording a detection");
+        return journal<detection_id>(
+            self, "recording a detection",
+            [self, d] { return self->state.db->record_detection(d); },
+            [type = d.type, level = d.level](const detection_id&) {
+              metrics::registry::global()
+                  .counter_for("switchyard_detections_total", "Failure detections persisted.",
+                               {{"type", to_string(type)}, {"severity", to_string(level)}})
+                  .inc();
+            });
+      },
+      [self](flush_atom) {
+        self->state.flush_scheduled = false;
+        flush(self);
       },
       [self](failover_plan& p) -> caf::result<std::int64_t> {
+        flush(self); // answer in order: after the writes received before
         return reply(self->state.db->save_plan(p), "saving a plan");
       },
       [self](switchover_start& s) -> caf::result<switchover_id> {
-        return reply(self->state.db->begin_switchover(s), "opening a switchover");
+        return journal<switchover_id>(
+            self, "opening a switchover", [self, s] { return self->state.db->begin_switchover(s); },
+            [](const switchover_id&) {});
       },
       [self](step_start& s) -> caf::result<step_id> {
-        return reply(self->state.db->begin_step(s), "journaling a step start");
+        return journal<step_id>(
+            self, "journaling a step start", [self, s] { return self->state.db->begin_step(s); },
+            [self, phase = s.step.phase](const step_id& id) {
+              self->state.steps_running[id.value] = {phase, steady::now()};
+            });
       },
       [self](step_finish& s) -> caf::result<caf::ok_atom> {
-        return reply_ok(self->state.db->finish_step(s), "journaling a step end");
+        return journal<caf::ok_atom>(
+            self, "journaling a step end",
+            [self, s]() -> caf::expected<caf::ok_atom> {
+              if (auto r = self->state.db->finish_step(s); !r)
+                return r.error();
+              return caf::ok_atom::value;
+            },
+            [self, step = s.step.value](const caf::ok_atom&) {
+              auto& running = self->state.steps_running;
+              if (auto i = running.find(step); i != running.end()) {
+                metrics::registry::global()
+                    .histogram_for("switchyard_step_duration_seconds",
+                                   "Duration of a failover step, journaled start to end.",
+                                   {{"phase", to_string(i->second.first)}})
+                    .observe(
+                        std::chrono::duration<double>(steady::now() - i->second.second).count());
+                running.erase(i);
+              }
+            });
       },
       [self](switchover_finish& s) -> caf::result<caf::ok_atom> {
-        return reply_ok(self->state.db->finish_switchover(s), "closing a switchover");
+        auto kind = std::make_shared<switchover_kind>(switchover_kind::automatic_failover);
+        return journal<caf::ok_atom>(
+            self, "closing a switchover",
+            [self, s, kind]() -> caf::expected<caf::ok_atom> {
+              if (auto k = self->state.db->switchover_kind_of(s.switchover); k)
+                *kind = *k;
+              if (auto r = self->state.db->finish_switchover(s); !r)
+                return r.error();
+              return caf::ok_atom::value;
+            },
+            [kind, status = s.status](const caf::ok_atom&) {
+              metrics::registry::global()
+                  .counter_for("switchyard_switchovers_total",
+                               "Switchovers closed, by kind and outcome.",
+                               {{"kind", to_string(*kind)},
+                                {"outcome",
+                                 status == switchover_status::completed ? "completed" : "failed"}})
+                  .inc();
+            });
       },
       [self](load_topo_atom) -> caf::result<topology_list> {
+        flush(self); // answer in order: after the writes received before
         return reply(self->state.db->load_topology(), "loading the topology");
       },
       [self](switchovers_query& q) -> caf::result<switchover_record_list> {
+        flush(self); // answer in order: after the writes received before
         auto rows = self->state.db->list_switchovers(q.service);
         if (rows && q.limit > 0 && rows->size() > q.limit)
           rows->resize(q.limit);
         return reply(std::move(rows), "listing switchovers");
       },
       [self](switchover_id id) -> caf::result<switchover_detail> {
+        flush(self); // answer in order: after the writes received before
         return reply(self->state.db->get_switchover(id), "reading a switchover");
       },
       [self](detections_query& q) -> caf::result<detection_record_list> {
+        flush(self); // answer in order: after the writes received before
         auto rows = self->state.db->list_detections(q.service);
         if (rows && q.limit > 0 && rows->size() > q.limit)
           rows->resize(q.limit);
         return reply(std::move(rows), "listing detections");
       },
       [self](decision_record& d) -> caf::result<std::int64_t> {
+        flush(self); // answer in order: after the writes received before
         return reply(self->state.db->record_decision(d), "journaling a decision");
       },
       [self](decisions_query& q) -> caf::result<decision_record_list> {
+        flush(self); // answer in order: after the writes received before
         return reply(self->state.db->list_decisions(q.service, q.limit), "listing decisions");
       },
       [self](availability_query& q) -> caf::result<availability_list> {
+        flush(self); // answer in order: after the writes received before
         return reply(self->state.db->availability(q.service.value, q.now_ms),
                      "computing availability");
       },
       [self](plan_atom, service_id& service) -> caf::result<plan_record> {
+        flush(self); // answer in order: after the writes received before
         auto plan = self->state.db->latest_plan(service.value);
         if (!plan)
           return reply<plan_record>(plan.error(), "reading a plan");
         return *plan ? **plan : plan_record{service, 0, {}, 0};
       },
       [self](audit_record& a) -> caf::result<std::int64_t> {
+        flush(self); // answer in order: after the writes received before
         return reply(self->state.db->record_audit(a), "writing the audit trail");
       },
       [self](audit_query& q) -> caf::result<audit_record_list> {
+        flush(self); // answer in order: after the writes received before
         return reply(self->state.db->list_audit(q.limit), "reading the audit trail");
       },
       [self](maintenance_record& m) -> caf::result<caf::ok_atom> {
+        flush(self); // answer in order: after the writes received before
         return reply_ok(self->state.db->set_maintenance(m), "recording maintenance");
       },
       [self](maintenance_clear& m) -> caf::result<caf::ok_atom> {
+        flush(self); // answer in order: after the writes received before
         return reply_ok(self->state.db->clear_maintenance(m), "ending maintenance");
       },
       [self](config_update& update) -> caf::result<caf::ok_atom> {
+        flush(self); // answer in order: after the writes received before
         return reply_ok(self->state.db->sync_config(*update.cfg),
                         "recording the reloaded configuration");
       },
       [self](resume_atom) -> caf::result<interrupted_list> {
+        flush(self); // answer in order: after the writes received before
         return reply(self->state.db->interrupted_switchovers(), "reading interrupted switchovers");
       },
       [self](maint_atom) -> caf::result<maintenance_list> {
+        flush(self); // answer in order: after the writes received before
         return reply(self->state.db->list_maintenance(wall_clock_ms()), "loading maintenance");
+      },
+      [self](site_save& x) -> caf::result<std::int64_t> {
+        flush(self); // answer in order: after the writes received before
+        return reply(self->state.db->save_site(x.record), "journaling a site switchover");
+      },
+      [self](site_query& q) -> caf::result<site_record_list> {
+        flush(self); // answer in order: after the writes received before
+        return reply(self->state.db->list_sites(q), "reading site switchovers");
+      },
+      [self](drill_save& x) -> caf::result<std::int64_t> {
+        flush(self); // answer in order: after the writes received before
+        return reply(self->state.db->save_drill(x.report), "recording a drill");
+      },
+      [self](drill_query& q) -> caf::result<drill_report_list> {
+        flush(self); // answer in order: after the writes received before
+        return reply(self->state.db->list_drills(q), "reading drills");
+      },
+      [self](drill_atom) -> caf::result<service_drill_list> {
+        flush(self); // answer in order: after the writes received before
+        return reply(self->state.db->last_drills(), "reading the last drills");
       },
   };
 }

@@ -3,7 +3,16 @@
 // and write. Spawned detached in the daemon (SQLite fsyncs block).
 #pragma once
 
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <memory>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <caf/error.hpp>
 
 #include "config/model.hpp"
 #include "messages/interfaces.hpp"
@@ -11,13 +20,43 @@
 
 namespace switchyard::actors {
 
+/// Group commits: the journal writes (health transitions, detections,
+/// switchover and step rows) are gathered while the store is busy and
+/// committed in one transaction; each is answered only after that commit.
+struct store_options {
+  /// The most writes in one commit; 1: every write commits on its own.
+  std::size_t max_batch = 512;
+  /// Tests: runs right after a batch's BEGIN (e.g. to make its COMMIT fail).
+  std::function<void(persistence::sqlite_store&)> after_begin;
+};
+
+/// A journal write waiting for its batch's commit.
+struct pending_write {
+  /// Runs the write inside the batch's transaction; false if it failed on
+  /// its own (it then wrote nothing and settle() reports its error).
+  std::function<bool()> run;
+  /// After the commit: the commit's error (none: committed) goes to the requester.
+  std::function<void(const caf::error&)> settle;
+};
+
 struct store_state {
   store_state() = default;
   static inline const char* const name = "store";
   std::unique_ptr<persistence::sqlite_store> db;
+  store_options options;
+  std::vector<pending_write> batch;
+  bool flush_scheduled = false;
+  std::uint64_t commits = 0; ///< batches committed (or failed), for benchmarks
+  /// Started steps: phase and start, for switchyard_step_duration_seconds.
+  std::unordered_map<std::int64_t, std::pair<step_phase, std::chrono::steady_clock::time_point>>
+      steps_running;
 };
 
 store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self,
                                  std::shared_ptr<const config::switchyard_config> cfg);
+/// The store with explicit options (benchmarks, tests).
+store_actor::behavior_type store_with(store_actor::stateful_pointer<store_state> self,
+                                      std::shared_ptr<const config::switchyard_config> cfg,
+                                      store_options options);
 
 } // namespace switchyard::actors

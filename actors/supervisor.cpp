@@ -5,6 +5,7 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/metrics.hpp"
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
 
@@ -88,6 +89,11 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self,
           if (child.id != id)
             continue; // a child removed meanwhile is simply not found
           ++child.restarts;
+          metrics::registry::global()
+              .counter_for("switchyard_supervisor_restarts_total",
+                           "Children restarted by the supervisor after a crash.",
+                           {{"child", child.spec.name}})
+              .inc();
           start_child(self, child);
           spdlog::info("supervisor: {} restarted (restart #{})", child.spec.name, child.restarts);
         }

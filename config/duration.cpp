@@ -1,4 +1,4 @@
-// Duration syntax of the configuration: "250ms", "2s", "1m", "1h", "1m30s".
+// Duration syntax of the configuration: "250ms", "2s", "1m", "1h", "1m30s", "90d".
 #include <cctype>
 
 #include "config/loader.hpp"
@@ -39,6 +39,8 @@ bool parse_duration(const std::string& text, milliseconds& out) {
       total += value * 60'000;
     else if (unit == "h")
       total += value * 3'600'000;
+    else if (unit == "d")
+      total += value * 86'400'000;
     else
       return false; // missing or unknown unit
     if (total > max_total)

@@ -175,11 +175,28 @@ void read_detection(yaml_reader& r, const YAML::Node& node, detection_settings& 
   }
 }
 
+void read_site_switchover(yaml_reader& r, const YAML::Node& node, site_switchover_settings& s) {
+  const std::string f = "orchestrator.site_switchover";
+  if (!r.expect_map(node, f))
+    return;
+  r.check_keys(node, f, {"parallelism", "prepare_timeout", "verify_timeout", "drill_interval"});
+  r.read(node, "parallelism", join(f, "parallelism"), s.parallelism, 1, 1000);
+  for (auto [key, value] : {std::pair{"prepare_timeout", &s.prepare_timeout},
+                            std::pair{"verify_timeout", &s.verify_timeout},
+                            std::pair{"drill_interval", &s.drill_interval}})
+    if (r.read(node, key, join(f, key), *value) && value->count() <= 0)
+      r.fail(node[key], join(f, key), "must be greater than 0");
+}
+
+bool valid_listen_address(const std::string& listen);
+
 void read_orchestrator(yaml_reader& r, const YAML::Node& node, orchestrator_settings& o) {
   const std::string f = "orchestrator";
   if (!r.expect_map(node, f))
     return;
-  r.check_keys(node, f, {"data_dir", "database", "log_level", "supervisor", "safety", "detection"});
+  r.check_keys(node, f,
+               {"data_dir", "database", "log_level", "supervisor", "safety", "detection",
+                "site_switchover", "metrics_listen"});
   r.read(node, "data_dir", join(f, "data_dir"), o.data_dir);
   if (node["data_dir"].IsDefined() && o.data_dir.empty())
     r.fail(node["data_dir"], join(f, "data_dir"), "must not be empty");
@@ -189,6 +206,12 @@ void read_orchestrator(yaml_reader& r, const YAML::Node& node, orchestrator_sett
        o.database.find('/') != std::string::npos))
     r.fail(node["database"], join(f, "database"),
            "'" + o.database + "' must be a plain file name (the folder is data_dir)");
+  if (r.read(node, "metrics_listen", join(f, "metrics_listen"), o.metrics_listen) &&
+      o.metrics_enabled() && !valid_listen_address(o.metrics_listen))
+    r.fail(
+        node["metrics_listen"], join(f, "metrics_listen"),
+        "'" + o.metrics_listen +
+            "' is not host:port (e.g. 127.0.0.1:7401; port 0 picks a free one; \"off\" disables)");
   r.read_enum(node, "log_level", join(f, "log_level"), o.level,
               {{"trace", log_level::trace},
                {"debug", log_level::debug},
@@ -201,6 +224,8 @@ void read_orchestrator(yaml_reader& r, const YAML::Node& node, orchestrator_sett
     read_safety(r, node["safety"], o.safety);
   if (node["detection"].IsDefined())
     read_detection(r, node["detection"], o.detection);
+  if (node["site_switchover"].IsDefined())
+    read_site_switchover(r, node["site_switchover"], o.site_switchover);
 }
 
 void read_health_check(yaml_reader& r, const YAML::Node& node, const std::string& f,
@@ -318,6 +343,18 @@ bool split_address(const std::string& text, std::string& host, std::uint16_t& po
   return true;
 }
 
+// A listener's "host:port"; port 0 (pick a free one) is valid here.
+bool valid_listen_address(const std::string& listen) {
+  std::string host;
+  std::uint16_t port = 0;
+  // Check the host with any valid port in place of 0.
+  auto colon = listen.rfind(':');
+  auto checked = listen;
+  if (colon != std::string::npos && listen.substr(colon + 1) == "0")
+    checked = listen.substr(0, colon) + ":1";
+  return split_address(checked, host, port);
+}
+
 // `path` as resolve_paths() will make it: relative paths resolve against the config file's folder.
 std::string resolve_against(const std::string& config_file, const std::string& path) {
   namespace fs = std::filesystem;
@@ -378,14 +415,7 @@ void read_api(yaml_reader& r, const YAML::Node& node, api_settings& a) {
     return;
   r.check_keys(node, f, {"listen", "tokens_file", "tls"});
   r.read(node, "listen", join(f, "listen"), a.listen);
-  std::string host;
-  std::uint16_t port = 0;
-  // Port 0 (pick a free one) is valid here; check the host with any valid port in its place.
-  auto colon = a.listen.rfind(':');
-  auto checked = a.listen;
-  if (colon != std::string::npos && a.listen.substr(colon + 1) == "0")
-    checked = a.listen.substr(0, colon) + ":1";
-  if (node["listen"].IsDefined() && !split_address(checked, host, port))
+  if (node["listen"].IsDefined() && !valid_listen_address(a.listen))
     r.fail(node["listen"], join(f, "listen"),
            "'" + a.listen + "' is not host:port (e.g. 127.0.0.1:7400; port 0 picks a free one)");
   r.read(node, "tokens_file", join(f, "tokens_file"), a.tokens_file);
@@ -531,7 +561,7 @@ void read_strategy(yaml_reader& r, const YAML::Node& node, const std::string& f,
     return;
   r.check_keys(node, f,
                {"type", "checks", "demote", "fence", "promote", "reroute", "verify", "position",
-                "rejoin", "readiness", "dead_when"});
+                "rejoin", "readiness", "dead_when", "prepare", "integrity"});
   r.read_enum(node, "dead_when", join(f, "dead_when"), s.dead_when,
               {{"never", dead_rule::never}, {"refused", dead_rule::refused}});
   if (r.require(node, "type", f))
@@ -563,6 +593,8 @@ void read_strategy(yaml_reader& r, const YAML::Node& node, const std::string& f,
   phase("verify", s.verify);
   phase("rejoin", s.rejoin);
   phase("readiness", s.readiness);
+  phase("prepare", s.prepare);
+  phase("integrity", s.integrity);
   // One action, not a list: a candidate has one replication position.
   if (auto pos = node["position"]; pos.IsDefined()) {
     auto field = join(f, "position");
@@ -586,9 +618,21 @@ void read_strategy(yaml_reader& r, const YAML::Node& node, const std::string& f,
 void read_objectives(yaml_reader& r, const YAML::Node& node, const std::string& f, objectives& o) {
   if (!r.expect_map(node, f))
     return;
-  r.check_keys(node, f, {"rto", "rpo", "sla"});
+  r.check_keys(node, f, {"rto", "rpo", "sla", "backup"});
   r.read(node, "rto", join(f, "rto"), o.rto);
   r.read(node, "rpo", join(f, "rpo"), o.rpo);
+  // The declared backups (3-2-1 rule: copies, kinds of media, offsite copies).
+  if (auto backup = node["backup"]; backup.IsDefined()) {
+    auto bf = join(f, "backup");
+    backup_settings b;
+    if (r.expect_map(backup, bf)) {
+      r.check_keys(backup, bf, {"copies", "media", "offsite"});
+      r.read(backup, "copies", join(bf, "copies"), b.copies, 0, 1000);
+      r.read(backup, "media", join(bf, "media"), b.media, 0, 1000);
+      r.read(backup, "offsite", join(bf, "offsite"), b.offsite, 0, 1000);
+    }
+    o.backup = b;
+  }
   // A percentage, with or without the sign: 99.95 or 99.95%.
   read_decimal(
       r, node, "sla", join(f, "sla"), o.sla_percent, true, false,
@@ -762,15 +806,76 @@ void check_dependencies(yaml_reader& r, const YAML::Node& list,
   }
 }
 
+void read_sites(yaml_reader& r, const YAML::Node& node, std::vector<site_settings>& sites) {
+  if (!r.expect_sequence(node, "sites"))
+    return;
+  std::map<std::string, std::string> seen;
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    auto f = index("sites", i);
+    if (!r.expect_map(node[i], f))
+      continue;
+    r.check_keys(node[i], f, {"name", "description"});
+    site_settings s;
+    if (r.require(node[i], "name", f) && r.read(node[i], "name", join(f, "name"), s.name) &&
+        s.name.empty())
+      r.fail(node[i]["name"], join(f, "name"), "must not be empty");
+    r.read(node[i], "description", join(f, "description"), s.description);
+    s.mark = r.mark_of(node[i]);
+    if (!s.name.empty()) {
+      auto [it, fresh] = seen.emplace(s.name, f);
+      if (!fresh)
+        r.fail(node[i]["name"], join(f, "name"),
+               "'" + s.name + "' is already used by " + it->second);
+    }
+    sites.push_back(std::move(s));
+  }
+}
+
+// With `sites:` written, every instance must name one of them (a typo would
+// otherwise make a site of its own); without it, the sites are the ones used.
+void check_sites(yaml_reader& r, const YAML::Node& root, const YAML::Node& services,
+                 switchyard_config& cfg) {
+  auto known = [&](const std::string& name) {
+    return std::any_of(cfg.sites.begin(), cfg.sites.end(),
+                       [&](const site_settings& s) { return s.name == name; });
+  };
+  const bool declared = root["sites"].IsDefined();
+  for (std::size_t i = 0; i < cfg.services.size(); ++i)
+    for (std::size_t j = 0; j < cfg.services[i].instances.size(); ++j) {
+      const auto& inst = cfg.services[i].instances[j];
+      if (known(inst.site))
+        continue;
+      if (!declared) {
+        cfg.sites.push_back(site_settings{inst.site, {}, inst.mark});
+        continue;
+      }
+      // The instance's own node, to point at its `site:` (when the file is
+      // well-formed enough to have one). Never assign YAML::Nodes: that
+      // writes into the tree.
+      auto where = [&]() -> YAML::Node {
+        if (!services.IsSequence() || i >= services.size() || !services[i].IsMap())
+          return services;
+        auto list = services[i]["instances"];
+        if (!list.IsSequence() || j >= list.size() || !list[j].IsMap())
+          return services[i];
+        return list[j]["site"].IsDefined() ? list[j]["site"] : list[j];
+      };
+      auto field = join(index(join(index("services", i), "instances"), j), "site");
+      r.fail(where(), field, "'" + inst.site + "' is not one of the sites listed under `sites:`");
+    }
+}
+
 load_result load_node(const YAML::Node& root, const std::string& file_name) {
   load_result result;
   yaml_reader r{file_name, result.errors};
   auto& cfg = result.config;
   if (!r.expect_map(root, "(top level)"))
     return result;
-  r.check_keys(root, "", {"orchestrator", "api", "services"});
+  r.check_keys(root, "", {"orchestrator", "api", "sites", "services"});
   if (root["orchestrator"].IsDefined())
     read_orchestrator(r, root["orchestrator"], cfg.orchestrator);
+  if (root["sites"].IsDefined())
+    read_sites(r, root["sites"], cfg.sites);
   if (root["api"].IsDefined())
     read_api(r, root["api"], cfg.api);
   if (!r.require(root, "services", ""))
@@ -805,6 +910,7 @@ load_result load_node(const YAML::Node& root, const std::string& file_name) {
     cfg.services.push_back(std::move(svc));
   }
   check_dependencies(r, list, cfg.services);
+  check_sites(r, root, list, cfg);
   return result;
 }
 

@@ -101,13 +101,54 @@ struct detection_settings {
   bool operator==(const detection_settings&) const = default;
 };
 
+/// Whole-site switchovers and DR drills (docs/disaster-recovery.md).
+struct site_switchover_settings {
+  /// Services of one dependency level switched over at once.
+  int parallelism = 4;
+  /// One participant's prepare (pre-checks, reservation, prepare actions);
+  /// past it the participant counts as failed and everything aborts.
+  milliseconds prepare_timeout{60'000};
+  /// How long verification waits for a service to be available on the new site.
+  milliseconds verify_timeout{30'000};
+  /// A service not drilled within this long is flagged in its status.
+  milliseconds drill_interval{90LL * 24 * 3'600'000};
+  bool operator==(const site_switchover_settings&) const = default;
+};
+
+/// True if the host of `listen` (host:port) is a loopback host: 127.0.0.0/8,
+/// [::1] or localhost. Anything else (0.0.0.0, [::], a name) may be reachable
+/// from the network.
+inline bool address_is_loopback(const std::string& listen) {
+  auto host = listen.substr(0, listen.rfind(':'));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    return host == "[::1]";
+  std::string lower;
+  for (char c : host)
+    lower += c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+  if (lower == "localhost")
+    return true;
+  // 127.a.b.c in dotted decimal, not a name that starts with "127." (127.example.com).
+  int dots = 0;
+  for (char c : host)
+    if (c == '.')
+      ++dots;
+    else if (c < '0' || c > '9')
+      return false;
+  return dots == 3 && host.rfind("127.", 0) == 0;
+}
+
 struct orchestrator_settings {
-  std::string data_dir = "./data";        ///< relative paths resolve against the config file
+  std::string data_dir = "./data"; ///< relative paths resolve against the config file
+  /// GET /metrics (Prometheus text), host:port; port 0 picks a free one; "" or "off": disabled.
+  std::string metrics_listen = "127.0.0.1:7401";
+  bool metrics_enabled() const { return !metrics_listen.empty() && metrics_listen != "off"; }
+  bool metrics_listens_on_loopback() const { return address_is_loopback(metrics_listen); }
   std::string database = "switchyard.db"; ///< file name inside data_dir
   log_level level = log_level::info;
   supervisor_settings supervisor;
   detection_settings detection;
   safety_settings safety;
+  site_switchover_settings site_switchover;
   bool operator==(const orchestrator_settings&) const = default;
 };
 
@@ -234,10 +275,29 @@ struct strategy_settings {
   /// the load balancer's runtime API), run with the readiness checks against
   /// the best promotion candidate.
   std::vector<action_settings> readiness;
+  /// Run against the target at the prepare phase of a site switchover, after
+  /// the pre-checks (e.g. pause writes on the old primary, wait until the
+  /// target caught up). Their `rollback` commands undo them, in reverse,
+  /// when the site switchover aborts.
+  std::vector<action_settings> prepare;
+  /// Data integrity checks run against the new primary when a site
+  /// switchover verifies (e.g. compare replication positions, a checksum
+  /// command); their output is reported.
+  std::vector<action_settings> integrity;
   /// When a failed fence step may be passed over: only when the old primary
   /// is confirmed dead by this rule; otherwise the failover stops with an alert.
   dead_rule dead_when = dead_rule::never;
   bool operator==(const strategy_settings&) const = default;
+};
+
+/// The backups declared for a service's data (objectives.backup), checked
+/// against the 3-2-1 rule: at least 3 copies, on 2 kinds of media, 1 offsite.
+struct backup_settings {
+  int copies = 0;
+  int media = 0;
+  int offsite = 0;
+  bool meets_3_2_1() const { return copies >= 3 && media >= 2 && offsite >= 1; }
+  bool operator==(const backup_settings&) const = default;
 };
 
 struct objectives {
@@ -246,6 +306,8 @@ struct objectives {
   /// Availability target in percent (e.g. 99.9): the error budget is the
   /// rest of the observed time.
   double sla_percent = 99.9;
+  /// The declared backups; absent: not declared.
+  std::optional<backup_settings> backup;
   bool operator==(const objectives&) const = default;
 };
 
@@ -295,30 +357,24 @@ struct api_settings {
 
   /// True if `listen` names a loopback host: 127.0.0.0/8, [::1] or localhost.
   /// Anything else (0.0.0.0, [::], a name) may be reachable from the network.
-  bool listens_on_loopback() const {
-    auto host = listen.substr(0, listen.rfind(':'));
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-      return host == "[::1]";
-    std::string lower;
-    for (char c : host)
-      lower += c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-    if (lower == "localhost")
-      return true;
-    // 127.a.b.c in dotted decimal, not a name that starts with "127." (127.example.com).
-    int dots = 0;
-    for (char c : host)
-      if (c == '.')
-        ++dots;
-      else if (c < '0' || c > '9')
-        return false;
-    return dots == 3 && host.rfind("127.", 0) == 0;
-  }
+  bool listens_on_loopback() const { return address_is_loopback(listen); }
   bool operator==(const api_settings&) const = default;
+};
+
+/// A site (data center, region, zone); instances name the site they run in.
+struct site_settings {
+  std::string name;
+  std::string description;
+  source_mark mark;
+  bool operator==(const site_settings&) const = default;
 };
 
 struct switchyard_config {
   std::string source_file; ///< absolute path of the file this was loaded from
   orchestrator_settings orchestrator;
+  /// The sites named in `sites:`; when that is left out, every site an
+  /// instance names, in order of first use (without descriptions).
+  std::vector<site_settings> sites;
   api_settings api;
   std::vector<service_settings> services;
 

@@ -28,6 +28,10 @@ const char* to_string(sy_errc code) {
     return "already_in_progress";
   case sy_errc::unknown_switchover:
     return "unknown_switchover";
+  case sy_errc::unknown_site:
+    return "unknown_site";
+  case sy_errc::not_found:
+    return "not_found";
   }
   return "unknown";
 }

@@ -23,6 +23,8 @@ enum class sy_errc : std::uint8_t {
   action_timeout,      ///< an action did not finish in time
   already_in_progress, ///< a switchover for the service is in flight
   unknown_switchover,  ///< no switchover with that id
+  unknown_site,        ///< a site name that is not configured
+  not_found,           ///< no site switchover or drill with that id
 };
 
 const char* to_string(sy_errc code);

@@ -17,6 +17,8 @@ using store_actor = caf::typed_actor<
     caf::reacts_to<health_transition>,
     // persists a detection; replies with its id
     caf::replies_to<failure_detection>::with<detection_id>,
+    // the store's own group-commit tick: commits the writes gathered so far
+    caf::reacts_to<flush_atom>,
     // persists a plan if it changed; replies with the plan's version for its service
     caf::replies_to<failover_plan>::with<std::int64_t>,
     // the switchover journal
@@ -45,7 +47,14 @@ using store_actor = caf::typed_actor<
     // switchovers left running by a previous switchyardd, to resume
     caf::replies_to<resume_atom>::with<interrupted_list>,
     // a reload: record the new configuration's services and instances
-    caf::replies_to<config_update>::with<caf::ok_atom>>;
+    caf::replies_to<config_update>::with<caf::ok_atom>,
+    // site switchovers (the two-phase commit's coordinator log) and drills
+    caf::replies_to<site_save>::with<std::int64_t>,
+    caf::replies_to<site_query>::with<site_record_list>,
+    caf::replies_to<drill_save>::with<std::int64_t>,
+    caf::replies_to<drill_query>::with<drill_report_list>,
+    // the last drill of every service that has one
+    caf::replies_to<drill_atom>::with<service_drill_list>>;
 
 /// Turns health transitions into classified failure detections. The
 /// coordinator tells it who is primary (service_topology) so it can rate severity.
@@ -81,7 +90,9 @@ using coordinator_actor =
                      caf::replies_to<plan_atom, service_id>::with<exported_plan_list>,
                      // a reload: refused while an affected service is switching over;
                      // otherwise persisted (store), handed to the runner, then applied
-                     caf::replies_to<config_update>::with<caf::ok_atom>>;
+                     caf::replies_to<config_update>::with<caf::ok_atom>,
+                     // a site switchover reserves its services (or releases them)
+                     caf::replies_to<reserve_request>::with<caf::ok_atom>>;
 
 /// Executes failover jobs (blocking actions run off the cooperative scheduler).
 using runner_actor = caf::typed_actor<caf::replies_to<failover_job>::with<failover_result>,
@@ -89,8 +100,21 @@ using runner_actor = caf::typed_actor<caf::replies_to<failover_job>::with<failov
                                       caf::replies_to<candidate_check>::with<candidate_verdict>,
                                       // a returning instance made a replica of the primary
                                       caf::replies_to<rejoin_request>::with<rejoin_outcome>,
+                                      // a site switchover's prepare / undo / position gap
+                                      caf::replies_to<site_prepare>::with<site_prepare_outcome>,
+                                      // a site switchover's data integrity checks
+                                      caf::replies_to<integrity_check>::with<integrity_outcome>,
                                       // jobs after this one use the new configuration
                                       caf::reacts_to<config_update>>;
+
+/// Whole-site work (docs/disaster-recovery.md): the impact assessment (a
+/// dry run), site switchovers and failbacks as a two-phase commit over the
+/// services, DR drills. Replies when the work has ended.
+using site_coordinator_actor =
+    caf::typed_actor<caf::replies_to<site_request>::with<site_record>,
+                     caf::replies_to<drill_request>::with<drill_report>,
+                     // at start: carries committed decisions through, aborts undecided ones
+                     caf::reacts_to<resume_atom>>;
 
 /// Fans orchestrator events out to the API's watchers; publishers never wait.
 using events_actor = caf::typed_actor<caf::reacts_to<orchestrator_event>>;
@@ -105,9 +129,11 @@ using performance_monitor_actor =
 /// Scrapes one instance's metrics endpoint on its own timer.
 using metrics_scraper_actor = caf::typed_actor<caf::reacts_to<tick_atom>>;
 
-/// A health checker reacts to its own timer, and to the connection watch
-/// telling it that the connection its probe holds was closed by the peer.
+/// A health checker reacts to its own timer, to the probe engine telling it
+/// that the connection its probe holds was closed by the peer, and to the
+/// engine's result of the probe it started.
 using health_checker_actor =
-    caf::typed_actor<caf::reacts_to<probe_atom>, caf::reacts_to<conn_lost_atom>>;
+    caf::typed_actor<caf::reacts_to<probe_atom>, caf::reacts_to<conn_lost_atom>,
+                     caf::reacts_to<probe_result>>;
 
 } // namespace switchyard

@@ -147,12 +147,15 @@ struct switchover_request {
   /// planned_switchover: the old primary cooperates (demote steps run);
   /// forced_failover: it is gone (demote steps are skipped, fencing is not).
   switchover_kind kind = switchover_kind::planned_switchover;
+  /// Sent by the site switchover holding the service's reservation; 0: an
+  /// operator's own request (refused while the service is reserved).
+  std::int64_t site_switchover = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, switchover_request& x) {
   return f(caf::meta::type_name("switchover_request"), x.service, x.target, x.reason, x.principal,
-           x.dry_run, x.force, x.kind);
+           x.dry_run, x.force, x.kind, x.site_switchover);
 }
 
 /// The coordinator's answer: refused by a pre-check, the dry-run plan, or the

@@ -4,6 +4,7 @@
 #include "messages/health.hpp"
 #include "messages/plan.hpp"
 #include "messages/records.hpp"
+#include "messages/site.hpp"
 #include "messages/switchover.hpp"
 
 namespace switchyard {
@@ -70,6 +71,56 @@ const char* to_string(step_phase x) {
     return "reroute";
   case step_phase::verify:
     return "verify";
+  }
+  return "?";
+}
+
+const char* to_string(site_operation x) {
+  switch (x) {
+  case site_operation::switchover:
+    return "switchover";
+  case site_operation::failback:
+    return "failback";
+  case site_operation::drill:
+    return "drill";
+  case site_operation::drill_failback:
+    return "drill_failback";
+  }
+  return "?";
+}
+
+const char* to_string(site_state x) {
+  switch (x) {
+  case site_state::preparing:
+    return "preparing";
+  case site_state::committed:
+    return "committed";
+  case site_state::completed:
+    return "completed";
+  case site_state::failed:
+    return "failed";
+  case site_state::aborted:
+    return "aborted";
+  }
+  return "?";
+}
+
+const char* to_string(participant_state x) {
+  switch (x) {
+  case participant_state::pending:
+    return "pending";
+  case participant_state::prepared:
+    return "prepared";
+  case participant_state::prepare_failed:
+    return "prepare_failed";
+  case participant_state::aborted:
+    return "aborted";
+  case participant_state::committing:
+    return "committing";
+  case participant_state::committed:
+    return "committed";
+  case participant_state::failed:
+    return "failed";
   }
   return "?";
 }

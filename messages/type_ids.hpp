@@ -15,7 +15,9 @@
 #include "messages/maintenance.hpp"
 #include "messages/performance.hpp"
 #include "messages/plan.hpp"
+#include "messages/probe_result.hpp"
 #include "messages/records.hpp"
+#include "messages/site.hpp"
 #include "messages/supervision.hpp"
 #include "messages/switchover.hpp"
 #include "messages/topology.hpp"
@@ -74,6 +76,24 @@ CAF_ADD_TYPE_ID(switchyard, (switchyard::decisions_query))
 CAF_ADD_TYPE_ID(switchyard, (switchyard::decision_record_list))
 CAF_ADD_TYPE_ID(switchyard, (switchyard::metrics_scrape))
 CAF_ADD_TYPE_ID(switchyard, (switchyard::performance_verdict))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::site_record))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::site_record_list))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::site_request))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::drill_request))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::drill_report))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::drill_report_list))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::site_query))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::drill_query))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::service_drill_list))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::site_save))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::drill_save))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::site_prepare))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::site_prepare_outcome))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::integrity_check))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::integrity_outcome))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::reserve_request))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::probe_outcome))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::probe_result))
 
 CAF_END_TYPE_ID_BLOCK(switchyard)
 
@@ -93,5 +113,7 @@ using conn_lost_atom = caf::atom_constant<caf::atom("conn_lost")>;
 using hold_atom = caf::atom_constant<caf::atom("hold")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using ready_atom = caf::atom_constant<caf::atom("ready")>;
+using drill_atom = caf::atom_constant<caf::atom("drill")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
 
 } // namespace switchyard

@@ -187,6 +187,72 @@ CREATE TABLE decisions (
 );
 CREATE INDEX decisions_by_service ON decisions (service, id);
 )sql",
+      // v6: whole-site switchovers (the coordinator log of their two-phase
+      // commit: `preparing` is undecided, `committed` is the durable decision),
+      // their participants, and DR drills with per-service results.
+      R"sql(
+CREATE TABLE site_switchovers (
+  id           INTEGER PRIMARY KEY,
+  operation    TEXT NOT NULL CHECK (operation IN ('switchover', 'failback', 'drill',
+                                                  'drill_failback')),
+  from_site    TEXT NOT NULL,
+  to_site      TEXT NOT NULL,
+  state        TEXT NOT NULL CHECK (state IN ('preparing', 'committed', 'completed', 'failed',
+                                              'aborted')),
+  principal    TEXT NOT NULL,
+  reason       TEXT NOT NULL,
+  drill        INTEGER NOT NULL DEFAULT 0,
+  parallelism  INTEGER NOT NULL,
+  estimated_rto_ms INTEGER NOT NULL,
+  started_ms   INTEGER NOT NULL,
+  decided_ms   INTEGER NOT NULL DEFAULT 0,
+  finished_ms  INTEGER NOT NULL DEFAULT 0,
+  detail       TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE site_participants (
+  site_switchover INTEGER NOT NULL REFERENCES site_switchovers (id),
+  position        INTEGER NOT NULL,
+  service         TEXT NOT NULL,
+  from_instance   TEXT NOT NULL,
+  to_instance     TEXT NOT NULL,
+  level           INTEGER NOT NULL,
+  state           TEXT NOT NULL CHECK (state IN ('pending', 'prepared', 'prepare_failed',
+                                                 'aborted', 'committing', 'committed', 'failed')),
+  switchover_id   INTEGER NOT NULL DEFAULT 0,
+  estimated_ms    INTEGER NOT NULL,
+  rto_ms          INTEGER NOT NULL,
+  rpo_ms          INTEGER NOT NULL,
+  gap             INTEGER NOT NULL DEFAULT -1,
+  detail          TEXT NOT NULL DEFAULT '',
+  prepared_ms     INTEGER NOT NULL DEFAULT 0,
+  commit_started_ms  INTEGER NOT NULL DEFAULT 0,
+  commit_finished_ms INTEGER NOT NULL DEFAULT 0,
+  verified_ms     INTEGER NOT NULL DEFAULT 0,
+  verified        INTEGER NOT NULL DEFAULT 0 CHECK (verified IN (0, 1)),
+  checks          TEXT NOT NULL DEFAULT '[]',
+  PRIMARY KEY (site_switchover, service)
+);
+CREATE TABLE drills (
+  id          INTEGER PRIMARY KEY,
+  from_site   TEXT NOT NULL,
+  to_site     TEXT NOT NULL,
+  principal   TEXT NOT NULL,
+  passed      INTEGER NOT NULL CHECK (passed IN (0, 1)),
+  started_ms  INTEGER NOT NULL,
+  finished_ms INTEGER NOT NULL DEFAULT 0,
+  report      TEXT NOT NULL
+);
+CREATE TABLE drill_services (
+  drill       INTEGER NOT NULL REFERENCES drills (id),
+  service     TEXT NOT NULL,
+  passed      INTEGER NOT NULL CHECK (passed IN (0, 1)),
+  rto_ms      INTEGER NOT NULL,
+  rpo         INTEGER NOT NULL,
+  finished_ms INTEGER NOT NULL,
+  PRIMARY KEY (drill, service)
+);
+CREATE INDEX drill_services_by_service ON drill_services (service, finished_ms);
+)sql",
   };
   return all;
 }

@@ -18,6 +18,7 @@
 #include "messages/health.hpp"
 #include "messages/plan.hpp"
 #include "messages/records.hpp"
+#include "messages/site.hpp"
 #include "messages/switchover.hpp"
 #include "messages/topology.hpp"
 
@@ -71,6 +72,26 @@ public:
   /// epoch in the same transaction.
   [[nodiscard]] caf::expected<void> finish_switchover(const switchover_finish& s);
 
+  /// The kind of a journaled switchover.
+  [[nodiscard]] caf::expected<switchover_kind> switchover_kind_of(switchover_id id);
+
+  // -- group commits ----------------------------------------------------------
+  //
+  // begin_batch() opens one transaction (BEGIN IMMEDIATE); the writes above
+  // then run inside it (a write that is itself a transaction becomes a
+  // savepoint) and nothing is durable until commit_batch() returns. A failed
+  // commit rolls the whole batch back. Without a batch every write commits
+  // on its own, as before.
+  [[nodiscard]] caf::expected<void> begin_batch();
+  [[nodiscard]] caf::expected<void> commit_batch();
+  void rollback_batch();
+  [[nodiscard]] bool in_batch() const;
+  /// False when SQLite rolled the batch's transaction back by itself (some
+  /// errors, e.g. a full disk, do that): what follows would commit on its own.
+  [[nodiscard]] bool batch_intact() const;
+  /// Runs raw SQL on this connection (tests: e.g. PRAGMA defer_foreign_keys).
+  [[nodiscard]] caf::expected<void> exec_for_testing(const std::string& sql);
+
   /// Switchovers still `running` (left by a switchyardd that stopped), oldest
   /// first, each with its steps and the plan it ran (when it can be read).
   [[nodiscard]] caf::expected<interrupted_list> interrupted_switchovers();
@@ -114,6 +135,21 @@ public:
   /// The windows still open at `now_ms` (wall clock); expired rows are deleted.
   [[nodiscard]] caf::expected<maintenance_list> list_maintenance(std::int64_t now_ms);
 
+  // -- site switchovers and drills (persistence/site_journal.cpp) --------------
+
+  /// Inserts (id 0) or replaces a site switchover with all its participants,
+  /// in one transaction; returns its id.
+  [[nodiscard]] caf::expected<std::int64_t> save_site(const site_record& r);
+  /// One site switchover (q.id), the unfinished ones (q.unfinished: still
+  /// preparing or committed, oldest first), or the newest q.limit.
+  [[nodiscard]] caf::expected<site_record_list> list_sites(const site_query& q);
+  /// Inserts (id 0) or replaces a drill report and its per-service results.
+  [[nodiscard]] caf::expected<std::int64_t> save_drill(const drill_report& r);
+  /// One drill report (q.id; unknown: not_found error) or the newest q.limit.
+  [[nodiscard]] caf::expected<drill_report_list> list_drills(const drill_query& q);
+  /// The last drill of every configured service that has one.
+  [[nodiscard]] caf::expected<service_drill_list> last_drills();
+
 private:
   explicit sqlite_store(sqlite3* db);
   caf::expected<std::string> journal_mode_set_wal();
@@ -125,5 +161,13 @@ private:
 std::string plan_to_json(const failover_plan& plan);
 /// The plan back from plan_to_json's text (to resume a switchover after a restart).
 caf::expected<failover_plan> plan_from_json(const std::string& text);
+
+/// A drill report as JSON (stable key order): stored in drills.report and
+/// exported by `switchyard drill report ID --format json`.
+std::string drill_report_to_json(const drill_report& report);
+caf::expected<drill_report> drill_report_from_json(const std::string& text);
+/// Verification checks as JSON (site_participants.checks).
+std::string checks_to_json(const std::vector<verification_check>& checks);
+caf::expected<std::vector<verification_check>> checks_from_json(const std::string& text);
 
 } // namespace switchyard::persistence

@@ -8,7 +8,7 @@ PACKAGES=(
   libcaf-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libsqlite3-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libgtest-dev libgmock-dev
   libcli11-dev nlohmann-json3-dev libssl-dev sqlite3 curl procps python3 python3-grpcio
-  graphviz openssl redis-server redis-tools haproxy libcurl4-openssl-dev
+  graphviz openssl redis-server redis-tools haproxy libcurl4-openssl-dev libasio-dev
 )
 
 missing=()

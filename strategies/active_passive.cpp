@@ -450,4 +450,98 @@ rejoin_result active_passive::rejoin(const std::string& primary, const std::stri
   return result;
 }
 
+std::vector<std::string> active_passive::undo(const std::vector<config::action_settings>& actions,
+                                              std::size_t count, const std::string& current_primary,
+                                              const std::string& target) {
+  std::vector<std::string> undone;
+  for (std::size_t i = count; i-- > 0;) {
+    const auto& settings = actions[i];
+    if (settings.rollback.empty())
+      continue;
+    auto cmd = settings;
+    cmd.type = config::action_type::exec; // a rollback is a shell command, whatever it undoes
+    cmd.command = settings.rollback;
+    auto act = make_(cmd);
+    auto out = act == nullptr ? action_result{}
+                              : act->run(context_for(current_primary, target, target,
+                                                     "prepare_rollback", settings.name));
+    undone.push_back(
+        fmt::format("rollback {}: {}{}", settings.name, out.ok ? "" : "FAILED ", out.detail));
+  }
+  return undone;
+}
+
+site_prepare_result active_passive::prepare_site(const std::string& current_primary,
+                                                 const std::string& target) {
+  const auto& actions = service_.strategy.prepare;
+  std::vector<std::string> done;
+  for (std::size_t i = 0; i < actions.size(); ++i) {
+    const auto& settings = actions[i];
+    auto act = make_(settings);
+    auto out =
+        act == nullptr
+            ? action_result{false,
+                            false,
+                            -1,
+                            {},
+                            {},
+                            fmt::format("cannot build a {} action", config::to_string(settings.type))}
+            : act->run(context_for(current_primary, target, target, "prepare", settings.name));
+    if (!out.ok) {
+      auto undone = undo(actions, i, current_primary, target);
+      return {false, fmt::format("prepare {} failed: {}{}", settings.name, out.detail,
+                                 undone.empty() ? std::string{}
+                                                : fmt::format("; {}", fmt::join(undone, "; ")))};
+    }
+    done.push_back(fmt::format("{}: {}", settings.name, out.detail));
+  }
+  return {true, done.empty() ? std::string{"no prepare actions"}
+                             : fmt::format("{}", fmt::join(done, "; "))};
+}
+
+site_prepare_result active_passive::undo_prepare(const std::string& current_primary,
+                                                 const std::string& target) {
+  const auto& actions = service_.strategy.prepare;
+  auto undone = undo(actions, actions.size(), current_primary, target);
+  bool ok = std::none_of(undone.begin(), undone.end(), [](const std::string& u) {
+    return u.find(": FAILED ") != std::string::npos;
+  });
+  return {ok, undone.empty() ? std::string{"nothing to roll back"}
+                             : fmt::format("{}", fmt::join(undone, "; "))};
+}
+
+std::optional<std::int64_t> active_passive::position_gap(const std::string& current_primary,
+                                                         const std::string& target) {
+  if (service_.strategy.position.empty())
+    return std::nullopt;
+  // The same action reads both: "position of <instance>" whichever it is.
+  auto ranked = rank_candidates(current_primary, {current_primary, target});
+  std::optional<std::int64_t> primary_at;
+  std::optional<std::int64_t> target_at;
+  for (const auto& r : ranked)
+    (r.instance == current_primary ? primary_at : target_at) = r.position;
+  if (!primary_at || !target_at)
+    return std::nullopt;
+  return std::max<std::int64_t>(0, *primary_at - *target_at);
+}
+
+std::vector<verification_check> active_passive::check_integrity(const std::string& old_primary,
+                                                                const std::string& new_primary) {
+  std::vector<verification_check> checks;
+  for (const auto& settings : service_.strategy.integrity) {
+    auto act = make_(settings);
+    verification_check c{"integrity:" + settings.name, false, {}};
+    if (act == nullptr) {
+      c.detail = fmt::format("cannot build a {} action", config::to_string(settings.type));
+    } else {
+      auto out =
+          act->run(context_for(old_primary, new_primary, new_primary, "integrity", settings.name));
+      c.ok = out.ok;
+      c.detail = out.detail; // ends with the check's last line of output: its evidence
+    }
+    checks.push_back(std::move(c));
+  }
+  return checks;
+}
+
 } // namespace switchyard::strategies

@@ -31,6 +31,14 @@ public:
   rejoin_result rejoin(const std::string& primary, const std::string& instance) override;
   candidate_check_result check_candidate(const std::string& current_primary,
                                          const std::string& candidate) override;
+  site_prepare_result prepare_site(const std::string& current_primary,
+                                   const std::string& target) override;
+  site_prepare_result undo_prepare(const std::string& current_primary,
+                                   const std::string& target) override;
+  std::optional<std::int64_t> position_gap(const std::string& current_primary,
+                                           const std::string& target) override;
+  std::vector<verification_check> check_integrity(const std::string& old_primary,
+                                                  const std::string& new_primary) override;
   execution_result execute(const execution_input& in, step_journal& journal) override;
 
 private:
@@ -38,6 +46,11 @@ private:
   action_context context_for(const std::string& old_primary, const std::string& new_primary,
                              const std::string& target, const char* phase,
                              const std::string& step) const;
+
+  /// Runs the rollback commands of `actions[0, count)` in reverse; what each did.
+  std::vector<std::string> undo(const std::vector<config::action_settings>& actions,
+                                std::size_t count, const std::string& current_primary,
+                                const std::string& target);
 
   const config::service_settings& service_;
   action_factory make_;

@@ -6,11 +6,14 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cmath>
 #include <set>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <yaml-cpp/yaml.h>
+
+#include "strategies/markdown_text.hpp"
+#include "strategies/site_runbook.hpp"
 
 namespace switchyard::strategies {
 
@@ -164,97 +167,245 @@ std::string dump(const ojson& j) {
 
 std::string render_json(const std::vector<plan_export_entry>& entries,
                         const std::string& generated_at) {
-  return dump(document(entries, generated_at)) + "\n";
+  auto text = dump(document(entries, generated_at));
+  text += '\n'; // appended in place: no copy of a 29 MB text
+  return text;
 }
 
 // -- YAML (the JSON tree, emitted as YAML) ------------------------------------
+//
+// A small streaming writer of our own (yaml-cpp's emitter took seconds for
+// 10,000 services): block maps and sequences, `{}`/`[]` for empty ones, `~`
+// for null. A string is written plain only when no YAML 1.1 or 1.2 reader can
+// take it for anything but that string; otherwise double-quoted with escapes.
 
-/// True for strings a YAML 1.1 reader (PyYAML, Ruby, ...) would take for a
-/// bool, a number or null if written plain: yaml-cpp only quotes the null-like
-/// ones by itself. Anything that starts like a number is quoted, which may be
-/// more than needed but never wrong.
-bool needs_quotes(const std::string& s) {
-  static const std::set<std::string, std::less<>> words{
-      "y",  "Y",    "yes",  "Yes",  "YES",   "n",     "N",     "no", "No",
-      "NO", "true", "True", "TRUE", "false", "False", "FALSE", "on", "On",
-      "ON", "off",  "Off",  "OFF",  "null",  "Null",  "NULL",  "~"};
-  if (s.empty() || words.contains(s))
-    return true;
-  char c = s.front();
-  return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.';
+/// Words YAML 1.1 readers (PyYAML, Ruby, ...) take for a bool or null when
+/// plain, compared without case.
+bool is_yaml_word(std::string_view s) {
+  static constexpr std::array<std::string_view, 9> words{"y",     "yes", "n",   "no",  "true",
+                                                         "false", "on",  "off", "null"};
+  if (s.size() > 5)
+    return false;
+  std::array<char, 5> lower{};
+  for (std::size_t i = 0; i < s.size(); ++i)
+    lower[i] = s[i] >= 'A' && s[i] <= 'Z' ? static_cast<char>(s[i] - 'A' + 'a') : s[i];
+  std::string_view l{lower.data(), s.size()};
+  return std::find(words.begin(), words.end(), l) != words.end();
 }
 
-void emit(YAML::Emitter& out, const ojson& j) {
+/// True when `s` reads back as the same string written plain. Conservative:
+/// anything that starts like a number, an indicator or a quote is quoted, and
+/// so is anything outside printable ASCII.
+bool plain_is_safe(std::string_view s) {
+  if (s.empty() || s.front() == ' ' || s.back() == ' ' || s.back() == ':' || is_yaml_word(s))
+    return false;
+  constexpr std::string_view leading = "-?:,[]{}#&*!|>'\"%@`<=~+.0123456789";
+  if (leading.find(s.front()) != std::string_view::npos)
+    return false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c >= 0x7f)
+      return false;
+    if (c == ':' && i + 1 < s.size() && s[i + 1] == ' ')
+      return false;
+    if (c == '#' && s[i - 1] == ' ') // i > 0: '#' cannot lead (above)
+      return false;
+  }
+  return true;
+}
+
+/// The length of the valid UTF-8 sequence at s[i] (overlongs, surrogates and
+/// code points past U+10FFFF are invalid), 0 if there is none; `cp` gets it.
+std::size_t utf8_sequence(std::string_view s, std::size_t i, char32_t& cp) {
+  auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  auto c0 = b(0);
+  std::size_t len = c0 >= 0xF0 ? 4 : c0 >= 0xE0 ? 3 : c0 >= 0xC0 ? 2 : 0;
+  if (len == 0 || c0 >= 0xF8 || i + len > s.size())
+    return 0;
+  cp = c0 & (0x7F >> len);
+  for (std::size_t k = 1; k < len; ++k) {
+    if ((b(k) & 0xC0) != 0x80)
+      return 0;
+    cp = (cp << 6) | (b(k) & 0x3F);
+  }
+  constexpr char32_t min_of[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < min_of[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+    return 0;
+  return len;
+}
+
+/// Double-quoted with escapes; invalid UTF-8 becomes U+FFFD, as in the JSON export.
+void yaml_quoted(std::string& out, std::string_view s) {
+  constexpr char hex[] = "0123456789ABCDEF";
+  out += '"';
+  for (std::size_t i = 0; i < s.size();) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          out += "\\x";
+          out += hex[c >> 4];
+          out += hex[c & 0xF];
+        } else {
+          out += static_cast<char>(c);
+        }
+      }
+      ++i;
+      continue;
+    }
+    char32_t cp = 0;
+    auto len = utf8_sequence(s, i, cp);
+    if (len == 0) {
+      out += "\xEF\xBF\xBD"; // U+FFFD
+      ++i;
+      continue;
+    }
+    // Line breaks and the BOM that YAML would not keep as written, escaped.
+    if (cp == 0x85)
+      out += "\\u0085"; // not \N: yaml-cpp 0.7 decodes that to a lone byte
+    else if (cp == 0x2028)
+      out += "\\L";
+    else if (cp == 0x2029)
+      out += "\\P";
+    else if (cp == 0xFEFF)
+      out += "\\uFEFF";
+    else
+      out.append(s.substr(i, len));
+    i += len;
+  }
+  out += '"';
+}
+
+void yaml_string(std::string& out, std::string_view s) {
+  if (plain_is_safe(s))
+    out.append(s);
+  else
+    yaml_quoted(out, s);
+}
+
+bool yaml_block(const ojson& j) {
+  return (j.is_object() || j.is_array()) && !j.empty();
+}
+
+/// A scalar or an empty collection, on the current line.
+void yaml_inline(std::string& out, const ojson& j) {
   switch (j.type()) {
   case ojson::value_t::object:
-    out << YAML::BeginMap;
-    for (const auto& [key, value] : j.items()) {
-      out << YAML::Key << key << YAML::Value;
-      emit(out, value);
-    }
-    out << YAML::EndMap;
+    out += "{}";
     return;
   case ojson::value_t::array:
-    out << YAML::BeginSeq;
-    for (const auto& value : j)
-      emit(out, value);
-    out << YAML::EndSeq;
+    out += "[]";
     return;
-  case ojson::value_t::string: {
-    const auto& s = j.get_ref<const std::string&>();
-    if (needs_quotes(s))
-      out << YAML::DoubleQuoted;
-    out << s;
+  case ojson::value_t::string:
+    yaml_string(out, j.get_ref<const std::string&>());
     return;
-  }
   case ojson::value_t::boolean:
-    out << j.get<bool>();
+    out += j.get<bool>() ? "true" : "false";
     return;
   case ojson::value_t::number_unsigned:
-    out << j.get<std::uint64_t>();
+    out += fmt::format_int(j.get<std::uint64_t>()).str();
     return;
   case ojson::value_t::number_integer:
-    out << j.get<std::int64_t>();
+    out += fmt::format_int(j.get<std::int64_t>()).str();
     return;
-  case ojson::value_t::number_float:
-    out << j.get<double>();
+  case ojson::value_t::number_float: {
+    auto d = j.get<double>();
+    if (std::isnan(d))
+      out += ".nan";
+    else if (std::isinf(d))
+      out += d > 0 ? ".inf" : "-.inf";
+    else
+      out += fmt::format("{}", d);
     return;
+  }
   case ojson::value_t::null:
   case ojson::value_t::binary:
   case ojson::value_t::discarded:
     break;
   }
-  out << YAML::Null;
+  out += '~';
+}
+
+void yaml_seq(std::string& out, const ojson& j, std::size_t indent, bool on_open_line);
+
+/// A non-empty map at `indent`; its first key continues the current line
+/// when `on_open_line` (after "- ").
+void yaml_map(std::string& out, const ojson& j, std::size_t indent, bool on_open_line) {
+  for (const auto& [key, value] : j.get_ref<const ojson::object_t&>()) {
+    if (!on_open_line)
+      out.append(indent, ' ');
+    on_open_line = false;
+    yaml_string(out, key);
+    out += ':';
+    if (!yaml_block(value)) {
+      out += ' ';
+      yaml_inline(out, value);
+      out += '\n';
+    } else if (value.is_object()) {
+      out += '\n';
+      yaml_map(out, value, indent + 2, false);
+    } else {
+      out += '\n';
+      yaml_seq(out, value, indent + 2, false);
+    }
+  }
+}
+
+void yaml_seq(std::string& out, const ojson& j, std::size_t indent, bool on_open_line) {
+  for (const auto& value : j.get_ref<const ojson::array_t&>()) {
+    if (!on_open_line)
+      out.append(indent, ' ');
+    on_open_line = false;
+    out += "- ";
+    if (!yaml_block(value)) {
+      yaml_inline(out, value);
+      out += '\n';
+    } else if (value.is_object()) {
+      yaml_map(out, value, indent + 2, true);
+    } else {
+      yaml_seq(out, value, indent + 2, true);
+    }
+  }
+}
+
+std::string to_yaml(const ojson& j) {
+  std::string out;
+  if (!yaml_block(j)) {
+    yaml_inline(out, j);
+    out += '\n';
+  } else if (j.is_object()) {
+    yaml_map(out, j, 0, false);
+  } else {
+    yaml_seq(out, j, 0, false);
+  }
+  return out;
 }
 
 std::string render_yaml(const std::vector<plan_export_entry>& entries,
                         const std::string& generated_at) {
-  // Through the JSON text and back: the same structure as the JSON export, and
-  // its UTF-8 repair, since yaml-cpp would pass invalid bytes through.
-  auto tree = ojson::parse(dump(document(entries, generated_at)));
-  YAML::Emitter out;
-  emit(out, tree);
-  if (!out.good())
-    return fmt::format("# YAML export failed: {}\n", out.GetLastError());
-  return std::string(out.c_str()) + "\n";
+  return to_yaml(document(entries, generated_at));
 }
 
 // -- Markdown runbook ---------------------------------------------------------
 
-/// "1 h 2 m", "1 m 30 s", "500 ms", "0 ms": what an operator reads at a glance.
 std::string human(std::int64_t ms) {
-  if (ms <= 0)
-    return fmt::format("{} ms", ms);
-  constexpr std::array<std::pair<std::int64_t, const char*>, 4> units{
-      {{3'600'000, "h"}, {60'000, "m"}, {1'000, "s"}, {1, "ms"}}};
-  std::string out;
-  for (const auto& [size, unit] : units) {
-    if (ms >= size) {
-      out += fmt::format("{}{} {}", out.empty() ? "" : " ", ms / size, unit);
-      ms %= size;
-    }
-  }
-  return out;
+  return human_duration(ms);
 }
 
 std::string human(caf::timespan d) {
@@ -265,38 +416,8 @@ std::string human(config::milliseconds d) {
   return human(d.count());
 }
 
-/// A table cell: `|` would end the cell and a line break the row.
 std::string cell(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '|')
-      out += "\\|";
-    else if (c == '\n' || c == '\r')
-      out += ' ';
-    else
-      out += c;
-  }
-  return out;
-}
-
-std::size_t longest_backtick_run(std::string_view text) {
-  std::size_t longest = 0;
-  std::size_t run = 0;
-  for (char c : text) {
-    run = c == '`' ? run + 1 : 0;
-    longest = std::max(longest, run);
-  }
-  return longest;
-}
-
-/// A code span that survives backticks in `text`: the fence is one backtick
-/// longer than the longest run inside (CommonMark), padded where needed.
-std::string code_span(std::string_view text) {
-  std::string fence(longest_backtick_run(text) + 1, '`');
-  bool pad = !text.empty() && (text.front() == '`' || text.back() == '`' ||
-                               (text.front() == ' ' && text.back() == ' '));
-  auto space = pad ? " " : "";
-  return fmt::format("{}{}{}{}{}", fence, space, text, space, fence);
+  return table_cell(text);
 }
 
 /// "run <command>" for an operator to copy: a code span if the command is one
@@ -351,6 +472,7 @@ void objectives_md(std::string& out, const plan_export_entry& e) {
                        "running to its timeout){}\n",
                        human(estimate), over ? "; **exceeds the RTO**" : "");
   }
+  out += fmt::format("- Backups: {}\n", backup_summary(svc.objective));
   out += "\n";
 }
 
@@ -486,13 +608,15 @@ void service_md(std::string& out, const plan_export_entry& e) {
 }
 
 std::string render_markdown(const std::vector<plan_export_entry>& entries,
-                            const std::string& generated_at) {
+                            const std::string& generated_at, const plan_export_context& context) {
   std::string out =
       fmt::format("# Failover runbook\n\nGenerated at {} by Switchyard.\n\n", generated_at);
   if (entries.empty())
     out += "No services are configured.\n";
   for (const auto& e : entries)
     service_md(out, e);
+  if (!entries.empty())
+    out += "\n" + site_runbook_markdown(entries, context);
   return out;
 }
 
@@ -544,14 +668,6 @@ std::string node_id(const config::service_settings& svc, const std::string& inst
   return dot_quoted(svc.name + "/" + instance);
 }
 
-std::vector<std::string> sites_in_order(const config::service_settings& svc) {
-  std::vector<std::string> sites;
-  for (const auto& inst : svc.instances)
-    if (std::find(sites.begin(), sites.end(), inst.site) == sites.end())
-      sites.push_back(inst.site);
-  return sites;
-}
-
 /// Primary: filled and bold. Unhealthy: red. Unknown health: grey and dashed.
 std::string node_dot(const plan_export_entry& e, const config::instance_settings& inst) {
   bool primary = inst.name == e.current_primary;
@@ -588,43 +704,91 @@ void plan_edges_dot(std::string& out, const config::service_settings& svc, const
   }
 }
 
-void service_dot(std::string& out, const plan_export_entry& e, dot_names& names) {
-  const auto& svc = *e.service;
-  out += fmt::format("  subgraph {} {{\n", dot_quoted(names.unique("cluster_" + svc.name)));
-  std::string caveat = e.plan ? e.note : "no failover plan: " + e.note;
-  out += fmt::format("    label={};\n",
-                     caveat.empty() ? dot_quoted(svc.name) : dot_label({svc.name, caveat}));
-  for (const auto& site : sites_in_order(svc)) {
+/// A service's node in a site's cluster: "web@dc1" (instance nodes are "web/web-a").
+std::string service_node_id(const config::service_settings& svc, const std::string& site) {
+  return dot_quoted(svc.name + "@" + site);
+}
+
+bool has_instance_on(const config::service_settings& svc, const std::string& site) {
+  return std::any_of(svc.instances.begin(), svc.instances.end(),
+                     [&](const auto& inst) { return inst.site == site; });
+}
+
+/// One cluster per site: per service with instances there a sub-cluster with
+/// the service node (its switchover level) and its instances, the dependency
+/// edges between the service nodes, and the site's switchover order.
+void site_dot(std::string& out, const std::vector<plan_export_entry>& entries,
+              const std::string& site, const std::map<std::string, std::uint32_t>& levels,
+              const std::map<std::string, const plan_export_entry*>& by_name, dot_names& names) {
+  std::map<std::uint32_t, std::string> order; // level -> services with their primary here
+  for (const auto& e : entries)
+    if (primary_site(e) == site) {
+      auto& names_at = order[levels.at(e.service->name)];
+      names_at += (names_at.empty() ? "" : ", ") + e.service->name;
+    }
+  std::vector<std::string> label{site};
+  if (order.empty()) {
+    label.emplace_back("no primaries");
+  } else {
+    std::string text = "switchover order:";
+    for (const auto& [level, list] : order)
+      text += fmt::format(" {}. {}", level + 1, list);
+    label.push_back(text);
+  }
+  out += fmt::format("  subgraph {} {{\n", dot_quoted(names.unique("cluster_" + site)));
+  std::vector<std::string_view> label_views(label.begin(), label.end());
+  out += fmt::format("    label={};\n", dot_label(label_views));
+  for (const auto& e : entries) {
+    const auto& svc = *e.service;
+    if (!has_instance_on(svc, site))
+      continue;
     out += fmt::format("    subgraph {} {{\n",
-                       dot_quoted(names.unique("cluster_" + svc.name + "_" + site)));
-    out += fmt::format("      label={};\n", dot_quoted(site));
+                       dot_quoted(names.unique("cluster_" + site + "_" + svc.name)));
+    std::string caveat = e.plan ? e.note : "no failover plan: " + e.note;
+    auto level = fmt::format("switchover level {}", levels.at(svc.name) + 1);
+    out += fmt::format("      label={};\n",
+                       caveat.empty() ? dot_quoted(svc.name) : dot_label({svc.name, caveat}));
+    out += fmt::format("      {} [shape=folder, style=\"\", label={}];\n",
+                       service_node_id(svc, site), dot_label({svc.name, level}));
     for (const auto& inst : svc.instances)
-      if (inst.site == site)
+      if (inst.site == site) {
         out += fmt::format("      {};\n", node_dot(e, inst));
+        out += fmt::format("      {} -> {} [arrowhead=none, style=dotted];\n",
+                           service_node_id(svc, site), node_id(svc, inst.name));
+      }
     out += "    }\n";
   }
-  if (e.plan)
-    plan_edges_dot(out, svc, *e.plan);
+  // Dependencies between the services present on this site.
+  for (const auto& e : entries) {
+    const auto& svc = *e.service;
+    if (!has_instance_on(svc, site))
+      continue;
+    for (const auto& dep : svc.depends_on)
+      if (auto d = by_name.find(dep);
+          d != by_name.end() && has_instance_on(*d->second->service, site))
+        out += fmt::format("    {} -> {} [label=\"depends on\", style=dashed];\n",
+                           service_node_id(svc, site), service_node_id(*d->second->service, site));
+  }
   out += "  }\n";
 }
 
-// Service -> dependency edges go here once the configuration can say that a
-// service depends on another (it cannot yet): one edge per dependency between
-// a node of each service cluster, with `compound=true` and lhead/ltail set to
-// the clusters' names so the arrow joins the clusters rather than the nodes.
-void dependency_edges_dot(std::string& /*out*/, const std::vector<plan_export_entry>& /*entries*/) {
-}
-
 std::string render_dot(const std::vector<plan_export_entry>& entries,
-                       const std::string& generated_at) {
+                       const std::string& generated_at, const plan_export_context& context) {
   std::string out = "digraph switchyard {\n";
   out += fmt::format("  graph [rankdir=LR, labelloc=t, label={}];\n",
                      dot_label({"Switchyard failover plans", "generated " + generated_at}));
   out += "  node [shape=box, style=rounded];\n";
   dot_names names;
+  auto levels = dependency_levels(entries);
+  std::map<std::string, const plan_export_entry*> by_name;
   for (const auto& e : entries)
-    service_dot(out, e, names);
-  dependency_edges_dot(out, entries);
+    by_name.emplace(e.service->name, &e);
+  for (const auto& site : export_sites(entries, context))
+    site_dot(out, entries, site, levels, by_name, names);
+  // Failover edges last: they may cross from one site's cluster to another's.
+  for (const auto& e : entries)
+    if (e.plan)
+      plan_edges_dot(out, *e.service, *e.plan);
   out += "}\n";
   return out;
 }
@@ -658,16 +822,16 @@ const char* to_string(export_format f) {
 }
 
 std::string render_plans(const std::vector<plan_export_entry>& entries, export_format format,
-                         const std::string& generated_at) {
+                         const std::string& generated_at, const plan_export_context& context) {
   switch (format) {
   case export_format::json:
     return render_json(entries, generated_at);
   case export_format::yaml:
     return render_yaml(entries, generated_at);
   case export_format::markdown:
-    return render_markdown(entries, generated_at);
+    return render_markdown(entries, generated_at, context);
   case export_format::dot:
-    return render_dot(entries, generated_at);
+    return render_dot(entries, generated_at, context);
   }
   return {};
 }

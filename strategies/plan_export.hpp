@@ -34,9 +34,20 @@ struct plan_export_entry {
   std::string note;
 };
 
+/// What the site-level parts of the Markdown and DOT exports need beyond the
+/// entries (strategies/site_runbook.hpp).
+struct plan_export_context {
+  /// The configured sites, in order; empty: the sites the entries' instances
+  /// name, in order of first use.
+  std::vector<config::site_settings> sites;
+  /// orchestrator.site_switchover.parallelism: services of one dependency
+  /// level switched over at once.
+  int parallelism = 4;
+};
+
 /// Renders the plans of `entries` (in the given order). `generated_at` is an
 /// ISO-8601 UTC text supplied by the caller (keeps the output deterministic in tests).
 std::string render_plans(const std::vector<plan_export_entry>& entries, export_format format,
-                         const std::string& generated_at);
+                         const std::string& generated_at, const plan_export_context& context = {});
 
 } // namespace switchyard::strategies

@@ -13,6 +13,7 @@
 #include "config/model.hpp"
 #include "messages/health.hpp"
 #include "messages/plan.hpp"
+#include "messages/site.hpp"
 #include "messages/switchover.hpp"
 #include "strategies/journal.hpp"
 
@@ -75,6 +76,12 @@ struct rejoin_result {
   std::string divergence; ///< non-empty: it held writes the primary never received
 };
 
+/// What the prepare phase of a site switchover did for one service.
+struct site_prepare_result {
+  bool ok = true;
+  std::string detail;
+};
+
 /// The outcome of the strategy's pre-checks for one promotion candidate.
 struct candidate_check_result {
   bool ok = true;
@@ -116,6 +123,25 @@ public:
   /// it with the strategy's rejoin actions (none configured: nothing to do).
   [[nodiscard]] virtual rejoin_result rejoin(const std::string& primary,
                                              const std::string& instance) = 0;
+
+  /// Site switchover, prepare phase: runs the prepare actions against
+  /// `target` in order; when one fails, undoes those already done (their
+  /// rollback commands, in reverse) and reports the failure.
+  [[nodiscard]] virtual site_prepare_result prepare_site(const std::string& current_primary,
+                                                         const std::string& target) = 0;
+  /// Site switchover aborted: the prepare actions' rollback commands, in
+  /// reverse (each is run; failures are reported, not fatal).
+  [[nodiscard]] virtual site_prepare_result undo_prepare(const std::string& current_primary,
+                                                         const std::string& target) = 0;
+  /// How far `target` is behind `current_primary` in the position action's
+  /// unit (e.g. bytes); nullopt when there is no position action or either
+  /// position cannot be read. Blocking, read-only.
+  [[nodiscard]] virtual std::optional<std::int64_t> position_gap(const std::string& current_primary,
+                                                                 const std::string& target) = 0;
+  /// The integrity actions against the new primary (read-only checks after a
+  /// site switchover), one result each.
+  [[nodiscard]] virtual std::vector<verification_check>
+  check_integrity(const std::string& old_primary, const std::string& new_primary) = 0;
 
   /// Runs the plan's steps in order. Each step is journaled before its action
   /// runs and finished after; the first failed step (or journal write) stops

@@ -1,35 +1,62 @@
-// A probe checks one instance once, blocking for at most its timeout.
-// Health checkers run probes on their own thread (spawned detached).
+// Probes check one instance. Health checkers use the asynchronous interface
+// (`async_probe`): the probe engine (probe_engine.hpp) runs the check on its
+// own few threads and calls back with the outcome. `probe` is the older
+// blocking interface: the exec and grpc probes implement it and the engine
+// runs them on its small worker pool; tests script outcomes with it.
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "config/model.hpp"
+#include "messages/probe_result.hpp"
 
 namespace switchyard::actors {
 
-struct probe_outcome {
-  bool ok = false;
-  std::chrono::microseconds latency{0};
-  std::string detail;   ///< "HTTP 200", "connection refused", "timed out after 300 ms", ...
-  bool refused = false; ///< the connection was refused (ECONNREFUSED)
+using ::switchyard::probe_outcome;
+
+/// Starts checks and reports their outcome through a callback.
+class async_probe {
+public:
+  /// Called exactly once per start(), on any thread; it must be short (send a message).
+  using completion = std::function<void(probe_outcome)>;
+  /// Called on any thread when the connection the probe holds open between
+  /// checks (fast detection) is closed by the peer; short, like `completion`.
+  using lost_callback = std::function<void()>;
+
+  virtual ~async_probe() = default;
+  /// Starts one check. Starting another before the first one completed
+  /// abandons the first: its completion may still be called, or not.
+  virtual void start(completion done) = 0;
+  /// Set once, before the first start().
+  virtual void on_connection_lost(lost_callback) {}
 };
 
-class probe {
+/// A blocking probe: check() returns within its timeout. As an async_probe it
+/// runs inline in start() (for tests and scripted probes); the engine runs the
+/// real blocking probes (exec, grpc) on its worker pool instead.
+class probe : public async_probe {
 public:
-  virtual ~probe() = default;
   [[nodiscard]] virtual probe_outcome check() = 0;
   /// The connection the probe keeps open between checks (fast detection), or
   /// -1. It stays valid until the next check() or the probe's destruction,
   /// which may close or replace it.
   [[nodiscard]] virtual int held_fd() const { return -1; }
+
+  void start(completion done) override { done(check()); }
 };
 
-/// The probe configured by the service's health check for `instance`.
-std::unique_ptr<probe> make_probe(const std::string& service,
-                                  const config::health_check_settings& check,
-                                  const config::instance_settings& instance);
+class probe_engine;
+
+/// The probe configured by the service's health check for `instance`, run
+/// by `engine` (the process-wide engine by default).
+std::unique_ptr<async_probe> make_probe(const std::string& service,
+                                        const config::health_check_settings& check,
+                                        const config::instance_settings& instance);
+std::unique_ptr<async_probe> make_probe(probe_engine& engine, const std::string& service,
+                                        const config::health_check_settings& check,
+                                        const config::instance_settings& instance);
 
 } // namespace switchyard::actors

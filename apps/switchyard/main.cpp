@@ -1,7 +1,8 @@
 // switchyard: the operator's command line for switchyardd (gRPC API).
 //   switchyard status | services | service NAME | switchovers [ID] | audit | availability |
 //              switchover SERVICE | failover SERVICE | maintenance on|off SERVICE |
-//              events [--follow] | plans export [SERVICE] --format F | reload
+//              events [--follow] | plans export [SERVICE] --format F | reload |
+//              site assess|switchover|failback|list|show | drill [list|report ID]
 // Common options: --server HOST:PORT, --token T / --token-file F (or
 // SWITCHYARD_SERVER, SWITCHYARD_TOKEN, SWITCHYARD_TOKEN_FILE), --output table|json.
 #include <cstdlib>
@@ -95,6 +96,39 @@ int run_switchover(client& c, bool json, v1::SwitchoverRequest req, switchover_c
   else
     print_switchover_result(std::cout, resp);
   return resp.executed() && !resp.success() ? exit_failed : exit_ok;
+}
+
+// A site switchover or failback: unless --yes or --dry-run, shows the
+// assessment (what would move, blockers) and asks before anything happens.
+// Scripts (no terminal) must say --yes, as for every other mutating command.
+int run_site_switchover(client& c, bool json, v1::SiteSwitchoverRequest req, bool dry_run, bool yes,
+                        int timeout_seconds, const char* what) {
+  if (!dry_run && !yes && !isatty(STDIN_FILENO)) {
+    std::cerr << "switchyard: not a terminal: add --yes to confirm the site " << what << '\n';
+    return exit_usage;
+  }
+  if (!dry_run && !yes) {
+    v1::AssessSiteRequest assess;
+    assess.set_from_site(req.from_site());
+    assess.set_to_site(req.to_site());
+    v1::SiteRecord preview;
+    auto ctx = c.context();
+    if (auto st = c.stub().AssessSite(ctx.get(), assess, &preview); !st.ok())
+      return c.fail(st);
+    print_site_switchover(std::cout, preview);
+    if (!confirmed(std::string("Proceed with the site ") + what + "?", std::string("site ") + what))
+      return exit_usage;
+  }
+  req.set_dry_run(dry_run);
+  v1::SiteRecord resp;
+  auto ctx = c.context(timeout_seconds);
+  if (auto st = c.stub().SiteSwitchover(ctx.get(), req, &resp); !st.ok())
+    return c.fail(st);
+  if (json)
+    print_json(std::cout, resp);
+  else
+    print_site_switchover(std::cout, resp);
+  return resp.id() != 0 && resp.state() != "completed" ? exit_failed : exit_ok;
 }
 
 // Streams events until interrupted (--follow) or until the stream ends.
@@ -281,6 +315,65 @@ int main(int argc, char** argv) {
   bool av_instances = false;
   avail_cmd->add_flag("--instances", av_instances, "also each instance");
 
+  auto* site_cmd = app.add_subcommand(
+      "site", "whole-site switchovers: assess, switch over, fail back, list, show");
+  site_cmd->require_subcommand(1);
+  std::string st_from;
+  std::string st_to;
+  std::string st_reason;
+  bool st_dry_run = false;
+  bool st_yes = false;
+  int st_timeout = 3600;
+  auto* site_assess_cmd = site_cmd->add_subcommand(
+      "assess", "what a site switchover would do now: order, estimates, data at risk, blockers");
+  site_assess_cmd->add_option("--from", st_from, "the site being left")->required();
+  site_assess_cmd->add_option("--to", st_to, "the site taking over")->required();
+  auto* site_switchover_cmd = site_cmd->add_subcommand(
+      "switchover", "move every primary on --from to --to (operator); asks first unless --yes");
+  auto* site_failback_cmd = site_cmd->add_subcommand(
+      "failback", "move the primaries back after a site switchover (operator); asks first "
+                  "unless --yes");
+  for (auto* cmd : {site_switchover_cmd, site_failback_cmd}) {
+    cmd->add_option("--from", st_from, "the site being left")->required();
+    cmd->add_option("--to", st_to, "the site taking over")->required();
+    cmd->add_option("--reason", st_reason, "why (goes into the journal and audit)");
+    cmd->add_flag("--dry-run", st_dry_run, "only the assessment; change nothing");
+    cmd->add_flag("-y,--yes", st_yes, "do not ask for confirmation");
+    cmd->add_option("--wait", st_timeout, "seconds to wait for it to end")->capture_default_str();
+  }
+  auto* site_list_cmd = site_cmd->add_subcommand("list", "site switchovers, newest first");
+  std::uint32_t st_limit = 20;
+  site_list_cmd->add_option("--limit", st_limit, "at most this many")->capture_default_str();
+  auto* site_show_cmd = site_cmd->add_subcommand("show", "one site switchover, per service");
+  std::int64_t st_id = 0;
+  site_show_cmd->add_option("id", st_id, "the site switchover")->required();
+
+  auto* drill_cmd = app.add_subcommand(
+      "drill", "a DR drill (operator): switch over to --site, verify, switch back; or list "
+               "drills, or show a report");
+  drill_cmd->require_subcommand(0, 1);
+  std::string dr_site;
+  std::string dr_reason;
+  bool dr_no_failback = false;
+  bool dr_yes = false;
+  int dr_timeout = 7200;
+  drill_cmd->add_option("--site", dr_site, "the site to switch over to");
+  drill_cmd->add_flag("--no-failback", dr_no_failback, "stay on --site afterwards");
+  drill_cmd->add_option("--reason", dr_reason, "why (goes into the journal and audit)");
+  drill_cmd->add_flag("-y,--yes", dr_yes, "do not ask for confirmation");
+  drill_cmd->add_option("--wait", dr_timeout, "seconds to wait for it to end")
+      ->capture_default_str();
+  auto* drill_list_cmd = drill_cmd->add_subcommand("list", "drills, newest first");
+  std::uint32_t dr_limit = 20;
+  drill_list_cmd->add_option("--limit", dr_limit, "at most this many")->capture_default_str();
+  auto* drill_report_cmd = drill_cmd->add_subcommand("report", "one drill's report");
+  std::int64_t dr_id = 0;
+  std::string dr_format = "markdown";
+  drill_report_cmd->add_option("id", dr_id, "the drill")->required();
+  drill_report_cmd->add_option("--format", dr_format, "markdown or json")
+      ->check(CLI::IsMember({"markdown", "md", "json"}))
+      ->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -400,6 +493,75 @@ int main(int argc, char** argv) {
     };
     return run<v1::GetAvailabilityRequest, v1::GetAvailabilityResponse>(
         c, json, req, &stub::GetAvailability, print);
+  }
+  if (*site_assess_cmd) {
+    v1::AssessSiteRequest req;
+    req.set_from_site(st_from);
+    req.set_to_site(st_to);
+    return run<v1::AssessSiteRequest, v1::SiteRecord>(c, json, req, &stub::AssessSite,
+                                                      print_site_switchover);
+  }
+  if (*site_switchover_cmd || *site_failback_cmd) {
+    bool failback = site_failback_cmd->parsed();
+    v1::SiteSwitchoverRequest req;
+    req.set_from_site(st_from);
+    req.set_to_site(st_to);
+    req.set_reason(st_reason);
+    req.set_failback(failback);
+    return run_site_switchover(c, json, req, st_dry_run, st_yes, st_timeout,
+                               failback ? "failback" : "switchover");
+  }
+  if (*site_list_cmd) {
+    v1::ListSiteSwitchoversRequest req;
+    req.set_limit(st_limit);
+    return run<v1::ListSiteSwitchoversRequest, v1::ListSiteSwitchoversResponse>(
+        c, json, req, &stub::ListSiteSwitchovers, print_site_switchovers);
+  }
+  if (*site_show_cmd) {
+    v1::GetSiteSwitchoverRequest req;
+    req.set_id(st_id);
+    return run<v1::GetSiteSwitchoverRequest, v1::SiteRecord>(c, json, req, &stub::GetSiteSwitchover,
+                                                             print_site_switchover);
+  }
+  if (*drill_list_cmd) {
+    v1::ListDrillsRequest req;
+    req.set_limit(dr_limit);
+    return run<v1::ListDrillsRequest, v1::ListDrillsResponse>(c, json, req, &stub::ListDrills,
+                                                              print_drills);
+  }
+  if (*drill_report_cmd) {
+    v1::GetDrillReportRequest req;
+    req.set_id(dr_id);
+    v1::DrillReport resp;
+    auto ctx = c.context();
+    if (auto st = c.stub().GetDrillReport(ctx.get(), req, &resp); !st.ok())
+      return c.fail(st);
+    std::cout << (dr_format == "json" ? resp.json() + "\n" : resp.markdown()) << std::flush;
+    return exit_ok;
+  }
+  if (*drill_cmd) {
+    if (dr_site.empty()) {
+      std::cerr << "switchyard: drill needs --site SITE (or: drill list, drill report ID)\n";
+      return exit_usage;
+    }
+    auto question = "Run a DR drill: switch every service over to site " + dr_site +
+                    (dr_no_failback ? std::string{" and stay there"} : std::string{" and back"}) +
+                    "?";
+    if (!dr_yes && !confirmed(question, "drill"))
+      return exit_usage;
+    v1::DrillRequest req;
+    req.set_site(dr_site);
+    req.set_no_failback(dr_no_failback);
+    req.set_reason(dr_reason);
+    v1::DrillReport resp;
+    auto ctx = c.context(dr_timeout);
+    if (auto st = c.stub().Drill(ctx.get(), req, &resp); !st.ok())
+      return c.fail(st);
+    if (json)
+      print_json(std::cout, resp);
+    else
+      print_drill(std::cout, resp);
+    return resp.passed() ? exit_ok : exit_failed;
   }
   if (*audit_cmd) {
     v1::ListAuditRequest req;

@@ -68,7 +68,15 @@ void print_status(std::ostream& out, const v1::Status& s) {
       << fmt::format("config:    {}\n", s.config_file())
       << fmt::format("database:  {}\n", s.database_path())
       << fmt::format("services:  {} ({} instances, {} healthy, {} failovers in flight)\n",
-                     s.services(), s.instances(), s.healthy_instances(), s.failovers_in_flight());
+                     s.services(), s.instances(), s.healthy_instances(), s.failovers_in_flight())
+      << fmt::format(
+             "DR drills: {}{}\n",
+             s.last_drill_id() == 0
+                 ? std::string{"NEVER drilled"}
+                 : fmt::format("last #{} at {}", s.last_drill_id(), format_time(s.last_drill_ms())),
+             s.drills_overdue() > 0 ? fmt::format("; OVERDUE for {} service{}", s.drills_overdue(),
+                                                  s.drills_overdue() == 1 ? "" : "s")
+                                    : std::string{});
 }
 
 namespace {
@@ -101,6 +109,14 @@ std::string primary_health(const v1::Service& s) {
   return "unknown";
 }
 
+// "NEVER", "2026-11-23 23:49:34 PASS" or "... FAIL", with " OVERDUE" when one is due.
+std::string drill_of(const v1::Service& s) {
+  std::string text = s.last_drill_id() == 0 ? std::string{"NEVER"}
+                                            : fmt::format("{} {}", format_time(s.last_drill_ms()),
+                                                          s.last_drill_passed() ? "PASS" : "FAIL");
+  return s.drill_overdue() && s.last_drill_id() != 0 ? text + " OVERDUE" : text;
+}
+
 // "yes", "NO (2)" with the number of reasons, or "?" before the first check.
 std::string readiness_of(const v1::Service& s) {
   if (s.ready())
@@ -124,9 +140,11 @@ void print_services(std::ostream& out, const v1::ListServicesResponse& r) {
     if (s.shadow())
       state = state == "-" ? "shadow" : state + ", shadow";
     rows.push_back({s.name(), s.primary(), primary_health(s), std::to_string(s.epoch()),
-                    health_summary(s), state, readiness_of(s)});
+                    health_summary(s), state, readiness_of(s), drill_of(s)});
   }
-  print_table(out, {"SERVICE", "PRIMARY", "PRIMARY HEALTH", "EPOCH", "INSTANCES", "STATE", "READY"},
+  print_table(out,
+              {"SERVICE", "PRIMARY", "PRIMARY HEALTH", "EPOCH", "INSTANCES", "STATE", "READY",
+               "LAST DRILL"},
               rows);
 }
 
@@ -148,6 +166,12 @@ void print_service(std::ostream& out, const v1::ServiceDetail& d) {
         << fmt::format("{}", fmt::join(s.not_ready(), "; ")) << '\n';
   if (const auto* m = maintenance_of(s, ""))
     out << "IN MAINTENANCE: " << describe(*m) << '\n';
+  if (s.last_drill_id() == 0)
+    out << "last DR drill: NEVER (drill overdue)\n";
+  else
+    out << fmt::format("last DR drill: #{} at {}: {}{}\n", s.last_drill_id(),
+                       format_time(s.last_drill_ms()), s.last_drill_passed() ? "passed" : "FAILED",
+                       s.drill_overdue() ? " (OVERDUE)" : "");
   for (const auto& m : s.maintenance())
     if (!m.instance().empty())
       out << "instance " << m.instance() << " in maintenance: " << describe(m) << '\n';
@@ -270,6 +294,70 @@ void print_maintenance_result(std::ostream& out, const v1::MaintenanceResponse& 
 
 void print_reload_result(std::ostream& out, const v1::ReloadResponse& r) {
   out << (r.applied() ? "reloaded: " : "nothing to apply: ") << r.detail() << '\n';
+}
+
+void print_site_switchover(std::ostream& out, const v1::SiteRecord& r) {
+  out << r.text();
+  if (!r.text().empty() && r.text().back() != '\n')
+    out << '\n';
+}
+
+void print_site_switchovers(std::ostream& out, const v1::ListSiteSwitchoversResponse& r) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& s : r.site_switchovers())
+    rows.push_back({std::to_string(s.id()), s.operation(), s.from_site(), s.to_site(), s.state(),
+                    std::to_string(s.participants_size()), s.principal(),
+                    format_time(s.started_ms()), format_time(s.finished_ms()),
+                    s.drill_id() == 0 ? std::string{"-"} : "#" + std::to_string(s.drill_id())});
+  print_table(
+      out,
+      {"ID", "OPERATION", "FROM", "TO", "STATE", "SERVICES", "BY", "STARTED", "FINISHED", "DRILL"},
+      rows);
+}
+
+namespace {
+
+std::string ms_or(std::int64_t ms, const char* none) {
+  return ms < 0 ? std::string{none} : fmt::format("{} ms", ms);
+}
+
+} // namespace
+
+void print_drill(std::ostream& out, const v1::DrillReport& r) {
+  out << fmt::format("drill #{}: {} -> {}{}: {}\n", r.id(), r.from_site(), r.to_site(),
+                     r.failback() ? " and back" : " (no failback)", r.passed() ? "PASS" : "FAIL");
+  out << fmt::format("by {}, {} .. {}; overall RTO {}; topology restored: {}\n", r.principal(),
+                     format_time(r.started_ms()), format_time(r.finished_ms()),
+                     ms_or(r.rto_ms(), "not reached"),
+                     r.failback() ? (r.topology_restored() ? "yes" : "NO") : "n/a");
+  if (!r.detail().empty())
+    out << r.detail() << '\n';
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& s : r.services())
+    rows.push_back({s.service(), s.passed() ? "PASS" : "FAIL", ms_or(s.rto_ms(), "not reached"),
+                    fmt::format("{} ms", s.rto_objective_ms()),
+                    s.rpo() < 0 ? std::string{"unknown"} : std::to_string(s.rpo()),
+                    fmt::format("{} ms", s.rpo_objective_ms()), s.detail()});
+  if (!rows.empty())
+    print_table(out,
+                {"SERVICE", "RESULT", "RTO", "RTO OBJECTIVE", "RPO GAP", "RPO OBJECTIVE", "DETAIL"},
+                rows);
+}
+
+void print_drills(std::ostream& out, const v1::ListDrillsResponse& r) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& d : r.drills()) {
+    int passed = 0;
+    for (const auto& s : d.services())
+      passed += s.passed() ? 1 : 0;
+    rows.push_back({std::to_string(d.id()), d.from_site(), d.to_site(),
+                    d.passed() ? "PASS" : "FAIL", fmt::format("{}/{}", passed, d.services_size()),
+                    ms_or(d.rto_ms(), "-"),
+                    d.failback() ? (d.topology_restored() ? "yes" : "NO") : "n/a", d.principal(),
+                    format_time(d.started_ms())});
+  }
+  print_table(out, {"ID", "FROM", "TO", "RESULT", "PASSED", "RTO", "RESTORED", "BY", "STARTED"},
+              rows);
 }
 
 } // namespace switchyard::cli

@@ -37,5 +37,11 @@ void print_switchover_result(std::ostream& out, const v1::SwitchoverResponse& r)
 void print_event(std::ostream& out, const v1::Event& e);
 void print_maintenance_result(std::ostream& out, const v1::MaintenanceResponse& r);
 void print_reload_result(std::ostream& out, const v1::ReloadResponse& r);
+/// A site switchover or its assessment (the server's rendering).
+void print_site_switchover(std::ostream& out, const v1::SiteRecord& r);
+void print_site_switchovers(std::ostream& out, const v1::ListSiteSwitchoversResponse& r);
+/// A drill's outcome: header and one row per service.
+void print_drill(std::ostream& out, const v1::DrillReport& r);
+void print_drills(std::ostream& out, const v1::ListDrillsResponse& r);
 
 } // namespace switchyard::cli

@@ -48,6 +48,9 @@ runner_actor::behavior_type fake_runner(runner_actor::pointer,
         v.chosen = check.candidates.front();
         return v;
       },
+      // Site switchovers are tested with real processes (site_switchover_test).
+      [](site_prepare&) { return site_prepare_outcome{}; },
+      [](integrity_check&) { return integrity_outcome{}; },
       [](config_update&) {},
   };
 }

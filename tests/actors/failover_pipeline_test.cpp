@@ -65,6 +65,9 @@ runner_actor::behavior_type fake_runner(runner_actor::pointer, std::shared_ptr<r
         }
         return v;
       },
+      // Site switchovers are tested with real processes (site_switchover_test).
+      [](site_prepare&) { return site_prepare_outcome{}; },
+      [](integrity_check&) { return integrity_outcome{}; },
       [log](config_update& update) { log->configs.push_back(update.cfg); },
   };
 }

@@ -215,3 +215,110 @@ TEST_F(phi_health_checker_test, without_failures_phi_never_fires) {
   EXPECT_EQ(seen->size(), 1u);
   EXPECT_EQ(probe_script->probes, 31);
 }
+
+namespace {
+
+// A probe that completes only when the test says so, to hold a probe in flight.
+struct manual_script {
+  std::vector<async_probe::completion> pending; ///< by start order
+};
+
+class manual_probe : public async_probe {
+public:
+  explicit manual_probe(std::shared_ptr<manual_script> s) : s_(std::move(s)) {}
+  void start(completion done) override { s_->pending.push_back(std::move(done)); }
+
+private:
+  std::shared_ptr<manual_script> s_;
+};
+
+class in_flight_health_checker_test : public switchyard::testing::deterministic_test {
+protected:
+  in_flight_health_checker_test() {
+    sys.registry().put(names::classifier, caf::actor_cast<caf::strong_actor_ptr>(
+                                              sys.spawn(recording_classifier, seen)));
+    config::health_check_settings check;
+    check.type = config::check_type::tcp;
+    check.interval = 1s;
+    check.timeout = 500ms; // given up on after 1.5 s (timeout + overdue_grace)
+    check.rise = 1;
+    check.fall = 3;
+    config::instance_settings inst{
+        "app-a", "127.0.0.1", 8080, "dc1", config::instance_role::primary, 100, {}};
+    probe_factory factory = [s = probes] { return std::make_unique<manual_probe>(s); };
+    checker = caf::actor_cast<caf::actor>(
+        sys.spawn(health_checker, std::string{"app"}, inst, check, factory));
+    run();
+  }
+
+  void TearDown() override {
+    caf::anon_send_exit(checker, caf::exit_reason::user_shutdown);
+    if (auto cls = sys.registry().get(names::classifier))
+      caf::anon_send_exit(caf::actor_cast<caf::actor>(cls), caf::exit_reason::user_shutdown);
+    sys.registry().erase(names::classifier);
+    run();
+  }
+
+  void complete(std::size_t index, probe_outcome out) {
+    probes->pending.at(index)(std::move(out));
+    run();
+  }
+
+  static probe_outcome refused() { return {false, 100us, "Connection refused", true}; }
+
+  std::shared_ptr<manual_script> probes = std::make_shared<manual_script>();
+  std::shared_ptr<std::vector<health_transition>> seen =
+      std::make_shared<std::vector<health_transition>>();
+  caf::actor checker;
+};
+
+} // namespace
+
+TEST_F(in_flight_health_checker_test, a_result_of_an_older_probe_is_ignored) {
+  ASSERT_EQ(probes->pending.size(), 1u);
+  complete(0, {true, 100us, "connected"});
+  ASSERT_EQ(seen->size(), 1u);
+  EXPECT_EQ(seen->back().to, health_status::healthy);
+
+  advance(1s); // probe 2 starts and never answers
+  ASSERT_EQ(probes->pending.size(), 2u);
+  advance(1s); // in flight for 1 s: within timeout + grace, this beat is skipped
+  EXPECT_EQ(probes->pending.size(), 2u);
+  advance(1s); // in flight for 2 s: given up on (failure 1 of 3), probe 3 starts
+  ASSERT_EQ(probes->pending.size(), 3u);
+  EXPECT_EQ(seen->size(), 1u);
+
+  // Probe 2's late failure is stale: were it counted, probe 3's failure would
+  // be the third and turn the instance unhealthy.
+  complete(1, refused());
+  complete(2, refused()); // failure 2 of 3
+  EXPECT_EQ(seen->size(), 1u);
+  // A result nobody started is stale as well.
+  caf::anon_send(caf::actor_cast<health_checker_actor>(checker),
+                 probe_result{0, {false, 1us, "forged", true}});
+  run();
+  EXPECT_EQ(seen->size(), 1u);
+
+  advance(1s);
+  ASSERT_EQ(probes->pending.size(), 4u);
+  complete(3, refused()); // failure 3 of 3
+  ASSERT_EQ(seen->size(), 2u);
+  EXPECT_EQ(seen->back().to, health_status::unhealthy);
+  EXPECT_EQ(seen->back().streak, 3u);
+  EXPECT_EQ(seen->back().reason, "Connection refused");
+}
+
+TEST_F(in_flight_health_checker_test, a_lost_connection_during_a_probe_is_confirmed_after_it) {
+  complete(0, {true, 100us, "connected"});
+  advance(1s);
+  ASSERT_EQ(probes->pending.size(), 2u);
+  caf::anon_send(caf::actor_cast<health_checker_actor>(checker), conn_lost_atom::value);
+  run();
+  EXPECT_EQ(probes->pending.size(), 2u); // not while probe 2 is in flight
+  complete(1, {true, 100us, "connected"});
+  ASSERT_EQ(probes->pending.size(), 3u); // the confirmation, right after it
+  complete(2, refused());
+  ASSERT_EQ(seen->size(), 2u);
+  EXPECT_TRUE(seen->back().fast);
+  EXPECT_EQ(seen->back().to, health_status::unhealthy);
+}

@@ -363,19 +363,20 @@ classifier_actor::behavior_type recording_classifier(classifier_actor::pointer,
 }
 
 // Counts the probes the checker runs, for the test to wait on.
-class counting_probe : public probe {
+class counting_probe : public async_probe {
 public:
-  counting_probe(std::unique_ptr<probe> inner, std::shared_ptr<std::atomic<int>> count)
+  counting_probe(std::unique_ptr<async_probe> inner, std::shared_ptr<std::atomic<int>> count)
       : inner_(std::move(inner)), count_(std::move(count)) {}
-  probe_outcome check() override {
-    auto out = inner_->check();
-    ++*count_;
-    return out;
+  void start(completion done) override {
+    inner_->start([count = count_, done = std::move(done)](probe_outcome out) {
+      ++*count;
+      done(std::move(out));
+    });
   }
-  int held_fd() const override { return inner_->held_fd(); }
+  void on_connection_lost(lost_callback cb) override { inner_->on_connection_lost(std::move(cb)); }
 
 private:
-  std::unique_ptr<probe> inner_;
+  std::unique_ptr<async_probe> inner_;
   std::shared_ptr<std::atomic<int>> count_;
 };
 
@@ -418,7 +419,7 @@ protected:
       return std::make_unique<counting_probe>(make_probe("db", check, inst), count);
     };
     checkers.push_back(caf::actor_cast<caf::actor>(
-        sys.spawn<caf::detached>(health_checker, std::string{"db"}, inst, check, factory)));
+        sys.spawn(health_checker, std::string{"db"}, inst, check, factory)));
   }
 
   caf::actor_system_config cfg;

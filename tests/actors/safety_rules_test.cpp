@@ -70,6 +70,9 @@ caf::behavior holding_runner(caf::event_based_actor* self, std::shared_ptr<runne
       [](candidate_check& check) {
         return candidate_verdict{check.candidates.front(), {}};
       },
+      // Site switchovers are tested with real processes (site_switchover_test).
+      [](site_prepare&) { return site_prepare_outcome{}; },
+      [](integrity_check&) { return integrity_outcome{}; },
       [](config_update&) {},
   };
 }

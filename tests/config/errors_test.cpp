@@ -28,7 +28,7 @@ TEST(config_errors, unknown_key_names_the_allowed_ones) {
                    "fast_detection, grpc_service, phi_threshold)"});
   EXPECT_EQ(errors_of(replace(valid_yaml, "  data_dir: state\n", "  datadir: state\n")),
             errors{"test.yaml:2:3: orchestrator.datadir: unknown key (allowed: data_dir, database, "
-                   "log_level, supervisor, safety, detection)"});
+                   "log_level, supervisor, safety, detection, site_switchover, metrics_listen)"});
 }
 
 TEST(config_errors, a_key_given_twice) {

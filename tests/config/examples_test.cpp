@@ -59,8 +59,14 @@ TEST(config_examples, demo_has_the_documented_topology) {
   EXPECT_EQ(c.orchestrator.level, log_level::info);
   EXPECT_EQ(c.orchestrator.supervisor.max_restarts, 5);
 
-  ASSERT_EQ(c.services.size(), 1u);
-  const auto& web = c.services.front();
+  ASSERT_EQ(c.sites.size(), 2u);
+  EXPECT_EQ(c.sites[0].name, "dc1");
+  EXPECT_EQ(c.sites[1].name, "dc2");
+  ASSERT_EQ(c.services.size(), 2u);
+  EXPECT_EQ(c.services[0].name, "db");
+  EXPECT_EQ(c.services[0].instances.at(1).site, "dc2");
+  const auto& web = c.services.back();
+  EXPECT_EQ(web.depends_on, std::vector<std::string>{"db"});
   EXPECT_EQ(web.name, "web");
   EXPECT_EQ(web.block_period, 60s);
   EXPECT_EQ(web.objective.rto, 30s);
@@ -87,7 +93,7 @@ TEST(config_examples, demo_has_the_documented_topology) {
   EXPECT_EQ(b.name, "web-b");
   EXPECT_EQ(b.host, "127.0.0.1");
   EXPECT_EQ(b.port, 18082);
-  EXPECT_EQ(b.site, "dc1");
+  EXPECT_EQ(b.site, "dc2");
   EXPECT_EQ(b.role, instance_role::standby);
   EXPECT_EQ(b.priority, 90);
 }
@@ -95,7 +101,7 @@ TEST(config_examples, demo_has_the_documented_topology) {
 TEST(config_examples, demo_actions_are_the_documented_commands) {
   auto r = load_config_file(example_path("demo.yaml"));
   ASSERT_TRUE(r.ok());
-  const auto& s = r.config.services.front().strategy;
+  const auto& s = r.config.services.back().strategy;
   EXPECT_EQ(s.type, strategy_type::active_passive);
   ASSERT_EQ(s.fence.size(), 1u);
   ASSERT_EQ(s.promote.size(), 1u);
@@ -117,7 +123,7 @@ TEST(config_examples, demo_actions_are_the_documented_commands) {
   EXPECT_EQ(s.verify[0].name, "verify-role");
   EXPECT_EQ(s.verify[0].command,
             R"(curl -fsS -m 2 "http://$SWITCHYARD_NEW_PRIMARY_ADDRESS/role" | grep -qx primary)");
-  for (const auto* a : all_actions(r.config.services.front())) {
+  for (const auto* a : all_actions(r.config.services.back())) {
     EXPECT_EQ(a->type, action_type::exec) << a->name;
     EXPECT_EQ(a->timeout, 5s) << a->name;
     EXPECT_TRUE(a->env.empty()) << a->name;
@@ -144,6 +150,16 @@ TEST(config_examples, full_example_sets_every_key) {
   EXPECT_EQ(db->block_period, 10min);
   EXPECT_EQ(db->health_check.jitter, 100ms);
   EXPECT_EQ(db->instances[1].site, "dc2");
+  ASSERT_EQ(c.sites.size(), 2u);
+  EXPECT_EQ(c.sites[1].name, "dc2");
+  EXPECT_EQ(c.sites[1].description, "Dublin, disaster recovery");
+  EXPECT_EQ(c.orchestrator.site_switchover.parallelism, 4);
+  EXPECT_EQ(c.orchestrator.site_switchover.drill_interval, std::chrono::hours(24 * 90));
+  ASSERT_EQ(db->strategy.prepare.size(), 1u);
+  EXPECT_FALSE(db->strategy.prepare[0].rollback.empty());
+  ASSERT_EQ(db->strategy.integrity.size(), 1u);
+  ASSERT_TRUE(db->objective.backup.has_value());
+  EXPECT_EQ(db->objective.backup->copies, 3);
   ASSERT_EQ(db->strategy.fence.size(), 1u);
   EXPECT_EQ(db->strategy.fence[0].env.at("PGCONNECT_TIMEOUT"), "3");
   EXPECT_EQ(db->strategy.promote[0].timeout, 30s);

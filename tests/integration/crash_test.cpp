@@ -197,6 +197,6 @@ TEST_F(hung_action, a_step_that_never_ends_times_out_and_the_switchover_rolls_ba
   ASSERT_TRUE(sw);
   EXPECT_EQ(sw->status, switchover_status::failed);
   // The hung command's process group was killed with it: no sleeper is left behind.
-  child_process pgrep({"/usr/bin/pgrep", "-f", "sleep 1000"}, root + "/pgrep.out");
+  child_process pgrep({"/usr/bin/pgrep", "-fx", "sleep " + hung_sleep()}, root + "/pgrep.out");
   EXPECT_EQ(pgrep.wait_for_exit(5s), 1) << read_file(root + "/pgrep.out");
 }

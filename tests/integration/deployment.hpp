@@ -65,6 +65,7 @@ protected:
   void write_config() {
     std::ofstream out(root + "/switchyard.yaml", std::ios::trunc);
     out << "orchestrator:\n  data_dir: data\n  log_level: debug\n"
+        << "  metrics_listen: \"" << metrics_listen << "\"\n"
         << fmt::format("api:\n  listen: 127.0.0.1:{}\n  tokens_file: tokens.yaml\n", api_port)
         << "services:\n"
         << "  - name: web\n"
@@ -102,8 +103,8 @@ protected:
         << action("verify-role", actions_log,
                   " && curl -fsS -m 2 \"http://$SWITCHYARD_NEW_PRIMARY_ADDRESS/role\" | grep -qx "
                   "primary && test ! -f " +
-                      root + "/fail-verify && if [ -f " + root +
-                      "/hang-verify ]; then sleep 1000; fi")
+                      root + "/fail-verify && if [ -f " + root + "/hang-verify ]; then sleep " +
+                      hung_sleep() + "; fi")
         << extra_services;
   }
 
@@ -114,10 +115,16 @@ protected:
 
   std::string db_path() const { return root + "/data/switchyard.db"; }
 
+  /// What the hung verify step sleeps: unique per test (its port as the
+  /// fraction), so a check for a left-behind sleeper sees only this test's.
+  std::string hung_sleep() const { return "1000." + std::to_string(port_b); }
+
   switchyard::testing::temp_dir dir;
   std::string root;
   std::string actions_log;
   std::string web_block_period = "60s";
+  /// GET /metrics; port 0 (a free one, logged) so parallel tests never collide.
+  std::string metrics_listen = "127.0.0.1:0";
   std::string extra_services; ///< YAML appended to `services:` (reload tests)
   std::uint16_t api_port = 0;
   std::uint16_t port_a = 0;

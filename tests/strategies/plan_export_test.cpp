@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -327,8 +328,8 @@ TEST_F(plan_export_test, markdown_escapes_table_cells_and_code_spans) {
 TEST_F(plan_export_test, dot_draws_sites_as_clusters_and_the_failover_edges) {
   auto dot = render_plans(entries(), export_format::dot, generated_at);
   EXPECT_EQ(dot.rfind("digraph switchyard {\n", 0), 0u) << dot;
-  for (const char* text : {"subgraph \"cluster_web\" {", "subgraph \"cluster_web_dc1\" {",
-                           "subgraph \"cluster_web_dc2\" {", "subgraph \"cluster_batch\" {",
+  for (const char* text : {"subgraph \"cluster_dc1\" {", "subgraph \"cluster_dc1_web\" {",
+                           "subgraph \"cluster_dc2_web\" {", "subgraph \"cluster_dc1_batch\" {",
                            "\"web/web-a\" -> \"web/web-c\" [label=\"fails over to\"",
                            "\"web/web-a\" -> \"web/web-b\" [label=\"candidate 2\", style=dashed]",
                            "label=\"web-a\\nprimary\\nunhealthy\""})
@@ -381,4 +382,148 @@ TEST_F(plan_export_test, dot_with_quotes_spaces_and_backslashes_is_accepted_by_g
                                                                                << svg;
   EXPECT_NE(svg.find(">" + xml("eu \"east\"") + "</text>"), std::string::npos) << svg;
   EXPECT_NE(svg.find(">fails over to</text>"), std::string::npos);
+}
+
+namespace {
+
+// Compares a YAML document with the JSON export of the same plans, value by
+// value: strings must read back as the same strings (a quoted scalar is
+// tagged "!"; a string must never come back as a bool, a number or null).
+void expect_same_tree(const YAML::Node& y, const nlohmann::json& j, const std::string& where) {
+  switch (j.type()) {
+  case nlohmann::json::value_t::object:
+    ASSERT_TRUE(y.IsMap()) << where;
+    ASSERT_EQ(y.size(), j.size()) << where;
+    for (const auto& [key, value] : j.items())
+      expect_same_tree(y[key], value, where + "." + key);
+    return;
+  case nlohmann::json::value_t::array:
+    ASSERT_TRUE(y.IsSequence()) << where;
+    ASSERT_EQ(y.size(), j.size()) << where;
+    for (std::size_t i = 0; i < j.size(); ++i)
+      expect_same_tree(y[i], j[i], where + "[" + std::to_string(i) + "]");
+    return;
+  case nlohmann::json::value_t::string: {
+    ASSERT_TRUE(y.IsScalar()) << where;
+    auto text = j.get<std::string>();
+    EXPECT_EQ(y.as<std::string>(), text) << where;
+    if (y.Tag() == "?") { // plain: must not look like anything else to any reader
+      EXPECT_FALSE(text.empty()) << where;
+      for (std::string word : {"true", "false", "yes", "no", "on", "off", "null", "y", "n"}) {
+        std::string lower = text;
+        std::transform(lower.begin(), lower.end(), lower.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        EXPECT_NE(lower, word) << where;
+      }
+      EXPECT_EQ(std::string_view("0123456789-+.~").find(text.front()), std::string_view::npos)
+          << where << ": starts like a number";
+    }
+    return;
+  }
+  case nlohmann::json::value_t::boolean:
+    EXPECT_EQ(y.as<bool>(), j.get<bool>()) << where;
+    return;
+  case nlohmann::json::value_t::number_integer:
+  case nlohmann::json::value_t::number_unsigned:
+    EXPECT_EQ(y.as<std::int64_t>(), j.get<std::int64_t>()) << where;
+    EXPECT_EQ(y.Tag(), "?") << where << ": numbers stay plain";
+    return;
+  case nlohmann::json::value_t::number_float:
+    EXPECT_DOUBLE_EQ(y.as<double>(), j.get<double>()) << where;
+    return;
+  default:
+    EXPECT_TRUE(y.IsNull()) << where;
+  }
+}
+
+} // namespace
+
+TEST_F(plan_export_test, yaml_round_trips_nasty_strings) {
+  const std::vector<std::string> nasty{"",
+                                       " leading",
+                                       "trailing ",
+                                       "a: b",
+                                       "a #b",
+                                       "#c",
+                                       "- x",
+                                       "-",
+                                       "? x",
+                                       ": x",
+                                       "x:",
+                                       "x:y",
+                                       "yes",
+                                       "No",
+                                       "ON",
+                                       "off",
+                                       "null",
+                                       "Null",
+                                       "~",
+                                       "true",
+                                       "False",
+                                       "y",
+                                       "N",
+                                       "1",
+                                       "0x1F",
+                                       "1e3",
+                                       "-1",
+                                       ".5",
+                                       "+1",
+                                       ".inf",
+                                       "-.Inf",
+                                       ".NaN",
+                                       "0o17",
+                                       "1_000",
+                                       "12:30",
+                                       "2024-05-01",
+                                       "@at",
+                                       "`tick",
+                                       "'single'",
+                                       "\"double\"",
+                                       "back\\slash",
+                                       "tab\there",
+                                       "new\nline",
+                                       "cr\rx",
+                                       "ctrl\x01x",
+                                       "del\x7f",
+                                       "{a: 1}",
+                                       "[x]",
+                                       "*alias",
+                                       "&anchor",
+                                       "!tag",
+                                       "|",
+                                       ">",
+                                       "%dir",
+                                       "a,b",
+                                       "<<",
+                                       "=",
+                                       "é ü 日本",
+                                       "line\u2028sep",
+                                       "nel\u0085x",
+                                       "bom\ufeffx",
+                                       "bad\xff"
+                                       "byte",
+                                       "a  b",
+                                       "a\\nb",
+                                       "---",
+                                       "...",
+                                       "# only"};
+  for (const auto& s : nasty) {
+    auto svc = web;
+    svc.instances[1].site = s;
+    svc.strategy.verify[0].command = s;
+    svc.strategy.fence[0].rollback = s;
+    auto entries = std::vector<plan_export_entry>{entry_for(svc, "web-a", web_health, 1)};
+    auto yaml = render_plans(entries, export_format::yaml, generated_at);
+    auto json = nlohmann::json::parse(render_plans(entries, export_format::json, generated_at));
+    YAML::Node doc;
+    try {
+      doc = YAML::Load(yaml);
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "for '" << s << "': " << e.what() << "\n" << yaml;
+      continue;
+    }
+    SCOPED_TRACE("string " +
+                 nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    expect_same_tree(doc, json, "");
+  }
 }

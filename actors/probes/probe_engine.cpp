@@ -1,0 +1,620 @@
+#include "actors/probes/probe_engine.hpp"
+
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <mutex>
+#include <optional>
+#include <poll.h>
+#include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
+#include <utility>
+#include <vector>
+
+#include <asio.hpp>
+#include <fmt/format.h>
+
+#include "actors/probes/http_probe.hpp"
+#include "actors/probes/redis_probe.hpp"
+#include "actors/probes/socket_connect.hpp"
+#include "strategies/actions/resp.hpp"
+
+namespace switchyard::actors {
+
+namespace {
+
+using asio::ip::tcp;
+using steady = std::chrono::steady_clock;
+
+enum class probe_kind { tcp, http, redis };
+
+// What a check was doing when its timer fired, for the detail.
+enum class phase { connecting, sending, receiving, pong, role };
+
+// A socket made with SOCK_CLOEXEC: exec probes and actions fork, and their
+// children must not inherit (and keep open) the connections probes hold.
+asio::error_code open_socket(tcp::socket& s, const tcp::endpoint& ep) {
+  int fd = ::socket(ep.protocol().family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return {errno, asio::system_category()};
+  asio::error_code ec;
+  s.assign(ep.protocol(), fd, ec);
+  if (ec)
+    ::close(fd);
+  return ec;
+}
+
+void close_quietly(tcp::socket& s) {
+  asio::error_code ignored;
+  s.close(ignored);
+}
+
+// One check, from start() to its completion. Handlers hold it by shared_ptr
+// and return at once when it has finished (timed out, or abandoned).
+struct attempt {
+  explicit attempt(asio::io_context& ioc) : sock(ioc), timer(ioc) {}
+  async_probe::completion done;
+  steady::time_point start;
+  tcp::socket sock;
+  asio::steady_timer timer;
+  phase at = phase::connecting;
+  std::vector<tcp::endpoint> endpoints; ///< resolved, tried in order
+  std::size_t next_endpoint = 0;
+  std::string in; ///< received, not yet parsed past `pos`
+  std::size_t pos = 0;
+  std::array<char, 4096> buf{};
+  bool retried = false; ///< redis: one fresh connection after a broken one
+  bool late = false;    ///< the timer fired with the answer already waiting
+  bool finished = false;
+};
+
+// A connection kept open between checks, watched by a pending read.
+struct held_conn {
+  explicit held_conn(tcp::socket s) : sock(std::move(s)) {}
+  tcp::socket sock;
+  std::array<char, 512> buf{};
+};
+
+} // namespace
+
+struct probe_engine::impl {
+  std::vector<std::unique_ptr<asio::io_context>> lanes;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  std::vector<std::thread> threads;
+  std::unique_ptr<asio::thread_pool> pool;
+  std::size_t pool_threads = 0;
+  std::atomic<std::size_t> next_lane{0};
+  std::shared_ptr<std::atomic<std::size_t>> held = std::make_shared<std::atomic<std::size_t>>(0);
+
+  asio::io_context& lane() { return *lanes[next_lane++ % lanes.size()]; }
+};
+
+namespace {
+
+// A tcp, http or redis probe. Lives on one io_context (one thread): every
+// member function runs there.
+class net_probe : public std::enable_shared_from_this<net_probe> {
+public:
+  struct params {
+    probe_kind kind = probe_kind::tcp;
+    std::string host;
+    std::uint16_t port = 0;
+    std::string path;
+    int expected_status = 200;
+    std::chrono::milliseconds timeout{500};
+    bool hold = false;
+  };
+
+  net_probe(asio::io_context& ioc, std::shared_ptr<std::atomic<std::size_t>> held_count, params p)
+      : ioc_(ioc), held_count_(std::move(held_count)), p_(std::move(p)), resolver_(ioc) {
+    asio::error_code ec;
+    if (auto addr = asio::ip::make_address(p_.host, ec); !ec)
+      numeric_ = tcp::endpoint{addr, p_.port};
+    if (p_.kind == probe_kind::http)
+      request_ = fmt::format("GET {} HTTP/1.1\r\nHost: {}:{}\r\nUser-Agent: switchyard-health\r\n"
+                             "Connection: close\r\n\r\n",
+                             p_.path, p_.host, p_.port);
+    else if (p_.kind == probe_kind::redis)
+      request_ = resp::encode({"PING"}) + resp::encode({"ROLE"});
+  }
+
+  ~net_probe() { drop_held(); }
+  net_probe(const net_probe&) = delete;
+  net_probe& operator=(const net_probe&) = delete;
+
+  asio::io_context& ioc() { return ioc_; }
+
+  void set_lost(async_probe::lost_callback cb) { lost_ = std::move(cb); }
+
+  // The handle is gone: abandon the check in flight, close the held connection.
+  void shutdown() {
+    lost_ = nullptr;
+    if (cur_) {
+      cur_->finished = true;
+      cur_->timer.cancel();
+      close_quietly(cur_->sock);
+      cur_.reset();
+    }
+    drop_held();
+  }
+
+  void start(async_probe::completion done) {
+    if (cur_) { // abandoned by its owner: it never completes
+      cur_->finished = true;
+      cur_->timer.cancel();
+      close_quietly(cur_->sock);
+    }
+    auto a = std::make_shared<attempt>(ioc_);
+    cur_ = a;
+    a->done = std::move(done);
+    a->start = steady::now();
+    arm_timer(a, p_.timeout);
+    if (held_) {
+      bool unread = false;
+      bool gone = peer_gone(held_->sock.native_handle(), &unread);
+      if (p_.kind == probe_kind::tcp && !gone) {
+        // Data sent unasked (a banner) does not matter: only whether it is up.
+        finish(a, true, "connection held");
+        return;
+      }
+      if (p_.kind == probe_kind::redis && !gone && !unread) {
+        // Reused: the watch's pending read must not take the replies.
+        auto h = std::move(held_);
+        forget_held();
+        asio::error_code ignored;
+        h->sock.cancel(ignored);
+        a->sock = std::move(h->sock);
+        send_request(a);
+        return;
+      }
+      drop_held(); // gone, or out of step: start over on a new connection
+    }
+    connect(a);
+  }
+
+private:
+  void arm_timer(const std::shared_ptr<attempt>& a, std::chrono::milliseconds after) {
+    a->timer.expires_after(after);
+    a->timer.async_wait([self = shared_from_this(), a](const asio::error_code& ec) {
+      if (ec || a->finished)
+        return;
+      // The answer (or the connect's result) is in the socket and only this
+      // thread has not got to it yet: when it is busy with thousands of
+      // checks, that is our delay, not the instance's. Once, a little longer.
+      if (!a->late && self->answer_waiting(*a)) {
+        a->late = true;
+        self->arm_timer(a, std::max(std::chrono::milliseconds(100), self->p_.timeout / 2));
+        return;
+      }
+      self->finish(a, false, self->timeout_detail(a->at));
+    });
+  }
+
+  // Whether the check's pending operation can complete at once.
+  static bool answer_waiting(attempt& a) {
+    if (!a.sock.is_open())
+      return false;
+    pollfd pfd{a.sock.native_handle(), POLLIN | POLLOUT, 0};
+    if (::poll(&pfd, 1, 0) <= 0)
+      return false;
+    auto done = POLLERR | POLLHUP;
+    switch (a.at) {
+    case phase::connecting:
+    case phase::sending:
+      return (pfd.revents & (POLLOUT | done)) != 0;
+    default:
+      return (pfd.revents & (POLLIN | done)) != 0;
+    }
+  }
+
+  std::string timeout_detail(phase at) const {
+    auto ms = p_.timeout.count();
+    if (at == phase::connecting)
+      return "connect timed out";
+    if (p_.kind == probe_kind::http)
+      return at == phase::sending ? std::string{"timed out sending request"}
+                                  : fmt::format("no response within {} ms", ms);
+    switch (at) {
+    case phase::sending:
+      return fmt::format("timed out after {} ms sending PING", ms);
+    case phase::role:
+      return fmt::format("timed out after {} ms waiting for the ROLE reply", ms);
+    default:
+      return fmt::format("timed out after {} ms waiting for PONG", ms);
+    }
+  }
+
+  void connect(const std::shared_ptr<attempt>& a) {
+    a->at = phase::connecting;
+    if (numeric_) {
+      a->endpoints.assign(1, *numeric_);
+      a->next_endpoint = 0;
+      connect_next(a, {});
+      return;
+    }
+    resolver_.async_resolve(
+        p_.host, std::to_string(p_.port),
+        [self = shared_from_this(), a](const asio::error_code& ec,
+                                       const tcp::resolver::results_type& found) {
+          if (a->finished)
+            return;
+          if (ec) {
+            self->finish(a, false,
+                         fmt::format("cannot resolve '{}': {}", self->p_.host, ec.message()));
+            return;
+          }
+          a->endpoints.clear();
+          for (const auto& e : found)
+            a->endpoints.push_back(e.endpoint());
+          a->next_endpoint = 0;
+          self->connect_next(a, asio::error::host_not_found);
+        });
+  }
+
+  // Tries the next resolved address; `last` is why the previous one failed.
+  void connect_next(const std::shared_ptr<attempt>& a, asio::error_code last) {
+    if (a->next_endpoint >= a->endpoints.size()) {
+      finish(a, false, last ? last.message() : std::string{"no address"},
+             last == asio::error::connection_refused);
+      return;
+    }
+    auto ep = a->endpoints[a->next_endpoint++];
+    close_quietly(a->sock);
+    if (auto ec = open_socket(a->sock, ep)) {
+      finish(a, false, fmt::format("socket: {}", ec.message()));
+      return;
+    }
+    a->sock.async_connect(ep, [self = shared_from_this(), a](const asio::error_code& ec) {
+      if (a->finished)
+        return;
+      if (ec) {
+        self->connect_next(a, ec);
+        return;
+      }
+      self->connected(a);
+    });
+  }
+
+  void connected(const std::shared_ptr<attempt>& a) {
+    if (p_.kind == probe_kind::tcp) {
+      finish(a, true, "connected");
+      return;
+    }
+    send_request(a);
+  }
+
+  void send_request(const std::shared_ptr<attempt>& a) {
+    a->at = phase::sending;
+    a->in.clear();
+    a->pos = 0;
+    asio::async_write(a->sock, asio::buffer(request_),
+                      [self = shared_from_this(), a](const asio::error_code& ec, std::size_t) {
+                        if (a->finished)
+                          return;
+                        if (ec) {
+                          self->failed(a, fmt::format("send: {}", ec.message()), true);
+                          return;
+                        }
+                        if (self->p_.kind == probe_kind::http) {
+                          a->at = phase::receiving;
+                          self->read_status_line(a);
+                        } else {
+                          a->at = phase::pong;
+                          self->read_reply(a);
+                        }
+                      });
+  }
+
+  // -- http -------------------------------------------------------------------
+
+  void read_status_line(const std::shared_ptr<attempt>& a) {
+    // Only the status line matters; stop reading as soon as it is complete.
+    if (a->in.find("\r\n") != std::string::npos || a->in.size() >= 4096) {
+      http_verdict(a);
+      return;
+    }
+    a->sock.async_read_some(asio::buffer(a->buf), [self = shared_from_this(),
+                                                   a](const asio::error_code& ec, std::size_t n) {
+      if (a->finished)
+        return;
+      if (ec == asio::error::eof) {
+        self->http_verdict(a);
+        return;
+      }
+      if (ec) {
+        self->finish(a, false, fmt::format("recv: {}", ec.message()));
+        return;
+      }
+      a->in.append(a->buf.data(), n);
+      self->read_status_line(a);
+    });
+  }
+
+  void http_verdict(const std::shared_ptr<attempt>& a) {
+    int status = parse_http_status(a->in);
+    if (status < 0)
+      finish(a, false, "malformed HTTP response");
+    else if (status != p_.expected_status)
+      finish(a, false, fmt::format("HTTP {} (expected {})", status, p_.expected_status));
+    else
+      finish(a, true, fmt::format("HTTP {}", status));
+  }
+
+  // -- redis ------------------------------------------------------------------
+
+  // Parses the next reply (PONG, then ROLE), reading more as needed.
+  void read_reply(const std::shared_ptr<attempt>& a) {
+    std::optional<resp::reply> parsed;
+    try {
+      // parse() may move `pos` into a reply it cannot finish yet: restart from `start`.
+      auto start = a->pos;
+      if (a->in.size() > a->pos)
+        parsed = resp::parse(a->in, a->pos);
+      if (!parsed)
+        a->pos = start;
+    } catch (const std::exception&) { // a length that is not a number
+      failed(a, "malformed reply", false);
+      return;
+    }
+    if (parsed) {
+      on_reply(a, std::move(*parsed));
+      return;
+    }
+    a->sock.async_read_some(asio::buffer(a->buf), [self = shared_from_this(),
+                                                   a](const asio::error_code& ec, std::size_t n) {
+      if (a->finished)
+        return;
+      if (ec == asio::error::eof) {
+        self->failed(a, "connection closed by the server", true);
+        return;
+      }
+      if (ec) {
+        self->failed(a, fmt::format("recv: {}", ec.message()), true);
+        return;
+      }
+      a->in.append(a->buf.data(), n);
+      self->read_reply(a);
+    });
+  }
+
+  void on_reply(const std::shared_ptr<attempt>& a, resp::reply r) {
+    if (a->at == phase::pong) {
+      if (r.is_error()) { // e.g. "LOADING Redis is loading the dataset in memory"
+        failed(a, r.text, false);
+        return;
+      }
+      if (r.type != '+' || r.text != "PONG") {
+        failed(a, "unexpected reply to PING: " + r.text, false);
+        return;
+      }
+      a->at = phase::role;
+      read_reply(a);
+      return;
+    }
+    if (a->pos != a->in.size()) { // more than was asked for: not safe to reuse
+      failed(a, "unexpected data after the ROLE reply", false);
+      return;
+    }
+    finish(a, true, "PONG, " + describe_role(r));
+  }
+
+  // A failed exchange. Closed or reset before the replies (`broken`): the
+  // server may have dropped the idle held connection just now, or be dying (a
+  // connection still queued when its listening socket closes is reset). One
+  // fresh try tells which: the latter is refused.
+  void failed(const std::shared_ptr<attempt>& a, std::string detail, bool broken) {
+    if (p_.kind == probe_kind::redis && broken && !a->retried &&
+        steady::now() < a->start + p_.timeout) {
+      a->retried = true;
+      close_quietly(a->sock); // may be out of step: never reused
+      connect(a);
+      return;
+    }
+    finish(a, false, std::move(detail));
+  }
+
+  // -- completion and the held connection -------------------------------------
+
+  void finish(const std::shared_ptr<attempt>& a, bool ok, std::string detail,
+              bool refused = false) {
+    if (a->finished)
+      return;
+    a->finished = true;
+    a->timer.cancel();
+    probe_outcome out;
+    out.ok = ok;
+    out.detail = std::move(detail);
+    out.refused = refused;
+    out.latency = std::chrono::duration_cast<std::chrono::microseconds>(steady::now() - a->start);
+    if (ok && p_.hold && p_.kind != probe_kind::http && a->sock.is_open())
+      hold(std::move(a->sock));
+    else
+      close_quietly(a->sock);
+    if (cur_ == a)
+      cur_.reset();
+    auto done = std::move(a->done);
+    if (done)
+      done(std::move(out));
+  }
+
+  void hold(tcp::socket s) {
+    drop_held();
+    held_ = std::make_shared<held_conn>(std::move(s));
+    ++*held_count_;
+    watch();
+  }
+
+  // A pending read on the held connection: it completes when the peer closes
+  // or resets it (or sends something unasked).
+  void watch() {
+    auto h = held_;
+    h->sock.async_read_some(asio::buffer(h->buf), [self = shared_from_this(),
+                                                   h](const asio::error_code& ec, std::size_t) {
+      if (self->held_ != h)
+        return; // reused, replaced or closed since
+      if (!ec && self->p_.kind == probe_kind::tcp) {
+        self->watch(); // a banner or the like: only the connection matters
+        return;
+      }
+      self->drop_held();
+      // Data nobody asked for puts a redis connection out of step: dropped
+      // quietly, the next check connects anew. A closed one is news.
+      if (ec && self->lost_)
+        self->lost_();
+    });
+  }
+
+  void forget_held() {
+    if (held_) {
+      held_.reset();
+      --*held_count_;
+    }
+  }
+
+  void drop_held() {
+    if (!held_)
+      return;
+    auto h = std::move(held_);
+    --*held_count_;
+    close_quietly(h->sock);
+  }
+
+  asio::io_context& ioc_;
+  std::shared_ptr<std::atomic<std::size_t>> held_count_;
+  params p_;
+  tcp::resolver resolver_;
+  std::optional<tcp::endpoint> numeric_;
+  std::string request_;
+  async_probe::lost_callback lost_;
+  std::shared_ptr<attempt> cur_;
+  std::shared_ptr<held_conn> held_;
+};
+
+// What a health checker holds: every call is posted to the probe's io thread.
+class net_handle : public async_probe {
+public:
+  explicit net_handle(std::shared_ptr<net_probe> p) : p_(std::move(p)) {}
+  ~net_handle() override {
+    asio::post(p_->ioc(), [p = p_] { p->shutdown(); });
+  }
+  net_handle(const net_handle&) = delete;
+  net_handle& operator=(const net_handle&) = delete;
+
+  void start(completion done) override {
+    asio::post(p_->ioc(), [p = p_, d = std::move(done)]() mutable { p->start(std::move(d)); });
+  }
+  void on_connection_lost(lost_callback cb) override {
+    asio::post(p_->ioc(), [p = p_, c = std::move(cb)]() mutable { p->set_lost(std::move(c)); });
+  }
+
+private:
+  std::shared_ptr<net_probe> p_;
+};
+
+// A blocking probe on the worker pool, one check at a time.
+class pooled_probe : public async_probe {
+public:
+  pooled_probe(asio::thread_pool& pool, std::unique_ptr<probe> inner)
+      : pool_(pool), inner_(std::move(inner)) {}
+
+  void start(completion done) override {
+    asio::post(pool_, [inner = inner_, mtx = mtx_, d = std::move(done)] {
+      probe_outcome out;
+      {
+        std::lock_guard<std::mutex> guard{*mtx};
+        out = inner->check();
+      }
+      d(std::move(out));
+    });
+  }
+
+private:
+  asio::thread_pool& pool_;
+  std::shared_ptr<probe> inner_;
+  std::shared_ptr<std::mutex> mtx_ = std::make_shared<std::mutex>();
+};
+
+} // namespace
+
+probe_engine::probe_engine() : probe_engine(options{}) {}
+
+probe_engine::probe_engine(options opts) : impl_(std::make_shared<impl>()) {
+  auto n = opts.io_threads == 0 ? std::size_t{1} : opts.io_threads;
+  for (std::size_t i = 0; i < n; ++i) {
+    impl_->lanes.push_back(std::make_unique<asio::io_context>(1));
+    impl_->guards.push_back(asio::make_work_guard(*impl_->lanes.back()));
+  }
+  for (auto& lane : impl_->lanes)
+    impl_->threads.emplace_back([ioc = lane.get()] { ioc->run(); });
+  impl_->pool_threads = opts.pool_threads == 0 ? std::size_t{1} : opts.pool_threads;
+  impl_->pool = std::make_unique<asio::thread_pool>(impl_->pool_threads);
+}
+
+probe_engine::~probe_engine() {
+  impl_->pool->stop();
+  impl_->pool->join();
+  impl_->guards.clear();
+  for (auto& lane : impl_->lanes)
+    lane->stop();
+  for (auto& t : impl_->threads)
+    t.join();
+}
+
+probe_engine& probe_engine::process_wide() {
+  // Destroyed (threads joined) at exit, after main() has ended every actor.
+  static probe_engine instance;
+  return instance;
+}
+
+std::size_t probe_engine::thread_count() const {
+  return impl_->threads.size() + impl_->pool_threads;
+}
+
+std::size_t probe_engine::held_connections() const {
+  return impl_->held->load();
+}
+
+std::unique_ptr<async_probe> probe_engine::tcp(std::string host, std::uint16_t port,
+                                               std::chrono::milliseconds timeout, bool hold) {
+  net_probe::params p;
+  p.kind = probe_kind::tcp;
+  p.host = std::move(host);
+  p.port = port;
+  p.timeout = timeout;
+  p.hold = hold;
+  return std::make_unique<net_handle>(
+      std::make_shared<net_probe>(impl_->lane(), impl_->held, std::move(p)));
+}
+
+std::unique_ptr<async_probe> probe_engine::http(std::string host, std::uint16_t port,
+                                                std::string path, int expected_status,
+                                                std::chrono::milliseconds timeout) {
+  net_probe::params p;
+  p.kind = probe_kind::http;
+  p.host = std::move(host);
+  p.port = port;
+  p.path = std::move(path);
+  p.expected_status = expected_status;
+  p.timeout = timeout;
+  return std::make_unique<net_handle>(
+      std::make_shared<net_probe>(impl_->lane(), impl_->held, std::move(p)));
+}
+
+std::unique_ptr<async_probe> probe_engine::redis(std::string host, std::uint16_t port,
+                                                 std::chrono::milliseconds timeout, bool hold) {
+  net_probe::params p;
+  p.kind = probe_kind::redis;
+  p.host = std::move(host);
+  p.port = port;
+  p.timeout = timeout;
+  p.hold = hold;
+  return std::make_unique<net_handle>(
+      std::make_shared<net_probe>(impl_->lane(), impl_->held, std::move(p)));
+}
+
+std::unique_ptr<async_probe> probe_engine::pooled(std::unique_ptr<probe> blocking) {
+  return std::make_unique<pooled_probe>(*impl_->pool, std::move(blocking));
+}
+
+} // namespace switchyard::actors

@@ -1,0 +1,48 @@
+// The site coordinator: operator-triggered whole-site work. A site switchover
+// moves every service whose primary is on one site to another site as a
+// two-phase commit over the services:
+//
+//   assess   -> which services, which targets, in which order, what blocks it
+//   prepare  -> every participant: reserved in the failover coordinator,
+//               pre-checks (a dry run of its switchover), the strategy's
+//               prepare actions, the replication position gap
+//   decide   -> the commit decision is journaled (site_switchovers.state =
+//               committed) before anything is switched; a failed prepare
+//               aborts all instead (prepare actions rolled back, released)
+//   commit   -> level by level (dependencies first), `parallelism` at once,
+//               each service's own journaled switchover to its target
+//   verify   -> available on the new site, integrity actions, performance
+//
+// After a crash of switchyardd the log decides: a committed site switchover
+// is carried through, an undecided one is aborted (resume_atom at start).
+// DR drills are a site switchover to the standby site and, by default, a
+// failback, measured and reported. One site operation runs at a time; each
+// runs on its own detached worker (it waits on the runner, coordinator and
+// store in turn, like an operator following a runbook).
+#pragma once
+
+#include <memory>
+
+#include "actors/config_holder.hpp"
+#include "messages/interfaces.hpp"
+
+namespace switchyard::actors {
+
+struct site_coordinator_state {
+  site_coordinator_state() = default;
+  static inline const char* const name = "site_coordinator";
+  std::shared_ptr<config_holder> config;
+  caf::actor_addr worker; ///< the operation running now, if any
+  std::string running;    ///< what it is, for the refusal of a second one
+  /// Unfinished site switchovers a previous switchyardd left have been looked
+  /// for (and the recovery started when there were any). Until then nothing
+  /// new starts: a new operation's own `preparing` row must not be taken for
+  /// an undecided one of the past.
+  bool checked = false;
+};
+
+site_coordinator_actor::behavior_type
+site_coordinator(site_coordinator_actor::stateful_pointer<site_coordinator_state> self,
+                 std::shared_ptr<config_holder> config);
+
+} // namespace switchyard::actors

@@ -1,0 +1,77 @@
+// The steps of whole-site work, run by a detached worker of the site
+// coordinator: each call waits for the actors it asks (coordinator, runner,
+// store) with a bounded timeout, in the order an operator's runbook would.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/blocking_actor.hpp>
+#include <caf/expected.hpp>
+
+#include "config/model.hpp"
+#include "messages/interfaces.hpp"
+
+namespace switchyard::actors {
+
+class site_procedure {
+public:
+  site_procedure(caf::blocking_actor* self, std::shared_ptr<const config::switchyard_config> cfg)
+      : self_(self), cfg_(std::move(cfg)) {}
+
+  /// The impact assessment (dry run): the view's blockers plus each
+  /// participant's plan (estimated time) and pre-checks, and position gaps.
+  caf::expected<site_record> assess(const site_request& req,
+                                    const std::map<std::string, std::string>& preferred = {});
+
+  /// A site switchover or failback: assess, prepare all, decide, commit,
+  /// verify. Refused (state aborted, not journaled) when anything blocks it.
+  caf::expected<site_record> run(const site_request& req, std::int64_t drill = 0,
+                                 const std::map<std::string, std::string>& preferred = {});
+
+  /// A DR drill: a site switchover to `req.site`, then (by default) back.
+  caf::expected<drill_report> drill(const drill_request& req);
+
+  /// At start: site switchovers a stopped switchyardd left unfinished.
+  /// Committed ones are carried through, undecided ones aborted.
+  void recover();
+
+private:
+  caf::expected<service_state_list> coordinator_state();
+  caf::expected<std::int64_t> save(site_record& r);
+  /// Prepares every participant; true when all are prepared.
+  bool prepare(site_record& r);
+  /// Rolls back what was prepared and releases every participant.
+  void abort(site_record& r, const std::string& why);
+  /// Phase two: commits level by level, then verifies; journals as it goes.
+  void carry_through(site_record& r);
+  /// Commits one participant (its switchover), retrying while the
+  /// coordinator is still starting or the service is busy (recovery).
+  void commit_one(site_record& r, std::size_t i);
+  /// Waits (up to verify_timeout) until the committed participants among
+  /// `which` are primary and healthy on the new site; adds their "available"
+  /// check. Returns those that never were.
+  std::vector<std::size_t> await_available(site_record& r, const std::vector<std::size_t>& which);
+  /// The integrity actions of the committed participants among `which`
+  /// that have not been checked yet.
+  void check_integrity(site_record& r, const std::vector<std::size_t>& which);
+  void verify(site_record& r);
+  void release(const site_record& r);
+  /// Reserves every participant not yet committed; false on refusal.
+  bool reserve(site_record& r, bool wait);
+  void announce(const site_record& r, const std::string& summary, bool alert = false);
+
+  /// How long a commit is retried while the coordinator refuses it before
+  /// anything ran: long at recovery (it is loading its topology, resuming
+  /// interrupted switchovers), one prepare_timeout otherwise.
+  std::chrono::milliseconds patience() const;
+
+  caf::blocking_actor* self_;
+  std::shared_ptr<const config::switchyard_config> cfg_;
+  bool recovering_ = false;
+};
+
+} // namespace switchyard::actors

@@ -1,0 +1,404 @@
+// The probe engine against real sockets in this process: tcp and http checks,
+// timeouts, a held connection's loss, checkers that quit with a probe in
+// flight, and 2,000 health checkers probing at once on the engine's fixed
+// threads. Every wait is bounded; nothing sleeps to synchronize.
+#include <atomic>
+#include <fcntl.h>
+#include <filesystem>
+#include <future>
+#include <mutex>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+#include <caf/all.hpp>
+#include <gtest/gtest.h>
+
+#include "actors/directory.hpp"
+#include "actors/health_checker.hpp"
+#include "actors/probes/probe_engine.hpp"
+#include "tests/support/process.hpp"
+
+using namespace std::chrono_literals;
+using namespace switchyard;
+using namespace switchyard::actors;
+using switchyard::testing::free_port;
+using switchyard::testing::wait_until;
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+std::size_t thread_count() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/task"))
+    ++n;
+  return n;
+}
+
+// One check, waited for (bounded).
+std::optional<probe_outcome> run_once(async_probe& p, steady::duration limit = 5s) {
+  auto promise = std::make_shared<std::promise<probe_outcome>>();
+  auto result = promise->get_future();
+  p.start([promise](probe_outcome out) { promise->set_value(std::move(out)); });
+  if (result.wait_for(limit) != std::future_status::ready)
+    return std::nullopt;
+  return result.get();
+}
+
+// A listening socket on 127.0.0.1 that never accepts: the kernel completes
+// the handshake, and nobody ever answers.
+class silent_listener {
+public:
+  silent_listener() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    EXPECT_EQ(::listen(fd_, 4096), 0);
+    socklen_t len = sizeof(addr);
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+  }
+  ~silent_listener() { ::close(fd_); }
+  silent_listener(const silent_listener&) = delete;
+  silent_listener& operator=(const silent_listener&) = delete;
+
+  [[nodiscard]] std::uint16_t port() const { return port_; }
+  [[nodiscard]] int fd() const { return fd_; }
+
+private:
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+};
+
+// Accepts every connection on its own thread. In http mode it answers a
+// request with `status` and closes; otherwise it keeps connections open
+// until close_all() (or its destruction).
+class server {
+public:
+  explicit server(int http_status = 0) : http_status_(http_status) {
+    ::fcntl(listener_.fd(), F_SETFL, O_NONBLOCK); // accepts until EAGAIN
+    thread_ = std::thread([this] { run(); });
+  }
+  ~server() {
+    stop_ = true;
+    thread_.join();
+    close_all();
+  }
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  [[nodiscard]] std::uint16_t port() const { return listener_.port(); }
+
+  void close_all() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    for (int fd : conns_)
+      ::close(fd);
+    conns_.clear();
+  }
+
+  [[nodiscard]] std::size_t open_connections() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return conns_.size();
+  }
+
+private:
+  void run() {
+    while (!stop_) {
+      std::vector<pollfd> fds{{listener_.fd(), POLLIN, 0}};
+      {
+        std::lock_guard<std::mutex> guard{mtx_};
+        if (http_status_ != 0)
+          for (int fd : conns_)
+            fds.push_back({fd, POLLIN, 0});
+      }
+      if (::poll(fds.data(), fds.size(), 20) <= 0)
+        continue;
+      std::lock_guard<std::mutex> guard{mtx_};
+      if ((fds[0].revents & POLLIN) != 0)
+        for (int c;
+             (c = ::accept4(listener_.fd(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0;)
+          conns_.push_back(c);
+      for (std::size_t i = 1; i < fds.size(); ++i) {
+        if (fds[i].revents == 0)
+          continue;
+        char buf[4096];
+        auto n = ::recv(fds[i].fd, buf, sizeof(buf), 0);
+        if (n < 0 && errno == EAGAIN)
+          continue;
+        if (n > 0) {
+          auto reply = "HTTP/1.1 " + std::to_string(http_status_) +
+                       " Whatever\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+          [[maybe_unused]] auto sent = ::send(fds[i].fd, reply.data(), reply.size(), MSG_NOSIGNAL);
+        }
+        ::close(fds[i].fd);
+        std::erase(conns_, fds[i].fd);
+      }
+    }
+  }
+
+  silent_listener listener_;
+  int http_status_;
+  std::atomic<bool> stop_{false};
+  std::mutex mtx_;
+  std::vector<int> conns_;
+  std::thread thread_;
+};
+
+} // namespace
+
+TEST(probe_engine, tcp_connects_and_reports_a_refused_port) {
+  probe_engine engine;
+  server up;
+  auto ok = run_once(*engine.tcp("127.0.0.1", up.port(), 500ms));
+  ASSERT_TRUE(ok);
+  EXPECT_TRUE(ok->ok);
+  EXPECT_EQ(ok->detail, "connected");
+  EXPECT_LT(ok->latency, 500ms);
+
+  auto refused = run_once(*engine.tcp("127.0.0.1", free_port(), 500ms));
+  ASSERT_TRUE(refused);
+  EXPECT_FALSE(refused->ok);
+  EXPECT_TRUE(refused->refused);
+  EXPECT_EQ(refused->detail, "Connection refused");
+
+  auto unresolvable = run_once(*engine.tcp("no-such-host.invalid", 1, 2s));
+  ASSERT_TRUE(unresolvable);
+  EXPECT_FALSE(unresolvable->ok);
+  EXPECT_EQ(unresolvable->detail.rfind("cannot resolve 'no-such-host.invalid'", 0), 0u)
+      << unresolvable->detail;
+}
+
+TEST(probe_engine, http_checks_the_status_line) {
+  probe_engine engine;
+  server ok_server{200};
+  server failing{503};
+  auto ok = run_once(*engine.http("127.0.0.1", ok_server.port(), "/health", 200, 500ms));
+  ASSERT_TRUE(ok);
+  EXPECT_TRUE(ok->ok) << ok->detail;
+  EXPECT_EQ(ok->detail, "HTTP 200");
+
+  auto bad = run_once(*engine.http("127.0.0.1", failing.port(), "/health", 200, 500ms));
+  ASSERT_TRUE(bad);
+  EXPECT_FALSE(bad->ok);
+  EXPECT_EQ(bad->detail, "HTTP 503 (expected 200)");
+  EXPECT_FALSE(bad->refused);
+}
+
+TEST(probe_engine, http_times_out_against_a_listener_that_never_answers) {
+  probe_engine engine;
+  silent_listener never;
+  auto probe = engine.http("127.0.0.1", never.port(), "/health", 200, 300ms);
+  auto start = steady::now();
+  auto out = run_once(*probe);
+  auto took = steady::now() - start;
+  ASSERT_TRUE(out);
+  EXPECT_FALSE(out->ok);
+  EXPECT_EQ(out->detail, "no response within 300 ms");
+  EXPECT_GE(took, 300ms);
+  EXPECT_LT(took, 2s);
+  EXPECT_GE(out->latency, 300ms);
+}
+
+TEST(probe_engine, a_held_tcp_connection_is_reused_and_its_loss_reported_at_once) {
+  probe_engine engine;
+  server holding;
+  auto probe = engine.tcp("127.0.0.1", holding.port(), 500ms, true);
+  std::atomic<int> lost{0};
+  probe->on_connection_lost([&lost] { ++lost; });
+  auto first = run_once(*probe);
+  ASSERT_TRUE(first && first->ok);
+  EXPECT_EQ(first->detail, "connected");
+  EXPECT_EQ(engine.held_connections(), 1u);
+  auto second = run_once(*probe);
+  ASSERT_TRUE(second && second->ok);
+  EXPECT_EQ(second->detail, "connection held");
+  ASSERT_TRUE(wait_until([&] { return holding.open_connections() == 1; }, 3s));
+
+  holding.close_all();
+  EXPECT_TRUE(wait_until([&] { return lost == 1; }, 3s));
+  EXPECT_EQ(engine.held_connections(), 0u);
+  auto again = run_once(*probe); // a new connection
+  ASSERT_TRUE(again && again->ok);
+  EXPECT_EQ(again->detail, "connected");
+  EXPECT_EQ(lost, 1);
+}
+
+TEST(probe_engine, a_pooled_blocking_probe_runs_off_the_caller_thread) {
+  class blocking : public probe {
+  public:
+    probe_outcome check() override {
+      ran_on = std::this_thread::get_id();
+      return {true, 1us, "fine", false};
+    }
+    std::thread::id ran_on;
+  };
+  probe_engine engine{{1, 1}};
+  auto inner = std::make_unique<blocking>();
+  auto* raw = inner.get();
+  auto p = engine.pooled(std::move(inner));
+  auto out = run_once(*p);
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->detail, "fine");
+  EXPECT_NE(raw->ran_on, std::this_thread::get_id());
+}
+
+// -- health checkers on the engine ---------------------------------------------
+
+namespace {
+
+struct healthy_count {
+  std::atomic<int> healthy{0};
+  std::atomic<int> unhealthy{0};
+};
+
+classifier_actor::behavior_type counting_classifier(classifier_actor::pointer,
+                                                    std::shared_ptr<healthy_count> n) {
+  return {
+      [n](health_transition& t) {
+        if (t.to == health_status::healthy)
+          ++n->healthy;
+        else
+          ++n->unhealthy;
+      },
+      [](service_topology&) {},
+  };
+}
+
+caf::actor_system_config& with_message_types(caf::actor_system_config& cfg) {
+  cfg.add_message_types<caf::id_block::switchyard>();
+  return cfg;
+}
+
+// The engine is declared first: it outlives the actor system (and the checkers' probes).
+class engine_checkers : public ::testing::Test {
+protected:
+  engine_checkers() : sys(with_message_types(cfg)) {
+    sys.registry().put(names::classifier, caf::actor_cast<caf::strong_actor_ptr>(
+                                              sys.spawn(counting_classifier, seen)));
+  }
+  ~engine_checkers() override {
+    for (auto& c : checkers)
+      caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
+    if (auto cls = sys.registry().get(names::classifier))
+      caf::anon_send_exit(caf::actor_cast<caf::actor>(cls), caf::exit_reason::user_shutdown);
+    sys.registry().erase(names::classifier);
+  }
+
+  caf::actor spawn_checker(const std::string& name, std::uint16_t port,
+                           const config::health_check_settings& check) {
+    config::instance_settings inst{name, "127.0.0.1", port, "dc1", config::instance_role::standby,
+                                   100,  {}};
+    probe_factory factory = [this, inst, check] { return make_probe(engine, "svc", check, inst); };
+    return caf::actor_cast<caf::actor>(
+        sys.spawn(health_checker, std::string{"svc"}, inst, check, factory));
+  }
+
+  probe_engine engine{{1, 1}};
+  caf::actor_system_config cfg;
+  caf::actor_system sys;
+  std::shared_ptr<healthy_count> seen = std::make_shared<healthy_count>();
+  std::vector<caf::actor> checkers;
+};
+
+} // namespace
+
+TEST_F(engine_checkers, two_thousand_checkers_probe_at_once_on_the_engines_few_threads) {
+  // 2,000 held connections on each side.
+  rlimit lim{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &lim), 0);
+  if (lim.rlim_cur < 8192 && lim.rlim_max > lim.rlim_cur) {
+    lim.rlim_cur = std::min<rlim_t>(lim.rlim_max, 8192);
+    ::setrlimit(RLIMIT_NOFILE, &lim);
+  }
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &lim), 0);
+  if (lim.rlim_cur < 4500)
+    GTEST_SKIP() << "needs 4,500 file descriptors, the limit is " << lim.rlim_cur;
+
+  server target;
+  constexpr int n = 2000;
+  config::health_check_settings check;
+  check.type = config::check_type::tcp;
+  check.interval = 200ms;
+  check.timeout = 2s;
+  check.rise = 2;
+  check.fall = 3;
+  check.fast_detection = true;
+  auto before = thread_count();
+  EXPECT_EQ(engine.thread_count(), 2u);
+  for (int i = 0; i < n; ++i)
+    checkers.push_back(spawn_checker("i" + std::to_string(i), target.port(), check));
+  // rise 2: each checker has probed at least twice.
+  EXPECT_TRUE(wait_until([&] { return seen->healthy == n; }, 30s)) << seen->healthy;
+  EXPECT_EQ(seen->unhealthy, 0);
+  EXPECT_EQ(engine.held_connections(), static_cast<std::size_t>(n));
+  EXPECT_EQ(thread_count(), before) << "a thread per instance?";
+
+  // Every held connection dropped at once: each checker confirms at once,
+  // reconnects and stays healthy.
+  target.close_all();
+  EXPECT_TRUE(wait_until([&] { return target.open_connections() == n; }, 20s))
+      << target.open_connections();
+  EXPECT_EQ(seen->unhealthy, 0);
+  EXPECT_EQ(thread_count(), before);
+  for (auto& c : checkers) // before the target goes away
+    caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
+  checkers.clear();
+}
+
+TEST_F(engine_checkers, a_checker_that_quits_with_a_probe_in_flight_harms_nothing) {
+  silent_listener never;
+  config::health_check_settings check;
+  check.type = config::check_type::http;
+  check.interval = 5s;
+  check.timeout = 1s;
+  check.rise = 1;
+  check.fall = 1;
+  auto started = std::make_shared<std::atomic<int>>(0);
+  auto done = std::make_shared<std::atomic<int>>(0);
+  config::instance_settings inst{
+      "gone", "127.0.0.1", never.port(), "dc1", config::instance_role::standby, 100, {}};
+  class counting : public async_probe {
+  public:
+    counting(std::shared_ptr<async_probe> inner, std::shared_ptr<std::atomic<int>> s,
+             std::shared_ptr<std::atomic<int>> d)
+        : inner_(std::move(inner)), started_(std::move(s)), done_(std::move(d)) {}
+    void start(completion c) override {
+      inner_->start([n = done_, c = std::move(c)](probe_outcome out) {
+        c(std::move(out)); // to a checker that is gone by now
+        ++*n;
+      });
+      ++*started_;
+    }
+
+  private:
+    std::shared_ptr<async_probe> inner_;
+    std::shared_ptr<std::atomic<int>> started_;
+    std::shared_ptr<std::atomic<int>> done_;
+  };
+  // The test keeps the engine's probe alive past the checker, so that its
+  // check completes to a checker that is gone.
+  auto kept = std::make_shared<std::shared_ptr<async_probe>>();
+  probe_factory factory = [this, port = never.port(), started, done, kept] {
+    *kept = engine.http("127.0.0.1", port, "/", 200, 1s);
+    return std::make_unique<counting>(*kept, started, done);
+  };
+  auto checker = caf::actor_cast<caf::actor>(
+      sys.spawn(health_checker, std::string{"svc"}, inst, check, factory));
+  ASSERT_TRUE(wait_until([&] { return *started == 1; }, 3s));
+  caf::anon_send_exit(checker, caf::exit_reason::kill);
+  // The probe in flight times out and completes to nobody; the engine goes on.
+  EXPECT_TRUE(wait_until([&] { return *done == 1; }, 5s));
+  server up{200};
+  auto out = run_once(*engine.http("127.0.0.1", up.port(), "/", 200, 500ms));
+  ASSERT_TRUE(out);
+  EXPECT_TRUE(out->ok) << out->detail;
+  EXPECT_EQ(seen->unhealthy, 0); // the quit checker reported nothing
+  kept->reset();
+}

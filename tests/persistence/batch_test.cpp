@@ -1,0 +1,158 @@
+// Group commits in the SQLite store on a real file: a batch is one
+// transaction (invisible to other connections until it commits, then all of
+// it, in order), a write that fails on its own leaves the rest of the batch
+// alone, and a failed COMMIT writes nothing of the batch.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include "messages/error.hpp"
+#include "persistence/sqlite_store.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace std::chrono_literals;
+using namespace switchyard;
+using namespace switchyard::persistence;
+
+namespace {
+
+config::switchyard_config web_config() {
+  config::switchyard_config c;
+  config::service_settings s;
+  s.name = "web";
+  s.instances.push_back(
+      {"web-a", "127.0.0.1", 8081, "dc1", config::instance_role::primary, 100, {}});
+  s.instances.push_back(
+      {"web-b", "127.0.0.1", 8082, "dc1", config::instance_role::standby, 90, {}});
+  c.services.push_back(s);
+  return c;
+}
+
+std::int64_t count(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  std::int64_t v = -1;
+  if (sqlite3_open(path.c_str(), &db) == SQLITE_OK) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+      v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+  }
+  sqlite3_close(db);
+  return v;
+}
+
+failure_detection detection(const std::string& evidence) {
+  failure_detection d;
+  d.service = service_id{"web"};
+  d.instance = instance_id{"web-a"};
+  d.type = failure_type::unreachable;
+  d.level = severity::critical;
+  d.affects_primary = true;
+  d.evidence = evidence;
+  return d;
+}
+
+plan_step fence_step(std::uint32_t seq) {
+  return plan_step{seq, step_phase::fence, "fence", "exec", "true", instance_id{"web-a"}, 5s};
+}
+
+class batch_test : public ::testing::Test {
+protected:
+  void SetUp() override {
+    auto opened = sqlite_store::open(path());
+    ASSERT_TRUE(opened) << describe(opened.error());
+    db = std::move(*opened);
+    ASSERT_TRUE(db->sync_config(web_config()));
+  }
+  std::string path() const { return (dir.path() / "switchyard.db").string(); }
+
+  switchyard::testing::temp_dir dir;
+  std::unique_ptr<sqlite_store> db;
+};
+
+} // namespace
+
+TEST_F(batch_test, a_batch_is_one_transaction_in_order) {
+  ASSERT_TRUE(db->begin_batch());
+  EXPECT_TRUE(db->in_batch());
+  std::vector<std::int64_t> ids;
+  for (int i = 0; i < 5; ++i) {
+    auto id = db->record_detection(detection("d" + std::to_string(i)));
+    ASSERT_TRUE(id);
+    ids.push_back(id->value);
+  }
+  auto so = db->begin_switchover(
+      switchover_start{service_id{"web"}, switchover_kind::forced_failover, instance_id{"web-a"},
+                       instance_id{"web-b"}, detection_id{ids.back()}, 1, epoch{2}, "test"});
+  ASSERT_TRUE(so);
+  auto step = db->begin_step(step_start{*so, fence_step(1), epoch{2}});
+  ASSERT_TRUE(step);
+  ASSERT_TRUE(db->finish_step(step_finish{*step, true, "ok"}));
+  ASSERT_TRUE(
+      db->finish_switchover(switchover_finish{*so, service_id{"web"}, switchover_status::completed,
+                                              instance_id{"web-b"}, epoch{2}, "done"}));
+  // Another connection sees nothing before the commit.
+  EXPECT_EQ(count(path(), "SELECT count(*) FROM detections"), 0);
+  EXPECT_EQ(count(path(), "SELECT count(*) FROM switchovers"), 0);
+  ASSERT_TRUE(db->commit_batch());
+  EXPECT_FALSE(db->in_batch());
+  EXPECT_EQ(count(path(), "SELECT count(*) FROM detections"), 5);
+  EXPECT_EQ(count(path(), "SELECT count(*) FROM switchover_steps WHERE status = 'done'"), 1);
+  EXPECT_EQ(count(path(), "SELECT count(*) FROM services WHERE current_primary = 'web-b'"), 1);
+  // In the order written.
+  for (std::size_t i = 1; i < ids.size(); ++i)
+    EXPECT_LT(ids[i - 1], ids[i]);
+  auto rows = db->list_detections("web");
+  ASSERT_TRUE(rows);
+  ASSERT_EQ(rows->size(), 5u);
+  EXPECT_EQ(db->switchover_kind_of(*so), switchover_kind::forced_failover);
+}
+
+TEST_F(batch_test, a_write_failing_on_its_own_leaves_the_rest_of_the_batch) {
+  ASSERT_TRUE(db->begin_batch());
+  ASSERT_TRUE(db->record_detection(detection("kept")));
+  // A step end of a step that does not exist, a switchover close of none:
+  // both fail, write nothing, and the batch goes on.
+  EXPECT_FALSE(db->finish_step(step_finish{step_id{999}, true, "x"}));
+  EXPECT_FALSE(db->finish_switchover(switchover_finish{switchover_id{999}, service_id{"web"},
+                                                       switchover_status::completed,
+                                                       instance_id{"web-b"}, epoch{2}, "x"}));
+  ASSERT_TRUE(db->record_detection(detection("kept too")));
+  ASSERT_TRUE(db->commit_batch());
+  EXPECT_EQ(count(path(), "SELECT count(*) FROM detections"), 2);
+  EXPECT_EQ(count(path(), "SELECT count(*) FROM services WHERE current_primary = 'web-a'"), 1);
+}
+
+TEST_F(batch_test, a_failed_commit_writes_nothing_of_the_batch) {
+  ASSERT_TRUE(db->record_detection(detection("before")));
+  ASSERT_TRUE(db->begin_batch());
+  // Deferred foreign keys are checked at COMMIT: a step of a switchover that
+  // does not exist makes the commit itself fail.
+  ASSERT_TRUE(db->exec_for_testing("PRAGMA defer_foreign_keys = ON"));
+  ASSERT_TRUE(db->record_detection(detection("in the failed batch")));
+  ASSERT_TRUE(db->begin_step(step_start{switchover_id{4242}, fence_step(1), epoch{2}}));
+  auto committed = db->commit_batch();
+  ASSERT_FALSE(committed);
+  EXPECT_FALSE(db->in_batch());
+  EXPECT_EQ(count(path(), "SELECT count(*) FROM detections"), 1);
+  EXPECT_EQ(count(path(), "SELECT count(*) FROM switchover_steps"), 0);
+  // The connection is usable again, with or without a batch.
+  ASSERT_TRUE(db->record_detection(detection("after")));
+  ASSERT_TRUE(db->begin_batch());
+  ASSERT_TRUE(db->record_detection(detection("after, batched")));
+  ASSERT_TRUE(db->commit_batch());
+  EXPECT_EQ(count(path(), "SELECT count(*) FROM detections"), 3);
+}
+
+TEST_F(batch_test, rollback_and_misuse) {
+  EXPECT_FALSE(db->commit_batch()) << "no batch open";
+  ASSERT_TRUE(db->begin_batch());
+  EXPECT_FALSE(db->begin_batch()) << "one batch at a time";
+  EXPECT_TRUE(db->batch_intact());
+  ASSERT_TRUE(db->record_detection(detection("rolled back")));
+  db->rollback_batch();
+  EXPECT_FALSE(db->in_batch());
+  EXPECT_FALSE(db->batch_intact());
+  EXPECT_EQ(count(path(), "SELECT count(*) FROM detections"), 0);
+  db->rollback_batch(); // no-op
+}
