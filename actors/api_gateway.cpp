@@ -714,11 +714,10 @@ public:
 
   grpc::Status SiteSwitchover(grpc::ServerContext* ctx, const pb::SiteSwitchoverRequest* req,
                               pb::SiteRecord* out) override {
-    nlohmann::json args{{"from_site", req->from_site()},
-                        {"to_site", req->to_site()},
-                        {"reason", req->reason()},
-                        {"dry_run", req->dry_run()},
-                        {"failback", req->failback()}};
+    nlohmann::json args{
+        {"from_site", req->from_site()}, {"to_site", req->to_site()},
+        {"reason", req->reason()},       {"dry_run", req->dry_run()},
+        {"failback", req->failback()},   {"accept_divergence", req->accept_divergence()}};
     audited_call call{*this, "SiteSwitchover", args.dump()};
     principal who;
     if (auto st = authorize(ctx, config::api_role::operator_, "SiteSwitchover", who); !st.ok())
@@ -728,10 +727,13 @@ public:
     // Written before anything happens: no audit, no site switchover.
     if (auto st = call.record(who, req->dry_run() ? "dry run requested" : "requested"); !st.ok())
       return st;
-    site_request msg{
-        req->from_site(), req->to_site(),
-        who.name,         req->reason(),
-        req->dry_run(),   req->failback() ? site_operation::failback : site_operation::switchover};
+    site_request msg{req->from_site(),
+                     req->to_site(),
+                     who.name,
+                     req->reason(),
+                     req->dry_run(),
+                     req->failback() ? site_operation::failback : site_operation::switchover,
+                     req->accept_divergence()};
     auto reply = ask_within<site_record>(
         names::site, req->dry_run() ? assess_timeout : site_timeout, std::move(msg));
     if (!reply)

@@ -161,8 +161,49 @@ site_procedure::assess(const site_request& req,
     if (gap)
       p.gap = gap->gap;
   }
+  const bool back =
+      req.operation == site_operation::failback || req.operation == site_operation::drill_failback;
+  if (back && !req.accept_divergence)
+    block_on_divergence(r);
   r.estimated_rto_ms = estimate_rto(r);
   return r;
+}
+
+void site_procedure::block_on_divergence(site_record& r) {
+  auto store = lookup<store_actor>(self_->system(), names::store);
+  // Since when: the newest completed site switchover that left the site we
+  // return to (its instances may have diverged after that).
+  std::int64_t since = 0;
+  if (auto past = ask<site_record_list>(self_, store, caf::timespan{ask_timeout},
+                                        site_query{0, 100, false}))
+    for (const auto& s : *past)
+      if (s.from_site == r.to_site && s.state == site_state::completed) {
+        since = s.started_ms;
+        break; // newest first
+      }
+  for (auto& p : r.participants) {
+    const auto* svc = cfg_->find_service(p.service.value);
+    if (svc == nullptr || !p.blocker.empty())
+      continue;
+    auto rows = ask<detection_record_list>(self_, store, caf::timespan{ask_timeout},
+                                           detections_query{p.service.value, 200});
+    if (!rows) {
+      p.blocker = "cannot tell whether data diverged: " + describe(rows.error());
+    } else {
+      for (const auto& d : *rows) {
+        const auto* inst = svc->find_instance(d.instance.value);
+        if (d.type != failure_type::diverged || d.at_ms < since || inst == nullptr ||
+            inst->site != r.to_site)
+          continue;
+        p.blocker = fmt::format("site {} is not ready: {} holds data that diverged (detection "
+                                "#{}: {}); resolve it, then fail back with --accept-divergence",
+                                r.to_site, d.instance.value, d.id.value, d.evidence);
+        break;
+      }
+    }
+    if (!p.blocker.empty())
+      r.blockers.push_back(fmt::format("{}: {}", p.service.value, p.blocker));
+  }
 }
 
 bool site_procedure::reserve(site_record& r, bool wait) {

@@ -41,6 +41,9 @@ public:
 
 private:
   caf::expected<service_state_list> coordinator_state();
+  /// A failback: blocks each participant whose instance on the site returned
+  /// to has a `diverged` detection since that site was left.
+  void block_on_divergence(site_record& r);
   caf::expected<std::int64_t> save(site_record& r);
   /// Prepares every participant; true when all are prepared.
   bool prepare(site_record& r);

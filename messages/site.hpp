@@ -120,11 +120,14 @@ struct site_request {
   std::string reason;
   bool dry_run = false; ///< assess only
   site_operation operation = site_operation::switchover;
+  /// A failback: the operator has resolved the data that diverged on the
+  /// site being returned to (otherwise such data blocks the failback).
+  bool accept_divergence = false;
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, site_request& x) {
   return f(caf::meta::type_name("site_request"), x.from_site, x.to_site, x.principal, x.reason,
-           x.dry_run, x.operation);
+           x.dry_run, x.operation, x.accept_divergence);
 }
 
 /// A DR drill: a site switchover to `site`, then (by default) back.

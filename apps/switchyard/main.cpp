@@ -341,6 +341,9 @@ int main(int argc, char** argv) {
     cmd->add_flag("-y,--yes", st_yes, "do not ask for confirmation");
     cmd->add_option("--wait", st_timeout, "seconds to wait for it to end")->capture_default_str();
   }
+  bool st_accept_divergence = false;
+  site_failback_cmd->add_flag("--accept-divergence", st_accept_divergence,
+                              "data that diverged on --to has been resolved: do not refuse for it");
   auto* site_list_cmd = site_cmd->add_subcommand("list", "site switchovers, newest first");
   std::uint32_t st_limit = 20;
   site_list_cmd->add_option("--limit", st_limit, "at most this many")->capture_default_str();
@@ -508,6 +511,7 @@ int main(int argc, char** argv) {
     req.set_to_site(st_to);
     req.set_reason(st_reason);
     req.set_failback(failback);
+    req.set_accept_divergence(failback && st_accept_divergence);
     return run_site_switchover(c, json, req, st_dry_run, st_yes, st_timeout,
                                failback ? "failback" : "switchover");
   }

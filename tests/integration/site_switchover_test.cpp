@@ -388,4 +388,38 @@ TEST_F(site_switchover, failback_is_refused_while_the_old_site_is_unhealthy) {
     EXPECT_EQ(role(svc + "-b"), "primary") << svc;
 }
 
+TEST_F(site_switchover, failback_is_refused_while_data_that_diverged_is_not_resolved) {
+  start();
+  auto run = site_cli({"site", "switchover", "--yes", "--from", "dc1", "--to", "dc2"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  {
+    // cache-a, back as a replica on dc1, held writes the new primary never got
+    // (what the redis rejoin records; written here as switchyardd would).
+    auto db = persistence::sqlite_store::open(db_path());
+    ASSERT_TRUE(db);
+    failure_detection d;
+    d.service = service_id{"cache"};
+    d.instance = instance_id{"cache-a"};
+    d.type = failure_type::diverged;
+    d.level = severity::critical;
+    d.evidence = "312 bytes past the promotion point";
+    d.at = caf::make_timestamp();
+    ASSERT_TRUE((*db)->record_detection(d));
+  }
+  auto back = site_cli({"site", "failback", "--yes", "--from", "dc2", "--to", "dc1"});
+  EXPECT_EQ(back.exit_code, 5) << back.output;
+  EXPECT_NE(back.output.find("cache-a holds data that diverged"), std::string::npos) << back.output;
+  EXPECT_NE(back.output.find("--accept-divergence"), std::string::npos) << back.output;
+  EXPECT_EQ(site_count(), 1u) << "refused: nothing journaled, nothing changed";
+  expect_on("b");
+  // The operator resolved it and says so: the failback runs.
+  auto accepted = site_cli(
+      {"site", "failback", "--yes", "--accept-divergence", "--from", "dc2", "--to", "dc1"});
+  EXPECT_EQ(accepted.exit_code, 0) << accepted.output;
+  EXPECT_EQ(newest_site().operation, site_operation::failback);
+  expect_on("a");
+  auto audit = cli({"audit"}, "admin-token");
+  EXPECT_NE(audit.output.find("accept_divergence"), std::string::npos) << audit.output;
+}
+
 } // namespace
