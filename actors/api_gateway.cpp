@@ -1,5 +1,9 @@
 #include "actors/api_gateway.hpp"
 
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -140,6 +144,19 @@ void fill(pb::Service& out, const service_state& s, const config::service_settin
   }
 }
 
+// The most events one WatchEvents message carries: large enough that a burst
+// costs a few writes per watcher, small enough to keep a message under ~64 KiB.
+constexpr std::size_t max_events_per_message = 256;
+
+// How long a WatchEvents stream holds a small batch during a burst for more
+// events to join it (only within 5x this of its previous message).
+constexpr auto burst_linger = std::chrono::milliseconds(10);
+
+// How long the last drill of every service is served from memory. A drill
+// run through this API is shown at once; one finished otherwise (a drill
+// resumed after a restart) within this long.
+constexpr auto drill_cache_ttl = std::chrono::seconds(2);
+
 void fill(pb::Event& out, const orchestrator_event& e) {
   out.set_sequence(e.sequence);
   out.set_at_ms(e.at_ms);
@@ -186,15 +203,17 @@ void fill(pb::Switchover& out, const switchover_record& s) {
   out.set_finished_at_ms(s.finished_at_ms);
 }
 
+// The last drill of each service, by service name.
+using drill_index = std::unordered_map<std::string, service_drill>;
+
 // The service's last drill and whether one is due.
-void fill_drill(pb::Service& out, const service_drill_list& drills, std::int64_t interval_ms,
+void fill_drill(pb::Service& out, const drill_index& drills, std::int64_t interval_ms,
                 std::int64_t now_ms) {
-  for (const auto& d : drills)
-    if (d.service.value == out.name() && d.drill != 0) {
-      out.set_last_drill_id(d.drill);
-      out.set_last_drill_ms(d.finished_ms);
-      out.set_last_drill_passed(d.passed);
-    }
+  if (auto d = drills.find(out.name()); d != drills.end() && d->second.drill != 0) {
+    out.set_last_drill_id(d->second.drill);
+    out.set_last_drill_ms(d->second.finished_ms);
+    out.set_last_drill_passed(d->second.passed);
+  }
   out.set_drill_overdue(out.last_drill_id() == 0 || now_ms - out.last_drill_ms() > interval_ms);
 }
 
@@ -319,9 +338,11 @@ public:
     principal who;
     if (auto st = authorize(ctx, config::api_role::viewer, "GetStatus", who); !st.ok())
       return st;
-    auto states = ask<service_state_list>(names::coordinator, get_state_atom::value);
-    if (!states)
-      return to_status(states.error());
+    // Counts only: the full service_state_list would cost the coordinator
+    // (the core) readiness checks and copies of every service on each call.
+    auto summary = ask<fleet_summary>(names::coordinator, summary_atom::value);
+    if (!summary)
+      return to_status(summary.error());
     out->set_version(version);
     out->set_uptime_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
                            std::chrono::steady_clock::now() - started_)
@@ -329,25 +350,15 @@ public:
     out->set_role("leader");
     out->set_database_path(cfg->database_path());
     out->set_config_file(cfg->source_file);
-    out->set_services(static_cast<std::int32_t>(states->size()));
-    std::int32_t instances = 0;
-    std::int32_t healthy = 0;
-    std::int32_t in_flight = 0;
-    for (const auto& s : *states) {
-      in_flight += s.failover_in_flight ? 1 : 0;
-      for (const auto& i : s.instances) {
-        ++instances;
-        healthy += i.status == health_status::healthy ? 1 : 0;
-      }
-    }
-    out->set_instances(instances);
-    out->set_healthy_instances(healthy);
-    out->set_failovers_in_flight(in_flight);
+    out->set_services(summary->services);
+    out->set_instances(summary->instances);
+    out->set_healthy_instances(summary->healthy_instances);
+    out->set_failovers_in_flight(summary->failovers_in_flight);
     if (auto drills = last_drills()) {
       std::int32_t overdue = 0;
-      for (const auto& s : *states) {
+      for (const auto& settings : cfg->services) {
         pb::Service svc;
-        svc.set_name(s.service.value);
+        svc.set_name(settings.name);
         fill_drill(svc, *drills, cfg->orchestrator.site_switchover.drill_interval.count(),
                    wall_clock_ms());
         overdue += svc.drill_overdue() ? 1 : 0;
@@ -529,7 +540,7 @@ public:
   }
 
   grpc::Status WatchEvents(grpc::ServerContext* ctx, const pb::WatchEventsRequest* req,
-                           grpc::ServerWriter<pb::Event>* writer) override {
+                           grpc::ServerWriter<pb::EventBatch>* writer) override {
     principal who;
     if (auto st = authorize(ctx, config::api_role::viewer, "WatchEvents", who); !st.ok())
       return st;
@@ -551,16 +562,36 @@ public:
     ctx->AddInitialMetadata("x-switchyard-watch", "subscribed");
     writer->SendInitialMetadata();
     spdlog::info("api: {} watches events (from {})", who.name, ctx->peer());
+    std::vector<std::shared_ptr<const orchestrator_event>> queued;
+    std::vector<std::shared_ptr<const orchestrator_event>> more;
+    pb::EventBatch batch;
+    auto last_write = std::chrono::steady_clock::time_point{};
     while (!ctx->IsCancelled()) {
-      orchestrator_event e;
-      switch (watcher->next(e, std::chrono::milliseconds(200))) {
+      switch (watcher->next_batch(queued, max_events_per_message, std::chrono::milliseconds(200))) {
       case event_watcher::wait_result::event: {
-        pb::Event ev;
-        fill(ev, e);
+        // In a burst (the last message went out moments ago) a few events
+        // are worth holding for a moment so that more join them, like
+        // Nagle's algorithm: a single event when things are quiet goes out
+        // at once.
+        if (queued.size() < max_events_per_message / 4 &&
+            std::chrono::steady_clock::now() - last_write < burst_linger * 5) {
+          std::this_thread::sleep_for(burst_linger);
+          if (watcher->next_batch(more, max_events_per_message - queued.size(),
+                                  std::chrono::milliseconds(0)) ==
+              event_watcher::wait_result::event)
+            queued.insert(queued.end(), more.begin(), more.end());
+        }
+        // What piled up while the last message was being written goes out
+        // as one message: during a burst, one write per event and watcher
+        // would cost more CPU than the orchestrator itself.
+        batch.Clear();
+        for (const auto& e : queued)
+          fill(*batch.add_events(), *e);
         // Blocks only this watcher's thread when its client reads slowly;
         // publishers keep filling (then overflowing) its bounded queue.
-        if (!writer->Write(ev))
+        if (!writer->Write(batch))
           return {grpc::StatusCode::CANCELLED, "the watcher went away"};
+        last_write = std::chrono::steady_clock::now();
         break;
       }
       case event_watcher::wait_result::timeout:
@@ -807,6 +838,7 @@ public:
       return st;
     drill_request msg{req->site(), !req->no_failback(), who.name, req->reason()};
     auto reply = ask_within<drill_report>(names::site, drill_timeout, std::move(msg));
+    forget_drills(); // LAST DRILL shows this one at once
     if (!reply)
       return call.finish(who, to_status(reply.error()));
     fill(*out, *reply, true);
@@ -855,15 +887,42 @@ public:
   }
 
 private:
-  // The last drill of every service; nullopt (logged) when the store does not
-  // answer: the status is still worth showing without it.
-  std::optional<service_drill_list> last_drills() {
+  // The last drill of every service; null (logged) when the store does not
+  // answer: the status is still worth showing without it. Read from the store at most every
+  // drill_cache_ttl (and again after a drill run through this API): GetStatus and ListServices
+  // would otherwise wait behind the store's journal writes on every call, which during a burst of
+  // failures is exactly when operators call them.
+  std::shared_ptr<const drill_index> last_drills() {
+    auto now = std::chrono::steady_clock::now();
+    std::uint64_t generation = 0;
+    {
+      std::lock_guard<std::mutex> guard{drills_mutex_};
+      if (drills_ && now - drills_loaded_ < drill_cache_ttl)
+        return drills_;
+      generation = drills_generation_;
+    }
     auto drills = ask<service_drill_list>(names::store, drill_atom::value);
     if (!drills) {
       spdlog::warn("api: last drills unavailable: {}", describe(drills.error()));
-      return std::nullopt;
+      return nullptr;
     }
-    return std::move(*drills);
+    auto index = std::make_shared<drill_index>();
+    for (auto& d : *drills)
+      (*index)[d.service.value] = std::move(d);
+    std::lock_guard<std::mutex> guard{drills_mutex_};
+    // A drill that ended while the store was being read makes this answer
+    // old news: use it for this call, do not keep it.
+    if (generation == drills_generation_) {
+      drills_ = index;
+      drills_loaded_ = now;
+    }
+    return index;
+  }
+
+  void forget_drills() {
+    std::lock_guard<std::mutex> guard{drills_mutex_};
+    drills_.reset();
+    ++drills_generation_;
   }
 
   // INVALID_ARGUMENT unless `site` (named `field`) is given and configured.
@@ -1083,6 +1142,10 @@ private:
   std::shared_ptr<event_fanout> events_;
   reload_fn reload_;
   std::chrono::steady_clock::time_point started_;
+  std::mutex drills_mutex_;
+  std::shared_ptr<const drill_index> drills_; ///< see last_drills()
+  std::chrono::steady_clock::time_point drills_loaded_;
+  std::uint64_t drills_generation_ = 0; ///< bumped by forget_drills()
 };
 
 api_gateway::api_gateway(caf::actor_system& sys, std::shared_ptr<config_holder> config,

@@ -1,6 +1,7 @@
 #include "actors/event_fanout.hpp"
 
 #include <algorithm>
+#include <iterator>
 
 namespace switchyard::actors {
 
@@ -13,9 +14,10 @@ bool event_filter::matches(const orchestrator_event& e) const {
 event_watcher::event_watcher(event_filter filter, std::size_t capacity)
     : filter_(std::move(filter)), capacity_(capacity) {}
 
-void event_watcher::offer(const orchestrator_event& e) {
-  if (!filter_.matches(e))
+void event_watcher::offer(const std::shared_ptr<const orchestrator_event>& e) {
+  if (!filter_.matches(*e))
     return;
+  bool was_empty = false;
   {
     std::lock_guard<std::mutex> guard{mutex_};
     if (closed_)
@@ -27,9 +29,13 @@ void event_watcher::offer(const orchestrator_event& e) {
       ++dropped_;
       return;
     }
+    was_empty = queue_.empty();
     queue_.push_back(e);
   }
-  ready_.notify_one();
+  // The reader only waits on an empty queue: a notify per event would be a
+  // futex wake per event per watcher for nothing.
+  if (was_empty)
+    ready_.notify_one();
 }
 
 void event_watcher::close() {
@@ -45,8 +51,26 @@ event_watcher::wait_result event_watcher::next(orchestrator_event& out,
   std::unique_lock<std::mutex> lock{mutex_};
   ready_.wait_for(lock, wait, [this] { return !queue_.empty() || overflowed_ || closed_; });
   if (!queue_.empty()) {
-    out = std::move(queue_.front());
+    out = *queue_.front();
     queue_.pop_front();
+    return wait_result::event;
+  }
+  if (closed_)
+    return wait_result::closed;
+  return overflowed_ ? wait_result::overflowed : wait_result::timeout;
+}
+
+event_watcher::wait_result
+event_watcher::next_batch(std::vector<std::shared_ptr<const orchestrator_event>>& out,
+                          std::size_t max, std::chrono::milliseconds wait) {
+  out.clear();
+  std::unique_lock<std::mutex> lock{mutex_};
+  ready_.wait_for(lock, wait, [this] { return !queue_.empty() || overflowed_ || closed_; });
+  if (!queue_.empty()) {
+    auto n = std::min(std::max<std::size_t>(max, 1), queue_.size());
+    out.assign(std::make_move_iterator(queue_.begin()),
+               std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(n)));
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
     return wait_result::event;
   }
   if (closed_)
@@ -75,16 +99,17 @@ std::shared_ptr<event_watcher> event_fanout::subscribe(event_filter filter) {
 std::uint64_t event_fanout::publish(orchestrator_event e) {
   std::lock_guard<std::mutex> guard{mutex_};
   e.sequence = next_sequence_++;
+  auto shared = std::make_shared<const orchestrator_event>(std::move(e));
   // Released watchers are pruned here, on the publishing path, so no other
   // bookkeeping thread is needed.
-  std::erase_if(watchers_, [&e](const std::weak_ptr<event_watcher>& weak) {
+  std::erase_if(watchers_, [&shared](const std::weak_ptr<event_watcher>& weak) {
     auto w = weak.lock();
     if (!w)
       return true;
-    w->offer(e);
+    w->offer(shared);
     return false;
   });
-  return e.sequence;
+  return shared->sequence;
 }
 
 void event_fanout::close_all() {

@@ -3,6 +3,11 @@
 // short lock and never waits for a watcher, so a slow or stalled watcher
 // cannot slow the orchestrator. A watcher whose queue is full is marked as
 // overflowed and gets nothing more; the API ends its stream and tells it so.
+//
+// An event is stored once and shared by every queue it is offered to (100
+// watchers do not mean 100 copies of its strings), and a waiting watcher is
+// woken only when its queue turns non-empty: during a burst a watcher drains
+// what piled up in one go (`next_batch`) instead of being woken per event.
 #pragma once
 
 #include <chrono>
@@ -39,6 +44,11 @@ public:
   /// events are still delivered first, then `overflowed` is returned.
   wait_result next(orchestrator_event& out, std::chrono::milliseconds wait);
 
+  /// Like `next`, but moves up to `max` queued events (at least one when it
+  /// returns `event`) into `out`, which it clears first.
+  wait_result next_batch(std::vector<std::shared_ptr<const orchestrator_event>>& out,
+                         std::size_t max, std::chrono::milliseconds wait);
+
   /// Events dropped because the queue was full.
   std::uint64_t dropped() const;
   std::size_t capacity() const { return capacity_; }
@@ -46,14 +56,14 @@ public:
 private:
   friend class event_fanout;
   /// Appends if there is room; otherwise marks the watcher overflowed. Never blocks.
-  void offer(const orchestrator_event& e);
+  void offer(const std::shared_ptr<const orchestrator_event>& e);
   void close();
 
   const event_filter filter_;
   const std::size_t capacity_;
   mutable std::mutex mutex_;
   std::condition_variable ready_;
-  std::deque<orchestrator_event> queue_;
+  std::deque<std::shared_ptr<const orchestrator_event>> queue_;
   bool overflowed_ = false;
   bool closed_ = false;
   std::uint64_t dropped_ = 0;
@@ -61,7 +71,10 @@ private:
 
 class event_fanout {
 public:
-  explicit event_fanout(std::size_t capacity_per_watcher = 1024);
+  /// 16,384: a burst of ten thousand events (a site going down) fits in one
+  /// watcher's queue; the events are shared, so a full queue costs pointers
+  /// (~256 KiB), not copies.
+  explicit event_fanout(std::size_t capacity_per_watcher = 16384);
   ~event_fanout();
 
   /// A new watcher; it stops receiving when the returned pointer is released.

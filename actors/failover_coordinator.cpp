@@ -79,6 +79,10 @@ void failover_coordinator_state::apply_config(
       held_by.erase(svc_name);
       last_decision.erase(svc_name);
     }
+  busy.clear(); // services gone are no longer busy; those kept stay as they were
+  for (const auto& [svc_name, view] : services)
+    if (view.in_flight || view.checking)
+      busy.insert(svc_name);
   cfg = std::move(next);
 }
 
@@ -121,6 +125,19 @@ service_state_list failover_coordinator_state::snapshot(coord_clock::time_point 
   return result;
 }
 
+fleet_summary failover_coordinator_state::summary() const {
+  fleet_summary result;
+  result.services = static_cast<std::int32_t>(services.size());
+  for (const auto& [svc_name, view] : services) {
+    result.failovers_in_flight += view.in_flight ? 1 : 0;
+    for (const auto& [inst, status] : view.health) {
+      ++result.instances;
+      result.healthy_instances += status == health_status::healthy ? 1 : 0;
+    }
+  }
+  return result;
+}
+
 std::vector<std::string>
 failover_coordinator_state::readiness_problems(const std::string& service) const {
   std::vector<std::string> problems;
@@ -151,12 +168,20 @@ bool failover_coordinator_state::shadow(const std::string& service) const {
   return safety.shadow || (i != services.end() && i->second.settings->shadow);
 }
 
+void failover_coordinator_state::note_busy(const std::string& service) {
+  auto i = services.find(service);
+  if (i != services.end() && (i->second.in_flight || i->second.checking))
+    busy.insert(service);
+  else
+    busy.erase(service);
+}
+
 safety_view failover_coordinator_state::safety_for(const std::string& service,
                                                    coord_clock::time_point now) {
   safety_view v;
   v.settings = &safety;
-  for (const auto& [svc_name, view] : services)
-    if (svc_name != service && (view.in_flight || view.checking))
+  for (const auto& svc_name : busy)
+    if (svc_name != service)
       v.in_progress.push_back(svc_name);
   v.started_last_hour = started.count(now);
   v.tilt = tilt.why(now);
@@ -266,6 +291,7 @@ std::function<void(failover_result)> on_switchover_end(coord_ptr self, const std
   return [self, service, what, done](failover_result r) {
     auto& v = self->state.services[service];
     v.in_flight = false;
+    self->state.note_busy(service);
     if (r.success) {
       auto old_primary = v.primary;
       v.primary = r.new_primary.value;
@@ -302,6 +328,7 @@ void start_switchover(coord_ptr self, switchover_kind kind, const failure_detect
   const char* what = kind == switchover_kind::planned_switchover ? "switchover" : "failover";
   auto& view = self->state.services[service];
   view.in_flight = true;
+  self->state.note_busy(service);
   view.last_failover = self->clock().now();
   self->state.started.record(*view.last_failover);
   auto finish = on_switchover_end(self, service, what, std::move(done));
@@ -378,6 +405,7 @@ void resume_switchover(coord_ptr self, const interrupted_switchover& i) {
   auto& view = it->second;
   const char* what = sw.kind == switchover_kind::planned_switchover ? "switchover" : "failover";
   view.in_flight = true;
+  self->state.note_busy(service);
   view.last_failover = self->clock().now();
   failover_job job;
   job.kind = sw.kind;
@@ -595,6 +623,7 @@ void load_state(coord_ptr self, store_actor store, std::function<void()> retry) 
                                     // This coordinator was restarted, not the process: the
                                     // switchover goes on in the runner; wait for its end.
                                     view.in_flight = true;
+                                    self->state.busy.insert(name);
                                     self->state.adopted.insert(name);
                                     spdlog::warn("{}: a switchover is still running: waiting "
                                                  "for it to end",
@@ -642,6 +671,7 @@ void run_prechecks(coord_ptr self, const std::string& service, failover_plan pla
   if (named_target)
     check.candidates.resize(1);
   view.checking = true;
+  self->state.note_busy(service);
   self->request(runner, caf::infinite, std::move(check))
       .then(
           [self, service, plan, kind, done](candidate_verdict& v) {
@@ -649,6 +679,7 @@ void run_prechecks(coord_ptr self, const std::string& service, failover_plan pla
             if (i == self->state.services.end())
               return; // cannot happen: a reload is refused while checks run
             i->second.checking = false;
+            self->state.note_busy(service);
             if (v.chosen.value.empty()) {
               done(make_sy_error(sy_errc::no_failover_target,
                                  fmt::format("no candidate passed the pre-checks: {}",
@@ -664,6 +695,7 @@ void run_prechecks(coord_ptr self, const std::string& service, failover_plan pla
           },
           [self, service, done](caf::error& err) {
             self->state.services[service].checking = false;
+            self->state.note_busy(service);
             done(make_sy_error(sy_errc::unspecified, "pre-checks could not run: " + describe(err)));
           });
 }
@@ -1150,6 +1182,7 @@ failover_coordinator(coordinator_actor::stateful_pointer<failover_coordinator_st
                   for (const auto& name : ended) {
                     auto& view = self->state.services[name];
                     view.in_flight = false;
+                    self->state.note_busy(name);
                     note_decision(self, name,
                                   fmt::format("the switchover that was running ended: {} is "
                                               "primary (epoch {})",
@@ -1227,6 +1260,7 @@ failover_coordinator(coordinator_actor::stateful_pointer<failover_coordinator_st
       [self](get_state_atom) -> service_state_list {
         return self->state.snapshot(self->clock().now());
       },
+      [self](summary_atom) -> fleet_summary { return self->state.summary(); },
   };
 }
 

@@ -23,6 +23,12 @@ struct failover_coordinator_state {
 
   std::shared_ptr<const config::switchyard_config> cfg;
   std::map<std::string, service_view> services;
+  /// Services with a failover running or its pre-checks (in_flight or
+  /// checking), kept by note_busy() so the concurrency rule does not walk
+  /// every service on each decision (10,000 of them, twice per failover).
+  std::set<std::string> busy;
+  /// Call after changing a service's in_flight or checking.
+  void note_busy(const std::string& service);
   std::map<std::string, std::unique_ptr<strategies::failover_strategy>> strategies;
   /// Primary failures that found no target yet; retried when a standby turns healthy.
   std::map<std::string, failure_detection> pending;
@@ -73,6 +79,7 @@ struct failover_coordinator_state {
   void apply_config(std::shared_ptr<const config::switchyard_config> next);
   void apply_topology(const topology_list& topo);
   service_state_list snapshot(coord_clock::time_point now) const;
+  fleet_summary summary() const;
   /// Keeps `d` to decide on again when `why` ends, or (hold::none) when a
   /// standby turns healthy.
   void keep_pending(const failure_detection& d, hold why);

@@ -16,7 +16,11 @@
 //      watcher must see every sequence number from the first burst event to
 //      the last; missing ones are counted, streams ended by the server
 //      (RESOURCE_EXHAUSTED = overflowed) too. One more client calls
-//      GetStatus back to back before and during the burst.
+//      GetStatus back to back before and during the burst. Each stream
+//      message is a batch of events: events per message are reported.
+//  (c) Control: after the streams are closed, the same number of down/up
+//      cycles with no watcher; the time switchyardd takes to see them and
+//      GetStatus meanwhile, next to (b)'s, is what the watchers cost the core.
 //
 // Usage: api_bench [--services N] [--clients C] [--seconds D] [--watchers W] [--events E]
 // Prints every figure as `RESULT <name> <value> <unit>`.
@@ -136,28 +140,33 @@ void authorize(grpc::ClientContext& ctx, std::chrono::seconds deadline = 10s) {
   ctx.set_deadline(std::chrono::system_clock::now() + deadline);
 }
 
-bool get_status(v1::Switchyard::Stub& stub, v1::Status* out = nullptr) {
+grpc::Status call_get_status(v1::Switchyard::Stub& stub, v1::Status* out = nullptr) {
   grpc::ClientContext ctx;
   authorize(ctx);
   v1::Status st;
   auto s = stub.GetStatus(&ctx, v1::GetStatusRequest{}, &st);
   if (out)
     *out = st;
-  return s.ok();
+  return s;
 }
 
-bool list_services(v1::Switchyard::Stub& stub) {
+bool get_status(v1::Switchyard::Stub& stub, v1::Status* out = nullptr) {
+  return call_get_status(stub, out).ok();
+}
+
+grpc::Status call_list_services(v1::Switchyard::Stub& stub) {
   grpc::ClientContext ctx;
   authorize(ctx);
   v1::ListServicesResponse r;
-  return stub.ListServices(&ctx, v1::ListServicesRequest{}, &r).ok();
+  return stub.ListServices(&ctx, v1::ListServicesRequest{}, &r);
 }
 
 struct load_result {
   long calls = 0;
   long errors = 0;
-  std::vector<double> lat;
+  std::vector<double> lat; ///< successful calls only
   double seconds = 0;
+  std::string first_error;
 };
 
 template <class Call> load_result hammer(std::uint16_t port, int clients, int seconds, Call call) {
@@ -171,11 +180,15 @@ template <class Call> load_result hammer(std::uint16_t port, int clients, int se
       auto& r = per[static_cast<std::size_t>(c)];
       while (bench_clock::now() < end) {
         auto t0 = bench_clock::now();
-        bool ok = call(*stub);
-        r.lat.push_back(ms_since(t0, bench_clock::now()));
-        ++r.calls;
-        if (!ok)
-          ++r.errors;
+        grpc::Status st = call(*stub);
+        if (st.ok()) {
+          r.lat.push_back(ms_since(t0, bench_clock::now()));
+          ++r.calls;
+          continue;
+        }
+        if (r.errors++ == 0)
+          r.first_error =
+              fmt::format("{}: {}", static_cast<int>(st.error_code()), st.error_message());
       }
     });
   for (auto& t : threads)
@@ -185,13 +198,16 @@ template <class Call> load_result hammer(std::uint16_t port, int clients, int se
   for (auto& r : per) {
     all.calls += r.calls;
     all.errors += r.errors;
+    if (all.first_error.empty())
+      all.first_error = r.first_error;
     all.lat.insert(all.lat.end(), r.lat.begin(), r.lat.end());
   }
   return all;
 }
 
 void report(const char* name, const load_result& r) {
-  std::printf("%s: %ld calls (%ld errors) in %.1f s\n", name, r.calls, r.errors, r.seconds);
+  std::printf("%s: %ld calls (%ld errors%s%s) in %.1f s\n", name, r.calls, r.errors,
+              r.first_error.empty() ? "" : ", the first: ", r.first_error.c_str(), r.seconds);
   std::printf("RESULT api_%s_throughput %.0f calls/s\n", name,
               static_cast<double>(r.calls) / r.seconds);
   std::printf("RESULT api_%s_p50 %.3f ms\n", name, pct(r.lat, 0.5));
@@ -203,9 +219,43 @@ struct watcher_state {
   std::mutex mu;
   std::vector<std::uint64_t> seqs;
   std::vector<double> lag_ms; ///< receive wall clock - the event's at_ms
+  long messages = 0;          ///< stream messages (batches of events) read
   bench_clock::time_point last{};
   bool ended = false;
   grpc::StatusCode code = grpc::StatusCode::OK;
+};
+
+// One client calling GetStatus back to back on its own channel, from
+// construction to stop(): each call's start and duration.
+class status_prober {
+public:
+  explicit status_prober(std::uint16_t api_port)
+      : thread_([this, api_port] {
+          auto s = v1::Switchyard::NewStub(channel(api_port));
+          while (running_.load()) {
+            auto t0 = bench_clock::now();
+            if (!get_status(*s))
+              continue; // a failed call says nothing about latency (errors are counted in (a))
+            auto d = ms_since(t0, bench_clock::now());
+            std::lock_guard lock{mu_};
+            samples_.emplace_back(t0, d);
+          }
+        }) {}
+  ~status_prober() { stop(); }
+
+  std::vector<std::pair<bench_clock::time_point, double>> stop() {
+    running_ = false;
+    if (thread_.joinable())
+      thread_.join();
+    std::lock_guard lock{mu_};
+    return samples_;
+  }
+
+private:
+  std::atomic<bool> running_{true};
+  std::mutex mu_;
+  std::vector<std::pair<bench_clock::time_point, double>> samples_;
+  std::thread thread_; // last: starts once the members it uses exist
 };
 
 std::int64_t wall_ms() {
@@ -285,9 +335,9 @@ int main(int argc, char** argv) {
               o.services, instances, o.clients, o.seconds);
 
   report("GetStatus", hammer(api_port, o.clients, o.seconds,
-                             [](v1::Switchyard::Stub& s) { return get_status(s); }));
+                             [](v1::Switchyard::Stub& s) { return call_get_status(s); }));
   report("ListServices", hammer(api_port, o.clients, o.seconds,
-                                [](v1::Switchyard::Stub& s) { return list_services(s); }));
+                                [](v1::Switchyard::Stub& s) { return call_list_services(s); }));
 
   // (b) WatchEvents fan-out.
   std::vector<std::unique_ptr<watcher_state>> ws;
@@ -306,11 +356,14 @@ int main(int argc, char** argv) {
       auto reader =
           s->WatchEvents(ctxs[static_cast<std::size_t>(w)].get(), v1::WatchEventsRequest{});
       ++opened;
-      v1::Event ev;
-      while (reader->Read(&ev)) {
+      v1::EventBatch batch;
+      while (reader->Read(&batch)) {
         std::lock_guard lock{me.mu};
-        me.seqs.push_back(ev.sequence());
-        me.lag_ms.push_back(static_cast<double>(wall_ms() - ev.at_ms()));
+        ++me.messages;
+        for (const auto& ev : batch.events()) {
+          me.seqs.push_back(ev.sequence());
+          me.lag_ms.push_back(static_cast<double>(wall_ms() - ev.at_ms()));
+        }
         me.last = bench_clock::now();
       }
       auto status = reader->Finish();
@@ -322,19 +375,7 @@ int main(int argc, char** argv) {
   std::this_thread::sleep_for(2s); // streams registered with the fanout
 
   // GetStatus latency, before and during the burst.
-  std::atomic<bool> probing{true};
-  std::mutex lat_mu;
-  std::vector<std::pair<bench_clock::time_point, double>> status_lat;
-  std::thread prober([&] {
-    auto s = v1::Switchyard::NewStub(channel(api_port));
-    while (probing.load()) {
-      auto t0 = bench_clock::now();
-      get_status(*s);
-      auto d = ms_since(t0, bench_clock::now());
-      std::lock_guard lock{lat_mu};
-      status_lat.emplace_back(t0, d);
-    }
-  });
+  auto prober = std::make_unique<status_prober>(api_port);
   std::this_thread::sleep_for(3s);
 
   // The highest sequence number any watcher got (sequence numbers are global):
@@ -366,11 +407,15 @@ int main(int argc, char** argv) {
   auto burst_start = bench_clock::now();
   int cycles = 0;
   long burst_events = 0;
-  while (burst_events < o.events && cycles < 20 && !all_ended()) {
+  // One burst cycle: every instance down (as switchyardd reports it), then up again.
+  auto down_up = [&] {
     target.stop();
     wait_until([&] { return get_status(*stub, &st) && st.healthy_instances() == 0; }, 30s);
     target.start();
     wait_until([&] { return get_status(*stub, &st) && st.healthy_instances() == instances; }, 30s);
+  };
+  while (burst_events < o.events && cycles < 20 && !all_ended()) {
+    down_up();
     ++cycles;
     burst_events = static_cast<long>(max_seq() + 1 - first_seq);
   }
@@ -385,9 +430,7 @@ int main(int argc, char** argv) {
       break;
     }
   }
-  auto burst_end_probe = bench_clock::now();
-  probing = false;
-  prober.join();
+  auto status_lat = prober->stop();
 
   if (seen_before == 0) {
     first_seq = last_seq + 1;
@@ -425,7 +468,11 @@ int main(int argc, char** argv) {
   std::vector<double> before, during;
   for (auto& [t, d] : status_lat)
     (t < burst_start ? before : during).push_back(d);
-  (void)burst_end_probe;
+  long batches = 0;
+  for (auto& w : ws) {
+    std::lock_guard lock{w->mu};
+    batches += w->messages;
+  }
 
   std::printf("burst: %d listener down/up cycles, events %llu..%llu (%ld) published\n", cycles,
               static_cast<unsigned long long>(first_seq), static_cast<unsigned long long>(last_seq),
@@ -447,11 +494,33 @@ int main(int argc, char** argv) {
   std::printf("RESULT watch_getstatus_before_p99 %.3f ms\n", pct(before, 0.99));
   std::printf("RESULT watch_getstatus_during_p50 %.3f ms\n", pct(during, 0.5));
   std::printf("RESULT watch_getstatus_during_p99 %.3f ms\n", pct(during, 0.99));
+  std::printf("RESULT watch_events_per_message %.1f events\n",
+              batches > 0
+                  ? static_cast<double>(expected) * o.watchers / static_cast<double>(batches)
+                  : 0.0);
 
   for (auto& c : ctxs)
     c->TryCancel();
   for (auto& t : wthreads)
     t.join();
+
+  // Control: the same number of cycles with no watcher, to see what the
+  // streams cost the core (time to see every instance down and up again, and
+  // GetStatus meanwhile).
+  std::this_thread::sleep_for(2s);
+  prober = std::make_unique<status_prober>(api_port);
+  std::this_thread::sleep_for(1s);
+  auto control_start = bench_clock::now();
+  for (int c = 0; c < cycles; ++c)
+    down_up();
+  auto control_end = bench_clock::now();
+  std::vector<double> control_during;
+  for (auto& [t, d] : prober->stop())
+    if (t >= control_start)
+      control_during.push_back(d);
+  std::printf("RESULT control_burst_generation %.0f ms\n", ms_since(control_start, control_end));
+  std::printf("RESULT control_getstatus_during_p50 %.3f ms\n", pct(control_during, 0.5));
+  std::printf("RESULT control_getstatus_during_p99 %.3f ms\n", pct(control_during, 0.99));
   daemon.signal(SIGTERM);
   daemon.wait_for_exit(20s);
   target.stop();

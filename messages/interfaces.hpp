@@ -75,6 +75,7 @@ using coordinator_actor =
                      // (re)loads the persisted topology from the store; sent to itself at start
                      caf::reacts_to<load_topo_atom>, caf::reacts_to<failure_detection>,
                      caf::replies_to<get_state_atom>::with<service_state_list>,
+                     caf::replies_to<summary_atom>::with<fleet_summary>,
                      // operator-triggered switchover or failover; replies when it has ended
                      caf::replies_to<switchover_request>::with<switchover_reply>,
                      // operator maintenance on/off (persisted before it takes effect)

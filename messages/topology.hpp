@@ -68,6 +68,20 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
 
 using service_state_list = std::vector<service_state>;
 
+/// Counts over every service, for GetStatus: what it shows without the cost
+/// of a full service_state_list (readiness, strings) on the coordinator.
+struct fleet_summary {
+  std::int32_t services = 0;
+  std::int32_t instances = 0;
+  std::int32_t healthy_instances = 0;
+  std::int32_t failovers_in_flight = 0;
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, fleet_summary& x) {
+  return f(caf::meta::type_name("fleet_summary"), x.services, x.instances, x.healthy_instances,
+           x.failovers_in_flight);
+}
+
 /// A service's failover plan as the coordinator would make it now, for export.
 struct exported_plan {
   service_id service;

@@ -94,6 +94,7 @@ CAF_ADD_TYPE_ID(switchyard, (switchyard::integrity_outcome))
 CAF_ADD_TYPE_ID(switchyard, (switchyard::reserve_request))
 CAF_ADD_TYPE_ID(switchyard, (switchyard::probe_outcome))
 CAF_ADD_TYPE_ID(switchyard, (switchyard::probe_result))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::fleet_summary))
 
 CAF_END_TYPE_ID_BLOCK(switchyard)
 
@@ -115,5 +116,6 @@ using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using ready_atom = caf::atom_constant<caf::atom("ready")>;
 using drill_atom = caf::atom_constant<caf::atom("drill")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
+using summary_atom = caf::atom_constant<caf::atom("summary")>;
 
 } // namespace switchyard

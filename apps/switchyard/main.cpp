@@ -145,13 +145,15 @@ int run_events(client& c, bool json, const v1::WatchEventsRequest& req, bool fol
   if (ctx.GetServerInitialMetadata().count("x-switchyard-watch") > 0)
     std::cerr << "switchyard: watching events" << (req.service().empty() ? "" : " of ")
               << req.service() << (follow ? " (Ctrl-C stops)" : "") << std::endl;
-  v1::Event e;
-  while (reader->Read(&e)) {
-    if (json)
-      print_json_line(std::cout, e);
-    else
-      print_event(std::cout, e);
-    std::cout << std::flush; // one line per event, as it happens (pipes too)
+  v1::EventBatch batch;
+  while (reader->Read(&batch)) {
+    for (const auto& e : batch.events()) {
+      if (json)
+        print_json_line(std::cout, e);
+      else
+        print_event(std::cout, e);
+    }
+    std::cout << std::flush; // as it happens (pipes too)
   }
   auto st = reader->Finish();
   if (!follow && st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED)

@@ -90,3 +90,49 @@ TEST(event_fanout, released_watchers_are_forgotten) {
   fanout.publish(make(event_kind::health, "web", "x"));
   EXPECT_EQ(fanout.watcher_count(), 1u);
 }
+
+TEST(event_fanout, a_batch_takes_what_piled_up_in_order_up_to_its_limit) {
+  event_fanout fanout{16};
+  auto w = fanout.subscribe({});
+  for (int i = 0; i < 5; ++i)
+    fanout.publish(make(event_kind::health, "web", std::to_string(i)));
+  std::vector<std::shared_ptr<const orchestrator_event>> batch;
+  ASSERT_EQ(w->next_batch(batch, 3, 0ms), wait_result::event);
+  ASSERT_EQ(batch.size(), 3u);
+  EXPECT_EQ(batch[0]->summary, "0");
+  EXPECT_EQ(batch[2]->summary, "2");
+  ASSERT_EQ(w->next_batch(batch, 3, 0ms), wait_result::event);
+  ASSERT_EQ(batch.size(), 2u) << "the rest, not a full batch";
+  EXPECT_EQ(batch[0]->summary, "3");
+  EXPECT_EQ(batch[1]->sequence, 5u);
+  EXPECT_EQ(w->next_batch(batch, 3, 0ms), wait_result::timeout);
+  EXPECT_TRUE(batch.empty());
+}
+
+TEST(event_fanout, watchers_share_one_copy_of_each_event) {
+  event_fanout fanout{16};
+  auto a = fanout.subscribe({});
+  auto b = fanout.subscribe({});
+  fanout.publish(make(event_kind::health, "web", "x"));
+  std::vector<std::shared_ptr<const orchestrator_event>> from_a;
+  std::vector<std::shared_ptr<const orchestrator_event>> from_b;
+  ASSERT_EQ(a->next_batch(from_a, 8, 0ms), wait_result::event);
+  ASSERT_EQ(b->next_batch(from_b, 8, 0ms), wait_result::event);
+  EXPECT_EQ(from_a.front().get(), from_b.front().get());
+}
+
+TEST(event_fanout,
+     a_waiting_batch_reader_wakes_for_an_event_and_reports_an_overflow_after_the_rest) {
+  event_fanout fanout{2};
+  auto w = fanout.subscribe({});
+  std::vector<std::shared_ptr<const orchestrator_event>> batch;
+  std::thread publisher([&] { fanout.publish(make(event_kind::decision, "web", "x")); });
+  EXPECT_EQ(w->next_batch(batch, 8, 10s), wait_result::event);
+  publisher.join();
+  ASSERT_EQ(batch.size(), 1u);
+  for (int i = 0; i < 3; ++i)
+    fanout.publish(make(event_kind::health, "web", std::to_string(i)));
+  ASSERT_EQ(w->next_batch(batch, 8, 0ms), wait_result::event);
+  EXPECT_EQ(batch.size(), 2u);
+  EXPECT_EQ(w->next_batch(batch, 8, 0ms), wait_result::overflowed);
+}
