@@ -4,7 +4,8 @@
 // Targets: N listening ports on 127.0.0.1, served by two forked worker
 // processes with epoll (accept; answer an HTTP request with 200; close). They
 // count accepted connections in shared memory: the probe rate is measured,
-// not assumed.
+// not assumed (switchyardd's own /metrics count its probes: its tcp checks,
+// like HAProxy's, reset the connection before the targets could accept it).
 // For each probe type (tcp, http):
 //   1. the real switchyardd with a generated config (N instances in services
 //      of 10, health_check interval 1 s, fast_detection off so that every
@@ -32,6 +33,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -185,8 +187,10 @@ long status_kb(pid_t pid, const std::string& key) {
 
 struct measurement {
   std::string who;
-  double cpu_share = 0;    ///< of one core
-  double probes_per_s = 0; ///< connections accepted by the targets per second
+  double cpu_share = 0; ///< of one core
+  /// Per second: for switchyardd, probes that succeeded (its /metrics); for
+  /// haproxy http, connections the targets accepted; haproxy tcp: configured.
+  double probes_per_s = 0;
   long rss_mb = 0;
   long hwm_mb = 0;
   long threads = 0;
@@ -196,13 +200,16 @@ struct measurement {
   std::string error;
 };
 
-void measure(pid_t pid, const targets& t, std::chrono::seconds window, measurement& m) {
+// Probes counted over the window: by default the connections the targets accepted.
+using probe_counter = std::function<std::uint64_t()>;
+
+void measure(pid_t pid, const probe_counter& count, std::chrono::seconds window, measurement& m) {
   auto c0 = cpu_seconds(pid);
-  auto a0 = t.count();
+  auto a0 = count();
   auto t0 = steady::now();
   std::this_thread::sleep_for(window); // the measuring window itself, not a synchronization
   auto c1 = cpu_seconds(pid);
-  auto a1 = t.count();
+  auto a1 = count();
   double secs = std::chrono::duration<double>(steady::now() - t0).count();
   m.cpu_share = (c1 - c0) / secs;
   m.probes_per_s = static_cast<double>(a1 - a0) / secs;
@@ -214,11 +221,12 @@ void measure(pid_t pid, const targets& t, std::chrono::seconds window, measureme
 // -- switchyardd ---------------------------------------------------------------------
 
 std::string switchyard_config(const std::string& type, const std::vector<std::uint16_t>& ports,
-                              int n, std::uint16_t api_port) {
+                              int n, std::uint16_t api_port, std::uint16_t metrics_port) {
   std::string y = fmt::format("orchestrator:\n  data_dir: data\n  log_level: info\n"
+                              "  metrics_listen: 127.0.0.1:{}\n"
                               "api:\n  listen: 127.0.0.1:{}\n  tokens_file: tokens.yaml\n"
                               "services:\n",
-                              api_port);
+                              metrics_port, api_port);
   constexpr int per_service = 10;
   for (int s = 0; s * per_service < n; ++s) {
     y += fmt::format("  - name: s{}\n"
@@ -237,6 +245,16 @@ std::string switchyard_config(const std::string& type, const std::vector<std::ui
   return y;
 }
 
+// The value of the sample `series` (name and labels as written) in a
+// Prometheus text page; 0 when absent.
+std::uint64_t metric_value(const std::string& text, const std::string& series) {
+  auto line = "\n" + series + " ";
+  auto at = text.find(line);
+  if (at == std::string::npos)
+    return 0;
+  return static_cast<std::uint64_t>(std::strtod(text.c_str() + at + line.size(), nullptr));
+}
+
 std::size_t count_of(const std::string& text, const std::string& what) {
   std::size_t n = 0;
   for (auto pos = text.find(what); pos != std::string::npos; pos = text.find(what, pos + 1))
@@ -251,7 +269,9 @@ measurement bench_switchyardd(const std::string& root, const std::string& type, 
   auto dir = root + "/switchyard-" + type;
   std::filesystem::create_directories(dir);
   switchyard::testing::write_test_tokens(dir + "/tokens.yaml");
-  std::ofstream(dir + "/switchyard.yaml") << switchyard_config(type, t.ports, n, free_port());
+  auto metrics_port = free_port();
+  std::ofstream(dir + "/switchyard.yaml")
+      << switchyard_config(type, t.ports, n, free_port(), metrics_port);
   auto log = dir + "/switchyardd.log";
   auto start = steady::now();
   child_process daemon({SWITCHYARDD_PATH, "--config", dir + "/switchyard.yaml"}, log);
@@ -275,7 +295,19 @@ measurement bench_switchyardd(const std::string& root, const std::string& type, 
   }
   m.hwm_mb = status_kb(daemon.pid(), "VmHWM") / 1024;
   std::this_thread::sleep_for(3s); // settle after the start-up burst (not a synchronization)
-  measure(daemon.pid(), t, window, m);
+  // Its own count of probes that succeeded: a tcp check resets the
+  // connection before the targets accept it (as HAProxy's do), so they
+  // cannot count it.
+  measure(
+      daemon.pid(),
+      [&] {
+        auto text = switchyard::testing::http_request("GET", metrics_port, "/metrics");
+        auto label = fmt::format("{{type=\"{}\"}}", type);
+        auto done = metric_value(text, "switchyard_probe_duration_seconds_count" + label);
+        auto failed = metric_value(text, "switchyard_probes_failed_total" + label);
+        return done > failed ? done - failed : 0;
+      },
+      window, m);
   m.false_downs = count_of(read_file(log), " -> unhealthy");
   daemon.signal(SIGTERM);
   if (daemon.wait_for_exit(20s) < 0)
@@ -327,7 +359,8 @@ measurement bench_haproxy(const std::string& root, const std::string& type, cons
     return m;
   }
   std::this_thread::sleep_for(3s);
-  measure(haproxy.pid(), t, window, m);
+  measure(
+      haproxy.pid(), [&t] { return t.count(); }, window, m);
   if (type != "http")
     m.probes_per_s = n; // configured: one check per server per second (not countable here)
   m.false_downs = count_of(read_file(dir + "/haproxy.log"), " is DOWN");
@@ -401,9 +434,10 @@ int main(int argc, char** argv) {
       results.push_back(fmt::format("RESULT {}_cpu_per_probe_ratio {:.2f} x", type, ratio));
     }
   }
-  fmt::print("\nprobes/s: connections the targets accepted per second during the window; for "
-             "haproxy tcp the configured rate (its checks reset the connection before the "
-             "targets can accept it). ready: start until every instance was healthy "
+  fmt::print("\nprobes/s: per second during the window, for switchyardd the probes that "
+             "succeeded (its /metrics), for haproxy http the connections the targets accepted, "
+             "for haproxy tcp the configured rate (tcp checks of both reset the connection "
+             "before the targets can accept it). ready: start until every instance was healthy "
              "(switchyardd), or checking (haproxy). false downs: instances reported down "
              "(switchyardd: transitions to unhealthy; haproxy: servers DOWN), though every "
              "target was up. Files in {}\n",

@@ -4,6 +4,8 @@
 #include <atomic>
 #include <cerrno>
 #include <mutex>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <optional>
 #include <poll.h>
 #include <sys/socket.h>
@@ -48,6 +50,26 @@ asio::error_code open_socket(tcp::socket& s, const tcp::endpoint& ep) {
 void close_quietly(tcp::socket& s) {
   asio::error_code ignored;
   s.close(ignored);
+}
+
+// A tcp check that keeps no connection only needs the peer's SYN-ACK: with
+// delayed ACKs the handshake's last ACK is not sent at once, and closing with
+// a reset (linger 0) instead of the FIN exchange means the instance never
+// completes the connection, never wakes its accept loop and never logs a
+// client that went away; on loopback that work would even be charged to us.
+// HAProxy's plain tcp checks do the same. Best effort: a kernel that refuses
+// either option gets an ordinary connect and close.
+void prefer_half_open(tcp::socket& s) {
+  int off = 0;
+  (void)::setsockopt(s.native_handle(), IPPROTO_TCP, TCP_QUICKACK, &off, sizeof off);
+}
+
+void close_with_reset(tcp::socket& s) {
+  if (!s.is_open())
+    return;
+  linger now{1, 0};
+  (void)::setsockopt(s.native_handle(), SOL_SOCKET, SO_LINGER, &now, sizeof now);
+  close_quietly(s);
 }
 
 // One check, from start() to its completion. Handlers hold it by shared_ptr
@@ -265,6 +287,8 @@ private:
       finish(a, false, fmt::format("socket: {}", ec.message()));
       return;
     }
+    if (p_.kind == probe_kind::tcp && !p_.hold)
+      prefer_half_open(a->sock);
     a->sock.async_connect(ep, [self = shared_from_this(), a](const asio::error_code& ec) {
       if (a->finished)
         return;
@@ -429,6 +453,8 @@ private:
     out.latency = std::chrono::duration_cast<std::chrono::microseconds>(steady::now() - a->start);
     if (ok && p_.hold && p_.kind != probe_kind::http && a->sock.is_open())
       hold(std::move(a->sock));
+    else if (ok && p_.kind == probe_kind::tcp)
+      close_with_reset(a->sock);
     else
       close_quietly(a->sock);
     if (cur_ == a)

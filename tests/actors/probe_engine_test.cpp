@@ -175,6 +175,24 @@ TEST(probe_engine, tcp_connects_and_reports_a_refused_port) {
       << unresolvable->detail;
 }
 
+TEST(probe_engine, a_plain_tcp_check_never_completes_a_connection_on_the_instance) {
+  probe_engine engine;
+  silent_listener instance;
+  ::fcntl(instance.fd(), F_SETFL, O_NONBLOCK);
+  auto probe = engine.tcp("127.0.0.1", instance.port(), 500ms);
+  for (int i = 0; i < 3; ++i) {
+    auto r = run_once(*probe);
+    ASSERT_TRUE(r);
+    EXPECT_TRUE(r->ok) << r->detail; // the SYN-ACK is the answer
+  }
+  // Reset before the handshake's last ACK: nothing reached the accept queue.
+  int accepted = ::accept4(instance.fd(), nullptr, nullptr, SOCK_CLOEXEC);
+  EXPECT_EQ(accepted, -1) << "a probe's connection reached the instance's accept queue";
+  EXPECT_EQ(errno, EAGAIN);
+  if (accepted >= 0)
+    ::close(accepted);
+}
+
 TEST(probe_engine, http_checks_the_status_line) {
   probe_engine engine;
   server ok_server{200};
