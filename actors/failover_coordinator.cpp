@@ -320,8 +320,9 @@ std::function<void(failover_result)> on_switchover_end(coord_ptr self, const std
   };
 }
 
-// Persists the plan, hands the job to the runner, and applies the outcome to
-// the service's topology. `done` is called exactly once, whatever happens.
+// Hands the job (and its plan, persisted by the runner's first write) to the
+// runner, and applies the outcome to the service's topology. `done` is called exactly once,
+// whatever happens.
 void start_switchover(coord_ptr self, switchover_kind kind, const failure_detection& d,
                       failover_plan plan, std::string reason, done_fn done) {
   const auto service = plan.service.value;
@@ -338,39 +339,27 @@ void start_switchover(coord_ptr self, switchover_kind kind, const failure_detect
     r.detail = std::move(why);
     finish(std::move(r));
   };
-  auto store = lookup<store_actor>(self->system(), names::store);
-  if (!store) {
-    fail("store unavailable: plan could not be persisted, nothing was done");
+  failover_job job;
+  job.kind = kind;
+  job.detection = d;
+  job.plan = std::move(plan);
+  job.plan_version = 0; // new: the runner persists the plan with the switchover's opening row
+  job.from = instance_id{view.primary};
+  job.to = job.plan.secondary_targets.front();
+  job.new_epoch = epoch{view.epoch + 1};
+  job.reason = std::move(reason);
+  auto runner = lookup<runner_actor>(self->system(), names::runner);
+  if (!runner) {
+    fail("failover runner unavailable, nothing was done");
     return;
   }
-  // The plan is persisted before anything runs; the runner journals every step.
-  self->request(store, std::chrono::seconds(10), plan)
-      .then(
-          [self, kind, d, plan, reason, service, what, finish, fail](std::int64_t version) {
-            auto& v = self->state.services[service];
-            failover_job job;
-            job.kind = kind;
-            job.detection = d;
-            job.plan = plan;
-            job.plan_version = version;
-            job.from = instance_id{v.primary};
-            job.to = plan.secondary_targets.front();
-            job.new_epoch = epoch{v.epoch + 1};
-            job.reason = reason;
-            auto runner = lookup<runner_actor>(self->system(), names::runner);
-            if (!runner) {
-              fail("failover runner unavailable, nothing was done");
-              return;
-            }
-            spdlog::info("{}: executing {} plan v{}: {} -> {} (epoch {})", service, what, version,
-                         job.from.value, job.to.value, job.new_epoch.value);
-            self->request(runner, caf::infinite, std::move(job))
-                .then([finish](failover_result& r) { finish(std::move(r)); },
-                      [fail](caf::error& err) { fail(describe(err)); });
-          },
-          [fail](caf::error& err) {
-            fail("plan could not be persisted, nothing was done: " + describe(err));
-          });
+  spdlog::info("{}: executing {} plan: {} -> {} (epoch {})", service, what, job.from.value,
+               job.to.value, job.new_epoch.value);
+  // The runner's first write, before anything runs, persists the plan and
+  // opens the switchover in one transaction; then it journals every step.
+  self->request(runner, caf::infinite, std::move(job))
+      .then([finish](failover_result& r) { finish(std::move(r)); },
+            [fail](caf::error& err) { fail(describe(err)); });
 }
 
 // Resumes a switchover a stopped switchyardd left running: the same id, epoch

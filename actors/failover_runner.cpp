@@ -139,6 +139,10 @@ failover_result run_failover_job(caf::actor_system& sys, const config::switchyar
   store_journal journal{sys, service};
   switchover_start start{job.plan.service, job.kind,         job.from,      job.to,
                          job.detection.id, job.plan_version, job.new_epoch, job.reason};
+  // A new switchover's plan is persisted with its opening row (one commit).
+  start.persist_plan = job.plan_version == 0;
+  if (start.persist_plan)
+    start.plan = job.plan;
   caf::expected<switchover_id> opened = job.resume;
   if (job.resume.value != 0) {
     auto done = std::count_if(job.journaled.begin(), job.journaled.end(),

@@ -38,12 +38,17 @@ struct switchover_start {
   std::int64_t plan_version = 0;
   epoch new_epoch{0}; ///< the fencing number the switchover runs under
   std::string reason;
+  /// With persist_plan, `plan` is saved in the same transaction as the
+  /// switchover row and plan_version is the version it gets: the plan is
+  /// persisted before anything runs, without a commit of its own on the path.
+  bool persist_plan = false;
+  failover_plan plan{};
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, switchover_start& x) {
   return f(caf::meta::type_name("switchover_start"), x.service, x.kind, x.from, x.to, x.detection,
-           x.plan_version, x.new_epoch, x.reason);
+           x.plan_version, x.new_epoch, x.reason, x.persist_plan, x.plan);
 }
 
 /// Journals a step as started, before its action runs; the store replies with its step_id.
@@ -101,7 +106,9 @@ typename Inspector::result_type inspect(Inspector& f, journaled_step& x) {
 struct failover_job {
   switchover_kind kind = switchover_kind::automatic_failover;
   failure_detection detection; ///< what triggered it (id 0 for operator work)
-  failover_plan plan;          ///< the plan to execute, already persisted
+  failover_plan plan;          ///< the plan to execute
+  /// 0: a new switchover; the runner persists the plan with its opening row.
+  /// Otherwise the persisted version (a resumed switchover).
   std::int64_t plan_version = 0;
   instance_id from; ///< the primary being replaced
   instance_id to;   ///< the standby being promoted

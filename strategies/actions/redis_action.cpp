@@ -198,30 +198,48 @@ action_result redis_action::run(const action_context& ctx) {
     if (ctx.old_primary_address.empty() || ctx.old_primary_address == ctx.target_address)
       return finish(false, "has no other primary to compare with");
     // Polled until the deadline: a standby that is catching up passes as
-    // soon as it is within the bound.
+    // soon as it is within the bound. One connection to the old primary for
+    // every poll. Once both positions have been read, a read cut short by the
+    // deadline is judged on the last positions read: running out of time
+    // must never pass for "the old primary is unreachable" (that would pass a
+    // standby that is still behind).
     long long target_at = 0;
     long long primary_at = 0;
+    bool compared = false;
+    auto out_of_time = [&] {
+      return stream_socket::clock::now() + std::chrono::milliseconds(10) >= deadline;
+    };
+    std::unique_ptr<session> p;
+    std::string unreachable;
     while (true) {
       auto mine = s->info("replication");
-      if (!mine)
+      if (!mine) {
+        if (compared && out_of_time())
+          break;
         return finish(false, s->error());
+      }
       target_at = offset_of(*mine).value_or(0);
-      std::string unreachable;
-      auto p = open(ctx.old_primary_address, unreachable);
+      if (!p)
+        p = open(ctx.old_primary_address, unreachable);
       auto theirs = p ? p->info("replication") : std::nullopt;
-      if (!theirs) // it cannot send more than the target already has
+      if (!theirs) {
+        if (compared && out_of_time())
+          break;
+        // It cannot send more than the target already has.
         return finish(true, fmt::format("at offset {}; the old primary {} is unreachable ({}): "
                                         "nothing more to catch up from",
                                         target_at, ctx.old_primary_address,
                                         p ? p->error() : unreachable));
+      }
       primary_at = offset_of(*theirs).value_or(0);
+      compared = true;
       if (primary_at - target_at <= settings_.max_lag_bytes) {
         auto r = finish(true, fmt::format("caught up: offset {}, old primary at {} (lag {} bytes)",
                                           target_at, primary_at, primary_at - target_at));
         r.value = target_at;
         return r;
       }
-      if (stream_socket::clock::now() + std::chrono::milliseconds(10) >= deadline)
+      if (out_of_time())
         break;
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }

@@ -212,3 +212,38 @@ TEST_F(group_commit_test, a_switchover_journal_through_the_batch_records_metrics
   EXPECT_NE(text.find("switchyard_journal_rows_total"), std::string::npos);
   EXPECT_NE(text.find("switchyard_mailbox_depth{actor=\"store\"}"), std::string::npos);
 }
+
+TEST_F(group_commit_test, a_new_switchover_persists_its_plan_in_the_same_commit) {
+  spawn_store();
+  switchover_start s{service_id{"web"},
+                     switchover_kind::automatic_failover,
+                     instance_id{"web-a"},
+                     instance_id{"web-b"},
+                     detection_id{0},
+                     0,
+                     epoch{2},
+                     "test"};
+  s.persist_plan = true;
+  s.plan.service = service_id{"web"};
+  s.plan.strategy = "active_passive";
+  s.plan.secondary_targets = {instance_id{"web-b"}};
+  s.plan.steps = {
+      plan_step{1, step_phase::fence, "fence", "exec", "true", instance_id{"web-a"}, 5s}};
+  auto so = self->request(store, caf::infinite, s);
+  sched.run();
+  so.receive([](switchover_id x) { EXPECT_GT(x.value, 0); },
+             [&](caf::error& err) { ADD_FAILURE() << describe(err); });
+  auto plan = self->request(store, caf::infinite, plan_atom::value, service_id{"web"});
+  auto rows = self->request(store, caf::infinite, switchovers_query{"web", 0});
+  sched.run();
+  std::int64_t version = 0;
+  plan.receive([&](plan_record& p) { version = p.version; },
+               [&](caf::error& err) { ADD_FAILURE() << describe(err); });
+  EXPECT_EQ(version, 1) << "the plan was stored";
+  rows.receive(
+      [&](switchover_record_list& l) {
+        ASSERT_EQ(l.size(), 1u);
+        EXPECT_EQ(l.front().plan_version, version) << "the switchover row names the plan it runs";
+      },
+      [&](caf::error& err) { ADD_FAILURE() << describe(err); });
+}
