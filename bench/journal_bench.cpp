@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 
 #include "actors/metrics.hpp"
+#include "actors/scheduler_settings.hpp"
 #include "actors/store.hpp"
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
@@ -147,7 +148,7 @@ int main(int argc, char** argv) {
 
   caf::actor_system_config caf_cfg;
   caf_cfg.add_message_types<caf::id_block::switchyard>();
-  caf_cfg.set("scheduler.max-threads", 2);
+  actors::apply_scheduler_settings(caf_cfg); // as switchyardd runs it
   int code = 0;
   {
     caf::actor_system sys{caf_cfg};

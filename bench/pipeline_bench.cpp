@@ -49,6 +49,7 @@
 #include "actors/failover_runner.hpp"
 #include "actors/failure_classifier.hpp"
 #include "actors/performance_monitor.hpp"
+#include "actors/scheduler_settings.hpp"
 #include "actors/store.hpp"
 #include "config/loader.hpp"
 #include "messages/type_ids.hpp"
@@ -174,7 +175,7 @@ int main(int argc, char** argv) {
   {
     caf::actor_system_config caf_cfg;
     caf_cfg.add_message_types<caf::id_block::switchyard>();
-    caf_cfg.set("scheduler.max-threads", 2);
+    actors::apply_scheduler_settings(caf_cfg); // as switchyardd runs it
     caf::actor_system sys{caf_cfg};
     auto fanout = std::make_shared<event_fanout>(1u << 20);
     auto steps = fanout->subscribe({{}, {event_kind::step, event_kind::switchover}});

@@ -20,6 +20,7 @@
 #include "actors/metrics.hpp"
 #include "actors/metrics_server.hpp"
 #include "actors/performance_monitor.hpp"
+#include "actors/scheduler_settings.hpp"
 #include "actors/site_coordinator.hpp"
 #include "actors/store.hpp"
 #include "actors/supervisor.hpp"
@@ -119,12 +120,7 @@ int run_daemon(config_ptr cfg, std::vector<config::api_token> tokens) {
 
   caf::actor_system_config caf_cfg;
   caf_cfg.add_message_types<caf::id_block::switchyard>();
-  caf_cfg.set("scheduler.max-threads", 2);
-  // An idle worker thread spins (polls its queue) for up to 600 attempts before
-  // it sleeps; with thousands of health checkers waking it every millisecond
-  // that spinning was a third of the daemon's CPU. Waiting on the queue sooner
-  // costs nothing in latency (an enqueue wakes it). Measured in bench/probe_bench.
-  caf_cfg.set("work-stealing.moderate-poll-attempts", 1);
+  apply_scheduler_settings(caf_cfg);
   caf::actor_system sys{caf_cfg};
 
   auto events = std::make_shared<event_fanout>();
