@@ -206,15 +206,32 @@ void fill(pb::Switchover& out, const switchover_record& s) {
 // The last drill of each service, by service name.
 using drill_index = std::unordered_map<std::string, service_drill>;
 
+// A service's last drill (null: never drilled) and whether one is due.
+struct drill_status {
+  const service_drill* last = nullptr;
+  bool overdue = true;
+};
+
+drill_status drill_status_of(const drill_index& drills, const std::string& service,
+                             std::int64_t interval_ms, std::int64_t now_ms) {
+  drill_status st;
+  if (auto d = drills.find(service); d != drills.end() && d->second.drill != 0) {
+    st.last = &d->second;
+    st.overdue = now_ms - d->second.finished_ms > interval_ms;
+  }
+  return st;
+}
+
 // The service's last drill and whether one is due.
 void fill_drill(pb::Service& out, const drill_index& drills, std::int64_t interval_ms,
                 std::int64_t now_ms) {
-  if (auto d = drills.find(out.name()); d != drills.end() && d->second.drill != 0) {
-    out.set_last_drill_id(d->second.drill);
-    out.set_last_drill_ms(d->second.finished_ms);
-    out.set_last_drill_passed(d->second.passed);
+  auto st = drill_status_of(drills, out.name(), interval_ms, now_ms);
+  if (st.last != nullptr) {
+    out.set_last_drill_id(st.last->drill);
+    out.set_last_drill_ms(st.last->finished_ms);
+    out.set_last_drill_passed(st.last->passed);
   }
-  out.set_drill_overdue(out.last_drill_id() == 0 || now_ms - out.last_drill_ms() > interval_ms);
+  out.set_drill_overdue(st.overdue);
 }
 
 void fill(pb::VerificationCheck& out, const verification_check& c) {
@@ -356,15 +373,14 @@ public:
     out->set_failovers_in_flight(summary->failovers_in_flight);
     if (auto drills = last_drills()) {
       std::int32_t overdue = 0;
+      const auto interval = cfg->orchestrator.site_switchover.drill_interval.count();
+      const auto now = wall_clock_ms();
       for (const auto& settings : cfg->services) {
-        pb::Service svc;
-        svc.set_name(settings.name);
-        fill_drill(svc, *drills, cfg->orchestrator.site_switchover.drill_interval.count(),
-                   wall_clock_ms());
-        overdue += svc.drill_overdue() ? 1 : 0;
-        if (svc.last_drill_ms() > out->last_drill_ms()) {
-          out->set_last_drill_id(svc.last_drill_id());
-          out->set_last_drill_ms(svc.last_drill_ms());
+        auto st = drill_status_of(*drills, settings.name, interval, now);
+        overdue += st.overdue ? 1 : 0;
+        if (st.last != nullptr && st.last->finished_ms > out->last_drill_ms()) {
+          out->set_last_drill_id(st.last->drill);
+          out->set_last_drill_ms(st.last->finished_ms);
         }
       }
       out->set_drills_overdue(overdue);

@@ -612,7 +612,7 @@ void load_state(coord_ptr self, store_actor store, std::function<void()> retry) 
                                     // This coordinator was restarted, not the process: the
                                     // switchover goes on in the runner; wait for its end.
                                     view.in_flight = true;
-                                    self->state.busy.insert(name);
+                                    self->state.note_busy(name);
                                     self->state.adopted.insert(name);
                                     spdlog::warn("{}: a switchover is still running: waiting "
                                                  "for it to end",
