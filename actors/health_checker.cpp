@@ -10,24 +10,6 @@
 
 namespace switchyard::actors {
 
-caf::timespan health_checker_state::next_delay() {
-  caf::timespan delay = check.interval;
-  if (check.jitter.count() > 0) {
-    std::uniform_int_distribution<long long> dist(0, check.jitter.count());
-    delay += std::chrono::milliseconds(dist(rng));
-  }
-  return delay;
-}
-
-caf::timespan health_checker_state::schedule_tick(caf::actor_clock::time_point now) {
-  auto delay = next_delay();
-  if (next_tick == caf::actor_clock::time_point{} || now - next_tick > delay)
-    next_tick = now + delay;
-  else
-    next_tick += delay;
-  return next_tick - now;
-}
-
 bool health_checker_state::confirm_at_once(caf::actor_clock::time_point now) {
   if (confirmations == 0 || now - confirm_window >= check.interval) {
     confirm_window = now;
@@ -100,13 +82,10 @@ health_checker(health_checker_actor::stateful_pointer<health_checker_state> self
   if (check.phi_threshold)
     st.phi.emplace(health_checker_state::phi_window,
                    check.interval / health_checker_state::phi_std_dev_divisor);
-  // Seeded per instance so checkers started together spread out.
-  st.rng.seed(static_cast<unsigned>(std::hash<std::string>{}(instance.name)));
   {
     auto& reg = metrics::registry::global();
     metrics::labels type{{"type", config::to_string(check.type)}};
-    st.probes_sent =
-        &reg.counter_for("switchyard_probes_sent_total", "Health probes started.", type);
+    st.probes_sent = &reg.counter_for("switchyard_probes_sent_total", "Health probes run.", type);
     st.probes_failed = &reg.counter_for("switchyard_probes_failed_total",
                                         "Health probes that failed (or timed out).", type);
     st.probe_duration =
@@ -163,23 +142,41 @@ health_checker(health_checker_actor::stateful_pointer<health_checker_state> self
     s.loss_unconfirmed = false; // confirmed now
     start_probe(probe_cause::connection_lost);
   };
-  auto complete = [self, report, connection_lost](probe_outcome outcome) {
+  auto judge_and_report = [self, report](probe_outcome outcome, probe_cause cause) {
     auto& s = self->state;
-    auto cause = *s.in_flight;
-    s.in_flight.reset();
     if (!outcome.ok)
       s.probes_failed->inc();
     s.probe_duration->observe(std::chrono::duration<double>(outcome.latency).count());
     auto r = s.judge(std::move(outcome), cause, self->clock().now());
     report(r);
+  };
+  // The end of the probe the checker started (in flight).
+  auto complete = [self, judge_and_report, connection_lost](probe_outcome outcome) {
+    auto& s = self->state;
+    auto cause = *s.in_flight;
+    s.in_flight.reset();
+    judge_and_report(std::move(outcome), cause);
     if (std::exchange(s.lost_while_busy, false))
       connection_lost();
   };
-  self->send(self, probe_atom::value);
+  // Seeded per instance so checkers started together spread out.
+  async_probe::periodic_settings periodic{
+      check.interval, check.jitter, static_cast<unsigned>(std::hash<std::string>{}(instance.name))};
+  st.engine_timed = st.prober->run_periodically(periodic, [weak](probe_outcome out) {
+    if (auto strong = weak.lock())
+      caf::anon_send(caf::actor_cast<health_checker_actor>(strong),
+                     probe_result{0, std::move(out), true});
+  });
+  if (!st.engine_timed) {
+    st.schedule.emplace(periodic.interval, periodic.jitter, periodic.seed);
+    self->send(self, probe_atom::value);
+  }
   return {
       [self, start_probe, complete](probe_atom) {
         auto& s = self->state;
-        self->delayed_send(self, s.schedule_tick(self->clock().now()), probe_atom::value);
+        if (s.engine_timed)
+          return; // the probe keeps its own schedule
+        self->delayed_send(self, s.schedule->next(self->clock().now()), probe_atom::value);
         if (s.in_flight) {
           auto limit = caf::timespan{s.check.timeout} + health_checker_state::overdue_grace;
           if (self->clock().now() - s.started < limit)
@@ -208,9 +205,17 @@ health_checker(health_checker_actor::stateful_pointer<health_checker_state> self
         }
         connection_lost();
       },
-      [self, complete](probe_result& r) {
+      [self, complete, judge_and_report](probe_result& r) {
         auto& s = self->state;
-        if (!s.in_flight || r.seq != s.seq) {
+        if (r.periodic && s.engine_timed) {
+          // A loss left to the next periodic probe is confirmed by this one.
+          s.probes_sent->inc();
+          judge_and_report(std::move(r.outcome), std::exchange(s.loss_unconfirmed, false)
+                                                     ? probe_cause::connection_lost_earlier
+                                                     : probe_cause::timer);
+          return;
+        }
+        if (r.periodic || !s.in_flight || r.seq != s.seq) {
           spdlog::debug("{}/{}: stale result of probe {} ignored (current {})", s.service.value,
                         s.instance.value, r.seq, s.seq);
           return;

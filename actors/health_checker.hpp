@@ -1,18 +1,20 @@
-// One health checker per instance: probes on a CAF timer (interval plus
-// random jitter), applies rise/fall, and reports transitions to the
-// classifier. The probe runs in the probe engine (actors/probes/probe_engine.*)
-// and its outcome comes back as a `probe_result` message, so a checker never
-// blocks and is an ordinary cooperative actor. One probe is in flight at a
-// time; a result whose sequence number is not the one in flight is stale and
-// ignored. A connection the probe holds open (fast detection) is watched by
-// the engine; when the peer drops it the checker probes at once, and a
-// failure then is unhealthy without `fall`.
+// One health checker per instance: probes every interval (plus random
+// jitter), applies rise/fall, and reports transitions to the classifier. The
+// probe runs in the probe engine (actors/probes/probe_engine.*) and its
+// outcome comes back as a `probe_result` message, so a checker never blocks
+// and is an ordinary cooperative actor. tcp, http and redis probes run their
+// periodic checks on the engine's own timers (`run_periodically`): at 10,000
+// instances a CAF timer and a message to the engine per check were a third of
+// the daemon's CPU. Other probes (exec, grpc, and tests' scripted ones) are
+// started by the checker on a CAF timer. One probe is in flight at a time; a
+// result whose sequence number is not the one in flight is stale and ignored. A connection the
+// probe holds open (fast detection) is watched by the engine; when the peer drops it the checker
+// probes at once, and a failure then is unhealthy without `fall`.
 #pragma once
 
 #include <functional>
 #include <memory>
 #include <optional>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -20,6 +22,7 @@
 #include "actors/metrics.hpp"
 #include "actors/phi_accrual.hpp"
 #include "actors/probes/probe.hpp"
+#include "actors/probes/probe_schedule.hpp"
 #include "config/model.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/supervision.hpp"
@@ -41,7 +44,6 @@ struct health_checker_state {
   std::optional<health_tracker> tracker;
   /// phi-accrual over the successful probes, when health_check.phi_threshold is set.
   std::optional<phi_accrual> phi;
-  std::minstd_rand rng;
   /// Immediate confirmations in the current window (one interval long).
   caf::actor_clock::time_point confirm_window{};
   int confirmations = 0;
@@ -57,16 +59,10 @@ struct health_checker_state {
   static constexpr std::size_t phi_window = 100;
   static constexpr int phi_std_dev_divisor = 4;
 
-  /// Interval plus a uniformly random share of the jitter.
-  caf::timespan next_delay();
-
-  /// When the periodic timer is due next. Ticks are scheduled from the last
-  /// due time, not from when a tick was handled, so a busy scheduler does not
-  /// stretch the interval (and 10,000 checkers at 1 s do probe 10,000 times a
-  /// second); after falling behind by more than an interval it starts afresh.
-  caf::actor_clock::time_point next_tick{};
-  /// The delay until the next periodic tick, from `now`.
-  caf::timespan schedule_tick(caf::actor_clock::time_point now);
+  /// The probe runs its periodic checks itself (run_periodically); otherwise
+  /// the checker starts them on a CAF timer following `schedule`.
+  bool engine_timed = false;
+  std::optional<probe_schedule> schedule;
 
   /// Whether a lost connection is probed at once (true), or left to the next
   /// periodic probe because this interval's confirmations are used up.

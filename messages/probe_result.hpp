@@ -23,13 +23,15 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
 
 /// One finished probe. `seq` is the health checker's number for the probe it
 /// started: a result whose number is not the one in flight is stale and ignored.
+/// A `periodic` one was run by the probe engine on its own schedule (`seq` 0).
 struct probe_result {
   std::uint64_t seq = 0;
   probe_outcome outcome;
+  bool periodic = false;
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, probe_result& x) {
-  return f(caf::meta::type_name("probe_result"), x.seq, x.outcome);
+  return f(caf::meta::type_name("probe_result"), x.seq, x.outcome, x.periodic);
 }
 
 } // namespace switchyard

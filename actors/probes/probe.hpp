@@ -32,6 +32,22 @@ public:
   virtual void start(completion done) = 0;
   /// Set once, before the first start().
   virtual void on_connection_lost(lost_callback) {}
+
+  /// When periodic checks run: every `interval` plus a random share of
+  /// `jitter`; `seed` spreads probes started together.
+  struct periodic_settings {
+    std::chrono::milliseconds interval{1000};
+    std::chrono::milliseconds jitter{0};
+    unsigned seed = 0;
+  };
+  /// Runs a check now and then periodically on the probe's own timer, calling
+  /// `each` with every outcome (on any thread, short like `completion`), so
+  /// that the caller needs no timer, and no message, per check. A beat that
+  /// finds a check still in flight is skipped; start() still runs an extra
+  /// check, or takes over the periodic one in flight (its outcome then goes
+  /// to start()'s completion, not to `each`). Call at most once. Returns false, doing nothing, when
+  /// the probe cannot: the caller then times start() itself.
+  virtual bool run_periodically(const periodic_settings&, completion /*each*/) { return false; }
 };
 
 /// A blocking probe: check() returns within its timeout. As an async_probe it

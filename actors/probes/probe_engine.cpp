@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 
 #include "actors/probes/http_probe.hpp"
+#include "actors/probes/probe_schedule.hpp"
 #include "actors/probes/redis_probe.hpp"
 #include "actors/probes/socket_connect.hpp"
 #include "strategies/actions/resp.hpp"
@@ -76,7 +77,8 @@ void close_with_reset(tcp::socket& s) {
 // and return at once when it has finished (timed out, or abandoned).
 struct attempt {
   explicit attempt(asio::io_context& ioc) : sock(ioc), timer(ioc) {}
-  async_probe::completion done;
+  async_probe::completion done; ///< empty for a periodic check (the probe's `each`)
+  bool periodic = false;
   steady::time_point start;
   tcp::socket sock;
   asio::steady_timer timer;
@@ -85,7 +87,8 @@ struct attempt {
   std::size_t next_endpoint = 0;
   std::string in; ///< received, not yet parsed past `pos`
   std::size_t pos = 0;
-  std::array<char, 4096> buf{};
+  /// For reads (http, redis): allocated on the first one, a tcp check needs none.
+  std::unique_ptr<std::array<char, 4096>> buf;
   bool retried = false; ///< redis: one fresh connection after a broken one
   bool late = false;    ///< the timer fired with the answer already waiting
   bool finished = false;
@@ -98,10 +101,38 @@ struct held_conn {
   std::array<char, 512> buf{};
 };
 
+class net_probe;
+
+// One io thread: its io_context, and the outcomes of checks that ended there,
+// handed to their completions in bursts. A completion sends a health checker
+// a message, and a message to an idle actor wakes a CAF worker thread: 10,000
+// checks a second handed over one by one kept CAF's workers waking and
+// sleeping. When quiet an outcome goes out at once (after the handlers that
+// are ready already); while busy, at most once per `burst_gap`.
+struct lane {
+  static constexpr std::chrono::milliseconds burst_gap{1};
+
+  struct pending {
+    std::shared_ptr<net_probe> periodic; ///< reported to its `each`, if it still has one
+    async_probe::completion done;        ///< or to this
+    probe_outcome out;
+  };
+
+  void deliver(pending p);
+  void flush();
+
+  asio::io_context ioc{1};
+  asio::steady_timer flush_timer{ioc};
+  std::vector<pending> outbox;
+  std::vector<pending> sending;
+  steady::time_point last_flush{};
+  bool flush_due = false;
+};
+
 } // namespace
 
 struct probe_engine::impl {
-  std::vector<std::unique_ptr<asio::io_context>> lanes;
+  std::vector<std::unique_ptr<lane>> lanes;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   std::vector<std::thread> threads;
   std::unique_ptr<asio::thread_pool> pool;
@@ -109,7 +140,7 @@ struct probe_engine::impl {
   std::atomic<std::size_t> next_lane{0};
   std::shared_ptr<std::atomic<std::size_t>> held = std::make_shared<std::atomic<std::size_t>>(0);
 
-  asio::io_context& lane() { return *lanes[next_lane++ % lanes.size()]; }
+  lane& next() { return *lanes[next_lane++ % lanes.size()]; }
 };
 
 namespace {
@@ -128,8 +159,9 @@ public:
     bool hold = false;
   };
 
-  net_probe(asio::io_context& ioc, std::shared_ptr<std::atomic<std::size_t>> held_count, params p)
-      : ioc_(ioc), held_count_(std::move(held_count)), p_(std::move(p)), resolver_(ioc) {
+  net_probe(lane& home, std::shared_ptr<std::atomic<std::size_t>> held_count, params p)
+      : lane_(home), ioc_(home.ioc), held_count_(std::move(held_count)), p_(std::move(p)),
+        resolver_(home.ioc), tick_(home.ioc) {
     asio::error_code ec;
     if (auto addr = asio::ip::make_address(p_.host, ec); !ec)
       numeric_ = tcp::endpoint{addr, p_.port};
@@ -142,6 +174,13 @@ public:
   }
 
   ~net_probe() { drop_held(); }
+
+  // Room for a read of the check in flight.
+  static asio::mutable_buffer read_buffer(attempt& a) {
+    if (!a.buf)
+      a.buf = std::make_unique<std::array<char, 4096>>();
+    return asio::buffer(*a.buf);
+  }
   net_probe(const net_probe&) = delete;
   net_probe& operator=(const net_probe&) = delete;
 
@@ -152,25 +191,72 @@ public:
   // The handle is gone: abandon the check in flight, close the held connection.
   void shutdown() {
     lost_ = nullptr;
-    if (cur_) {
-      cur_->finished = true;
-      cur_->timer.cancel();
-      close_quietly(cur_->sock);
-      cur_.reset();
-    }
+    each_ = nullptr;
+    tick_.cancel();
+    abandon_current();
     drop_held();
   }
 
   void start(async_probe::completion done) {
-    if (cur_) { // abandoned by its owner: it never completes
-      cur_->finished = true;
-      cur_->timer.cancel();
-      close_quietly(cur_->sock);
+    if (cur_ && cur_->periodic) {
+      // A check is under way now: its outcome answers this one too. Starting
+      // another would only race it (a connection made twice).
+      cur_->periodic = false;
+      cur_->done = std::move(done);
+      return;
     }
+    auto a = new_attempt();
+    a->done = std::move(done);
+    run(a);
+  }
+
+  void run_periodically(const async_probe::periodic_settings& s, async_probe::completion each) {
+    schedule_.emplace(s.interval, s.jitter, s.seed);
+    each_ = std::move(each);
+    beat(); // the first check at once
+  }
+
+  // A periodic check's outcome, from the lane's outbox: nobody hears of it
+  // once the handle is gone.
+  void report_periodic(probe_outcome out) {
+    if (each_)
+      each_(std::move(out));
+  }
+
+private:
+  // A periodic check, unless one is still in flight (an extra check, or a
+  // slow one: it ends within its timeout), and the next beat.
+  void beat() {
+    tick_.expires_after(schedule_->next(steady::now()));
+    tick_.async_wait([self = shared_from_this()](const asio::error_code& ec) {
+      if (!ec && self->each_)
+        self->beat();
+    });
+    if (cur_)
+      return;
+    auto a = new_attempt();
+    a->periodic = true;
+    run(a);
+  }
+
+  void abandon_current() {
+    if (!cur_)
+      return;
+    cur_->finished = true; // it never completes
+    cur_->timer.cancel();
+    close_quietly(cur_->sock);
+    cur_.reset();
+  }
+
+  std::shared_ptr<attempt> new_attempt() {
+    abandon_current();
     auto a = std::make_shared<attempt>(ioc_);
     cur_ = a;
-    a->done = std::move(done);
     a->start = steady::now();
+    return a;
+  }
+
+  void run(const std::shared_ptr<attempt>& a) {
     arm_timer(a, p_.timeout);
     if (held_) {
       bool unread = false;
@@ -195,7 +281,6 @@ public:
     connect(a);
   }
 
-private:
   void arm_timer(const std::shared_ptr<attempt>& a, std::chrono::milliseconds after) {
     a->timer.expires_after(after);
     a->timer.async_wait([self = shared_from_this(), a](const asio::error_code& ec) {
@@ -338,21 +423,21 @@ private:
       http_verdict(a);
       return;
     }
-    a->sock.async_read_some(asio::buffer(a->buf), [self = shared_from_this(),
-                                                   a](const asio::error_code& ec, std::size_t n) {
-      if (a->finished)
-        return;
-      if (ec == asio::error::eof) {
-        self->http_verdict(a);
-        return;
-      }
-      if (ec) {
-        self->finish(a, false, fmt::format("recv: {}", ec.message()));
-        return;
-      }
-      a->in.append(a->buf.data(), n);
-      self->read_status_line(a);
-    });
+    a->sock.async_read_some(
+        read_buffer(*a), [self = shared_from_this(), a](const asio::error_code& ec, std::size_t n) {
+          if (a->finished)
+            return;
+          if (ec == asio::error::eof) {
+            self->http_verdict(a);
+            return;
+          }
+          if (ec) {
+            self->finish(a, false, fmt::format("recv: {}", ec.message()));
+            return;
+          }
+          a->in.append(a->buf->data(), n);
+          self->read_status_line(a);
+        });
   }
 
   void http_verdict(const std::shared_ptr<attempt>& a) {
@@ -385,21 +470,21 @@ private:
       on_reply(a, std::move(*parsed));
       return;
     }
-    a->sock.async_read_some(asio::buffer(a->buf), [self = shared_from_this(),
-                                                   a](const asio::error_code& ec, std::size_t n) {
-      if (a->finished)
-        return;
-      if (ec == asio::error::eof) {
-        self->failed(a, "connection closed by the server", true);
-        return;
-      }
-      if (ec) {
-        self->failed(a, fmt::format("recv: {}", ec.message()), true);
-        return;
-      }
-      a->in.append(a->buf.data(), n);
-      self->read_reply(a);
-    });
+    a->sock.async_read_some(
+        read_buffer(*a), [self = shared_from_this(), a](const asio::error_code& ec, std::size_t n) {
+          if (a->finished)
+            return;
+          if (ec == asio::error::eof) {
+            self->failed(a, "connection closed by the server", true);
+            return;
+          }
+          if (ec) {
+            self->failed(a, fmt::format("recv: {}", ec.message()), true);
+            return;
+          }
+          a->in.append(a->buf->data(), n);
+          self->read_reply(a);
+        });
   }
 
   void on_reply(const std::shared_ptr<attempt>& a, resp::reply r) {
@@ -459,9 +544,10 @@ private:
       close_quietly(a->sock);
     if (cur_ == a)
       cur_.reset();
-    auto done = std::move(a->done);
-    if (done)
-      done(std::move(out));
+    if (a->periodic)
+      lane_.deliver({shared_from_this(), nullptr, std::move(out)});
+    else if (a->done)
+      lane_.deliver({nullptr, std::move(a->done), std::move(out)});
   }
 
   void hold(tcp::socket s) {
@@ -506,6 +592,7 @@ private:
     close_quietly(h->sock);
   }
 
+  lane& lane_;
   asio::io_context& ioc_;
   std::shared_ptr<std::atomic<std::size_t>> held_count_;
   params p_;
@@ -515,7 +602,40 @@ private:
   async_probe::lost_callback lost_;
   std::shared_ptr<attempt> cur_;
   std::shared_ptr<held_conn> held_;
+  std::optional<probe_schedule> schedule_; ///< set by run_periodically
+  async_probe::completion each_;           ///< every periodic check's outcome
+  asio::steady_timer tick_;
 };
+
+void lane::deliver(pending p) {
+  outbox.push_back(std::move(p));
+  if (flush_due)
+    return;
+  flush_due = true;
+  auto due = last_flush + burst_gap;
+  if (steady::now() >= due) {
+    asio::post(ioc, [this] { flush(); });
+    return;
+  }
+  flush_timer.expires_at(due);
+  flush_timer.async_wait([this](const asio::error_code& ec) {
+    if (!ec)
+      flush();
+  });
+}
+
+void lane::flush() {
+  flush_due = false;
+  last_flush = steady::now();
+  sending.swap(outbox);
+  for (auto& p : sending) {
+    if (p.periodic)
+      p.periodic->report_periodic(std::move(p.out));
+    else if (p.done)
+      p.done(std::move(p.out));
+  }
+  sending.clear();
+}
 
 // What a health checker holds: every call is posted to the probe's io thread.
 class net_handle : public async_probe {
@@ -532,6 +652,12 @@ public:
   }
   void on_connection_lost(lost_callback cb) override {
     asio::post(p_->ioc(), [p = p_, c = std::move(cb)]() mutable { p->set_lost(std::move(c)); });
+  }
+  bool run_periodically(const periodic_settings& s, completion each) override {
+    asio::post(p_->ioc(), [p = p_, s, e = std::move(each)]() mutable {
+      p->run_periodically(s, std::move(e));
+    });
+    return true;
   }
 
 private:
@@ -568,11 +694,11 @@ probe_engine::probe_engine() : probe_engine(options{}) {}
 probe_engine::probe_engine(options opts) : impl_(std::make_shared<impl>()) {
   auto n = opts.io_threads == 0 ? std::size_t{1} : opts.io_threads;
   for (std::size_t i = 0; i < n; ++i) {
-    impl_->lanes.push_back(std::make_unique<asio::io_context>(1));
-    impl_->guards.push_back(asio::make_work_guard(*impl_->lanes.back()));
+    impl_->lanes.push_back(std::make_unique<lane>());
+    impl_->guards.push_back(asio::make_work_guard(impl_->lanes.back()->ioc));
   }
-  for (auto& lane : impl_->lanes)
-    impl_->threads.emplace_back([ioc = lane.get()] { ioc->run(); });
+  for (auto& l : impl_->lanes)
+    impl_->threads.emplace_back([ioc = &l->ioc] { ioc->run(); });
   impl_->pool_threads = opts.pool_threads == 0 ? std::size_t{1} : opts.pool_threads;
   impl_->pool = std::make_unique<asio::thread_pool>(impl_->pool_threads);
 }
@@ -581,8 +707,8 @@ probe_engine::~probe_engine() {
   impl_->pool->stop();
   impl_->pool->join();
   impl_->guards.clear();
-  for (auto& lane : impl_->lanes)
-    lane->stop();
+  for (auto& l : impl_->lanes)
+    l->ioc.stop();
   for (auto& t : impl_->threads)
     t.join();
 }
@@ -610,7 +736,7 @@ std::unique_ptr<async_probe> probe_engine::tcp(std::string host, std::uint16_t p
   p.timeout = timeout;
   p.hold = hold;
   return std::make_unique<net_handle>(
-      std::make_shared<net_probe>(impl_->lane(), impl_->held, std::move(p)));
+      std::make_shared<net_probe>(impl_->next(), impl_->held, std::move(p)));
 }
 
 std::unique_ptr<async_probe> probe_engine::http(std::string host, std::uint16_t port,
@@ -624,7 +750,7 @@ std::unique_ptr<async_probe> probe_engine::http(std::string host, std::uint16_t 
   p.expected_status = expected_status;
   p.timeout = timeout;
   return std::make_unique<net_handle>(
-      std::make_shared<net_probe>(impl_->lane(), impl_->held, std::move(p)));
+      std::make_shared<net_probe>(impl_->next(), impl_->held, std::move(p)));
 }
 
 std::unique_ptr<async_probe> probe_engine::redis(std::string host, std::uint16_t port,
@@ -636,7 +762,7 @@ std::unique_ptr<async_probe> probe_engine::redis(std::string host, std::uint16_t
   p.timeout = timeout;
   p.hold = hold;
   return std::make_unique<net_handle>(
-      std::make_shared<net_probe>(impl_->lane(), impl_->held, std::move(p)));
+      std::make_shared<net_probe>(impl_->next(), impl_->held, std::move(p)));
 }
 
 std::unique_ptr<async_probe> probe_engine::pooled(std::unique_ptr<probe> blocking) {

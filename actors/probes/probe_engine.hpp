@@ -5,9 +5,12 @@
 // asio: a few io threads (one by default), each running its own io_context;
 // a probe stays on the io_context it was given at creation, so its state is
 // only ever touched by one thread. Every check has a steady timer for its
-// timeout. A connection held between checks (fast detection) is watched by a
-// pending read: when the peer closes or resets it, the probe's lost-callback
-// is called at once.
+// timeout. Their periodic checks run on the probe's own steady timer there
+// too (`run_periodically`): a periodic check costs no message to the engine
+// and no timer of the health checker's, only its outcome. Outcomes are handed
+// to their completions in bursts (at most one a millisecond while busy). A connection held between checks (fast
+// detection) is watched by a pending read: when the peer closes or resets it, the probe's
+// lost-callback is called at once.
 //
 // exec and grpc probes are blocking (`probe`); they run on a small fixed
 // worker pool (two threads by default).

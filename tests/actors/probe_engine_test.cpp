@@ -1,7 +1,7 @@
 // The probe engine against real sockets in this process: tcp and http checks,
-// timeouts, a held connection's loss, checkers that quit with a probe in
-// flight, and 2,000 health checkers probing at once on the engine's fixed
-// threads. Every wait is bounded; nothing sleeps to synchronize.
+// timeouts, periodic checks on the engine's timers, a held connection's loss,
+// checkers that quit with a probe in flight, and 2,000 health checkers probing at once on the
+// engine's fixed threads. Every wait is bounded; nothing sleeps to synchronize.
 #include <atomic>
 #include <fcntl.h>
 #include <filesystem>
@@ -248,6 +248,101 @@ TEST(probe_engine, a_held_tcp_connection_is_reused_and_its_loss_reported_at_once
   EXPECT_EQ(lost, 1);
 }
 
+namespace {
+
+// Outcomes of a probe's periodic checks, as they arrive.
+struct periodic_log {
+  std::mutex mtx;
+  std::vector<std::pair<steady::time_point, probe_outcome>> seen;
+
+  async_probe::completion sink() {
+    return [this](probe_outcome out) {
+      std::lock_guard<std::mutex> guard{mtx};
+      seen.emplace_back(steady::now(), std::move(out));
+    };
+  }
+  std::size_t count() {
+    std::lock_guard<std::mutex> guard{mtx};
+    return seen.size();
+  }
+};
+
+} // namespace
+
+TEST(probe_engine, periodic_checks_run_on_the_probes_own_timer_until_it_is_destroyed) {
+  probe_engine engine;
+  server up{200};
+  periodic_log log;
+  auto probe = engine.http("127.0.0.1", up.port(), "/health", 200, 500ms);
+  ASSERT_TRUE(probe->run_periodically({100ms, 0ms, 7}, log.sink()));
+  ASSERT_TRUE(wait_until([&] { return log.count() >= 4; }, 5s)) << log.count();
+  {
+    std::lock_guard<std::mutex> guard{log.mtx};
+    for (const auto& [at, out] : log.seen)
+      EXPECT_EQ(out.detail, "HTTP 200");
+    // The first at once, then one per interval: not faster.
+    EXPECT_GE(log.seen[3].first - log.seen[0].first, 250ms);
+  }
+  // An extra check beside the schedule answers through its own completion.
+  auto extra = run_once(*probe);
+  ASSERT_TRUE(extra);
+  EXPECT_EQ(extra->detail, "HTTP 200");
+
+  probe.reset();
+  // The engine's thread has handled the destruction once a later check on it
+  // (one io thread) has completed; one that takes 300 ms is the wait.
+  silent_listener never;
+  ASSERT_TRUE(run_once(*engine.tcp("127.0.0.1", up.port(), 500ms)));
+  auto after = log.count();
+  auto slow = run_once(*engine.http("127.0.0.1", never.port(), "/", 200, 300ms));
+  ASSERT_TRUE(slow);
+  EXPECT_EQ(slow->detail, "no response within 300 ms");
+  EXPECT_EQ(log.count(), after) << "periodic checks after the probe was destroyed";
+}
+
+TEST(probe_engine, a_periodic_beat_is_skipped_while_a_check_is_still_in_flight) {
+  probe_engine engine;
+  silent_listener never;
+  periodic_log log;
+  // Beats every 50 ms, checks that take 300 ms: were a beat to start a check
+  // anyway, it would abandon the one in flight and no check would ever end.
+  auto probe = engine.http("127.0.0.1", never.port(), "/", 200, 300ms);
+  ASSERT_TRUE(probe->run_periodically({50ms, 0ms, 7}, log.sink()));
+  ASSERT_TRUE(wait_until([&] { return log.count() >= 3; }, 5s)) << log.count();
+  std::lock_guard<std::mutex> guard{log.mtx};
+  for (const auto& [at, out] : log.seen) {
+    EXPECT_FALSE(out.ok);
+    EXPECT_EQ(out.detail, "no response within 300 ms");
+  }
+  EXPECT_GE(log.seen[2].first - log.seen[1].first, 250ms);
+}
+
+TEST(probe_engine, an_extra_check_takes_over_the_periodic_one_in_flight) {
+  probe_engine engine;
+  silent_listener never;
+  periodic_log log;
+  auto probe = engine.http("127.0.0.1", never.port(), "/", 200, 300ms);
+  // One periodic check (at once), then none for a minute.
+  ASSERT_TRUE(probe->run_periodically({60s, 0ms, 7}, log.sink()));
+  // In flight once the listener has its connection (the kernel completed it).
+  ASSERT_TRUE(wait_until(
+      [&] {
+        pollfd pfd{never.fd(), POLLIN, 0};
+        return ::poll(&pfd, 1, 0) == 1;
+      },
+      5s));
+  auto extra = run_once(*probe);
+  ASSERT_TRUE(extra);
+  EXPECT_EQ(extra->detail, "no response within 300 ms");
+  EXPECT_EQ(log.count(), 0u) << "the periodic check's outcome went to the extra check";
+  // One connection in all: the extra check made none of its own.
+  ::fcntl(never.fd(), F_SETFL, O_NONBLOCK);
+  int accepted = 0;
+  for (int c; (c = ::accept(never.fd(), nullptr, nullptr)) >= 0; ++accepted)
+    ::close(c);
+  EXPECT_EQ(accepted, 1);
+}
+
 TEST(probe_engine, a_pooled_blocking_probe_runs_off_the_caller_thread) {
   class blocking : public probe {
   public:
@@ -368,6 +463,22 @@ TEST_F(engine_checkers, two_thousand_checkers_probe_at_once_on_the_engines_few_t
   for (auto& c : checkers) // before the target goes away
     caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
   checkers.clear();
+}
+
+TEST_F(engine_checkers, a_checker_on_the_engines_schedule_sees_its_instance_go_down) {
+  auto target = std::make_unique<server>();
+  auto port = target->port();
+  config::health_check_settings check;
+  check.type = config::check_type::tcp; // plain: a new connection per check
+  check.interval = 100ms;
+  check.timeout = 300ms;
+  check.rise = 2;
+  check.fall = 2;
+  checkers.push_back(spawn_checker("solo", port, check));
+  ASSERT_TRUE(wait_until([&] { return seen->healthy == 1; }, 5s));
+  target.reset(); // refused from now on: two periodic failures
+  EXPECT_TRUE(wait_until([&] { return seen->unhealthy == 1; }, 5s));
+  EXPECT_EQ(seen->healthy, 1);
 }
 
 TEST_F(engine_checkers, a_checker_that_quits_with_a_probe_in_flight_harms_nothing) {
