@@ -11,6 +11,7 @@
 #include "actors/running_jobs.hpp"
 #include "actors/store_journal.hpp"
 #include "messages/error.hpp"
+#include "persistence/switchover_ids.hpp"
 #include "strategies/strategy.hpp"
 
 namespace switchyard::actors {
@@ -139,7 +140,9 @@ failover_result run_failover_job(caf::actor_system& sys, const config::switchyar
   store_journal journal{sys, service};
   switchover_start start{job.plan.service, job.kind,         job.from,      job.to,
                          job.detection.id, job.plan_version, job.new_epoch, job.reason};
-  // A new switchover's plan is persisted with its opening row (one commit).
+  // A new switchover's plan is persisted with its opening row, and that row
+  // with the first step (its id is taken below): one commit before the
+  // first step's action, which runs only after it.
   start.persist_plan = job.plan_version == 0;
   if (start.persist_plan)
     start.plan = job.plan;
@@ -152,12 +155,11 @@ failover_result run_failover_job(caf::actor_system& sys, const config::switchyar
                  service, job.resume.value, job.from.value, job.to.value, job.new_epoch.value, done,
                  job.plan.steps.size());
   } else {
+    start.id = switchover_id{persistence::reserve_switchover_id(cfg.database_path())};
     opened = journal.begin_switchover(start);
     if (!opened)
       return fail("switchover could not be journaled, nothing was done: " +
                   describe(opened.error()));
-    spdlog::info("{}: switchover #{} started ({} -> {}, {} steps)", service, opened->value,
-                 job.from.value, job.to.value, job.plan.steps.size());
   }
   result.switchover = *opened;
 
@@ -195,6 +197,9 @@ failover_result run_failover_job(caf::actor_system& sys, const config::switchyar
   fin.new_epoch = job.new_epoch;
   fin.detail = outcome.detail;
   if (auto closed = journal.finish_switchover(fin); !closed) {
+    if (journal.opening_pending()) // its first write failed: nothing ran
+      return fail("switchover could not be journaled, nothing was done: " +
+                  describe(closed.error()));
     // The actions ran but the outcome is not durable: report failure so the
     // coordinator does not act on an unrecorded topology; an operator must look.
     return fail(fmt::format("switchover #{} ran ({}), but its outcome could not be journaled: {}",

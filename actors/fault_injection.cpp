@@ -2,10 +2,20 @@
 
 #include <csignal>
 #include <cstdlib>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
 namespace switchyard::actors {
+
+namespace {
+
+journal_point_observer& observer() {
+  static journal_point_observer o;
+  return o;
+}
+
+} // namespace
 
 void crash_point(const std::string& point) {
   static const std::string armed = [] {
@@ -17,6 +27,16 @@ void crash_point(const std::string& point) {
   spdlog::critical("fault injection: SWITCHYARD_FAULT_AT={}: dying now", point);
   spdlog::default_logger()->flush();
   std::raise(SIGKILL);
+}
+
+void journal_point(const std::string& service, const std::string& point) {
+  if (const auto& o = observer())
+    o(service, point);
+  crash_point(point);
+}
+
+void observe_journal_points(journal_point_observer o) {
+  observer() = std::move(o);
 }
 
 } // namespace switchyard::actors

@@ -197,17 +197,16 @@ store_actor::behavior_type store_with(store_actor::stateful_pointer<store_state>
       },
       [self](switchover_start& s) -> caf::result<switchover_id> {
         return journal<switchover_id>(
-            self, "opening a switchover",
-            [self, s]() mutable -> caf::expected<switchover_id> {
-              if (s.persist_plan) {
-                auto version = self->state.db->save_plan(s.plan);
-                if (!version)
-                  return version.error();
-                s.plan_version = *version;
-              }
-              return self->state.db->begin_switchover(s);
-            },
+            self, "opening a switchover", [self, s] { return self->state.db->open_switchover(s); },
             [](const switchover_id&) {});
+      },
+      [self](switchover_opening& o) -> caf::result<step_id> {
+        return journal<step_id>(
+            self, "opening a switchover with its first step",
+            [self, o] { return self->state.db->open_switchover_with_step(o.start, o.first_step); },
+            [self, phase = o.first_step.step.phase](const step_id& id) {
+              self->state.steps_running[id.value] = {phase, steady::now()};
+            });
       },
       [self](step_start& s) -> caf::result<step_id> {
         return journal<step_id>(

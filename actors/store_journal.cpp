@@ -25,14 +25,35 @@ template <class Reply, class Msg> caf::expected<Reply> store_journal::ask(const 
 }
 
 caf::expected<switchover_id> store_journal::begin_switchover(const switchover_start& s) {
+  if (s.id.value != 0) {
+    pending_open_ = s; // written by the first write below
+    return s.id;
+  }
   auto id = ask<switchover_id>(s);
   if (id)
-    publish(event_kind::switchover, *id, s.from,
-            fmt::format("{} #{} started: {} -> {} (epoch {}): {}", to_string(s.kind), id->value,
-                        s.from.value, s.to.value, s.new_epoch.value, s.reason));
-  if (id)
-    crash_point("switchover_opened");
+    opened(s, *id);
   return id;
+}
+
+void store_journal::opened(const switchover_start& s, switchover_id id) {
+  spdlog::info("{}: switchover #{} started ({} -> {}, epoch {})", service_, id.value, s.from.value,
+               s.to.value, s.new_epoch.value);
+  publish(event_kind::switchover, id, s.from,
+          fmt::format("{} #{} started: {} -> {} (epoch {}): {}", to_string(s.kind), id.value,
+                      s.from.value, s.to.value, s.new_epoch.value, s.reason));
+  journal_point(service_, "switchover_opened");
+}
+
+caf::expected<void> store_journal::open_pending() {
+  if (!pending_open_)
+    return caf::unit;
+  auto id = ask<switchover_id>(*pending_open_);
+  if (!id)
+    return id.error();
+  auto s = std::move(*pending_open_);
+  pending_open_.reset();
+  opened(s, *id);
+  return caf::unit;
 }
 
 void store_journal::publish(event_kind kind, switchover_id id, instance_id instance,
@@ -42,6 +63,11 @@ void store_journal::publish(event_kind kind, switchover_id id, instance_id insta
 }
 
 caf::expected<detection_id> store_journal::record(failure_detection d, bool alert) {
+  // A detection about a switchover names it: written first. The detection is
+  // recorded even if that fails (it may be why an operator is needed).
+  if (auto o = open_pending(); !o)
+    spdlog::error("{}: switchover #{} could not be journaled: {}", service_,
+                  pending_open_->id.value, describe(o.error()));
   d.at = caf::make_timestamp();
   auto id = ask<detection_id>(d);
   if (!id) {
@@ -60,6 +86,8 @@ caf::expected<detection_id> store_journal::record(failure_detection d, bool aler
 }
 
 caf::expected<void> store_journal::finish_switchover(const switchover_finish& s) {
+  if (auto o = open_pending(); !o)
+    return o.error();
   auto r = ask<caf::ok_atom>(s);
   if (!r)
     return r.error();
@@ -68,12 +96,23 @@ caf::expected<void> store_journal::finish_switchover(const switchover_finish& s)
   publish(event_kind::switchover, s.switchover, s.new_primary,
           fmt::format("switchover #{} {}: {} is primary (epoch {}): {}", s.switchover.value,
                       to_string(s.status), s.new_primary.value, s.new_epoch.value, s.detail));
-  crash_point("switchover_closed");
+  journal_point(service_, "switchover_closed");
   return caf::unit;
 }
 
 caf::expected<step_id> store_journal::begin_step(const step_start& s) {
-  auto r = ask<step_id>(s);
+  caf::expected<step_id> r = caf::error{};
+  if (pending_open_) {
+    // The switchover and its first step: one commit.
+    r = ask<step_id>(switchover_opening{*pending_open_, s});
+    if (!r)
+      return r;
+    auto open = std::move(*pending_open_);
+    pending_open_.reset();
+    opened(open, open.id);
+  } else {
+    r = ask<step_id>(s);
+  }
   if (!r)
     return r;
   step_names_[r->value] = fmt::format("{} {}", s.step.sequence, s.step.name);
@@ -84,11 +123,13 @@ caf::expected<step_id> store_journal::begin_step(const step_start& s) {
   publish(event_kind::step, s.switchover, s.step.target,
           fmt::format("step {} {} [{}] on {}: started", s.step.sequence, s.step.name,
                       to_string(s.step.phase), s.step.target.value));
-  crash_point(fmt::format("step_started:{}", s.step.sequence));
+  journal_point(service_, fmt::format("step_started:{}", s.step.sequence));
   return r;
 }
 
 caf::expected<void> store_journal::finish_step(const step_finish& s) {
+  if (auto o = open_pending(); !o)
+    return o.error();
   auto r = ask<caf::ok_atom>(s);
   if (!r)
     return r.error();
@@ -99,7 +140,7 @@ caf::expected<void> store_journal::finish_step(const step_finish& s) {
     spdlog::error("{}: step {} failed: {}", service_, name, s.detail);
   publish(event_kind::step, step_switchover_[s.step.value], instance_id{},
           fmt::format("step {}: {}: {}", name, s.ok ? "done" : "failed", s.detail));
-  crash_point(fmt::format("step_done:{}", step_sequence_[s.step.value]));
+  journal_point(service_, fmt::format("step_done:{}", step_sequence_[s.step.value]));
   return caf::unit;
 }
 

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 
 #include <caf/scoped_actor.hpp>
@@ -19,7 +20,13 @@ public:
   store_journal(caf::actor_system& sys, std::string service,
                 std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
+  /// Opens the switchover. One with a reserved id (`s.id`) is written with
+  /// its first step, in one transaction, or before whatever else this journal
+  /// writes first; nothing runs before either, so no action is unjournaled.
   caf::expected<switchover_id> begin_switchover(const switchover_start& s);
+  /// A switchover begun with a reserved id that is not written yet (its first
+  /// write failed): nothing of it ran.
+  [[nodiscard]] bool opening_pending() const { return pending_open_.has_value(); }
   caf::expected<void> finish_switchover(const switchover_finish& s);
   caf::expected<step_id> begin_step(const step_start& s) override;
   caf::expected<void> finish_step(const step_finish& s) override;
@@ -29,6 +36,10 @@ public:
 
 private:
   template <class Reply, class Msg> caf::expected<Reply> ask(const Msg& msg);
+  /// Writes the pending opening on its own, if there is one.
+  caf::expected<void> open_pending();
+  /// Logs and publishes a switchover just written.
+  void opened(const switchover_start& s, switchover_id id);
   /// Tells live watchers what was just journaled (after the write, never instead of it).
   void publish(event_kind kind, switchover_id id, instance_id instance, std::string summary);
 
@@ -39,6 +50,7 @@ private:
   std::map<std::int64_t, std::string> step_names_;        ///< step id -> "2 promote-b", for logs
   std::map<std::int64_t, switchover_id> step_switchover_; ///< step id -> its switchover
   std::map<std::int64_t, std::uint32_t> step_sequence_;   ///< step id -> its sequence
+  std::optional<switchover_start> pending_open_; ///< begun with a reserved id, not written yet
 };
 
 } // namespace switchyard::actors

@@ -13,12 +13,13 @@
 // Steps: every instance is reported healthy (unknown -> healthy, rise
 // reached); then, one service at a time, the primary's healthy -> unhealthy
 // transition (streak = fall, connection refused) is sent to the classifier
-// and timed until the `step` event of the first journaled step reaches a
-// WatchEvents-style watcher of the event fanout. That event is published by
-// the runner's journal after the store answered the step_start write, i.e.
-// after its commit (SQLite WAL, synchronous=FULL). On the path: the
-// detection row, the decision row, the plan, the switchover row and the step
-// row, each committed (an fsync each on a disk).
+// and timed until its first step is journaled: the runner's journal point
+// `step_started:1` (actors/fault_injection.hpp), on the worker's thread once
+// the store has answered the write, i.e. after its commit (SQLite WAL,
+// synchronous=FULL). Also timed: until the `step` event of that step reaches
+// a WatchEvents-style watcher of the event fanout (two thread hops more). On
+// the path: the detection row, the decision row, then the plan, the switchover
+// row and the step row in one commit (an fsync each on a disk).
 //
 // Background load (unless --no-load): a thread sends one probe_sample per
 // instance per second (10,000/s for 10,000 instances, in slices every 100 ms)
@@ -32,7 +33,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -48,6 +51,7 @@
 #include "actors/failover_coordinator.hpp"
 #include "actors/failover_runner.hpp"
 #include "actors/failure_classifier.hpp"
+#include "actors/fault_injection.hpp"
 #include "actors/performance_monitor.hpp"
 #include "actors/scheduler_settings.hpp"
 #include "actors/store.hpp"
@@ -171,6 +175,20 @@ int main(int argc, char** argv) {
               o.label.c_str(), o.services, instances, o.failovers, cfg->database_path().c_str(),
               o.load ? "on" : "off");
 
+  // When each service's first step was journaled, on the runner's worker thread.
+  struct journaled_steps {
+    std::mutex mtx;
+    std::map<std::string, bench_clock::time_point> at;
+  };
+  auto journaled = std::make_shared<journaled_steps>();
+  actors::observe_journal_points([journaled](const std::string& service, const std::string& point) {
+    if (point != "step_started:1")
+      return;
+    auto now = bench_clock::now();
+    std::lock_guard<std::mutex> guard{journaled->mtx};
+    journaled->at.emplace(service, now);
+  });
+
   int rc = 0;
   {
     caf::actor_system_config caf_cfg;
@@ -248,7 +266,8 @@ int main(int argc, char** argv) {
     });
     std::this_thread::sleep_for(1s); // load running before the first failover
 
-    std::vector<double> lat;
+    std::vector<double> lat;     // to the journaled step
+    std::vector<double> watched; // to the watcher
     int failed = 0, timeouts = 0, completed = 0;
     auto t_run = bench_clock::now();
     for (int i = 0; i < o.failovers; ++i) {
@@ -269,7 +288,10 @@ int main(int argc, char** argv) {
           continue;
         if (ev.kind == event_kind::step && !got_step) {
           got_step = true;
-          lat.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+          watched.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+          std::lock_guard<std::mutex> guard{journaled->mtx};
+          if (auto j = journaled->at.find(n); j != journaled->at.end())
+            lat.push_back(std::chrono::duration<double, std::milli>(j->second - t0).count());
         } else if (ev.kind == event_kind::switchover &&
                    ev.summary.find(" started:") == std::string::npos) {
           closed = true;
@@ -298,8 +320,10 @@ int main(int argc, char** argv) {
     std::printf("RESULT pipeline_%s_p50 %.3f ms\n", L.c_str(), pct(lat, 0.50));
     std::printf("RESULT pipeline_%s_p99 %.3f ms\n", L.c_str(), pct(lat, 0.99));
     std::printf("RESULT pipeline_%s_max %.3f ms\n", L.c_str(), pct(lat, 1.0));
+    std::printf("RESULT pipeline_%s_watcher_p50 %.3f ms\n", L.c_str(), pct(watched, 0.50));
+    std::printf("RESULT pipeline_%s_watcher_p99 %.3f ms\n", L.c_str(), pct(watched, 0.99));
     std::printf("RESULT pipeline_%s_failovers %zu count\n", L.c_str(), lat.size());
-    if (lat.empty() || timeouts > 0)
+    if (lat.empty() || timeouts > 0 || lat.size() != watched.size())
       rc = 1;
 
     for (auto& a : all)

@@ -23,6 +23,7 @@ using store_actor = caf::typed_actor<
     caf::replies_to<failover_plan>::with<std::int64_t>,
     // the switchover journal
     caf::replies_to<switchover_start>::with<switchover_id>,
+    caf::replies_to<switchover_opening>::with<step_id>, // a reserved switchover and its first step
     caf::replies_to<step_start>::with<step_id>, caf::replies_to<step_finish>::with<caf::ok_atom>,
     caf::replies_to<switchover_finish>::with<caf::ok_atom>,
     // the last known primary and epoch of every service

@@ -43,12 +43,15 @@ struct switchover_start {
   /// persisted before anything runs, without a commit of its own on the path.
   bool persist_plan = false;
   failover_plan plan{};
+  /// Reserved beforehand (persistence/switchover_ids.hpp), or 0: the store
+  /// gives the switchover the next id when it opens it.
+  switchover_id id{0};
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, switchover_start& x) {
   return f(caf::meta::type_name("switchover_start"), x.service, x.kind, x.from, x.to, x.detection,
-           x.plan_version, x.new_epoch, x.reason, x.persist_plan, x.plan);
+           x.plan_version, x.new_epoch, x.reason, x.persist_plan, x.plan, x.id);
 }
 
 /// Journals a step as started, before its action runs; the store replies with its step_id.
@@ -60,6 +63,18 @@ struct step_start {
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, step_start& x) {
   return f(caf::meta::type_name("step_start"), x.switchover, x.step, x.run_epoch);
+}
+
+/// Opens a switchover with a reserved id (`start.id`) together with its first
+/// step, in one transaction; the store replies with the step's id.
+struct switchover_opening {
+  switchover_start start;
+  step_start first_step;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, switchover_opening& x) {
+  return f(caf::meta::type_name("switchover_opening"), x.start, x.first_step);
 }
 
 /// Journals a step as done or failed, after its action returned.

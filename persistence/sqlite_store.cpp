@@ -1,6 +1,7 @@
 // The SQLite store: opening and migrating the file, and every query and
 // write, each through a statement prepared once per connection.
 #include "persistence/sqlite_store.hpp"
+#include "persistence/switchover_ids.hpp"
 
 #include <chrono>
 #include <exception>
@@ -84,6 +85,7 @@ switchover_row read_switchover(const statement& s) {
 struct sqlite_store::impl {
   sqlite3* db = nullptr;
   std::map<std::string, statement> cache;
+  std::shared_ptr<switchover_ids> ids; ///< where every switchover row's id comes from
 
   ~impl() {
     cache.clear(); // statements before the connection
@@ -179,8 +181,19 @@ caf::expected<std::unique_ptr<sqlite_store>> sqlite_store::open(const std::strin
     return mode.error();
   if (*mode != "wal" && path != ":memory:")
     return storage_error_at(db, "switching to WAL mode: SQLite kept journal_mode '" + *mode + "'");
+  // A database without a schema yet was just created: nobody holds an id of it.
+  bool fresh = store->schema_version() == 0;
   if (auto m = migrate(db); !m)
     return m.error();
+  auto highest = store->impl_->stmt("SELECT coalesce(max(id), 0) FROM switchovers");
+  if (!highest)
+    return highest.error();
+  auto row = (*highest)->step();
+  if (!row)
+    return row.error();
+  store->impl_->ids = switchover_ids::for_database(path, fresh);
+  store->impl_->ids->seen((*highest)->column_int(0));
+  (*highest)->reset();
   return store;
 }
 
@@ -374,14 +387,18 @@ caf::expected<std::int64_t> sqlite_store::save_plan(const failover_plan& plan) {
 }
 
 caf::expected<switchover_id> sqlite_store::begin_switchover(const switchover_start& s) {
+  // Reserved by the runner beforehand (switchover_ids.hpp), or taken now.
+  auto id = s.id.value != 0 ? s.id.value : impl_->ids->next();
+  impl_->ids->seen(id);
   auto st = impl_->stmt(
-      "INSERT INTO switchovers (service, kind, status, from_instance, to_instance, detection_id, "
-      "plan_version, epoch, reason, started_at_ms) VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6, ?7, "
-      "?8, ?9)");
+      "INSERT INTO switchovers (id, service, kind, status, from_instance, to_instance, "
+      "detection_id, plan_version, epoch, reason, started_at_ms) VALUES (?10, ?1, ?2, 'running', "
+      "?3, ?4, ?5, ?6, ?7, ?8, ?9)");
   if (!st)
     return st.error();
   (*st)
-      ->bind(1, s.service.value)
+      ->bind(10, id)
+      .bind(1, s.service.value)
       .bind(2, std::string(to_string(s.kind)))
       .bind(3, s.from.value)
       .bind(4, s.to.value)
@@ -392,7 +409,52 @@ caf::expected<switchover_id> sqlite_store::begin_switchover(const switchover_sta
       .bind(9, now_ms());
   if (auto r = (*st)->run(); !r)
     return r.error();
-  return switchover_id{sqlite3_last_insert_rowid(impl_->db)};
+  return switchover_id{id};
+}
+
+namespace {
+
+// Runs `write` inside a savepoint: a write of several rows that fails half-way
+// leaves none of them (in a group commit's transaction too, whose other
+// writes stay). Outside a transaction the savepoint is one of its own.
+template <class Write> auto all_or_nothing(sqlite3* db, Write write) -> decltype(write()) {
+  if (auto sp = exec_sql(db, "SAVEPOINT all_or_nothing", "opening a savepoint"); !sp)
+    return sp.error();
+  auto r = write();
+  if (r) {
+    if (auto rel = exec_sql(db, "RELEASE all_or_nothing", "releasing a savepoint"); !rel)
+      r = rel.error();
+  }
+  if (!r) {
+    (void)exec_sql(db, "ROLLBACK TO all_or_nothing");
+    (void)exec_sql(db, "RELEASE all_or_nothing");
+  }
+  return r;
+}
+
+} // namespace
+
+caf::expected<switchover_id> sqlite_store::open_switchover(switchover_start s) {
+  if (!s.persist_plan)
+    return begin_switchover(s);
+  return all_or_nothing(impl_->db, [&]() -> caf::expected<switchover_id> {
+    auto version = save_plan(s.plan);
+    if (!version)
+      return version.error();
+    s.plan_version = *version;
+    return begin_switchover(s);
+  });
+}
+
+caf::expected<step_id> sqlite_store::open_switchover_with_step(switchover_start s,
+                                                               step_start first) {
+  return all_or_nothing(impl_->db, [&]() -> caf::expected<step_id> {
+    auto opened = open_switchover(std::move(s));
+    if (!opened)
+      return opened.error();
+    first.switchover = *opened;
+    return begin_step(first);
+  });
 }
 
 caf::expected<step_id> sqlite_store::begin_step(const step_start& s) {

@@ -65,7 +65,14 @@ public:
   /// one; returns the version that matches `plan`.
   [[nodiscard]] caf::expected<std::int64_t> save_plan(const failover_plan& plan);
 
+  /// Inserts the switchover row (its plan must be saved already).
   [[nodiscard]] caf::expected<switchover_id> begin_switchover(const switchover_start& s);
+  /// Saves the plan first when `s.persist_plan` (its version goes into the row),
+  /// then begin_switchover(); all or nothing.
+  [[nodiscard]] caf::expected<switchover_id> open_switchover(switchover_start s);
+  /// open_switchover(), then `first` journaled as a step of it; all or nothing.
+  [[nodiscard]] caf::expected<step_id> open_switchover_with_step(switchover_start s,
+                                                                 step_start first);
   [[nodiscard]] caf::expected<step_id> begin_step(const step_start& s);
   [[nodiscard]] caf::expected<void> finish_step(const step_finish& s);
   /// Closes the switchover; when completed, updates the service's primary and

@@ -1,12 +1,16 @@
 // Group commits in the SQLite store on a real file: a batch is one
 // transaction (invisible to other connections until it commits, then all of
 // it, in order), a write that fails on its own leaves the rest of the batch
-// alone, and a failed COMMIT writes nothing of the batch.
+// alone, and a failed COMMIT writes nothing of the batch. Switchover ids
+// reserved ahead, and a switchover opened with its first step.
+#include <filesystem>
+
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
 #include "messages/error.hpp"
 #include "persistence/sqlite_store.hpp"
+#include "persistence/switchover_ids.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace std::chrono_literals;
@@ -155,4 +159,94 @@ TEST_F(batch_test, rollback_and_misuse) {
   EXPECT_FALSE(db->batch_intact());
   EXPECT_EQ(count(path(), "SELECT count(*) FROM detections"), 0);
   db->rollback_batch(); // no-op
+}
+
+// -- switchover ids reserved ahead, a switchover opened with its first step ------
+
+namespace {
+
+switchover_start reserved_start(std::int64_t id) {
+  switchover_start s{service_id{"web"},
+                     switchover_kind::automatic_failover,
+                     instance_id{"web-a"},
+                     instance_id{"web-b"},
+                     detection_id{0},
+                     0,
+                     epoch{2},
+                     "test"};
+  s.id = switchover_id{id};
+  s.persist_plan = true;
+  s.plan.service = service_id{"web"};
+  s.plan.strategy = "active_passive";
+  s.plan.secondary_targets = {instance_id{"web-b"}};
+  s.plan.steps = {fence_step(1)};
+  return s;
+}
+
+} // namespace
+
+TEST_F(batch_test, a_reserved_switchover_opens_with_its_first_step_all_or_nothing) {
+  auto id = reserve_switchover_id(path());
+  ASSERT_GT(id, 0) << "the store opened this file: it has a counter";
+  auto step = db->open_switchover_with_step(reserved_start(id),
+                                            step_start{switchover_id{0}, fence_step(1), epoch{2}});
+  ASSERT_TRUE(step) << describe(step.error());
+  EXPECT_EQ(count(path(), "SELECT max(id) FROM switchovers"), id);
+  EXPECT_EQ(count(path(), "SELECT switchover_id FROM switchover_steps WHERE id = " +
+                              std::to_string(step->value)),
+            id);
+  EXPECT_EQ(count(path(), "SELECT plan_version FROM switchovers"), 1) << "with its plan";
+
+  // The step cannot be written: neither is the switchover, nor its plan, and
+  // the writes around it in the same group commit are kept.
+  ASSERT_TRUE(db->exec_for_testing("CREATE TRIGGER no_steps BEFORE INSERT ON switchover_steps "
+                                   "BEGIN SELECT RAISE(ABORT, 'injected'); END"));
+  auto second = reserve_switchover_id(path());
+  EXPECT_GT(second, id);
+  auto changed = reserved_start(second);
+  changed.plan.steps.push_back(fence_step(2)); // a new plan version, were it saved
+  ASSERT_TRUE(db->begin_batch());
+  ASSERT_TRUE(db->record_detection(detection("before")));
+  EXPECT_FALSE(db->open_switchover_with_step(
+      changed, step_start{switchover_id{0}, fence_step(1), epoch{2}}));
+  EXPECT_TRUE(db->batch_intact());
+  ASSERT_TRUE(db->record_detection(detection("after")));
+  ASSERT_TRUE(db->commit_batch());
+  EXPECT_EQ(count(path(), "SELECT count(*) FROM switchovers"), 1);
+  EXPECT_EQ(count(path(), "SELECT count(*) FROM failover_plans"), 1);
+  EXPECT_EQ(count(path(), "SELECT count(*) FROM detections"), 2);
+}
+
+TEST_F(batch_test, switchover_ids_are_never_handed_out_twice) {
+  auto first = db->begin_switchover(reserved_start(0));
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->value, 1) << "a new database starts at 1";
+  auto held = reserve_switchover_id(path()); // reserved, not written yet
+  EXPECT_EQ(held, 2);
+  // The store is restarted meanwhile (same file): the held id stays taken.
+  db.reset();
+  auto reopened = sqlite_store::open(path());
+  ASSERT_TRUE(reopened);
+  db = std::move(*reopened);
+  auto next = db->begin_switchover(reserved_start(0));
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->value, 3);
+  auto late = db->begin_switchover(reserved_start(held));
+  ASSERT_TRUE(late) << "the held id is still free";
+  EXPECT_EQ(late->value, held);
+  EXPECT_EQ(count(path(), "SELECT count(DISTINCT id) FROM switchovers"), 3);
+
+  // A file created anew under the same name starts again at 1.
+  db.reset();
+  for (const char* suffix : {"", "-wal", "-shm"})
+    std::filesystem::remove(path() + suffix);
+  auto fresh = sqlite_store::open(path());
+  ASSERT_TRUE(fresh);
+  db = std::move(*fresh);
+  ASSERT_TRUE(db->sync_config(web_config()));
+  auto again = db->begin_switchover(reserved_start(0));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->value, 1);
+  // A database no store has opened in this process has no counter.
+  EXPECT_EQ(reserve_switchover_id((dir.path() / "other.db").string()), 0);
 }

@@ -11,6 +11,7 @@
 #include "actors/store.hpp"
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
+#include "persistence/switchover_ids.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace std::chrono_literals;
@@ -244,6 +245,40 @@ TEST_F(group_commit_test, a_new_switchover_persists_its_plan_in_the_same_commit)
       [&](switchover_record_list& l) {
         ASSERT_EQ(l.size(), 1u);
         EXPECT_EQ(l.front().plan_version, version) << "the switchover row names the plan it runs";
+      },
+      [&](caf::error& err) { ADD_FAILURE() << describe(err); });
+}
+
+TEST_F(group_commit_test, a_reserved_switchover_and_its_first_step_are_one_commit) {
+  spawn_store();
+  auto id = persistence::reserve_switchover_id(web_config(dir.str())->database_path());
+  ASSERT_GT(id, 0);
+  switchover_start s{service_id{"web"},
+                     switchover_kind::automatic_failover,
+                     instance_id{"web-a"},
+                     instance_id{"web-b"},
+                     detection_id{0},
+                     0,
+                     epoch{2},
+                     "test"};
+  s.id = switchover_id{id};
+  auto fence = plan_step{1, step_phase::fence, "fence", "exec", "true", instance_id{"web-a"}, 5s};
+  auto commits = commits_so_far();
+  auto opened = self->request(
+      store, caf::infinite, switchover_opening{s, step_start{switchover_id{id}, fence, epoch{2}}});
+  sched.run();
+  step_id sid{0};
+  opened.receive([&](step_id x) { sid = x; },
+                 [&](caf::error& err) { ADD_FAILURE() << describe(err); });
+  EXPECT_GT(sid.value, 0);
+  EXPECT_EQ(commits_so_far() - commits, 1u) << "one transaction for both rows";
+  auto detail = self->request(store, caf::infinite, switchover_id{id});
+  sched.run();
+  detail.receive(
+      [&](switchover_detail& d) {
+        EXPECT_EQ(d.switchover.id.value, id);
+        ASSERT_EQ(d.steps.size(), 1u);
+        EXPECT_EQ(d.steps.front().status, step_status::started);
       },
       [&](caf::error& err) { ADD_FAILURE() << describe(err); });
 }
