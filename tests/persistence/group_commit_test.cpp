@@ -62,6 +62,18 @@ double detections_counted() {
       .value();
 }
 
+// An automatic failover of web from web-a to web-b, under epoch 2.
+switchover_start web_a_to_b() {
+  return {service_id{"web"},
+          switchover_kind::automatic_failover,
+          instance_id{"web-a"},
+          instance_id{"web-b"},
+          detection_id{0},
+          0,
+          epoch{2},
+          "test"};
+}
+
 class group_commit_test : public ::testing::Test {
 protected:
   group_commit_test()
@@ -216,14 +228,7 @@ TEST_F(group_commit_test, a_switchover_journal_through_the_batch_records_metrics
 
 TEST_F(group_commit_test, a_new_switchover_persists_its_plan_in_the_same_commit) {
   spawn_store();
-  switchover_start s{service_id{"web"},
-                     switchover_kind::automatic_failover,
-                     instance_id{"web-a"},
-                     instance_id{"web-b"},
-                     detection_id{0},
-                     0,
-                     epoch{2},
-                     "test"};
+  auto s = web_a_to_b();
   s.persist_plan = true;
   s.plan.service = service_id{"web"};
   s.plan.strategy = "active_passive";
@@ -253,14 +258,7 @@ TEST_F(group_commit_test, a_reserved_switchover_and_its_first_step_are_one_commi
   spawn_store();
   auto id = persistence::reserve_switchover_id(web_config(dir.str())->database_path());
   ASSERT_GT(id, 0);
-  switchover_start s{service_id{"web"},
-                     switchover_kind::automatic_failover,
-                     instance_id{"web-a"},
-                     instance_id{"web-b"},
-                     detection_id{0},
-                     0,
-                     epoch{2},
-                     "test"};
+  auto s = web_a_to_b();
   s.id = switchover_id{id};
   auto fence = plan_step{1, step_phase::fence, "fence", "exec", "true", instance_id{"web-a"}, 5s};
   auto commits = commits_so_far();
