@@ -115,6 +115,8 @@ caf::expected<step_id> store_journal::begin_step(const step_start& s) {
   }
   if (!r)
     return r;
+  // The point first: an observer hears of it before any watcher of the event.
+  journal_point(service_, fmt::format("step_started:{}", s.step.sequence));
   step_names_[r->value] = fmt::format("{} {}", s.step.sequence, s.step.name);
   step_switchover_[r->value] = s.switchover;
   step_sequence_[r->value] = s.step.sequence;
@@ -123,7 +125,6 @@ caf::expected<step_id> store_journal::begin_step(const step_start& s) {
   publish(event_kind::step, s.switchover, s.step.target,
           fmt::format("step {} {} [{}] on {}: started", s.step.sequence, s.step.name,
                       to_string(s.step.phase), s.step.target.value));
-  journal_point(service_, fmt::format("step_started:{}", s.step.sequence));
   return r;
 }
 

@@ -65,8 +65,8 @@ else
   # The same failovers with the database on disk (every commit an fsync of
   # /var/tmp) and on tmpfs (/dev/shm: fsync costs nothing): their difference is
   # what the fsyncs on the path cost.
-  LOG_SUFFIX=-disk run pipeline_bench --services 5000 --failovers 200 --dir /var/tmp --label disk
-  LOG_SUFFIX=-tmpfs run pipeline_bench --services 5000 --failovers 200 --dir /dev/shm --label tmpfs
+  LOG_SUFFIX=-disk run pipeline_bench --services 5000 --failovers 1000 --dir /var/tmp --label disk
+  LOG_SUFFIX=-tmpfs run pipeline_bench --services 5000 --failovers 1000 --dir /dev/shm --label tmpfs
   run api_bench --services 1000 --clients 16 --seconds 10 --watchers 100 --events 10000
   run journal_bench 1000
   run probe_bench 10000 20 tcp,http
