@@ -89,7 +89,7 @@ struct attempt {
   std::size_t pos = 0;
   /// For reads (http, redis): allocated on the first one, a tcp check needs none.
   std::unique_ptr<std::array<char, 4096>> buf;
-  bool retried = false; ///< redis: one fresh connection after a broken one
+  bool retried = false; ///< one fresh connection after a broken or reset one (retry_fresh)
   bool late = false;    ///< the timer fired with the answer already waiting
   bool finished = false;
 };
@@ -377,6 +377,8 @@ private:
     a->sock.async_connect(ep, [self = shared_from_this(), a](const asio::error_code& ec) {
       if (a->finished)
         return;
+      if (ec == asio::error::connection_reset && self->retry_fresh(a))
+        return; // queued by a dying listener: see retry_fresh
       if (ec) {
         self->connect_next(a, ec);
         return;
@@ -513,14 +515,29 @@ private:
   // connection still queued when its listening socket closes is reset). One
   // fresh try tells which: the latter is refused.
   void failed(const std::shared_ptr<attempt>& a, std::string detail, bool broken) {
-    if (p_.kind == probe_kind::redis && broken && !a->retried &&
-        steady::now() < a->start + p_.timeout) {
-      a->retried = true;
-      close_quietly(a->sock); // may be out of step: never reused
-      connect(a);
+    if (p_.kind == probe_kind::redis && broken && retry_fresh(a))
       return;
-    }
     finish(a, false, std::move(detail));
+  }
+
+  // One fresh connection, a moment later, if the timeout allows. A killed
+  // process's connections are reset before its listening socket is released
+  // (the kernel closes them in reverse), so a connection made at once can
+  // still be queued on the dying listener and then be reset: a try 20 ms
+  // later is refused, which is what a dead instance answers.
+  static constexpr std::chrono::milliseconds retry_pause{20};
+
+  bool retry_fresh(const std::shared_ptr<attempt>& a) {
+    if (a->retried || steady::now() + retry_pause >= a->start + p_.timeout)
+      return false;
+    a->retried = true;
+    close_quietly(a->sock); // may be out of step: never reused
+    auto pause = std::make_shared<asio::steady_timer>(ioc_, retry_pause);
+    pause->async_wait([self = shared_from_this(), a, pause](const asio::error_code& ec) {
+      if (!ec && !a->finished)
+        self->connect(a);
+    });
+    return true;
   }
 
   // -- completion and the held connection -------------------------------------

@@ -1,9 +1,11 @@
 #include "tests/support/process.hpp"
 
+#include <chrono>
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
+#include <mutex>
 #include <netinet/in.h>
 #include <spawn.h>
 #include <sstream>
@@ -81,17 +83,44 @@ bool wait_until(const std::function<bool()>& condition, std::chrono::millisecond
   }
 }
 
-std::uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+namespace {
+
+// Whether a listener could bind `port` on 127.0.0.1 right now.
+bool bindable(std::uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  addr.sin_port = htons(port);
+  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
   ::close(fd);
-  return ntohs(addr.sin_port);
+  return ok;
+}
+
+} // namespace
+
+// Below Linux's ephemeral range (32768-60999), which bind(0) picks from:
+// outgoing connections take ports there too, and the probe tests make
+// thousands, so a port picked that way could be taken by one before the
+// server under test bound it. Each process walks 10000-19999 from a start of
+// its own (probe_bench's targets use 20000 and up) and never hands out a port
+// twice.
+std::uint16_t free_port() {
+  constexpr std::uint16_t first = 10000;
+  constexpr std::uint16_t count = 10000;
+  static std::mutex mtx;
+  static std::uint16_t next = static_cast<std::uint16_t>(
+      first + (static_cast<unsigned>(::getpid()) * 7919u +
+               static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count())) %
+                  count);
+  std::lock_guard<std::mutex> guard{mtx};
+  for (int tried = 0; tried < count; ++tried) {
+    auto port = next;
+    next = next + 1 == first + count ? first : static_cast<std::uint16_t>(next + 1);
+    if (bindable(port))
+      return port;
+  }
+  return 0;
 }
 
 std::string http_request(const std::string& method, std::uint16_t port, const std::string& path) {

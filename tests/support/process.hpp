@@ -35,7 +35,8 @@ private:
 /// Polls `condition` every 20 ms until it holds or `limit` passes.
 bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds limit);
 
-/// A TCP port on 127.0.0.1 that was free a moment ago.
+/// A TCP port on 127.0.0.1 that was free a moment ago: below the ephemeral range (no
+/// outgoing connection takes it), never the same twice in one process.
 std::uint16_t free_port();
 
 /// Minimal HTTP client: returns "<status> <body>" or "" when unreachable.
