@@ -521,9 +521,9 @@ private:
   }
 
   // One fresh connection, a moment later, if the timeout allows. A killed
-  // process's connections are reset before its listening socket is released
-  // (the kernel closes them in reverse), so a connection made at once can
-  // still be queued on the dying listener and then be reset: a try 20 ms
+  // process's sockets do not all go at the same instant: a connection made
+  // as soon as the held one was reset was seen queued on the dying listener
+  // and then reset ("Connection reset by peer", not refused). A try 20 ms
   // later is refused, which is what a dead instance answers.
   static constexpr std::chrono::milliseconds retry_pause{20};
 
