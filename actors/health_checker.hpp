@@ -7,9 +7,10 @@
 // instances a CAF timer and a message to the engine per check were a third of
 // the daemon's CPU. Other probes (exec, grpc, and tests' scripted ones) are
 // started by the checker on a CAF timer. One probe is in flight at a time; a
-// result whose sequence number is not the one in flight is stale and ignored. A connection the
-// probe holds open (fast detection) is watched by the engine; when the peer drops it the checker
-// probes at once, and a failure then is unhealthy without `fall`.
+// result whose sequence number is not the one in flight is stale and ignored.
+// A connection the probe holds open (fast detection) is watched by the
+// engine; when the peer drops it the checker probes at once, and a failure
+// then is unhealthy without `fall`.
 #pragma once
 
 #include <functional>

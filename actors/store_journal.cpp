@@ -101,20 +101,15 @@ caf::expected<void> store_journal::finish_switchover(const switchover_finish& s)
 }
 
 caf::expected<step_id> store_journal::begin_step(const step_start& s) {
-  caf::expected<step_id> r = caf::error{};
+  // A switchover begun with a reserved id is written with its first step: one commit.
+  auto r = pending_open_ ? ask<step_id>(switchover_opening{*pending_open_, s}) : ask<step_id>(s);
+  if (!r)
+    return r;
   if (pending_open_) {
-    // The switchover and its first step: one commit.
-    r = ask<step_id>(switchover_opening{*pending_open_, s});
-    if (!r)
-      return r;
     auto open = std::move(*pending_open_);
     pending_open_.reset();
     opened(open, open.id);
-  } else {
-    r = ask<step_id>(s);
   }
-  if (!r)
-    return r;
   // The point first: an observer hears of it before any watcher of the event.
   journal_point(service_, fmt::format("step_started:{}", s.step.sequence));
   step_names_[r->value] = fmt::format("{} {}", s.step.sequence, s.step.name);

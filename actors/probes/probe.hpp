@@ -45,8 +45,9 @@ public:
   /// that the caller needs no timer, and no message, per check. A beat that
   /// finds a check still in flight is skipped; start() still runs an extra
   /// check, or takes over the periodic one in flight (its outcome then goes
-  /// to start()'s completion, not to `each`). Call at most once. Returns false, doing nothing, when
-  /// the probe cannot: the caller then times start() itself.
+  /// to start()'s completion, not to `each`). Call at most once. Returns
+  /// false, doing nothing, when the probe cannot: the caller then times
+  /// start() itself.
   virtual bool run_periodically(const periodic_settings&, completion /*each*/) { return false; }
 };
 

@@ -160,8 +160,8 @@ public:
   };
 
   net_probe(lane& home, std::shared_ptr<std::atomic<std::size_t>> held_count, params p)
-      : lane_(home), ioc_(home.ioc), held_count_(std::move(held_count)), p_(std::move(p)),
-        resolver_(home.ioc), tick_(home.ioc) {
+      : lane_(home), held_count_(std::move(held_count)), p_(std::move(p)), resolver_(home.ioc),
+        tick_(home.ioc) {
     asio::error_code ec;
     if (auto addr = asio::ip::make_address(p_.host, ec); !ec)
       numeric_ = tcp::endpoint{addr, p_.port};
@@ -184,7 +184,7 @@ public:
   net_probe(const net_probe&) = delete;
   net_probe& operator=(const net_probe&) = delete;
 
-  asio::io_context& ioc() { return ioc_; }
+  asio::io_context& ioc() { return lane_.ioc; }
 
   void set_lost(async_probe::lost_callback cb) { lost_ = std::move(cb); }
 
@@ -250,7 +250,7 @@ private:
 
   std::shared_ptr<attempt> new_attempt() {
     abandon_current();
-    auto a = std::make_shared<attempt>(ioc_);
+    auto a = std::make_shared<attempt>(lane_.ioc);
     cur_ = a;
     a->start = steady::now();
     return a;
@@ -532,7 +532,7 @@ private:
       return false;
     a->retried = true;
     close_quietly(a->sock); // may be out of step: never reused
-    auto pause = std::make_shared<asio::steady_timer>(ioc_, retry_pause);
+    auto pause = std::make_shared<asio::steady_timer>(lane_.ioc, retry_pause);
     pause->async_wait([self = shared_from_this(), a, pause](const asio::error_code& ec) {
       if (!ec && !a->finished)
         self->connect(a);
@@ -610,7 +610,6 @@ private:
   }
 
   lane& lane_;
-  asio::io_context& ioc_;
   std::shared_ptr<std::atomic<std::size_t>> held_count_;
   params p_;
   tcp::resolver resolver_;

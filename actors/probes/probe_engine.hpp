@@ -8,9 +8,10 @@
 // timeout. Their periodic checks run on the probe's own steady timer there
 // too (`run_periodically`): a periodic check costs no message to the engine
 // and no timer of the health checker's, only its outcome. Outcomes are handed
-// to their completions in bursts (at most one a millisecond while busy). A connection held between checks (fast
-// detection) is watched by a pending read: when the peer closes or resets it, the probe's
-// lost-callback is called at once.
+// to their completions in bursts (at most one a millisecond while busy). A
+// connection held between checks (fast detection) is watched by a pending
+// read: when the peer closes or resets it, the probe's lost-callback is
+// called at once.
 //
 // exec and grpc probes are blocking (`probe`); they run on a small fixed
 // worker pool (two threads by default).

@@ -23,8 +23,6 @@ public:
   /// afresh from `now`.
   clock::duration next(clock::time_point now);
 
-  [[nodiscard]] std::chrono::milliseconds interval() const { return interval_; }
-
 private:
   clock::duration next_delay();
 

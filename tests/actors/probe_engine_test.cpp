@@ -265,6 +265,12 @@ struct periodic_log {
     std::lock_guard<std::mutex> guard{mtx};
     return seen.size();
   }
+  /// The outcomes so far, once there are at least `n` (bounded wait); fewer if they never came.
+  std::vector<std::pair<steady::time_point, probe_outcome>> at_least(std::size_t n) {
+    wait_until([&] { return count() >= n; }, 5s);
+    std::lock_guard<std::mutex> guard{mtx};
+    return seen;
+  }
 };
 
 } // namespace
@@ -275,14 +281,12 @@ TEST(probe_engine, periodic_checks_run_on_the_probes_own_timer_until_it_is_destr
   periodic_log log;
   auto probe = engine.http("127.0.0.1", up.port(), "/health", 200, 500ms);
   ASSERT_TRUE(probe->run_periodically({100ms, 0ms, 7}, log.sink()));
-  ASSERT_TRUE(wait_until([&] { return log.count() >= 4; }, 5s)) << log.count();
-  {
-    std::lock_guard<std::mutex> guard{log.mtx};
-    for (const auto& [at, out] : log.seen)
-      EXPECT_EQ(out.detail, "HTTP 200");
-    // The first at once, then one per interval: not faster.
-    EXPECT_GE(log.seen[3].first - log.seen[0].first, 250ms);
-  }
+  auto seen = log.at_least(4);
+  ASSERT_GE(seen.size(), 4u);
+  for (const auto& [at, out] : seen)
+    EXPECT_EQ(out.detail, "HTTP 200");
+  // The first at once, then one per interval: not faster.
+  EXPECT_GE(seen[3].first - seen[0].first, 250ms);
   // An extra check beside the schedule answers through its own completion.
   auto extra = run_once(*probe);
   ASSERT_TRUE(extra);
@@ -308,13 +312,13 @@ TEST(probe_engine, a_periodic_beat_is_skipped_while_a_check_is_still_in_flight) 
   // anyway, it would abandon the one in flight and no check would ever end.
   auto probe = engine.http("127.0.0.1", never.port(), "/", 200, 300ms);
   ASSERT_TRUE(probe->run_periodically({50ms, 0ms, 7}, log.sink()));
-  ASSERT_TRUE(wait_until([&] { return log.count() >= 3; }, 5s)) << log.count();
-  std::lock_guard<std::mutex> guard{log.mtx};
-  for (const auto& [at, out] : log.seen) {
+  auto seen = log.at_least(3);
+  ASSERT_GE(seen.size(), 3u);
+  for (const auto& [at, out] : seen) {
     EXPECT_FALSE(out.ok);
     EXPECT_EQ(out.detail, "no response within 300 ms");
   }
-  EXPECT_GE(log.seen[2].first - log.seen[1].first, 250ms);
+  EXPECT_GE(seen[2].first - seen[1].first, 250ms);
 }
 
 TEST(probe_engine, an_extra_check_takes_over_the_periodic_one_in_flight) {
