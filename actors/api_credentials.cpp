@@ -1,12 +1,8 @@
 #include "actors/api_credentials.hpp"
 
-#include <cerrno>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
-#include <system_error>
-
 #include <grpcpp/security/server_credentials.h>
+
+#include "config/file_read.hpp"
 
 namespace switchyard::actors {
 
@@ -19,18 +15,9 @@ bool read_pem(const char* field, const std::string& path, const char* marker, st
     error = std::string("api.tls.") + field + ": cannot read " + path + ": " + why;
     return false;
   };
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    return fail("it is a directory, not a file");
-  errno = 0;
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return fail(errno != 0 ? std::generic_category().message(errno) : "cannot open");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  if (in.bad())
-    return fail("read error");
-  out = ss.str();
+  // Bounded, regular files only (config/file_read.hpp), like the configuration.
+  if (auto why = config::read_regular_file(path, config::max_pem_file_bytes, out); !why.empty())
+    return fail(why);
   if (out.find(marker) == std::string::npos) {
     error = std::string("api.tls.") + field + ": " + path + " holds no PEM block '" + marker +
             "' (expected PEM text, not DER)";

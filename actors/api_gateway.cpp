@@ -13,12 +13,18 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/api_concurrency.hpp"
 #include "actors/api_credentials.hpp"
+#include "actors/api_interceptor.hpp"
+#include "actors/api_limits.hpp"
+#include "actors/api_watch.hpp"
 #include "actors/config_holder.hpp"
 #include "actors/config_reloader.hpp"
 #include "actors/directory.hpp"
 #include "actors/event_fanout.hpp"
 #include "actors/event_hub.hpp"
+#include "actors/metrics.hpp"
+#include "actors/refusal_limiter.hpp"
 #include "config/loader.hpp"
 #include "messages/error.hpp"
 #include "messages/interfaces.hpp"
@@ -144,28 +150,10 @@ void fill(pb::Service& out, const service_state& s, const config::service_settin
   }
 }
 
-// The most events one WatchEvents message carries: large enough that a burst
-// costs a few writes per watcher, small enough to keep a message under ~64 KiB.
-constexpr std::size_t max_events_per_message = 256;
-
-// How long a WatchEvents stream holds a small batch during a burst for more
-// events to join it (only within 5x this of its previous message).
-constexpr auto burst_linger = std::chrono::milliseconds(10);
-
 // How long the last drill of every service is served from memory. A drill
 // run through this API is shown at once; one finished otherwise (a drill
 // resumed after a restart) within this long.
 constexpr auto drill_cache_ttl = std::chrono::seconds(2);
-
-void fill(pb::Event& out, const orchestrator_event& e) {
-  out.set_sequence(e.sequence);
-  out.set_at_ms(e.at_ms);
-  out.set_kind(to_string(e.kind));
-  out.set_service(e.service.value);
-  out.set_instance(e.instance.value);
-  out.set_switchover_id(e.switchover.value);
-  out.set_summary(e.summary);
-}
 
 // ISO-8601 UTC, second precision: the export's "generated at".
 std::string utc_now() {
@@ -340,8 +328,12 @@ void fill(pb::Step& out, const step_record& s) {
 
 } // namespace
 
-class api_gateway::service final : public pb::Switchyard::Service {
+// WatchEvents is served by the callback API (api_watch.hpp): no thread per stream.
+class api_gateway::service final
+    : public pb::Switchyard::WithCallbackMethod_WatchEvents<pb::Switchyard::Service> {
 public:
+  using WithCallbackMethod_WatchEvents::WatchEvents; // the sync one it replaces
+
   service(caf::actor_system& sys, std::shared_ptr<config_holder> config,
           std::vector<config::api_token> tokens, std::shared_ptr<event_fanout> events,
           reload_fn reload)
@@ -371,6 +363,8 @@ public:
     out->set_instances(summary->instances);
     out->set_healthy_instances(summary->healthy_instances);
     out->set_failovers_in_flight(summary->failovers_in_flight);
+    for (const auto& u : summary->unjournaled)
+      out->add_unjournaled_failures(u);
     if (auto drills = last_drills()) {
       std::int32_t overdue = 0;
       const auto interval = cfg->orchestrator.site_switchover.drill_interval.count();
@@ -514,7 +508,7 @@ public:
                         {"enabled", req->enabled()},
                         {"reason", req->reason()},
                         {"duration", req->duration()}};
-    audited_call call{*this, "SetMaintenance", args.dump()};
+    audited_call call{*this, ctx, "SetMaintenance", std::move(args)};
     principal who;
     if (auto st = authorize(ctx, config::api_role::operator_, "SetMaintenance", who); !st.ok())
       return call.refuse(who, st);
@@ -529,7 +523,7 @@ public:
         return call.refuse(
             who, {grpc::StatusCode::INVALID_ARGUMENT,
                   fmt::format("duration '{}' is not a positive duration (e.g. 90s, 30m, 2h)",
-                              req->duration())});
+                              quote(req->duration()))});
     }
     if (req->enabled() && req->reason().empty())
       return call.refuse(who, {grpc::StatusCode::INVALID_ARGUMENT,
@@ -555,75 +549,35 @@ public:
     return grpc::Status::OK;
   }
 
-  grpc::Status WatchEvents(grpc::ServerContext* ctx, const pb::WatchEventsRequest* req,
-                           grpc::ServerWriter<pb::EventBatch>* writer) override {
+  // Without a thread of its own: the reactor (api_watch.hpp) is woken by the
+  // fanout. Beyond api.max_watch_streams (in total or per token): RESOURCE_EXHAUSTED.
+  grpc::ServerWriteReactor<pb::EventBatch>*
+  WatchEvents(grpc::CallbackServerContext* ctx, const pb::WatchEventsRequest* req) override {
     principal who;
     if (auto st = authorize(ctx, config::api_role::viewer, "WatchEvents", who); !st.ok())
-      return st;
+      return refuse_watch(st);
     event_filter filter;
     if (auto st = check_service_filter(req->service()); !st.ok())
-      return st;
+      return refuse_watch(st);
     filter.service = req->service();
     for (const auto& k : req->kinds()) {
       auto kind = parse_event_kind(k);
       if (!kind)
-        return {grpc::StatusCode::INVALID_ARGUMENT,
-                fmt::format("unknown event kind '{}' (health, detection, decision, switchover, "
-                            "step, maintenance, config)",
-                            k)};
+        return refuse_watch(
+            {grpc::StatusCode::INVALID_ARGUMENT,
+             fmt::format("unknown event kind '{}' (health, detection, decision, switchover, "
+                         "step, maintenance, config, alert)",
+                         quote(k))});
       filter.kinds.insert(*kind);
     }
-    auto watcher = events_->subscribe(std::move(filter));
-    // Tells the client it is subscribed: events from now on reach it.
-    ctx->AddInitialMetadata("x-switchyard-watch", "subscribed");
-    writer->SendInitialMetadata();
-    spdlog::info("api: {} watches events (from {})", who.name, ctx->peer());
-    std::vector<std::shared_ptr<const orchestrator_event>> queued;
-    std::vector<std::shared_ptr<const orchestrator_event>> more;
-    pb::EventBatch batch;
-    auto last_write = std::chrono::steady_clock::time_point{};
-    while (!ctx->IsCancelled()) {
-      switch (watcher->next_batch(queued, max_events_per_message, std::chrono::milliseconds(200))) {
-      case event_watcher::wait_result::event: {
-        // In a burst (the last message went out moments ago) a few events
-        // are worth holding for a moment so that more join them, like
-        // Nagle's algorithm: a single event when things are quiet goes out
-        // at once.
-        if (queued.size() < max_events_per_message / 4 &&
-            std::chrono::steady_clock::now() - last_write < burst_linger * 5) {
-          std::this_thread::sleep_for(burst_linger);
-          if (watcher->next_batch(more, max_events_per_message - queued.size(),
-                                  std::chrono::milliseconds(0)) ==
-              event_watcher::wait_result::event)
-            queued.insert(queued.end(), more.begin(), more.end());
-        }
-        // What piled up while the last message was being written goes out
-        // as one message: during a burst, one write per event and watcher
-        // would cost more CPU than the orchestrator itself.
-        batch.Clear();
-        for (const auto& e : queued)
-          fill(*batch.add_events(), *e);
-        // Blocks only this watcher's thread when its client reads slowly;
-        // publishers keep filling (then overflowing) its bounded queue.
-        if (!writer->Write(batch))
-          return {grpc::StatusCode::CANCELLED, "the watcher went away"};
-        last_write = std::chrono::steady_clock::now();
-        break;
-      }
-      case event_watcher::wait_result::timeout:
-        break;
-      case event_watcher::wait_result::overflowed:
-        spdlog::warn("api: watcher {} ({}) fell {} events behind and was dropped", who.name,
-                     ctx->peer(), watcher->dropped());
-        return {grpc::StatusCode::RESOURCE_EXHAUSTED,
-                fmt::format("this watcher fell behind by more than {} events and was dropped "
-                            "({} events lost); reconnect and re-read the state",
-                            watcher->capacity(), watcher->dropped())};
-      case event_watcher::wait_result::closed:
-        return {grpc::StatusCode::UNAVAILABLE, "switchyardd is shutting down"};
-      }
+    auto slot = watch_streams_.acquire(who.name);
+    if (!slot.held()) {
+      spdlog::warn("api: WatchEvents by {} ({}) refused: {}", who.name, ctx->peer(),
+                   slot.refusal());
+      return refuse_watch({grpc::StatusCode::RESOURCE_EXHAUSTED, slot.refusal()});
     }
-    return {grpc::StatusCode::CANCELLED, "the watcher went away"};
+    spdlog::info("api: {} watches events (from {})", who.name, ctx->peer());
+    return serve_watch(ctx, *events_, std::move(filter), who.name, std::move(slot));
   }
 
   grpc::Status ExportPlans(grpc::ServerContext* ctx, const pb::ExportPlansRequest* req,
@@ -634,8 +588,9 @@ public:
       return st;
     auto format = strategies::parse_export_format(req->format().empty() ? "json" : req->format());
     if (!format)
-      return {grpc::StatusCode::INVALID_ARGUMENT,
-              fmt::format("format '{}' is not one of json, yaml, markdown, dot", req->format())};
+      return {
+          grpc::StatusCode::INVALID_ARGUMENT,
+          fmt::format("format '{}' is not one of json, yaml, markdown, dot", quote(req->format()))};
     if (auto st = check_service_filter(req->service()); !st.ok())
       return st;
     auto plans =
@@ -672,7 +627,7 @@ public:
     if (auto st = authorize(ctx, config::api_role::viewer, "GetAvailability", who); !st.ok())
       return st;
     if (!req->service().empty() && cfg->find_service(req->service()) == nullptr)
-      return {grpc::StatusCode::NOT_FOUND, "no service named '" + req->service() + "'"};
+      return {grpc::StatusCode::NOT_FOUND, "no service named '" + quote(req->service()) + "'"};
     auto rows = ask<availability_list>(
         names::store, availability_query{service_id{req->service()}, wall_clock_ms()});
     if (!rows)
@@ -703,7 +658,7 @@ public:
 
   grpc::Status Reload(grpc::ServerContext* ctx, const pb::ReloadRequest*,
                       pb::ReloadResponse* out) override {
-    audited_call call{*this, "Reload", "{}"};
+    audited_call call{*this, ctx, "Reload", nlohmann::json::object()};
     principal who;
     if (auto st = authorize(ctx, config::api_role::admin, "Reload", who); !st.ok())
       return call.refuse(who, st);
@@ -765,10 +720,13 @@ public:
         {"from_site", req->from_site()}, {"to_site", req->to_site()},
         {"reason", req->reason()},       {"dry_run", req->dry_run()},
         {"failback", req->failback()},   {"accept_divergence", req->accept_divergence()}};
-    audited_call call{*this, "SiteSwitchover", args.dump()};
+    audited_call call{*this, ctx, "SiteSwitchover", std::move(args)};
     principal who;
     if (auto st = authorize(ctx, config::api_role::operator_, "SiteSwitchover", who); !st.ok())
       return call.refuse(who, st);
+    auto long_call = long_calls_.acquire(who.name); // api.max_long_calls
+    if (!long_call.held())
+      return call.refuse(who, {grpc::StatusCode::RESOURCE_EXHAUSTED, long_call.refusal()});
     if (auto st = check_sites(req->from_site(), req->to_site()); !st.ok())
       return call.refuse(who, st);
     // Written before anything happens: no audit, no site switchover.
@@ -844,10 +802,13 @@ public:
                      pb::DrillReport* out) override {
     nlohmann::json args{
         {"site", req->site()}, {"no_failback", req->no_failback()}, {"reason", req->reason()}};
-    audited_call call{*this, "Drill", args.dump()};
+    audited_call call{*this, ctx, "Drill", std::move(args)};
     principal who;
     if (auto st = authorize(ctx, config::api_role::operator_, "Drill", who); !st.ok())
       return call.refuse(who, st);
+    auto long_call = long_calls_.acquire(who.name); // api.max_long_calls
+    if (!long_call.held())
+      return call.refuse(who, {grpc::StatusCode::RESOURCE_EXHAUSTED, long_call.refusal()});
     if (auto st = check_site("site", req->site()); !st.ok())
       return call.refuse(who, st);
     if (auto st = call.record(who, "requested"); !st.ok())
@@ -953,7 +914,7 @@ private:
       known += (known.empty() ? "" : ", ") + s.name;
     }
     return {grpc::StatusCode::INVALID_ARGUMENT,
-            fmt::format("no site named '{}' (configured: {})", site,
+            fmt::format("no site named '{}' (configured: {})", quote(site),
                         known.empty() ? std::string{"none"} : known)};
   }
 
@@ -965,7 +926,8 @@ private:
       return st;
     if (from == to)
       return {grpc::StatusCode::INVALID_ARGUMENT,
-              fmt::format("from_site and to_site are both '{}': name two different sites", from)};
+              fmt::format("from_site and to_site are both '{}': name two different sites",
+                          quote(from))};
     return grpc::Status::OK;
   }
 
@@ -993,8 +955,8 @@ private:
       known += (known.empty() ? "" : ", ") + i.name;
     }
     return {grpc::StatusCode::NOT_FOUND,
-            fmt::format("service '{}' has no instance '{}' (instances: {})", svc_name, instance,
-                        known)};
+            fmt::format("service '{}' has no instance '{}' (instances: {})", quote(svc_name),
+                        quote(instance), known)};
   }
 
   // A planned switchover or a forced failover: same checks, audit and reply.
@@ -1005,10 +967,13 @@ private:
                         {"reason", req->reason()},
                         {"dry_run", req->dry_run()},
                         {"force", req->force()}};
-    audited_call call{*this, name, args.dump()};
+    audited_call call{*this, ctx, name, std::move(args)};
     principal who;
     if (auto st = authorize(ctx, config::api_role::operator_, name, who); !st.ok())
       return call.refuse(who, st);
+    auto long_call = long_calls_.acquire(who.name); // api.max_long_calls
+    if (!long_call.held())
+      return call.refuse(who, {grpc::StatusCode::RESOURCE_EXHAUSTED, long_call.refusal()});
     if (auto st = check_target(req->service(), req->target()); !st.ok())
       return call.refuse(who, st);
     if (!req->dry_run() && req->reason().empty())
@@ -1064,19 +1029,24 @@ private:
   }
 
   // The audit trail of one mutating call: every refusal and every outcome is
-  // written; the call is refused when the trail cannot be written.
+  // written; the call is refused when the trail cannot be written. A row is
+  // bounded (api_limits.hpp: arguments and result clipped); an unauthenticated
+  // caller's row has no arguments; refusals are rate-limited per caller
+  // address (refusal_limiter: beyond it they are counted, not written).
   class audited_call {
   public:
-    audited_call(service& svc, std::string name, std::string arguments)
-        : svc_(svc), name_(std::move(name)), arguments_(std::move(arguments)) {}
+    audited_call(service& svc, const grpc::ServerContextBase* ctx, std::string name,
+                 nlohmann::json arguments)
+        : svc_(svc), ctx_(ctx), name_(std::move(name)), arguments_(std::move(arguments)) {}
 
     grpc::Status record(const principal& who, const std::string& result) {
+      const bool anonymous = who.name.empty();
       audit_record a{0,
-                     who.name.empty() ? "(anonymous)" : who.name,
-                     who.name.empty() ? "" : config::to_string(who.role),
+                     anonymous ? "(anonymous)" : who.name,
+                     anonymous ? "" : config::to_string(who.role),
                      name_,
-                     arguments_,
-                     result,
+                     anonymous ? std::string{} : audit_arguments(arguments_),
+                     clip(result, audit_result_bytes),
                      0};
       auto id = svc_.ask<std::int64_t>(names::store, std::move(a));
       if (!id)
@@ -1085,8 +1055,31 @@ private:
       return grpc::Status::OK;
     }
 
-    /// Records a refusal and returns it (or the audit failure).
-    grpc::Status refuse(const principal& who, const grpc::Status& st) { return finish(who, st); }
+    /// Records a refusal (within its caller address's rate) and returns it
+    /// (or the audit failure).
+    grpc::Status refuse(const principal& who, const grpc::Status& st) {
+      auto address = peer_address(ctx_->peer());
+      auto admitted = svc_.refusals_.admit(address, refusal_limiter::clock::now());
+      if (!admitted.record) {
+        svc_.audit_left_out_.inc();
+        if (admitted.first_left_out)
+          spdlog::warn("api: too many refused calls from {}: their audit rows are counted, not "
+                       "written, until the rate falls",
+                       address);
+        return st;
+      }
+      // Clipped here so that the notes after it survive the row's own clip.
+      auto text = fmt::format("{}: {}", status_name(st.error_code()),
+                              clip(st.error_message(), audit_result_bytes / 2));
+      if (who.name.empty())
+        text += fmt::format(" (from {})", address);
+      if (admitted.left_out > 0)
+        text += fmt::format(" [{} earlier refused calls from {} not recorded: rate limit]",
+                            admitted.left_out, address);
+      if (auto written = record(who, text); !written.ok())
+        return written;
+      return st;
+    }
 
     grpc::Status finish(const principal& who, const grpc::Status& st) {
       auto text = fmt::format("{}: {}", status_name(st.error_code()), st.error_message());
@@ -1097,8 +1090,9 @@ private:
 
   private:
     service& svc_;
+    const grpc::ServerContextBase* ctx_;
     std::string name_;
-    std::string arguments_;
+    nlohmann::json arguments_;
   };
 
   std::string unknown_service_message(const std::string& name) const {
@@ -1106,13 +1100,29 @@ private:
     std::string known;
     for (const auto& s : cfg->services)
       known += (known.empty() ? "" : ", ") + s.name;
-    return fmt::format("no service named '{}' (configured: {})", name, known);
+    return fmt::format("no service named '{}' (configured: {})", quote(name), known);
   }
 
-  // Checks the bearer token and the role. The token itself is never logged.
-  grpc::Status authorize(grpc::ServerContext* ctx, config::api_role needed, const char* call,
-                         principal& who) const {
-    auto range = ctx->client_metadata().equal_range("authorization");
+  // Checks the bearer token, the role and the request's size (see
+  // request_guard). The token itself is never logged.
+  grpc::Status authorize(const grpc::ServerContextBase* ctx, config::api_role needed,
+                         const char* call, principal& who) const {
+    if (auto st = authenticate(*ctx, call, who); !st.ok())
+      return st;
+    if (who.role < needed)
+      return {grpc::StatusCode::PERMISSION_DENIED,
+              fmt::format("'{}' has role {}; {} needs {}", who.name, config::to_string(who.role),
+                          call, config::to_string(needed))};
+    if (auto st = guard_.check(*ctx); !st.ok())
+      return st;
+    spdlog::debug("api: {} by {} ({})", call, who.name, config::to_string(who.role));
+    return grpc::Status::OK;
+  }
+
+  // Checks the bearer token only: `who` is set when it is valid.
+  grpc::Status authenticate(const grpc::ServerContextBase& ctx, std::string_view call,
+                            principal& who) const {
+    auto range = ctx.client_metadata().equal_range("authorization");
     if (range.first == range.second)
       return {grpc::StatusCode::UNAUTHENTICATED,
               "missing bearer token: send 'authorization: Bearer <token>' "
@@ -1123,18 +1133,35 @@ private:
       return {grpc::StatusCode::UNAUTHENTICATED, "authorization must be 'Bearer <token>'"};
     auto token = config::find_token(tokens_, value.substr(scheme.size()));
     if (!token) {
-      spdlog::warn("api: {} refused: unknown token from {}", call, ctx->peer());
+      spdlog::warn("api: {} refused: unknown token from {}", call, ctx.peer());
       return {grpc::StatusCode::UNAUTHENTICATED, "invalid token"};
     }
     who = principal{token->name, token->role};
-    if (token->role < needed)
-      return {grpc::StatusCode::PERMISSION_DENIED,
-              fmt::format("'{}' has role {}; {} needs {}", token->name,
-                          config::to_string(token->role), call, config::to_string(needed))};
-    spdlog::debug("api: {} by {} ({})", call, who.name, config::to_string(who.role));
     return grpc::Status::OK;
   }
 
+  // A request gRPC could not parse (the handler never ran; see request_guard):
+  // UNAUTHENTICATED without a valid token, otherwise INVALID_ARGUMENT;
+  // audited like any refusal when the call is a mutating one.
+  grpc::Status refuse_malformed(const grpc::ServerContextBase& ctx, const api_method& method) {
+    principal who;
+    auto st = authenticate(ctx, method.name, who);
+    if (st.ok())
+      st = {grpc::StatusCode::INVALID_ARGUMENT,
+            fmt::format("malformed request: not a valid {} (truncated or not protobuf, or a "
+                        "string field that is not UTF-8)",
+                        method.request_type)};
+    if (!method.audited)
+      return st;
+    audited_call call{*this, &ctx, method.name, nlohmann::json::object()};
+    return call.refuse(who, st);
+  }
+
+public:
+  /// For api_gateway::start().
+  request_guard& guard() { return guard_; }
+
+private:
   template <class Reply, class... Ts> caf::expected<Reply> ask(caf::atom_value name, Ts&&... xs) {
     return ask_within<Reply>(name, actor_timeout, std::forward<Ts>(xs)...);
   }
@@ -1156,12 +1183,22 @@ private:
   std::shared_ptr<config_holder> config_;
   std::vector<config::api_token> tokens_;
   std::shared_ptr<event_fanout> events_;
+  // api.max_watch_streams and api.max_long_calls, in total and per token.
+  concurrency_limit watch_streams_{watch_stream_limit(config_->get()->api)};
+  concurrency_limit long_calls_{long_call_limit(config_->get()->api)};
   reload_fn reload_;
   std::chrono::steady_clock::time_point started_;
   std::mutex drills_mutex_;
   std::shared_ptr<const drill_index> drills_; ///< see last_drills()
   std::chrono::steady_clock::time_point drills_loaded_;
   std::uint64_t drills_generation_ = 0; ///< bumped by forget_drills()
+  request_guard guard_{[this](const grpc::ServerContextBase& ctx, const api_method& method) {
+    return refuse_malformed(ctx, method);
+  }};
+  refusal_limiter refusals_; ///< the audit rows of refused calls, per caller address
+  metrics::counter& audit_left_out_ = metrics::registry::global().counter_for(
+      "switchyard_api_audit_rows_left_out_total",
+      "Audit rows of refused API calls not written: the caller's address was over its rate.");
 };
 
 api_gateway::api_gateway(caf::actor_system& sys, std::shared_ptr<config_holder> config,
@@ -1187,6 +1224,16 @@ caf::expected<int> api_gateway::start() {
   int port = 0;
   builder.AddListeningPort(listen_, credentials, &port);
   builder.RegisterService(service_.get());
+  // Each synchronous call holds a thread until it answers: without a cap,
+  // gRPC grows one per concurrent call. Long calls are capped below this
+  // (api.max_long_calls), WatchEvents holds none (a callback reactor).
+  grpc::ResourceQuota threads{"switchyard-api"};
+  threads.SetMaxThreads(sync_server_threads(api_));
+  builder.SetResourceQuota(threads);
+  // Bigger requests are refused by gRPC before they are parsed; each method
+  // has its own, smaller or equal, cap (api_limits.hpp, checked by the guard).
+  builder.SetMaxReceiveMessageSize(static_cast<int>(max_request_bytes));
+  builder.experimental().SetInterceptorCreators(service_->guard().interceptors());
   server_ = builder.BuildAndStart();
   if (!server_ || port == 0)
     return make_sy_error(sy_errc::invalid_config,

@@ -78,6 +78,7 @@ void failover_coordinator_state::apply_config(
       pending.erase(svc_name);
       held_by.erase(svc_name);
       last_decision.erase(svc_name);
+      unjournaled.erase(svc_name);
     }
   busy.clear(); // services gone are no longer busy; those kept stay as they were
   for (const auto& [svc_name, view] : services)
@@ -86,13 +87,28 @@ void failover_coordinator_state::apply_config(
   cfg = std::move(next);
 }
 
-void failover_coordinator_state::apply_topology(const topology_list& topo) {
+void failover_coordinator_state::apply_topology(const topology_list& topo,
+                                                coord_clock::time_point now,
+                                                std::int64_t wall_now_ms) {
   for (const auto& t : topo) {
     auto i = services.find(t.service.value);
-    if (i == services.end() || !i->second.health.count(t.primary.value))
+    if (i == services.end())
+      continue;
+    auto& view = i->second;
+    // The latest failover, from the database's wall clock to this clock: the
+    // block period holds across a restart.
+    auto last_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(t.last_failover.time_since_epoch())
+            .count();
+    if (last_ms > 0) {
+      auto at = now - std::chrono::milliseconds(std::max<std::int64_t>(0, wall_now_ms - last_ms));
+      if (!view.last_failover || *view.last_failover < at)
+        view.last_failover = at;
+    }
+    if (!view.health.count(t.primary.value))
       continue; // not configured (any more): the configured primary stands
-    i->second.primary = t.primary.value;
-    i->second.epoch = t.current_epoch.value;
+    view.primary = t.primary.value;
+    view.epoch = t.current_epoch.value;
   }
   topology_loaded = true;
 }
@@ -130,6 +146,9 @@ fleet_summary failover_coordinator_state::summary() const {
   result.services = static_cast<std::int32_t>(services.size());
   for (const auto& [svc_name, view] : services) {
     result.failovers_in_flight += view.in_flight ? 1 : 0;
+    if (auto u = unjournaled.find(svc_name); u != unjournaled.end())
+      for (const auto& [instance, why] : u->second)
+        result.unjournaled.push_back(svc_name + ": " + why);
     for (const auto& [inst, status] : view.health) {
       ++result.instances;
       result.healthy_instances += status == health_status::healthy ? 1 : 0;
@@ -155,6 +174,9 @@ failover_coordinator_state::readiness_problems(const std::string& service) const
     problems.push_back("no healthy standby to promote");
   if (auto r = readiness.find(service); r != readiness.end())
     problems.insert(problems.end(), r->second.found.begin(), r->second.found.end());
+  if (auto u = unjournaled.find(service); u != unjournaled.end())
+    for (const auto& [instance, why] : u->second)
+      problems.push_back(why);
   return problems;
 }
 
@@ -601,7 +623,8 @@ void load_state(coord_ptr self, store_actor store, std::function<void()> retry) 
                       self->request(store, std::chrono::seconds(10), resume_atom::value)
                           .then(
                               [self, topo, windows](interrupted_list& interrupted) {
-                                self->state.apply_topology(topo);
+                                self->state.apply_topology(topo, self->clock().now(),
+                                                           wall_clock_ms());
                                 for (auto w : windows)
                                   apply_maintenance(self, std::move(w));
                                 for (auto& [name, view] : self->state.services) {
@@ -1005,7 +1028,7 @@ caf::result<caf::ok_atom> handle_reload(coord_ptr self, config_update update) {
                       for (auto& t : topo)
                         if (!known.count(t.service.value))
                           added.push_back(std::move(t));
-                      self->state.apply_topology(added);
+                      self->state.apply_topology(added, self->clock().now(), wall_clock_ms());
                       for (const auto& [name, view] : self->state.services)
                         if (!known.count(name)) {
                           tell_classifier(self, name);
@@ -1059,6 +1082,15 @@ failover_coordinator(coordinator_actor::stateful_pointer<failover_coordinator_st
           auto d = p->second;
           handle_detection(self, d);
         }
+      },
+      [self](unjournaled_detection& u) {
+        auto& of_service = self->state.unjournaled[u.service.value];
+        if (u.problem.empty())
+          of_service.erase(u.instance.value);
+        else
+          of_service[u.instance.value] = std::move(u.problem);
+        if (of_service.empty())
+          self->state.unjournaled.erase(u.service.value);
       },
       [self](failure_detection& d) {
         if (!self->state.topology_loaded || self->state.reloading) {
@@ -1167,7 +1199,7 @@ failover_coordinator(coordinator_actor::stateful_pointer<failover_coordinator_st
                   for (auto& t : topo)
                     if (ended.count(t.service.value))
                       mine.push_back(std::move(t));
-                  self->state.apply_topology(mine);
+                  self->state.apply_topology(mine, self->clock().now(), wall_clock_ms());
                   for (const auto& name : ended) {
                     auto& view = self->state.services[name];
                     view.in_flight = false;

@@ -60,6 +60,9 @@ struct failover_coordinator_state {
     std::optional<std::string> reported; ///< "" when reported ready
   };
   std::map<std::string, readiness_state> readiness;
+  /// Per service, per instance: a failure the classifier could not journal
+  /// yet (why). Nothing acts on it until it is written: a readiness problem.
+  std::map<std::string, std::map<std::string, std::string>> unjournaled;
   /// Why a failover of `service` could not succeed now (empty: it could):
   /// maintenance, too few healthy standbys, no candidate, and the last full check.
   std::vector<std::string> readiness_problems(const std::string& service) const;
@@ -77,7 +80,10 @@ struct failover_coordinator_state {
   /// Switches to `next`: added services start fresh, removed ones are
   /// forgotten, the others keep primary, epoch, health, maintenance and history.
   void apply_config(std::shared_ptr<const config::switchyard_config> next);
-  void apply_topology(const topology_list& topo);
+  /// The persisted primaries and epochs, and each service's latest failover
+  /// (`wall_now_ms`: the wall clock now, to place it on this clock).
+  void apply_topology(const topology_list& topo, coord_clock::time_point now,
+                      std::int64_t wall_now_ms);
   service_state_list snapshot(coord_clock::time_point now) const;
   fleet_summary summary() const;
   /// Keeps `d` to decide on again when `why` ends, or (hold::none) when a

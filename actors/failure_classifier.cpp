@@ -1,5 +1,7 @@
 #include "actors/failure_classifier.hpp"
 
+#include <algorithm>
+
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
@@ -14,46 +16,147 @@ namespace {
 
 using classifier_ptr = classifier_full_actor::stateful_pointer<failure_classifier_state>;
 
-// Persists each detection in order; only what is persisted is published and,
-// if marked so, handed to the coordinator: nobody acts on a detection that
-// is not in the database.
+void write_detection(classifier_ptr self, classified c);
+
+// Tells the coordinator that a failure of `d`'s instance could not be
+// journaled (why), or that it no longer waits for a write (why empty).
+void tell_coordinator(classifier_ptr self, const failure_detection& d, std::string why) {
+  if (auto coord = lookup<coordinator_actor>(self->system(), names::coordinator))
+    self->send(coord, unjournaled_detection{d.service, d.instance, std::move(why)});
+}
+
+// Arms the retry of unwritten detections (on the hold timer), backing off.
+void arm_retry(classifier_ptr self) {
+  auto& st = self->state;
+  if (st.retry_armed)
+    return;
+  st.retry_armed = true;
+  self->delayed_send(self, st.retry_delay, hold_atom::value);
+  st.retry_delay = std::min(st.retry_delay * 2, failure_classifier_state::last_retry);
+}
+
+// Writes the unwritten detections again, for failures that still last.
+void retry_unwritten(classifier_ptr self) {
+  auto& st = self->state;
+  st.retry_armed = false;
+  auto due = std::move(st.unwritten);
+  st.unwritten.clear();
+  for (auto& [instance, c] : due) {
+    if (!st.rules.has_open_failure(instance)) {
+      spdlog::info("{}: recovered before its detection could be written: not retried", instance);
+      if (st.announced.erase(instance) > 0)
+        tell_coordinator(self, c.detection, {});
+      continue;
+    }
+    write_detection(self, std::move(c));
+  }
+}
+
+// A detection the coordinator would act on could not be written: a failure
+// is kept to be written again while it lasts (what a full disk needs: it is
+// acted on once space is freed), said once in an alert and to the coordinator.
+void keep_unwritten(classifier_ptr self, classified c, const std::string& why) {
+  auto& st = self->state;
+  const auto& d = c.detection;
+  const auto& instance = d.instance.value;
+  if (d.type == failure_type::recovered || !st.rules.has_open_failure(instance)) {
+    if (st.announced.erase(instance) > 0) // nothing to act on any more
+      tell_coordinator(self, d, {});
+    return;
+  }
+  if (st.announced.insert(instance).second) {
+    publish_event(
+        self->system(),
+        {0, 0, event_kind::alert, d.service, d.instance, switchover_id{0},
+         fmt::format("ALERT: {} detection of {}{} could not be journaled ({}): no "
+                     "failover until it is written; switchyardd retries while it lasts",
+                     to_string(d.type), instance, d.affects_primary ? " (primary)" : "", why)});
+    tell_coordinator(self, d,
+                     fmt::format("a failure of {} could not be journaled ({}): nothing acts on "
+                                 "it until it is; retrying",
+                                 instance, why));
+  }
+  st.unwritten[instance] = std::move(c);
+  arm_retry(self);
+}
+
+// Persists one detection; only what is persisted is published and, if marked
+// so, handed to the coordinator: nobody acts on a detection that is not in
+// the database.
+void write_detection(classifier_ptr self, classified c) {
+  auto store = lookup<store_actor>(self->system(), names::store);
+  if (!store) {
+    spdlog::error("{} detection for {} not persisted (store unavailable): not acting on it yet",
+                  to_string(c.detection.type), c.detection.instance.value);
+    if (c.forward)
+      keep_unwritten(self, std::move(c), "the store is not running");
+    return;
+  }
+  self->request(store, std::chrono::seconds(10), c.detection)
+      .then(
+          [self, c](detection_id id) mutable {
+            auto& d = c.detection;
+            d.id = id;
+            self->state.rules.persisted(d, id);
+            spdlog::log(d.level == severity::critical ? spdlog::level::warn : spdlog::level::info,
+                        "detection #{} [{}/{}] {}", id.value, to_string(d.type), to_string(d.level),
+                        d.evidence);
+            publish_event(self->system(),
+                          {0, 0, event_kind::detection, d.service, d.instance, switchover_id{0},
+                           fmt::format("detection #{} [{}/{}{}] {}", id.value, to_string(d.type),
+                                       to_string(d.level), d.affects_primary ? ", primary" : "",
+                                       d.evidence)});
+            if (!c.forward)
+              return;
+            auto& st = self->state;
+            if (st.unwritten.empty())
+              st.retry_delay = failure_classifier_state::first_retry;
+            if (st.announced.erase(d.instance.value) > 0)
+              tell_coordinator(self, d, {}); // in order: before the detection itself
+            if (auto coord = lookup<coordinator_actor>(self->system(), names::coordinator))
+              self->send(coord, std::move(d));
+          },
+          [self, c](caf::error& err) mutable {
+            auto why = describe(err);
+            spdlog::error("{} detection for {} could not be persisted ({}): not acting on it{}",
+                          to_string(c.detection.type), c.detection.instance.value, why,
+                          c.forward ? " until it is" : "");
+            if (c.forward)
+              keep_unwritten(self, std::move(c), why);
+          });
+}
+
+// At start: the health transitions an earlier switchyardd recorded within the
+// flapping window count towards flapping here too.
+void load_flapping_history(classifier_ptr self, caf::timespan window) {
+  auto store = lookup<store_actor>(self->system(), names::store);
+  if (!store)
+    return;
+  auto wall_now = wall_clock_ms();
+  auto since = wall_now - std::chrono::duration_cast<std::chrono::milliseconds>(window).count();
+  self->request(store, std::chrono::seconds(10), health_history_query{since})
+      .then(
+          [self, wall_now](health_event_list& events) {
+            auto now = self->clock().now();
+            for (const auto& e : events)
+              self->state.rules.remember_transition(
+                  e.service.value, e.instance.value,
+                  now - std::chrono::milliseconds(std::max<std::int64_t>(0, wall_now - e.at_ms)),
+                  now);
+          },
+          [](caf::error& err) {
+            spdlog::warn("classifier: the health history could not be read ({}): flapping "
+                         "counts from now",
+                         describe(err));
+          });
+}
+
+// Persists each detection in order (see write_detection).
 void persist(classifier_ptr self, classification out) {
   if (out.wake_after)
     self->delayed_send(self, *out.wake_after, hold_atom::value);
-  if (out.detections.empty())
-    return;
-  auto store = lookup<store_actor>(self->system(), names::store);
-  if (!store) {
-    for (const auto& c : out.detections)
-      spdlog::error("{} detection for {} not persisted (store unavailable): not acting on it",
-                    to_string(c.detection.type), c.detection.instance.value);
-    return;
-  }
-  for (auto& c : out.detections) {
-    self->request(store, std::chrono::seconds(10), c.detection)
-        .then(
-            [self, c](detection_id id) mutable {
-              auto& d = c.detection;
-              d.id = id;
-              self->state.rules.persisted(d, id);
-              spdlog::log(d.level == severity::critical ? spdlog::level::warn : spdlog::level::info,
-                          "detection #{} [{}/{}] {}", id.value, to_string(d.type),
-                          to_string(d.level), d.evidence);
-              publish_event(self->system(),
-                            {0, 0, event_kind::detection, d.service, d.instance, switchover_id{0},
-                             fmt::format("detection #{} [{}/{}{}] {}", id.value, to_string(d.type),
-                                         to_string(d.level), d.affects_primary ? ", primary" : "",
-                                         d.evidence)});
-              if (!c.forward)
-                return;
-              if (auto coord = lookup<coordinator_actor>(self->system(), names::coordinator))
-                self->send(coord, std::move(d));
-            },
-            [d = c.detection](caf::error& err) {
-              spdlog::error("{} detection for {} could not be persisted ({}): not acting on it",
-                            to_string(d.type), d.instance.value, describe(err));
-            });
-  }
+  for (auto& c : out.detections)
+    write_detection(self, std::move(c));
 }
 
 } // namespace
@@ -81,7 +184,12 @@ failure_classifier(classifier_full_actor::stateful_pointer<failure_classifier_st
           self->send(perf, topo); // it names the primary in degraded detections
         self->state.rules.set_primary(topo.service.value, topo.primary.value, self->clock().now());
       },
-      [self](hold_atom) { persist(self, self->state.rules.release_due(self->clock().now())); },
+      // Held failures due, and detections whose write failed (both on this timer).
+      [self](hold_atom) {
+        persist(self, self->state.rules.release_due(self->clock().now()));
+        if (self->state.retry_armed)
+          retry_unwritten(self);
+      },
       // Recorded, never handed to the coordinator: a degraded instance is not failed over.
       [self](performance_verdict& v) {
         failure_detection d;
@@ -102,8 +210,11 @@ failure_classifier(classifier_full_actor::stateful_pointer<failure_classifier_st
         if (auto perf = lookup<performance_monitor_actor>(self->system(), names::performance))
           self->send(perf, update); // reloaded services
         auto& st = self->state;
-        if (!st.configured)
+        if (!st.configured) {
           st.rules.set_settings(update.cfg->orchestrator.detection);
+          load_flapping_history(self,
+                                caf::timespan{update.cfg->orchestrator.detection.flapping.window});
+        }
         st.configured = true;
         st.rules.configure(update.cfg->services);
       },

@@ -1,8 +1,16 @@
 // The failure classifier actor: receives every health transition, forwards it
 // to the coordinator (live view) and the store (history), and turns the ones
 // that matter into detections (failure_rules) that are persisted before the
-// coordinator sees them. Held failures wait on its own timers.
+// coordinator sees them. Held failures wait on its own timers. A detection
+// the coordinator would act on that cannot be written (a full disk) is kept
+// and written again on the same timers while its failure lasts, and the
+// coordinator is told meanwhile (the service is not ready).
 #pragma once
+
+#include <chrono>
+#include <map>
+#include <set>
+#include <string>
 
 #include "actors/failure_rules.hpp"
 #include "config/model.hpp"
@@ -15,6 +23,15 @@ struct failure_classifier_state {
   static inline const char* const name = "failure_classifier";
   failure_rules rules;
   bool configured = false; ///< a config_update was applied
+  /// Per instance: a detection to hand to the coordinator whose write failed;
+  /// written again every `retry_delay` while the failure lasts.
+  std::map<std::string, classified> unwritten;
+  /// Instances the coordinator was told have an unjournaled failure.
+  std::set<std::string> announced;
+  caf::timespan retry_delay = first_retry;
+  bool retry_armed = false;
+  static constexpr caf::timespan first_retry = std::chrono::seconds(1);
+  static constexpr caf::timespan last_retry = std::chrono::seconds(10);
 };
 
 /// Takes its configuration as a config_update, first from whoever spawns it

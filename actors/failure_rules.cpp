@@ -59,6 +59,18 @@ void failure_rules::configure(const std::vector<config::service_settings>& servi
   std::erase_if(down_sites_, [this](const std::string& s) { return !sites_.count(s); });
 }
 
+void failure_rules::remember_transition(const std::string& service, const std::string& instance,
+                                        time_point at, time_point now) {
+  auto window = caf::timespan{settings_.flapping.window};
+  if (now - at > window)
+    return;
+  auto& info = instances_[instance];
+  if (info.service.empty())
+    info.service = service;
+  info.transitions.insert(std::upper_bound(info.transitions.begin(), info.transitions.end(), at),
+                          at);
+}
+
 void failure_rules::set_primary(const std::string& service, const std::string& instance,
                                 time_point now) {
   deps_.set_primary(service, instance, now);

@@ -69,6 +69,11 @@ public:
   ///   window: one `site_wide` detection (critical).
   classification classify(const health_transition& t, time_point now);
 
+  /// A transition seen before a restart, at `at` (before `now`): counts
+  /// towards flapping as if this process had seen it.
+  void remember_transition(const std::string& service, const std::string& instance, time_point at,
+                           time_point now);
+
   /// Releases the held failures that are due at `now`.
   classification release_due(time_point now);
 

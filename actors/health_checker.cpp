@@ -48,7 +48,12 @@ health_checker_state::verdict health_checker_state::judge(probe_outcome got, pro
   // A dropped connection that the next probe cannot replace is a crash seen
   // early: there is no point in waiting for `fall` more probes.
   bool fast = confirming && !outcome.ok;
-  auto changed = fast || !phi_reason.empty() ? tracker->force_down() : tracker->observe(outcome.ok);
+  // When this probe was sent: the tracker keeps it for the first probe of a
+  // streak, where an outage's downtime starts (availability).
+  auto reported = caf::make_timestamp();
+  auto sent = reported - std::chrono::duration_cast<caf::timespan>(outcome.latency);
+  auto changed =
+      fast || !phi_reason.empty() ? tracker->force_down(sent) : tracker->observe(outcome.ok, sent);
   if (!changed)
     return r;
   r.transition = health_transition{
@@ -58,9 +63,10 @@ health_checker_state::verdict health_checker_state::judge(probe_outcome got, pro
       *changed,
       phi_reason.empty() ? outcome.detail : phi_reason + "; last probe: " + outcome.detail,
       tracker->streak(),
-      caf::make_timestamp(),
+      reported,
       outcome.refused,
-      fast};
+      fast,
+      tracker->streak_since()};
   auto lvl = *changed == health_status::healthy ? spdlog::level::info : spdlog::level::warn;
   spdlog::log(lvl, "{}/{}: {} -> {} after {} probes ({}){}", service.value, instance.value,
               to_string(before), to_string(*changed), tracker->streak(), r.transition->reason,

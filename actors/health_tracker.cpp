@@ -6,10 +6,11 @@ health_tracker::health_tracker(int rise, int fall)
     : rise_(static_cast<std::uint32_t>(rise < 1 ? 1 : rise)),
       fall_(static_cast<std::uint32_t>(fall < 1 ? 1 : fall)) {}
 
-std::optional<health_status> health_tracker::observe(bool ok) {
-  if (streak_ == 0 || ok != last_ok_)
+std::optional<health_status> health_tracker::observe(bool ok, caf::timestamp at) {
+  if (streak_ == 0 || ok != last_ok_) {
     streak_ = 1;
-  else
+    since_ = at;
+  } else
     ++streak_;
   last_ok_ = ok;
   auto next = status_;
@@ -23,10 +24,10 @@ std::optional<health_status> health_tracker::observe(bool ok) {
   return next;
 }
 
-std::optional<health_status> health_tracker::force_down() {
+std::optional<health_status> health_tracker::force_down(caf::timestamp at) {
   auto before = status_;
   // Counted like any failure (the streak goes on), so a recovery still needs `rise` successes.
-  observe(false);
+  observe(false, at);
   status_ = health_status::unhealthy;
   if (status_ == before)
     return std::nullopt;

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include <fcntl.h>
@@ -22,6 +23,8 @@ namespace {
 constexpr std::size_t max_request = 8192;
 constexpr std::size_t max_connections = 64;
 constexpr auto connection_timeout = std::chrono::seconds(10);
+// A scraper sends its request at once; a connection silent this long is idle.
+constexpr auto first_byte_timeout = std::chrono::seconds(2);
 
 std::string response(int status, const char* reason, const std::string& content_type,
                      const std::string& body, bool head_only = false,
@@ -61,7 +64,18 @@ struct connection {
   bool responded = false; // `out` is set
   bool draining = false;  // everything sent, write side shut: read until EOF
   std::chrono::steady_clock::time_point deadline;
+  std::chrono::steady_clock::time_point accepted;
 };
+
+// At the cap, the connection to close for a new one: the oldest that has not
+// sent a complete request (being answered is not idle), or none.
+std::optional<std::size_t> oldest_idle(const std::vector<connection>& conns) {
+  std::optional<std::size_t> found;
+  for (std::size_t i = 0; i < conns.size(); ++i)
+    if (!conns[i].responded && (!found || conns[i].accepted < conns[*found].accepted))
+      found = i;
+  return found;
+}
 
 } // namespace
 
@@ -201,8 +215,11 @@ void http_server::run() {
           close_conn(k);
           continue;
         }
-        if (got > 0)
+        if (got > 0) {
+          if (c.in.empty()) // it spoke: the full timeout from its start
+            c.deadline = c.accepted + connection_timeout;
           c.in.append(buf, static_cast<std::size_t>(got));
+        }
         if (c.in.find("\r\n\r\n") != std::string::npos) {
           c.out = http_response_for(c.in, reg_);
           c.responded = true;
@@ -244,10 +261,15 @@ void http_server::run() {
         if (fd < 0)
           break;
         if (conns.size() >= max_connections) {
-          ::close(fd);
-          continue;
+          // Idle connections must not starve a scrape: the oldest goes.
+          auto idle = oldest_idle(conns);
+          if (!idle) {
+            ::close(fd); // every slot is answering a request
+            continue;
+          }
+          close_conn(*idle);
         }
-        conns.push_back({fd, {}, {}, 0, false, false, now + connection_timeout});
+        conns.push_back({fd, {}, {}, 0, false, false, now + first_byte_timeout, now});
       }
     }
   }

@@ -1,8 +1,10 @@
 // GET /metrics: a small HTTP/1.1 server on its own thread (plain sockets and
 // poll) that serves the metrics registry in the Prometheus text format.
 // One request per connection (Connection: close); 404 for other paths, 405
-// for other methods, 431 for requests over 8 KiB; idle connections are
-// closed after 10 s.
+// for other methods, 431 for requests over 8 KiB. At most 64 connections:
+// one that sent nothing is closed after 2 s, any other after 10 s, and at
+// the cap a new connection replaces the oldest one that has not sent a
+// complete request (idle connections cannot keep a scrape out).
 #pragma once
 
 #include <atomic>

@@ -46,6 +46,17 @@ std::string choose_target(const config::service_settings& svc, const service_sta
   return best == nullptr ? std::string{} : best->name;
 }
 
+// The instances of `svc` on `site` that are not healthy: a failback to the
+// site is refused while there is any (see assess_site).
+std::vector<std::string> not_ready_on(const config::service_settings& svc, const service_state& st,
+                                      const std::string& site) {
+  std::vector<std::string> down;
+  for (const auto& inst : svc.instances)
+    if (inst.site == site && health_of(st, inst.name) != health_status::healthy)
+      down.push_back(inst.name);
+  return down;
+}
+
 } // namespace
 
 site_record assess_site(const site_assessment_input& in) {
@@ -62,12 +73,15 @@ site_record assess_site(const site_assessment_input& in) {
     r.blockers.push_back(fmt::format("from and to are the same site ('{}')", in.from_site));
   if (!r.blockers.empty())
     return r;
+  const bool back =
+      in.operation == site_operation::failback || in.operation == site_operation::drill_failback;
   std::map<std::string, const service_state*> state_of;
   for (const auto& st : in.states)
     state_of[st.service.value] = &st;
   config::dependency_graph graph{cfg.services};
   auto order = graph.topological_order().value_or(std::vector<std::string>{});
   std::map<std::string, std::uint32_t> level_of; // participants only
+  std::vector<std::string> cannot_return;        // warnings: no failback possible now
   for (const auto& name : order) {
     const auto* svc = cfg.find_service(name);
     auto s = state_of.find(name);
@@ -75,6 +89,11 @@ site_record assess_site(const site_assessment_input& in) {
       continue;
     const auto& st = *s->second;
     const auto* primary = svc->find_instance(st.primary.value);
+    if (!in.only.empty() && in.only.count(name) == 0) {
+      r.untouched.push_back(
+          fmt::format("{}: not moved by the drill (primary {})", name, st.primary.value));
+      continue;
+    }
     if (primary == nullptr || primary->site != in.from_site) {
       r.untouched.push_back(fmt::format("{}: primary {} is on site {}", name, st.primary.value,
                                         primary == nullptr ? "?" : primary->site));
@@ -114,8 +133,6 @@ site_record assess_site(const site_assessment_input& in) {
     else if (std::any_of(st.maintenance.begin(), st.maintenance.end(),
                          [](const auto& m) { return m.instance.value.empty(); }))
       p.blocker = "the service is in maintenance";
-    const bool back =
-        in.operation == site_operation::failback || in.operation == site_operation::drill_failback;
     if (back && p.blocker.empty())
       for (const auto& inst : svc->instances)
         if (inst.site == in.to_site && health_of(st, inst.name) != health_status::healthy) {
@@ -123,10 +140,29 @@ site_record assess_site(const site_assessment_input& in) {
                                   to_string(health_of(st, inst.name)));
           break;
         }
+    // The way back: a failback needs every instance on the site left healthy.
+    if (!back && p.blocker.empty()) {
+      auto down = not_ready_on(*svc, st, in.from_site);
+      std::vector<std::string> states_of;
+      for (const auto& d : down)
+        states_of.push_back(fmt::format("{} is {}", d, to_string(health_of(st, d))));
+      if (!down.empty() && in.then_failback)
+        p.blocker = fmt::format("its failback to site {} could not run: {}; the drill would leave "
+                                "it on site {} (bring {} back first, or drill with --no-failback)",
+                                in.from_site, fmt::join(states_of, ", "), in.to_site,
+                                fmt::join(down, ", "));
+      else if (!down.empty())
+        cannot_return.push_back(fmt::format("{}: {}", name, fmt::join(states_of, ", ")));
+    }
     if (!p.blocker.empty())
       r.blockers.push_back(fmt::format("{}: {}", name, p.blocker));
     r.participants.push_back(std::move(p));
   }
+  if (!cannot_return.empty())
+    r.detail = fmt::format("warning: a failback to site {} could not run now (it needs every "
+                           "instance there healthy): {}; a DR drill (over and back) would be "
+                           "refused",
+                           in.from_site, fmt::join(cannot_return, "; "));
   std::stable_sort(r.participants.begin(), r.participants.end(),
                    [](const auto& a, const auto& b) { return a.level < b.level; });
   if (r.participants.empty())

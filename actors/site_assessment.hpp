@@ -5,6 +5,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -23,13 +24,22 @@ struct site_assessment_input {
   /// Preferred target per service (a drill's failback: where it started);
   /// used when healthy, otherwise the best instance on the site.
   std::map<std::string, std::string> preferred;
+  /// When not empty, only these services take part (a drill's failback: the
+  /// ones its switchover moved); the others are listed as untouched.
+  std::set<std::string> only{};
+  /// A failback to `from_site` follows (a drill's switchover leg): a
+  /// participant that could not be failed back now is a blocker. Without it
+  /// (a switchover, a drill with --no-failback) it is a warning in `detail`.
+  bool then_failback = false;
 };
 
 /// The participants in order of work (level by level, file order within a
 /// level), the untouched services, and the blockers the view shows (unknown
 /// site, no healthy target, maintenance, a switchover in flight; for a
 /// failback, any instance of a participant on the site returned to that is
-/// not healthy). Estimates are filled in by estimate_rto once plans are known.
+/// not healthy; with `then_failback`, the same for the failback that follows:
+/// any instance of a participant on the site left that is not healthy).
+/// Estimates are filled in by estimate_rto once plans are known.
 site_record assess_site(const site_assessment_input& in);
 
 /// The participants of `level`, in batches of at most `parallelism`.

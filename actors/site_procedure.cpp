@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/directory.hpp"
+#include "actors/drill_outcome.hpp"
 #include "actors/event_hub.hpp"
 #include "actors/fault_injection.hpp"
 #include "actors/site_assessment.hpp"
@@ -99,9 +100,7 @@ void site_procedure::announce(const site_record& r, const std::string& summary, 
                                   service_id{}, instance_id{}, switchover_id{0}, text});
 }
 
-caf::expected<site_record>
-site_procedure::assess(const site_request& req,
-                       const std::map<std::string, std::string>& preferred) {
+caf::expected<site_record> site_procedure::assess(const site_request& req, const leg_scope& scope) {
   auto known = [&](const std::string& s) {
     return std::any_of(cfg_->sites.begin(), cfg_->sites.end(),
                        [&](const config::site_settings& x) { return x.name == s; });
@@ -120,7 +119,8 @@ site_procedure::assess(const site_request& req,
   auto states = coordinator_state();
   if (!states)
     return states.error();
-  auto r = assess_site({cfg_.get(), *states, req.from_site, req.to_site, req.operation, preferred});
+  auto r = assess_site({cfg_.get(), *states, req.from_site, req.to_site, req.operation,
+                        scope.preferred, scope.only, scope.then_failback});
   r.principal = req.principal;
   r.reason = req.reason;
   // Each participant's own plan and pre-checks, as a dry run of its
@@ -610,10 +610,9 @@ void site_procedure::verify(site_record& r) {
                  : fmt::format("switched, but verification failed: {}", fmt::join(failed, "; "));
 }
 
-caf::expected<site_record>
-site_procedure::run(const site_request& req, std::int64_t drill,
-                    const std::map<std::string, std::string>& preferred) {
-  auto assessed = assess(req, preferred);
+caf::expected<site_record> site_procedure::run(const site_request& req, std::int64_t drill,
+                                               const leg_scope& scope) {
+  auto assessed = assess(req, scope);
   if (!assessed)
     return assessed.error();
   auto r = std::move(*assessed);
@@ -681,6 +680,20 @@ caf::expected<drill_report> site_procedure::drill(const drill_request& req) {
         sy_errc::invalid_config,
         fmt::format("every primary is on site {} already: nothing to drill", req.site));
   }
+  // Refused before anything is recorded or moved when the view says it
+  // cannot run, the way back included (nothing is recorded: id 0).
+  const leg_scope first_scope{{}, {}, req.failback};
+  auto pre =
+      assess({from, req.site, req.principal, req.reason, true, site_operation::drill}, first_scope);
+  if (!pre)
+    return pre.error();
+  if (!pre->blockers.empty()) {
+    report.finished_ms = wall_clock_ms();
+    report.detail = fmt::format("refused, nothing was changed: {}", fmt::join(pre->blockers, "; "));
+    spdlog::warn("drill {} -> {} requested by {} refused: {}", from, req.site, req.principal,
+                 report.detail);
+    return report;
+  }
   std::map<std::string, std::string> started_on; // service -> its primary at the start
   for (const auto& st : *states)
     started_on[st.service.value] = st.primary.value;
@@ -697,7 +710,9 @@ caf::expected<drill_report> site_procedure::drill(const drill_request& req) {
       from,          req.site,
       req.principal, req.reason.empty() ? fmt::format("drill #{}", report.id) : req.reason,
       false,         site_operation::drill};
-  auto first = run(leg, report.id);
+  // With a failback, what could not come back now is a blocker: a drill
+  // must not leave a service on the other site.
+  auto first = run(leg, report.id, first_scope);
   std::vector<std::string> problems;
   if (!first) {
     problems.push_back(describe(first.error()));
@@ -739,22 +754,26 @@ caf::expected<drill_report> site_procedure::drill(const drill_request& req) {
   if (first && first->state == site_state::completed && req.failback) {
     // Back to where each primary started; the old site must be ready first
     // (its instances healthy again after being demoted).
-    std::map<std::string, std::string> preferred;
-    for (const auto& p : first->participants)
-      preferred[p.service.value] = p.from.value;
+    // Only what the drill moved comes back (a service whose primary was on
+    // the drilled site already stays where it is).
+    leg_scope scope;
+    for (const auto& p : first->participants) {
+      scope.preferred[p.service.value] = p.from.value;
+      scope.only.insert(p.service.value);
+    }
     site_request back{req.site,      from,
                       req.principal, fmt::format("drill #{} failback", report.id),
                       true,          site_operation::drill_failback};
     auto deadline =
         std::chrono::steady_clock::now() + cfg_->orchestrator.site_switchover.verify_timeout;
     while (true) {
-      auto a = assess(back, preferred);
+      auto a = assess(back, scope);
       if (!a || a->blockers.empty() || std::chrono::steady_clock::now() > deadline)
         break;
       std::this_thread::sleep_for(2 * poll_interval);
     }
     back.dry_run = false;
-    auto second = run(back, report.id, preferred);
+    auto second = run(back, report.id, scope);
     if (!second) {
       problems.push_back("failback: " + describe(second.error()));
     } else {
@@ -774,13 +793,7 @@ caf::expected<drill_report> site_procedure::drill(const drill_request& req) {
     }
   }
   report.finished_ms = wall_clock_ms();
-  report.passed = problems.empty() && !report.services.empty() &&
-                  std::all_of(report.services.begin(), report.services.end(),
-                              [](const auto& s) { return s.passed; });
-  report.detail = problems.empty() ? fmt::format("{} service(s) drilled, overall RTO {} ms{}",
-                                                 report.services.size(), report.rto_ms,
-                                                 req.failback ? ", topology restored" : "")
-                                   : fmt::format("{}", fmt::join(problems, "; "));
+  settle_drill(report, problems);
   if (auto saved = ask<std::int64_t>(self_, store, caf::timespan{ask_timeout}, drill_save{report});
       !saved)
     spdlog::error("drill #{}: the report could not be stored: {}", report.id,

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,15 @@
 
 namespace switchyard::actors {
 
+/// What a leg of a drill adds to a site switchover's assessment (see
+/// site_assessment_input): preferred targets, the services it may move, and
+/// whether a failback follows.
+struct leg_scope {
+  std::map<std::string, std::string> preferred{};
+  std::set<std::string> only{};
+  bool then_failback = false;
+};
+
 class site_procedure {
 public:
   site_procedure(caf::blocking_actor* self, std::shared_ptr<const config::switchyard_config> cfg)
@@ -24,15 +34,16 @@ public:
 
   /// The impact assessment (dry run): the view's blockers plus each
   /// participant's plan (estimated time) and pre-checks, and position gaps.
-  caf::expected<site_record> assess(const site_request& req,
-                                    const std::map<std::string, std::string>& preferred = {});
+  caf::expected<site_record> assess(const site_request& req, const leg_scope& scope = {});
 
   /// A site switchover or failback: assess, prepare all, decide, commit,
   /// verify. Refused (state aborted, not journaled) when anything blocks it.
   caf::expected<site_record> run(const site_request& req, std::int64_t drill = 0,
-                                 const std::map<std::string, std::string>& preferred = {});
+                                 const leg_scope& scope = {});
 
-  /// A DR drill: a site switchover to `req.site`, then (by default) back.
+  /// A DR drill: a site switchover to `req.site`, then (by default) back,
+  /// moving back only what it moved. Refused before anything moves when the
+  /// way back could not run now (an instance on the site left is not healthy).
   caf::expected<drill_report> drill(const drill_request& req);
 
   /// At start: site switchovers a stopped switchyardd left unfinished.

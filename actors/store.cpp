@@ -19,16 +19,65 @@ template <class T> caf::result<T> reply(caf::expected<T> x, const char* what) {
   return x;
 }
 
-caf::result<caf::ok_atom> reply_ok(caf::expected<void> x, const char* what) {
-  if (!x) {
-    spdlog::error("store: {} failed: {}", what, describe(x.error()));
-    return x.error();
-  }
-  return caf::ok_atom::value;
-}
-
 using store_self = store_actor::stateful_pointer<store_state>;
 using steady = std::chrono::steady_clock;
+
+// What a journal write records, as the label of
+// switchyard_journal_write_failures_total (each is shown at 0 from the start).
+constexpr const char* journal_records[] = {"health",   "detection", "switchover", "step",
+                                           "decision", "plan",      "audit",      "maintenance",
+                                           "config",   "site",      "drill"};
+
+metrics::counter& write_failures(const char* record) {
+  return metrics::registry::global().counter_for(
+      "switchyard_journal_write_failures_total",
+      "Journal writes that failed (nothing of them was written), by what they record.",
+      {{"record", record}});
+}
+
+// A failed write: counted, and an alert when writes start failing (not for
+// every one while they do); the requester gets the error and must not act.
+void write_failed(store_self self, const char* record, const caf::error& err) {
+  write_failures(record).inc();
+  auto& st = self->state;
+  if (st.failed_writes++ == 0)
+    publish_event(self->system(),
+                  {0, 0, event_kind::alert, service_id{}, instance_id{}, switchover_id{0},
+                   fmt::format("ALERT: journal writes are failing ({} write: {}): nothing that "
+                               "needs a journal row is done until they succeed",
+                               record, describe(err))});
+}
+
+// A write succeeded: if writes had been failing, say that they work again.
+void write_succeeded(store_self self) {
+  auto& st = self->state;
+  if (st.failed_writes == 0)
+    return;
+  spdlog::info("store: journal writes succeed again after {} failed", st.failed_writes);
+  publish_event(self->system(),
+                {0, 0, event_kind::alert, service_id{}, instance_id{}, switchover_id{0},
+                 fmt::format("journal writes succeed again (after {} failed)", st.failed_writes)});
+  st.failed_writes = 0;
+}
+
+// A write answered at once (outside the group commit): counted when it failed.
+template <class T>
+caf::result<T> written(store_self self, caf::expected<T> x, const char* what, const char* record) {
+  if (!x) {
+    spdlog::error("store: {} failed: {}", what, describe(x.error()));
+    write_failed(self, record, x.error());
+  } else {
+    write_succeeded(self);
+  }
+  return x;
+}
+
+caf::result<caf::ok_atom> written_ok(store_self self, caf::expected<void> x, const char* what,
+                                     const char* record) {
+  if (!x)
+    return written<caf::ok_atom>(self, x.error(), what, record);
+  return written<caf::ok_atom>(self, caf::ok_atom::value, what, record);
+}
 
 struct store_metrics {
   metrics::histogram& write_seconds = metrics::registry::global().histogram_for(
@@ -110,7 +159,8 @@ void enqueue(store_self self, pending_write w) {
 // A journal write answered with T after the commit; `on_commit` runs (e.g. to
 // count it) only when it was written.
 template <class T, class Write, class OnCommit>
-caf::result<T> journal(store_self self, const char* what, Write write, OnCommit on_commit) {
+caf::result<T> journal(store_self self, const char* what, const char* record, Write write,
+                       OnCommit on_commit) {
   auto rp = self->make_response_promise<T>();
   auto result = std::make_shared<caf::expected<T>>(caf::error{});
   enqueue(self, {[result, write, what]() mutable {
@@ -119,12 +169,13 @@ caf::result<T> journal(store_self self, const char* what, Write write, OnCommit 
                      spdlog::error("store: {} failed: {}", what, describe(result->error()));
                    return static_cast<bool>(*result);
                  },
-                 [rp, result, on_commit](const caf::error& commit_error) mutable {
-                   if (commit_error) {
-                     rp.deliver(commit_error);
-                   } else if (!*result) {
-                     rp.deliver(result->error());
+                 [self, rp, result, on_commit, record](const caf::error& commit_error) mutable {
+                   if (commit_error || !*result) {
+                     auto err = commit_error ? commit_error : result->error();
+                     write_failed(self, record, err);
+                     rp.deliver(err);
                    } else {
+                     write_succeeded(self);
                      on_commit(**result);
                      rp.deliver(std::move(**result));
                    }
@@ -158,6 +209,8 @@ store_actor::behavior_type store_with(store_actor::stateful_pointer<store_state>
   } else {
     // Switchovers a stopped switchyardd left running are resumed by the coordinator.
     self->state.db = std::move(*opened);
+    for (const auto* record : journal_records)
+      write_failures(record); // every series from the start, at 0
     spdlog::info("store: {} (schema v{}, journal {})", path, self->state.db->schema_version(),
                  self->state.db->journal_mode());
   }
@@ -170,15 +223,19 @@ store_actor::behavior_type store_with(store_actor::stateful_pointer<store_state>
                            *lost = r.error();
                          return static_cast<bool>(r);
                        },
-                       [lost](const caf::error& commit_error) {
-                         if (commit_error || *lost)
-                           spdlog::warn("store: health history row lost: {}",
-                                        describe(commit_error ? commit_error : *lost));
+                       [self, lost](const caf::error& commit_error) {
+                         if (commit_error || *lost) {
+                           auto err = commit_error ? commit_error : *lost;
+                           spdlog::warn("store: health history row lost: {}", describe(err));
+                           write_failed(self, "health", err);
+                         } else {
+                           write_succeeded(self);
+                         }
                        }});
       },
       [self](failure_detection& d) -> caf::result<detection_id> {
         return journal<detection_id>(
-            self, "recording a detection",
+            self, "recording a detection", "detection",
             [self, d] { return self->state.db->record_detection(d); },
             [type = d.type, level = d.level](const detection_id&) {
               metrics::registry::global()
@@ -193,16 +250,16 @@ store_actor::behavior_type store_with(store_actor::stateful_pointer<store_state>
       },
       [self](failover_plan& p) -> caf::result<std::int64_t> {
         flush(self); // answer in order: after the writes received before
-        return reply(self->state.db->save_plan(p), "saving a plan");
+        return written(self, self->state.db->save_plan(p), "saving a plan", "plan");
       },
       [self](switchover_start& s) -> caf::result<switchover_id> {
         return journal<switchover_id>(
-            self, "opening a switchover", [self, s] { return self->state.db->open_switchover(s); },
-            [](const switchover_id&) {});
+            self, "opening a switchover", "switchover",
+            [self, s] { return self->state.db->open_switchover(s); }, [](const switchover_id&) {});
       },
       [self](switchover_opening& o) -> caf::result<step_id> {
         return journal<step_id>(
-            self, "opening a switchover with its first step",
+            self, "opening a switchover with its first step", "switchover",
             [self, o] { return self->state.db->open_switchover_with_step(o.start, o.first_step); },
             [self, phase = o.first_step.step.phase](const step_id& id) {
               self->state.steps_running[id.value] = {phase, steady::now()};
@@ -210,14 +267,15 @@ store_actor::behavior_type store_with(store_actor::stateful_pointer<store_state>
       },
       [self](step_start& s) -> caf::result<step_id> {
         return journal<step_id>(
-            self, "journaling a step start", [self, s] { return self->state.db->begin_step(s); },
+            self, "journaling a step start", "step",
+            [self, s] { return self->state.db->begin_step(s); },
             [self, phase = s.step.phase](const step_id& id) {
               self->state.steps_running[id.value] = {phase, steady::now()};
             });
       },
       [self](step_finish& s) -> caf::result<caf::ok_atom> {
         return journal<caf::ok_atom>(
-            self, "journaling a step end",
+            self, "journaling a step end", "step",
             [self, s]() -> caf::expected<caf::ok_atom> {
               if (auto r = self->state.db->finish_step(s); !r)
                 return r.error();
@@ -239,7 +297,7 @@ store_actor::behavior_type store_with(store_actor::stateful_pointer<store_state>
       [self](switchover_finish& s) -> caf::result<caf::ok_atom> {
         auto kind = std::make_shared<switchover_kind>(switchover_kind::automatic_failover);
         return journal<caf::ok_atom>(
-            self, "closing a switchover",
+            self, "closing a switchover", "switchover",
             [self, s, kind]() -> caf::expected<caf::ok_atom> {
               if (auto k = self->state.db->switchover_kind_of(s.switchover); k)
                 *kind = *k;
@@ -279,9 +337,14 @@ store_actor::behavior_type store_with(store_actor::stateful_pointer<store_state>
           rows->resize(q.limit);
         return reply(std::move(rows), "listing detections");
       },
+      [self](health_history_query& q) -> caf::result<health_event_list> {
+        flush(self); // answer in order: after the writes received before
+        return reply(self->state.db->health_since(q.since_ms), "reading the health history");
+      },
       [self](decision_record& d) -> caf::result<std::int64_t> {
         flush(self); // answer in order: after the writes received before
-        return reply(self->state.db->record_decision(d), "journaling a decision");
+        return written(self, self->state.db->record_decision(d), "journaling a decision",
+                       "decision");
       },
       [self](decisions_query& q) -> caf::result<decision_record_list> {
         flush(self); // answer in order: after the writes received before
@@ -301,7 +364,7 @@ store_actor::behavior_type store_with(store_actor::stateful_pointer<store_state>
       },
       [self](audit_record& a) -> caf::result<std::int64_t> {
         flush(self); // answer in order: after the writes received before
-        return reply(self->state.db->record_audit(a), "writing the audit trail");
+        return written(self, self->state.db->record_audit(a), "writing the audit trail", "audit");
       },
       [self](audit_query& q) -> caf::result<audit_record_list> {
         flush(self); // answer in order: after the writes received before
@@ -309,16 +372,18 @@ store_actor::behavior_type store_with(store_actor::stateful_pointer<store_state>
       },
       [self](maintenance_record& m) -> caf::result<caf::ok_atom> {
         flush(self); // answer in order: after the writes received before
-        return reply_ok(self->state.db->set_maintenance(m), "recording maintenance");
+        return written_ok(self, self->state.db->set_maintenance(m), "recording maintenance",
+                          "maintenance");
       },
       [self](maintenance_clear& m) -> caf::result<caf::ok_atom> {
         flush(self); // answer in order: after the writes received before
-        return reply_ok(self->state.db->clear_maintenance(m), "ending maintenance");
+        return written_ok(self, self->state.db->clear_maintenance(m), "ending maintenance",
+                          "maintenance");
       },
       [self](config_update& update) -> caf::result<caf::ok_atom> {
         flush(self); // answer in order: after the writes received before
-        return reply_ok(self->state.db->sync_config(*update.cfg),
-                        "recording the reloaded configuration");
+        return written_ok(self, self->state.db->sync_config(*update.cfg),
+                          "recording the reloaded configuration", "config");
       },
       [self](resume_atom) -> caf::result<interrupted_list> {
         flush(self); // answer in order: after the writes received before
@@ -330,7 +395,8 @@ store_actor::behavior_type store_with(store_actor::stateful_pointer<store_state>
       },
       [self](site_save& x) -> caf::result<std::int64_t> {
         flush(self); // answer in order: after the writes received before
-        return reply(self->state.db->save_site(x.record), "journaling a site switchover");
+        return written(self, self->state.db->save_site(x.record), "journaling a site switchover",
+                       "site");
       },
       [self](site_query& q) -> caf::result<site_record_list> {
         flush(self); // answer in order: after the writes received before
@@ -338,7 +404,7 @@ store_actor::behavior_type store_with(store_actor::stateful_pointer<store_state>
       },
       [self](drill_save& x) -> caf::result<std::int64_t> {
         flush(self); // answer in order: after the writes received before
-        return reply(self->state.db->save_drill(x.report), "recording a drill");
+        return written(self, self->state.db->save_drill(x.report), "recording a drill", "drill");
       },
       [self](drill_query& q) -> caf::result<drill_report_list> {
         flush(self); // answer in order: after the writes received before

@@ -47,6 +47,8 @@ struct store_state {
   std::vector<pending_write> batch;
   bool flush_scheduled = false;
   std::uint64_t commits = 0; ///< batches committed (or failed), for benchmarks
+  /// Journal writes failed since the last one that succeeded (0: all well).
+  std::uint64_t failed_writes = 0;
   /// Started steps: phase and start, for switchyard_step_duration_seconds.
   std::unordered_map<std::int64_t, std::pair<step_phase, std::chrono::steady_clock::time_point>>
       steps_running;

@@ -15,6 +15,15 @@ namespace {
 
 using sup_ptr = caf::stateful_actor<supervisor_state>*;
 
+// switchyard_supervisor_restarts_total{child}: created (at 0) when a child is
+// first started, so every supervised child is on /metrics before its first
+// restart (an alert on increase() needs the series to exist beforehand).
+metrics::counter& restarts_counter(const std::string& child) {
+  return metrics::registry::global().counter_for(
+      "switchyard_supervisor_restarts_total", "Children restarted by the supervisor after a crash.",
+      {{"child", child}});
+}
+
 void start_child(sup_ptr self, supervised_child& child) {
   child.handle = child.spec.start(self->system());
   self->monitor(child.handle);
@@ -46,8 +55,10 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self,
   for (auto& spec : children)
     self->state.children.push_back(
         supervised_child{self->state.next_id++, std::move(spec), {}, restart_policy{settings}, 0});
-  for (auto& child : self->state.children)
+  for (auto& child : self->state.children) {
+    restarts_counter(child.spec.name);
     start_child(self, child);
+  }
   self->set_down_handler([self, settings](caf::down_msg& dm) {
     auto& st = self->state;
     if (st.stopping)
@@ -89,11 +100,7 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self,
           if (child.id != id)
             continue; // a child removed meanwhile is simply not found
           ++child.restarts;
-          metrics::registry::global()
-              .counter_for("switchyard_supervisor_restarts_total",
-                           "Children restarted by the supervisor after a crash.",
-                           {{"child", child.spec.name}})
-              .inc();
+          restarts_counter(child.spec.name).inc();
           start_child(self, child);
           spdlog::info("supervisor: {} restarted (restart #{})", child.spec.name, child.restarts);
         }
@@ -114,11 +121,15 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self,
             self->send_exit(i->handle, caf::exit_reason::user_shutdown);
           }
           spdlog::info("supervisor: {} stopped", name);
+          // Gone for good (e.g. an instance removed by a reload): so is its series.
+          metrics::registry::global().remove("switchyard_supervisor_restarts_total",
+                                             {{"child", name}});
           st.children.erase(i);
         }
         for (auto& spec : update.start) {
           st.children.push_back(
               supervised_child{st.next_id++, std::move(spec), {}, restart_policy{settings}, 0});
+          restarts_counter(st.children.back().spec.name);
           start_child(self, st.children.back());
           spdlog::info("supervisor: {} started", st.children.back().spec.name);
         }

@@ -41,12 +41,28 @@ struct counters {
   double seconds_total = 0; ///< time from accepting to answering, summed
 };
 
+constexpr const char* usage_text =
+    "usage: demo_service --name NAME --port PORT [--host HOST] [--role primary|standby] "
+    "[--delay-ms N]\n";
+
 int usage(const char* why) {
-  std::fprintf(stderr,
-               "demo_service: %s\nusage: demo_service --name NAME --port PORT [--host HOST] "
-               "[--role primary|standby] [--delay-ms N]\n",
-               why);
+  std::fprintf(stderr, "demo_service: %s\n%s", why, usage_text);
   return 2;
+}
+
+// --help / -h: what it is and how to start it, on stdout, exit 0.
+int help() {
+  std::printf("demo_service: a tiny HTTP service for the Switchyard demo and tests.\n%s"
+              "  --name NAME         instance name (required)\n"
+              "  --port PORT         TCP port to listen on, 1..65535 (required)\n"
+              "  --host HOST         IPv4 address to listen on (default 127.0.0.1)\n"
+              "  --role ROLE         primary or standby (default standby)\n"
+              "  --delay-ms N        answer every request N ms late, 0..60000 (default 0)\n"
+              "  -h, --help          print this help and exit\n"
+              "Answers GET /health, GET /role, POST /promote, POST /demote, GET /metrics,\n"
+              "POST /delay?ms=N and GET /.\n",
+              usage_text);
+  return 0;
 }
 
 constexpr int request_timeout_ms = 2000; // the whole request head, not per read
@@ -189,6 +205,8 @@ int main(int argc, char** argv) {
   options opt;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
+    if (a == "--help" || a == "-h")
+      return help();
     if (i + 1 >= argc)
       return usage(("missing value for " + a).c_str());
     std::string v = argv[++i];

@@ -305,9 +305,11 @@ int main(int argc, char** argv) {
   switchyard::testing::write_test_tokens((root / "tokens.yaml").string());
   {
     std::ofstream y(root / "switchyard.yaml");
+    // Every watcher uses the viewer token: the stream limits must allow them all.
     y << fmt::format("orchestrator:\n  data_dir: {}\n  metrics_listen: \"off\"\n"
-                     "api:\n  listen: 127.0.0.1:{}\n  tokens_file: tokens.yaml\nservices:\n",
-                     root.string(), api_port);
+                     "api:\n  listen: 127.0.0.1:{}\n  tokens_file: tokens.yaml\n"
+                     "  max_watch_streams: {}\n  max_watch_streams_per_token: {}\nservices:\n",
+                     root.string(), api_port, std::max(o.watchers, 1024), o.watchers);
     for (int i = 0; i < o.services; ++i)
       y << fmt::format("  - name: svc{0:04}\n"
                        "    health_check: {{type: tcp, interval: 1s, timeout: 500ms, rise: 1, "

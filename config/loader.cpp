@@ -15,6 +15,7 @@
 #include <system_error>
 
 #include "config/dependencies.hpp"
+#include "config/file_read.hpp"
 #include "config/yaml_reader.hpp"
 
 namespace switchyard::config {
@@ -381,17 +382,10 @@ void read_tls(yaml_reader& r, const YAML::Node& node, api_settings::tls_settings
       return;
     }
     auto path = resolve_against(r.file(), out);
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec)) {
-      r.fail(node[key], join(f, key), "cannot read " + path + ": it is a directory, not a file");
-      return;
-    }
-    errno = 0;
-    std::ifstream in(path);
-    if (!in)
-      r.fail(node[key], join(f, key),
-             "cannot read " + path + ": " +
-                 (errno != 0 ? std::generic_category().message(errno) : "cannot open"));
+    // The same bounded read as at start (a FIFO or /dev/zero is refused, not read).
+    std::string pem;
+    if (auto why = read_regular_file(path, max_pem_file_bytes, pem); !why.empty())
+      r.fail(node[key], join(f, key), "cannot read " + path + ": " + why);
   };
   read_file_key("cert_file", t.cert_file);
   read_file_key("key_file", t.key_file);
@@ -413,7 +407,9 @@ void read_api(yaml_reader& r, const YAML::Node& node, api_settings& a) {
   const std::string f = "api";
   if (!r.expect_map(node, f))
     return;
-  r.check_keys(node, f, {"listen", "tokens_file", "tls"});
+  r.check_keys(node, f,
+               {"listen", "tokens_file", "tls", "max_watch_streams", "max_watch_streams_per_token",
+                "max_long_calls", "max_long_calls_per_token"});
   r.read(node, "listen", join(f, "listen"), a.listen);
   if (node["listen"].IsDefined() && !valid_listen_address(a.listen))
     r.fail(node["listen"], join(f, "listen"),
@@ -421,6 +417,23 @@ void read_api(yaml_reader& r, const YAML::Node& node, api_settings& a) {
   r.read(node, "tokens_file", join(f, "tokens_file"), a.tokens_file);
   if (node["tls"].IsDefined())
     read_tls(r, node["tls"], a.tls);
+  // A per-token limit above its total would never apply: one written so is an
+  // error, the default one follows a smaller total.
+  auto read_limits = [&](const char* total, const char* per_token, int& t, int& p, int max) {
+    bool ok = r.read(node, total, join(f, total), t, 1, max);
+    if (!r.read(node, per_token, join(f, per_token), p, 1, max) || !ok || p <= t)
+      return;
+    if (!node[per_token].IsDefined())
+      p = t;
+    else
+      r.fail(node[per_token], join(f, per_token),
+             std::to_string(p) + " is more than " + join(f, total) + " (" + std::to_string(t) +
+                 "): one token cannot have more than all of them");
+  };
+  read_limits("max_watch_streams", "max_watch_streams_per_token", a.max_watch_streams,
+              a.max_watch_streams_per_token, 100000);
+  read_limits("max_long_calls", "max_long_calls_per_token", a.max_long_calls,
+              a.max_long_calls_per_token, 1000);
 }
 
 void read_instance(yaml_reader& r, const YAML::Node& node, const std::string& f,
@@ -958,7 +971,7 @@ load_result load_config_text(const std::string& text, const std::string& file_na
 
 load_result load_config_file(const std::string& path) {
   std::string text;
-  if (auto err = read_whole_file(path, text)) {
+  if (auto err = read_whole_file(path, text, max_config_file_bytes)) {
     load_result result;
     result.errors.push_back(std::move(*err));
     return result;

@@ -354,6 +354,16 @@ struct api_settings {
   std::string listen = "127.0.0.1:7400"; ///< host:port; port 0 picks a free one
   std::string tokens_file;               ///< bearer tokens (hashed); relative to the config file
   tls_settings tls;
+  /// WatchEvents streams served at once, in total and per token; beyond
+  /// either the stream is refused (RESOURCE_EXHAUSTED). A stream costs no
+  /// thread, only its queue and its connection's buffers.
+  int max_watch_streams = 1024;
+  int max_watch_streams_per_token = 64;
+  /// Long calls in flight (RequestSwitchover, RequestFailover,
+  /// SiteSwitchover, Drill: each holds a gRPC thread until it answers), in
+  /// total and per token; beyond either the call is refused.
+  int max_long_calls = 16;
+  int max_long_calls_per_token = 4;
 
   /// True if `listen` names a loopback host: 127.0.0.0/8, [::1] or localhost.
   /// Anything else (0.0.0.0, [::], a name) may be reachable from the network.

@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "config/file_read.hpp"
 #include "config/yaml_reader.hpp"
 
 namespace switchyard::config {
@@ -52,7 +53,7 @@ std::optional<api_token> find_token(const std::vector<api_token>& tokens,
 tokens_result load_tokens_file(const std::string& path) {
   tokens_result result;
   std::string text;
-  if (auto err = read_whole_file(path, text)) {
+  if (auto err = read_whole_file(path, text, max_tokens_file_bytes)) {
     result.errors.push_back(std::move(*err));
     return result;
   }

@@ -2,13 +2,10 @@
 // or unknown key into a config_error instead of an exception.
 #include "config/yaml_reader.hpp"
 
-#include <cerrno>
-#include <filesystem>
-#include <fstream>
 #include <limits>
 #include <map>
-#include <sstream>
-#include <system_error>
+
+#include "config/file_read.hpp"
 
 namespace switchyard::config {
 
@@ -164,22 +161,10 @@ bool yaml_reader::read(const YAML::Node& map, const char* key, const std::string
   return false;
 }
 
-std::optional<config_error> read_whole_file(const std::string& path, std::string& out) {
-  auto cannot_read = [&](const std::string& why) {
+std::optional<config_error> read_whole_file(const std::string& path, std::string& out,
+                                            std::size_t max_bytes) {
+  if (auto why = read_regular_file(path, max_bytes, out); !why.empty())
     return config_error{{path, 0, 0}, "(file)", "cannot read: " + why};
-  };
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    return cannot_read("it is a directory, not a file");
-  errno = 0;
-  std::ifstream in(path);
-  if (!in)
-    return cannot_read(errno != 0 ? std::generic_category().message(errno) : "cannot open");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  if (in.bad())
-    return cannot_read("read error");
-  out = ss.str();
   return std::nullopt;
 }
 

@@ -2,6 +2,7 @@
 // config_error with file:line:column and the field's path; nothing throws.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
@@ -77,9 +78,11 @@ private:
   std::vector<config_error>& errors_;
 };
 
-/// Reads the whole file at `path` into `out`; on failure, the error to report
+/// Reads the whole regular file at `path` (at most `max_bytes`, see
+/// config/file_read.hpp) into `out`; on failure, the error to report
 /// ("<path>:0:0: (file): cannot read: <why>").
-std::optional<config_error> read_whole_file(const std::string& path, std::string& out);
+std::optional<config_error> read_whole_file(const std::string& path, std::string& out,
+                                            std::size_t max_bytes);
 
 /// "services[0]" + "name" -> "services[0].name".
 inline std::string join(const std::string& parent, const std::string& key) {

@@ -48,4 +48,19 @@ typename Inspector::result_type inspect(Inspector& f, failure_detection& x) {
            x.affects_primary, x.evidence, x.at, x.refused);
 }
 
+/// From the classifier to the coordinator: a detection it would act on could
+/// not be journaled (`problem` says why; the classifier retries), or it has
+/// been since, or is no longer needed (`problem` empty). Until then the
+/// service is not ready, and nothing acts on the failure.
+struct unjournaled_detection {
+  service_id service;
+  instance_id instance;
+  std::string problem;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, unjournaled_detection& x) {
+  return f(caf::meta::type_name("unjournaled_detection"), x.service, x.instance, x.problem);
+}
+
 } // namespace switchyard

@@ -45,12 +45,16 @@ struct health_transition {
   bool refused = false;
   /// Seen early: a held connection dropped and the probe run at once failed.
   bool fast = false;
+  /// When the first probe of the streak that led here was sent (for `to` =
+  /// unhealthy: the first failed probe of the episode, where its downtime
+  /// starts); the epoch when not known.
+  caf::timestamp since{};
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, health_transition& x) {
   return f(caf::meta::type_name("health_transition"), x.service, x.instance, x.from, x.to, x.reason,
-           x.streak, x.at, x.refused, x.fast);
+           x.streak, x.at, x.refused, x.fast, x.since);
 }
 
 } // namespace switchyard

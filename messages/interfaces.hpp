@@ -32,6 +32,8 @@ using store_actor = caf::typed_actor<
     caf::replies_to<switchovers_query>::with<switchover_record_list>,
     caf::replies_to<switchover_id>::with<switchover_detail>,
     caf::replies_to<detections_query>::with<detection_record_list>,
+    // health transitions since a time: a restarted classifier's flapping history
+    caf::replies_to<health_history_query>::with<health_event_list>,
     // the coordinator's decisions on detections (shadow ones too): write, newest first
     caf::replies_to<decision_record>::with<std::int64_t>,
     caf::replies_to<decisions_query>::with<decision_record_list>,
@@ -75,6 +77,8 @@ using coordinator_actor =
     caf::typed_actor<caf::reacts_to<health_transition>,
                      // (re)loads the persisted topology from the store; sent to itself at start
                      caf::reacts_to<load_topo_atom>, caf::reacts_to<failure_detection>,
+                     // a detection the classifier could not journal yet (or now could)
+                     caf::reacts_to<unjournaled_detection>,
                      caf::replies_to<get_state_atom>::with<service_state_list>,
                      caf::replies_to<summary_atom>::with<fleet_summary>,
                      // operator-triggered switchover or failover; replies when it has ended

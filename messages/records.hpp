@@ -9,6 +9,7 @@
 #include <caf/meta/type_name.hpp>
 
 #include "messages/detection.hpp"
+#include "messages/health.hpp"
 #include "messages/ids.hpp"
 #include "messages/plan.hpp"
 #include "messages/switchover.hpp"
@@ -157,6 +158,30 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, detections_query& x) {
   return f(caf::meta::type_name("detections_query"), x.service, x.limit);
 }
+
+/// Health transitions recorded since `since_ms` (unix epoch ms), oldest
+/// first: a restarted classifier's flapping history.
+struct health_history_query {
+  std::int64_t since_ms = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, health_history_query& x) {
+  return f(caf::meta::type_name("health_history_query"), x.since_ms);
+}
+
+struct health_event {
+  service_id service;
+  instance_id instance;
+  health_status to = health_status::unknown;
+  std::int64_t at_ms = 0; ///< unix epoch milliseconds
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, health_event& x) {
+  return f(caf::meta::type_name("health_event"), x.service, x.instance, x.to, x.at_ms);
+}
+
+using health_event_list = std::vector<health_event>;
 
 struct decisions_query {
   std::string service;

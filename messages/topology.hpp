@@ -75,11 +75,14 @@ struct fleet_summary {
   std::int32_t instances = 0;
   std::int32_t healthy_instances = 0;
   std::int32_t failovers_in_flight = 0;
+  /// Failures that could not be journaled yet ("service: why"): nothing acts
+  /// on them until they are (the classifier retries).
+  std::vector<std::string> unjournaled;
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, fleet_summary& x) {
   return f(caf::meta::type_name("fleet_summary"), x.services, x.instances, x.healthy_instances,
-           x.failovers_in_flight);
+           x.failovers_in_flight, x.unjournaled);
 }
 
 /// A service's failover plan as the coordinator would make it now, for export.

@@ -1,6 +1,7 @@
 #include "persistence/availability.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <set>
 
 namespace switchyard::persistence {
@@ -44,7 +45,17 @@ uptime sweep(std::set<std::int64_t> points, std::int64_t start_ms, std::int64_t 
   return u;
 }
 
+std::int64_t ms_of(caf::timestamp t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
 } // namespace
+
+std::int64_t entered_at_ms(const health_transition& t) {
+  if (t.to == health_status::unhealthy && t.since.time_since_epoch().count() > 0 && t.since <= t.at)
+    return ms_of(t.since);
+  return ms_of(t.at);
+}
 
 uptime instance_uptime(const std::vector<health_point>& events, std::int64_t start_ms,
                        std::int64_t end_ms) {

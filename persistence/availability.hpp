@@ -28,6 +28,12 @@ struct uptime {
   std::int64_t down_ms = 0;     ///< of which unhealthy
 };
 
+/// When the instance of `t` entered `t.to`, as health_events stores it (unix
+/// epoch milliseconds): for a transition to unhealthy, the first failed probe
+/// of the episode (`t.since`), so that an outage's downtime includes the time
+/// it took to detect; otherwise, and when `since` is unknown, `t.at`.
+std::int64_t entered_at_ms(const health_transition& t);
+
 /// One instance over [start_ms, end_ms). `events` are in time order; the
 /// state at start_ms is that of the last event at or before it (none:
 /// unknown, not observed).

@@ -310,8 +310,13 @@ caf::expected<void> sqlite_store::sync_config(const config::switchyard_config& c
 }
 
 caf::expected<topology_list> sqlite_store::load_topology() {
-  auto st = impl_->stmt("SELECT name, current_primary, epoch, last_failover_ms FROM services "
-                        "WHERE configured = 1 ORDER BY name");
+  // The latest failover is the later of the last completed one and the start
+  // of the newest switchover of any outcome (a failed attempt starts the block
+  // period too, as it does in a running coordinator).
+  auto st = impl_->stmt(
+      "SELECT s.name, s.current_primary, s.epoch, MAX(s.last_failover_ms, COALESCE((SELECT "
+      "MAX(w.started_at_ms) FROM switchovers w WHERE w.service = s.name), 0)) FROM services s "
+      "WHERE s.configured = 1 ORDER BY s.name");
   if (!st)
     return st.error();
   topology_list result;
@@ -339,7 +344,7 @@ caf::expected<void> sqlite_store::record_health(const health_transition& t) {
       .bind(3, std::string(to_string(t.from)))
       .bind(4, std::string(to_string(t.to)))
       .bind(5, t.reason)
-      .bind(6, to_ms(t.at));
+      .bind(6, entered_at_ms(t)); // unhealthy: from the first failed probe (availability)
   return (*st)->run();
 }
 
@@ -802,6 +807,26 @@ caf::expected<std::int64_t> sqlite_store::count_health_events(const std::string&
   return n;
 }
 
+caf::expected<health_event_list> sqlite_store::health_since(std::int64_t since_ms) {
+  auto st = impl_->stmt("SELECT service, instance, to_status, at_ms FROM health_events "
+                        "WHERE at_ms >= ?1 ORDER BY at_ms, id");
+  if (!st)
+    return st.error();
+  (*st)->bind(1, since_ms);
+  health_event_list rows;
+  auto walked = (*st)->each_row([&](const statement& s) {
+    auto to = s.column_text(2);
+    rows.push_back({service_id{s.column_text(0)}, instance_id{s.column_text(1)},
+                    to == "healthy"     ? health_status::healthy
+                    : to == "unhealthy" ? health_status::unhealthy
+                                        : health_status::unknown,
+                    s.column_int(3)});
+  });
+  if (!walked)
+    return walked.error();
+  return rows;
+}
+
 caf::expected<std::int64_t> sqlite_store::record_audit(const audit_record& a) {
   auto st = impl_->stmt("INSERT INTO audit (principal, role, call, arguments, result, at_ms) "
                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
@@ -1179,7 +1204,8 @@ caf::expected<std::int64_t> sqlite_store::save_drill(const drill_report& report)
       (*svc)
           ->bind(1, id)
           .bind(2, s.service.value)
-          .bind(3, std::int64_t{s.passed ? 1 : 0})
+          // A failed drill is no pass for any of its services (LAST DRILL).
+          .bind(3, std::int64_t{s.passed && report.passed ? 1 : 0})
           .bind(4, s.rto_ms)
           .bind(5, s.rpo)
           .bind(6, report.finished_ms);

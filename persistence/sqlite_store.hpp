@@ -122,6 +122,8 @@ public:
   [[nodiscard]] caf::expected<decision_record_list> list_decisions(const std::string& service,
                                                                    std::uint32_t limit);
   [[nodiscard]] caf::expected<std::int64_t> count_health_events(const std::string& instance);
+  /// Health transitions recorded at or after `since_ms`, oldest first.
+  [[nodiscard]] caf::expected<health_event_list> health_since(std::int64_t since_ms);
   /// Availability of `service` (all if empty) and its instances over the
   /// last hour, day and 30 days before `now_ms`, from health_events and the
   /// completed switchovers (who was primary when).

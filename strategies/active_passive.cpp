@@ -232,9 +232,13 @@ execution_result active_passive::execute(const execution_input& in, step_journal
   const auto* old_primary = svc.find_instance(in.old_primary);
   const auto* new_primary = svc.find_instance(in.new_primary);
 
+  // Set by run_step when its action succeeded but the journal write after it
+  // failed: the action's outcome, to say what happened (not "it failed").
+  std::optional<std::string> done_unjournaled;
   // Journals `st`, runs `settings` for it, journals the outcome. Empty on
   // success, otherwise why it failed. Nothing runs that is not journaled.
   auto run_step = [&](const plan_step& st, const config::action_settings& settings) -> std::string {
+    done_unjournaled.reset();
     auto act = make_(settings);
     if (act == nullptr)
       return fmt::format("cannot build a {} action", config::to_string(settings.type));
@@ -263,6 +267,8 @@ execution_result active_passive::execute(const execution_input& in, step_journal
                       in.old_primary, config::to_string(svc.strategy.dead_when));
     }
     auto done = journal.finish_step(step_finish{*id, outcome.ok, outcome.detail});
+    if (!done && outcome.ok)
+      done_unjournaled = outcome.detail;
     if (!done)
       return fmt::format("action {} ({}), but the journal write after it failed: {}",
                          outcome.ok ? "succeeded" : "failed", outcome.detail,
@@ -299,7 +305,13 @@ execution_result active_passive::execute(const execution_input& in, step_journal
       }
       result.failed_step = st.name;
       result.detail = fmt::format("step {} ({}) failed: {}", st.sequence, st.name, why);
-      if (st.phase == step_phase::fence)
+      if (st.phase == step_phase::fence && done_unjournaled)
+        result.alert = fmt::format(
+            "fencing {} succeeded ({}), but the journal write after it failed, so the failover "
+            "stopped there: nothing was promoted and {} is fenced; the service has no primary "
+            "until the journal writes again and a failover is forced ({})",
+            in.old_primary, *done_unjournaled, in.old_primary, why);
+      else if (st.phase == step_phase::fence)
         result.alert = fmt::format(
             "fencing {} failed and it is not confirmed dead: nothing was promoted and it may "
             "still accept writes; isolate it by hand, then force a failover ({})",

@@ -1,38 +1,19 @@
 #include "apps/switchyard/client.hpp"
 
-#include <cerrno>
 #include <chrono>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <sstream>
-#include <system_error>
+
+#include "config/file_read.hpp"
 
 namespace switchyard::cli {
 
 namespace {
 
-// The whole file; false with `why` set when it cannot be read.
+// The whole file; false with `why` set when it cannot be read. Regular files
+// of at most 1 MiB only (config/file_read.hpp): not /dev/zero, not a FIFO.
 bool read_file(const std::string& path, std::string& out, std::string& why) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    why = "it is a directory, not a file";
-    return false;
-  }
-  errno = 0;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    why = errno != 0 ? std::generic_category().message(errno) : "cannot open";
-    return false;
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) {
-    why = "read error";
-    return false;
-  }
-  out = ss.str();
-  return true;
+  why = config::read_regular_file(path, config::max_pem_file_bytes, out);
+  return why.empty();
 }
 
 std::shared_ptr<grpc::ChannelCredentials> credentials(const connection_options& opts) {
@@ -81,8 +62,8 @@ client::client(const connection_options& opts) : opts_(opts) {
   args.SetInt(GRPC_ARG_ENABLE_HTTP_PROXY, 0);
   if (opts_.tls() && !opts_.server_name.empty())
     args.SetString(GRPC_SSL_TARGET_NAME_OVERRIDE_ARG, opts_.server_name);
-  auto channel = grpc::CreateCustomChannel(opts_.server, credentials(opts_), args);
-  stub_ = v1::Switchyard::NewStub(channel);
+  channel_ = grpc::CreateCustomChannel(opts_.server, credentials(opts_), args);
+  stub_ = v1::Switchyard::NewStub(channel_);
 }
 
 std::unique_ptr<grpc::ClientContext> client::context() const {
@@ -130,6 +111,14 @@ const char* code_name(grpc::StatusCode code) {
 
 int client::fail(const grpc::Status& status) const {
   auto code = status.error_code();
+  // A connected channel means the status came from switchyardd itself (e.g.
+  // "the audit trail cannot be written"), not from a failed connection.
+  if (code == grpc::StatusCode::UNAVAILABLE && channel_->GetState(false) == GRPC_CHANNEL_READY) {
+    std::cerr << "switchyard: switchyardd at " << opts_.server
+              << " answered that it cannot do this now (unavailable): " << status.error_message()
+              << '\n';
+    return exit_unavailable;
+  }
   switch (code) {
   case grpc::StatusCode::UNAVAILABLE:
   case grpc::StatusCode::DEADLINE_EXCEEDED:

@@ -14,7 +14,7 @@ namespace switchyard::cli {
 enum exit_code : int {
   exit_ok = 0,
   exit_usage = 1,       ///< bad command line
-  exit_unavailable = 2, ///< switchyardd unreachable or not answering
+  exit_unavailable = 2, ///< switchyardd unreachable, not answering, or answering UNAVAILABLE
   exit_auth = 3,        ///< UNAUTHENTICATED or PERMISSION_DENIED
   exit_not_found = 4,   ///< NOT_FOUND
   exit_rejected = 5,    ///< INVALID_ARGUMENT, FAILED_PRECONDITION, other errors
@@ -53,11 +53,14 @@ public:
   void authorize(grpc::ClientContext& ctx) const;
   v1::Switchyard::Stub& stub() { return *stub_; }
 
-  /// Prints the failure to stderr and returns the exit code for it.
+  /// Prints the failure to stderr and returns the exit code for it. An
+  /// UNAVAILABLE that switchyardd itself answered (the channel is connected)
+  /// is told apart from one where no connection could be made.
   int fail(const grpc::Status& status) const;
 
 private:
   connection_options opts_;
+  std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Switchyard::Stub> stub_;
 };
 

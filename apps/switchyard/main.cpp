@@ -3,8 +3,9 @@
 //              switchover SERVICE | failover SERVICE | maintenance on|off SERVICE |
 //              events [--follow] | plans export [SERVICE] --format F | reload |
 //              site assess|switchover|failback|list|show | drill [list|report ID]
-// Common options: --server HOST:PORT, --token T / --token-file F (or
-// SWITCHYARD_SERVER, SWITCHYARD_TOKEN, SWITCHYARD_TOKEN_FILE), --output table|json.
+// Common options, before or after the command: --server HOST:PORT, --token T /
+// --token-file F (or SWITCHYARD_SERVER, SWITCHYARD_TOKEN, SWITCHYARD_TOKEN_FILE),
+// --output table|json, --timeout, --tls-*.
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -14,6 +15,8 @@
 
 #include "apps/switchyard/client.hpp"
 #include "apps/switchyard/render.hpp"
+#include "apps/switchyard/suggest.hpp"
+#include "config/file_read.hpp"
 
 using namespace switchyard::cli;
 namespace v1 = switchyard::v1;
@@ -25,15 +28,81 @@ std::string env_or(const char* name, std::string fallback) {
   return v != nullptr && *v != '\0' ? std::string(v) : fallback;
 }
 
-// The first line of a token file, without surrounding whitespace.
-bool read_token_file(const std::string& path, std::string& token) {
-  std::ifstream in(path);
-  if (!in)
+// The first line of a token file, without surrounding whitespace. Regular
+// files of at most 1 MiB only (config/file_read.hpp): not /dev/zero, not a FIFO.
+bool read_token_file(const std::string& path, std::string& token, std::string& why) {
+  std::string text;
+  why =
+      switchyard::config::read_regular_file(path, switchyard::config::max_tokens_file_bytes, text);
+  if (!why.empty())
     return false;
-  std::getline(in, token);
+  token = text.substr(0, text.find('\n'));
   auto end = token.find_last_not_of(" \t\r\n");
   token = end == std::string::npos ? std::string{} : token.substr(0, end + 1);
   return true;
+}
+
+// Every command path under `app` ("services", "plans export", ...), each
+// prefixed with `prefix` (the path of `app` itself).
+void command_paths(const CLI::App& app, const std::string& prefix, std::vector<std::string>& out) {
+  for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    auto path = prefix.empty() ? sub->get_name() : prefix + " " + sub->get_name();
+    out.push_back(path);
+    command_paths(*sub, path, out);
+  }
+}
+
+const CLI::Option* find_option(const CLI::App* app, const std::string& name) {
+  for (; app != nullptr; app = app->get_parent())
+    if (const auto* opt = app->get_option_no_throw(name))
+      return opt;
+  return nullptr;
+}
+
+// After a failed parse: when the command line names a command that does not
+// exist ("switchyard export"), says so with the closest one ("plans export");
+// false (nothing printed) when the problem is something else.
+bool explain_unknown_command(const CLI::App& app, int argc, char** argv) {
+  const CLI::App* current = &app;
+  std::string path;
+  for (int i = 1; i < argc; ++i) {
+    std::string token = argv[i];
+    if (token == "--")
+      return false;
+    if (token.size() > 1 && token[0] == '-') {
+      // Skip an option's value ("--server HOST:PORT"), unless given as --opt=value.
+      const auto* opt =
+          token.find('=') == std::string::npos ? find_option(current, token) : nullptr;
+      if (opt != nullptr && opt->get_expected_min() > 0)
+        ++i;
+      continue;
+    }
+    const CLI::App* next = nullptr;
+    for (const auto* sub : current->get_subcommands([](const CLI::App*) { return true; }))
+      if (sub->check_name(token))
+        next = sub;
+    if (next != nullptr) {
+      current = next;
+      path += (path.empty() ? "" : " ") + token;
+      continue;
+    }
+    // A positional argument where commands are optional ("service web") is not a command.
+    bool wants_command = current == &app || current->get_require_subcommand_min() > 0;
+    if (!wants_command)
+      return false;
+    std::vector<std::string> candidates;
+    command_paths(*current, path, candidates); // under the command given so far first
+    command_paths(app, "", candidates);
+    auto unknown = path.empty() ? token : path + " " + token;
+    auto guess = closest_command(token, candidates);
+    std::cerr << "switchyard: unknown command '" << unknown << "'";
+    if (!guess.empty())
+      std::cerr << ", did you mean `" << guess << "`?\n";
+    else
+      std::cerr << "; switchyard " << (path.empty() ? "" : path + " ") << "--help lists them\n";
+    return true;
+  }
+  return false;
 }
 
 // Runs one unary call and prints its answer as a table or JSON.
@@ -166,6 +235,10 @@ int run_events(client& c, bool json, const v1::WatchEventsRequest& req, bool fol
 int main(int argc, char** argv) {
   CLI::App app{"switchyard: operate the Switchyard failover orchestrator"};
   app.require_subcommand(1);
+  // Global options also after the command ("switchyard services --output json"):
+  // a subcommand passes options it does not know to its parent. Inherited by
+  // every subcommand added below.
+  app.fallthrough();
   connection_options opts;
   opts.server = env_or("SWITCHYARD_SERVER", "127.0.0.1:7400");
   std::string token_file = env_or("SWITCHYARD_TOKEN_FILE", "");
@@ -382,11 +455,13 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() != 0 && explain_unknown_command(app, argc, argv))
+      return exit_usage;
     auto rc = app.exit(e);
     return rc == 0 ? exit_ok : exit_usage;
   }
-  if (!token_file.empty() && !read_token_file(token_file, opts.token)) {
-    std::cerr << "switchyard: cannot read token file " << token_file << '\n';
+  if (std::string why; !token_file.empty() && !read_token_file(token_file, opts.token, why)) {
+    std::cerr << "switchyard: cannot read token file " << token_file << ": " << why << '\n';
     return exit_usage;
   }
   bool json = output == "json";

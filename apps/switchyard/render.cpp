@@ -77,6 +77,8 @@ void print_status(std::ostream& out, const v1::Status& s) {
              s.drills_overdue() > 0 ? fmt::format("; OVERDUE for {} service{}", s.drills_overdue(),
                                                   s.drills_overdue() == 1 ? "" : "s")
                                     : std::string{});
+  for (const auto& u : s.unjournaled_failures())
+    out << "NOT JOURNALED: " << u << '\n';
 }
 
 namespace {

@@ -1,8 +1,15 @@
 #include "apps/switchyardd/daemon.hpp"
 
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <filesystem>
+#include <string>
 #include <system_error>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
@@ -81,6 +88,27 @@ std::vector<child_spec> subsystems(const std::shared_ptr<config_holder>& current
   return specs;
 }
 
+// "" when switchyardd can open (or create) its database for writing and
+// create files beside it (SQLite's -wal and -shm); otherwise what stops it,
+// naming the path and the OS reason. Checked before anything starts, so a
+// read-only data folder is a start-up failure (exit 3), not a store that
+// crashes until the supervisor gives up.
+std::string check_database_access(const std::string& db) {
+  int fd = ::open(db.c_str(), O_RDWR | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return "cannot create/open database " + db + ": " + std::strerror(errno);
+  struct stat st {};
+  bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  ::close(fd);
+  if (!regular)
+    return "cannot create/open database " + db + ": not a regular file";
+  auto folder = std::filesystem::path(db).parent_path().string();
+  if (::access(folder.c_str(), W_OK | X_OK) != 0)
+    return "cannot write in data folder " + folder + " (SQLite keeps " + db +
+           "-wal and -shm there): " + std::strerror(errno);
+  return {};
+}
+
 void log_topology(const config::switchyard_config& cfg) {
   spdlog::info("switchyardd starting: config {}, database {}", cfg.source_file,
                cfg.database_path());
@@ -104,6 +132,10 @@ int run_daemon(config_ptr cfg, std::vector<config::api_token> tokens) {
   std::filesystem::create_directories(data_dir, ec);
   if (ec) {
     spdlog::error("cannot create data folder {}: {}", data_dir.string(), ec.message());
+    return exit_startup_failed;
+  }
+  if (auto why = check_database_access(cfg->database_path()); !why.empty()) {
+    spdlog::error("{}", why);
     return exit_startup_failed;
   }
   log_topology(*cfg);

@@ -294,6 +294,30 @@ TEST_F(classification_test, a_flapping_primary_fails_over_at_most_once_per_block
   EXPECT_GT(noted, 100) << "its failures are still reported, saying it flaps";
 }
 
+TEST_F(classification_test, flapping_counts_the_transitions_seen_before_a_restart) {
+  cfg->services = {service("web")};
+  {
+    // An earlier switchyardd saw web-b go down and up 5 times in the last minute.
+    auto db = persistence::sqlite_store::open(cfg->database_path());
+    ASSERT_TRUE(db);
+    ASSERT_TRUE((*db)->sync_config(*cfg));
+    auto now = caf::make_timestamp();
+    for (int i = 0; i < 5; ++i)
+      ASSERT_TRUE((*db)->record_health(
+          health_transition{service_id{"web"}, instance_id{"web-b"},
+                            i % 2 == 0 ? health_status::healthy : health_status::unhealthy,
+                            i % 2 == 0 ? health_status::unhealthy : health_status::healthy, "test",
+                            2, now - std::chrono::seconds(50 - 5 * i)}));
+  }
+  start(); // + unknown -> healthy here: 6 transitions within 2 min, not more
+  EXPECT_TRUE(of_type(failure_type::flapping).empty());
+  (*up)["web-b"] = false; // the 7th
+  advance(3s);
+  auto flapping = of_type(failure_type::flapping);
+  ASSERT_EQ(flapping.size(), 1u) << "more than 6 transitions within 2 min, across the restart";
+  EXPECT_EQ(flapping.front().instance.value, "web-b");
+}
+
 // -- site disasters --------------------------------------------------------------
 
 TEST_F(classification_test, a_site_losing_most_instances_is_one_site_wide_detection_no_failover) {

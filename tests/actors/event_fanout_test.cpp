@@ -136,3 +136,37 @@ TEST(event_fanout,
   EXPECT_EQ(batch.size(), 2u);
   EXPECT_EQ(w->next_batch(batch, 8, 0ms), wait_result::overflowed);
 }
+
+TEST(event_fanout, a_ready_callback_is_called_when_the_queue_turns_non_empty_overflows_or_closes) {
+  event_fanout fanout{2};
+  int calls = 0;
+  auto w = fanout.subscribe({"web", {}}, [&] { ++calls; });
+  std::vector<std::shared_ptr<const orchestrator_event>> batch;
+  EXPECT_EQ(w->take_batch(batch, 8), wait_result::timeout) << "nothing queued: no waiting";
+  fanout.publish(make(event_kind::health, "db", "filtered out"));
+  EXPECT_EQ(calls, 0);
+  fanout.publish(make(event_kind::health, "web", "1"));
+  EXPECT_EQ(calls, 1) << "empty -> non-empty";
+  fanout.publish(make(event_kind::health, "web", "2"));
+  EXPECT_EQ(calls, 1) << "already non-empty: the reader drains it all anyway";
+  EXPECT_EQ(w->queued(), 2u);
+  fanout.publish(make(event_kind::health, "web", "3"));
+  EXPECT_EQ(calls, 2) << "the first overflow";
+  fanout.publish(make(event_kind::health, "web", "4"));
+  EXPECT_EQ(calls, 2) << "only the first";
+  ASSERT_EQ(w->take_batch(batch, 8), wait_result::event);
+  EXPECT_EQ(batch.size(), 2u);
+  EXPECT_EQ(w->take_batch(batch, 8), wait_result::overflowed);
+
+  int v_calls = 0;
+  auto v = fanout.subscribe({}, [&] { ++v_calls; });
+  fanout.close_all();
+  EXPECT_EQ(calls, 3) << "closed (after its overflow)";
+  EXPECT_EQ(v_calls, 1) << "closed";
+  EXPECT_EQ(v->take_batch(batch, 8), wait_result::closed);
+  int late_calls = 0;
+  auto late = fanout.subscribe({}, [&] { ++late_calls; });
+  EXPECT_EQ(late->take_batch(batch, 8), wait_result::closed)
+      << "subscribed during shutdown: closed from the start";
+  EXPECT_EQ(late_calls, 0) << "without a call from inside subscribe";
+}

@@ -5,10 +5,13 @@
 #include <memory>
 #include <vector>
 
+#include <sqlite3.h>
+
 #include "actors/directory.hpp"
 #include "actors/failover_coordinator.hpp"
 #include "actors/failure_classifier.hpp"
 #include "actors/health_checker.hpp"
+#include "actors/metrics.hpp"
 #include "actors/running_jobs.hpp"
 #include "actors/store.hpp"
 #include "messages/error.hpp"
@@ -137,7 +140,8 @@ protected:
   void start(bool with_store = true) {
     auto& reg = sys.registry();
     if (with_store)
-      reg.put(names::store, caf::actor_cast<caf::strong_actor_ptr>(sys.spawn(store, cfg_ptr)));
+      reg.put(names::store,
+              caf::actor_cast<caf::strong_actor_ptr>(sys.spawn(store_with, cfg_ptr, store_opts)));
     reg.put(names::classifier,
             caf::actor_cast<caf::strong_actor_ptr>(sys.spawn(failure_classifier)));
     reg.put(names::runner, caf::actor_cast<caf::strong_actor_ptr>(sys.spawn(fake_runner, runner)));
@@ -194,9 +198,35 @@ protected:
   std::shared_ptr<const config::switchyard_config> cfg_ptr;
   std::shared_ptr<up_map> up = std::make_shared<up_map>();
   std::shared_ptr<runner_log> runner = std::make_shared<runner_log>();
+  store_options store_opts;
   coordinator_actor coord;
   std::vector<caf::actor> checkers;
 };
+
+bool mentions(const std::vector<std::string>& lines, const std::string& part) {
+  for (const auto& l : lines)
+    if (l.find(part) != std::string::npos)
+      return true;
+  return false;
+}
+
+// A store hook: no detection can be written while `*full` (the error SQLite
+// gives on a full disk); every other row can.
+std::function<void(persistence::sqlite_store&)>
+detections_refused_while(std::shared_ptr<bool> full) {
+  return [full](persistence::sqlite_store& db) {
+    (void)db.exec_for_testing(*full ? "CREATE TEMP TRIGGER IF NOT EXISTS disk_full BEFORE INSERT "
+                                      "ON main.detections BEGIN SELECT RAISE(ABORT, 'database or "
+                                      "disk is full'); END"
+                                    : "DROP TRIGGER IF EXISTS temp.disk_full");
+  };
+}
+
+double journal_write_failures(const char* record) {
+  return metrics::registry::global()
+      .counter_for("switchyard_journal_write_failures_total", "", {{"record", record}})
+      .value();
+}
 
 } // namespace
 
@@ -286,6 +316,59 @@ TEST_F(pipeline_test, failed_failover_keeps_the_old_topology) {
   EXPECT_NE(s.last_decision.find("failover failed"), std::string::npos) << s.last_decision;
 }
 
+TEST_F(pipeline_test, a_detection_lost_to_a_full_disk_is_acted_on_once_the_store_writes_again) {
+  auto full = std::make_shared<bool>(false);
+  store_opts.after_begin = detections_refused_while(full);
+  start();
+  auto failures_before = journal_write_failures("detection");
+  *full = true;
+  (*up)["web-a"] = false;
+  advance(2s);
+  EXPECT_TRUE(runner->jobs.empty()) << "an unjournaled detection must not trigger a failover";
+  EXPECT_GE(journal_write_failures("detection") - failures_before, 1.0);
+  auto s = web_state();
+  EXPECT_FALSE(s.ready);
+  EXPECT_TRUE(mentions(s.not_ready, "a failure of web-a could not be journaled"))
+      << s.last_decision;
+  auto summary = ask<fleet_summary>(summary_atom::value); // what GetStatus shows
+  ASSERT_TRUE(summary);
+  ASSERT_EQ(summary->unjournaled.size(), 1u);
+  EXPECT_TRUE(mentions(summary->unjournaled, "database or disk is full"));
+  advance(20s); // retried (backing off), still full
+  EXPECT_TRUE(runner->jobs.empty());
+  EXPECT_GE(journal_write_failures("detection") - failures_before, 3.0) << "it was retried";
+
+  *full = false; // space freed: the next retry writes it, and the failover follows
+  advance(11s);
+  ASSERT_EQ(runner->jobs.size(), 1u);
+  EXPECT_EQ(runner->jobs.front().to.value, "web-b");
+  EXPECT_GT(runner->jobs.front().detection.id.value, 0);
+  EXPECT_FALSE(mentions(web_state().not_ready, "could not be journaled"));
+  summary = ask<fleet_summary>(summary_atom::value);
+  ASSERT_TRUE(summary);
+  EXPECT_TRUE(summary->unjournaled.empty());
+  auto db = open_db();
+  ASSERT_TRUE(db);
+  auto detections = db->list_detections("web");
+  ASSERT_TRUE(detections);
+  ASSERT_EQ(detections->size(), 1u) << "written once, when it could be";
+}
+
+TEST_F(pipeline_test, a_failure_that_ends_before_its_detection_is_written_is_not_acted_on) {
+  auto full = std::make_shared<bool>(true);
+  store_opts.after_begin = detections_refused_while(full);
+  start();
+  (*up)["web-a"] = false;
+  advance(2s);
+  EXPECT_TRUE(mentions(web_state().not_ready, "could not be journaled"));
+  (*up)["web-a"] = true; // back before the disk was freed
+  advance(2s);
+  *full = false;
+  advance(15s);
+  EXPECT_TRUE(runner->jobs.empty()) << "nothing to fail over: the primary is back";
+  EXPECT_FALSE(mentions(web_state().not_ready, "could not be journaled"));
+}
+
 TEST_F(pipeline_test, nothing_happens_without_a_durable_store) {
   start(/*with_store=*/false);
   (*up)["web-a"] = false;
@@ -310,6 +393,73 @@ TEST_F(pipeline_test, primary_is_loaded_from_the_database_on_start) {
   auto s = web_state();
   EXPECT_EQ(s.primary.value, "web-b") << "the database wins over the file's configured primary";
   EXPECT_EQ(s.current_epoch.value, 7u);
+}
+
+// A switchover journaled by an earlier switchyardd, just before it stopped.
+void journal_switchover(persistence::sqlite_store& db, switchover_status status) {
+  auto id = db.begin_switchover(
+      switchover_start{service_id{"web"}, switchover_kind::automatic_failover, instance_id{"web-a"},
+                       instance_id{"web-b"}, detection_id{0}, 0, epoch{2}, "primary lost"});
+  ASSERT_TRUE(id);
+  auto to = status == switchover_status::completed ? "web-b" : "web-a";
+  ASSERT_TRUE(db.finish_switchover(
+      switchover_finish{*id, service_id{"web"}, status, instance_id{to}, epoch{2}, "ended"}));
+}
+
+TEST_F(pipeline_test, the_block_period_holds_across_a_restart) {
+  {
+    auto db = open_db();
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(db->sync_config(*cfg_ptr));
+    journal_switchover(*db, switchover_status::completed);
+  }
+  start(); // a restarted switchyardd: web-b is primary since a failover a moment ago
+  EXPECT_TRUE(web_state().in_block_period);
+  (*up)["web-b"] = false;
+  advance(2s);
+  EXPECT_TRUE(runner->jobs.empty()) << "block_period 60s: the last failover was just now";
+  auto s = web_state();
+  EXPECT_EQ(s.primary.value, "web-b");
+  EXPECT_NE(s.last_decision.find("within block period"), std::string::npos) << s.last_decision;
+}
+
+TEST_F(pipeline_test, a_failed_attempt_before_a_restart_starts_the_block_period_too) {
+  {
+    auto db = open_db();
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(db->sync_config(*cfg_ptr));
+    journal_switchover(*db, switchover_status::failed);
+  }
+  start();
+  (*up)["web-a"] = false;
+  advance(2s);
+  EXPECT_TRUE(runner->jobs.empty()) << "an attempt a moment ago starts the block period";
+  EXPECT_NE(web_state().last_decision.find("within block period"), std::string::npos)
+      << web_state().last_decision;
+}
+
+TEST_F(pipeline_test, an_old_failover_before_a_restart_does_not_block) {
+  {
+    auto db = open_db();
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(db->sync_config(*cfg_ptr));
+    journal_switchover(*db, switchover_status::completed);
+  }
+  // The same database two minutes later (block period 60 s): moved back in time.
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(cfg_ptr->database_path().c_str(), &raw), SQLITE_OK);
+  EXPECT_EQ(sqlite3_exec(raw,
+                         "UPDATE switchovers SET started_at_ms = started_at_ms - 120000;"
+                         "UPDATE services SET last_failover_ms = last_failover_ms - 120000",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(raw);
+  start();
+  EXPECT_FALSE(web_state().in_block_period);
+  (*up)["web-b"] = false;
+  advance(2s);
+  ASSERT_EQ(runner->jobs.size(), 1u);
+  EXPECT_EQ(runner->jobs.front().to.value, "web-a");
 }
 
 TEST_F(pipeline_test, maintenance_holds_a_failover_back_until_it_expires) {

@@ -124,6 +124,22 @@ TEST_F(health_checker_test, without_a_lost_connection_failures_wait_for_fall) {
   EXPECT_TRUE(seen->back().refused);
 }
 
+TEST_F(health_checker_test, an_unhealthy_transition_says_when_its_first_failed_probe_was_sent) {
+  fail_with_refused(); // each probe takes 100 us
+  auto before_first = caf::make_timestamp();
+  advance(1s); // the first failed probe
+  auto after_first = caf::make_timestamp();
+  advance(2s); // the third: unhealthy
+  ASSERT_EQ(seen->size(), 2u);
+  const auto& down = seen->back();
+  ASSERT_EQ(down.to, health_status::unhealthy);
+  // The wall clock, not the test's: the first failed probe was sent between
+  // the two readings (less its 100 us), and before the transition.
+  EXPECT_GE(down.since, before_first - 100us);
+  EXPECT_LE(down.since, after_first);
+  EXPECT_LE(down.since, down.at);
+}
+
 TEST_F(health_checker_test, a_server_that_keeps_dropping_connections_cannot_make_it_spin) {
   for (int i = 0; i < 5; ++i)
     connection_lost(); // e.g. a server that closes every connection at once

@@ -2,15 +2,19 @@
 // cumulative histogram buckets, stable references across remove, and text
 // that both a strict checker and the project's own parser accept.
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <map>
+#include <memory>
 #include <optional>
 #include <thread>
 #include <vector>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -254,4 +258,113 @@ TEST(metrics_http, refuses_a_bad_or_busy_address) {
   error.clear();
   EXPECT_EQ(second.start(error), 0);
   EXPECT_NE(error.find("cannot listen"), std::string::npos) << error;
+}
+
+// -- idle connections cannot starve a scrape ----------------------------------
+
+namespace {
+
+/// A connected socket to 127.0.0.1:port (receive timeout 5 s), closed at scope end.
+struct client_socket {
+  explicit client_socket(std::uint16_t port)
+      : fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    timeval limit{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  }
+  ~client_socket() { ::close(fd); }
+  client_socket(const client_socket&) = delete;
+  client_socket& operator=(const client_socket&) = delete;
+
+  void send_text(const std::string& text) const {
+    EXPECT_EQ(::send(fd, text.data(), text.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(text.size()));
+  }
+  /// True once the server closed the connection (EOF or reset), without blocking.
+  bool closed_by_server() const {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 0) <= 0)
+      return false;
+    char c = 0;
+    return ::recv(fd, &c, 1, MSG_DONTWAIT | MSG_PEEK) <= 0;
+  }
+  /// Everything until the server closes (or 5 s pass: the receive timeout).
+  std::string read_all() const {
+    std::string out;
+    char buf[4096];
+    for (;;) {
+      auto n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0)
+        return out;
+      out.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+
+  int fd;
+  bool connected = false;
+};
+
+} // namespace
+
+TEST(metrics_http, idle_connections_at_the_cap_do_not_keep_a_scrape_out) {
+  metrics::registry reg;
+  reg.gauge_for("sy_up", "Up.").set(1);
+  metrics::http_server server{"127.0.0.1:0", reg};
+  std::string error;
+  auto port = server.start(error);
+  ASSERT_NE(port, 0) << error;
+
+  // 70 connections that each sent part of a request and then went quiet
+  // (not "silent": they get the full 10 s): the server keeps 64 of them.
+  auto opened = std::chrono::steady_clock::now();
+  std::vector<std::unique_ptr<client_socket>> idle;
+  for (int i = 0; i < 70; ++i) {
+    idle.push_back(std::make_unique<client_socket>(port));
+    ASSERT_TRUE(idle.back()->connected);
+    idle.back()->send_text("GET /metrics HTTP/1.1\r\n");
+  }
+  // Once 6 are closed, the server has taken all 70 in and sits at its cap of 64.
+  auto closed = [&] {
+    return std::count_if(idle.begin(), idle.end(),
+                         [](const auto& c) { return c->closed_by_server(); });
+  };
+  auto deadline = opened + std::chrono::seconds(5);
+  while (closed() < 6 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(closed(), 6);
+
+  auto started = std::chrono::steady_clock::now();
+  client_socket scrape{port};
+  ASSERT_TRUE(scrape.connected);
+  scrape.send_text("GET /metrics HTTP/1.1\r\n\r\n");
+  auto answer = scrape.read_all();
+  auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_TRUE(answer.starts_with("HTTP/1.1 200 OK\r\n")) << answer.substr(0, 60);
+  EXPECT_NE(answer.find("sy_up 1"), std::string::npos);
+  EXPECT_LT(took, std::chrono::seconds(2));
+  // Not the idle timeout at work: the idle ones were still inside their 10 s.
+  EXPECT_LT(std::chrono::steady_clock::now() - opened, std::chrono::seconds(10));
+  EXPECT_EQ(closed(), 7) << "exactly one idle connection made room";
+}
+
+TEST(metrics_http, a_connection_that_sends_nothing_is_closed_after_2_s) {
+  metrics::registry reg;
+  metrics::http_server server{"127.0.0.1:0", reg};
+  std::string error;
+  auto port = server.start(error);
+  ASSERT_NE(port, 0) << error;
+  auto started = std::chrono::steady_clock::now();
+  client_socket silent{port};
+  client_socket talking{port};
+  ASSERT_TRUE(silent.connected && talking.connected);
+  talking.send_text("GET /met");
+  EXPECT_EQ(silent.read_all(), ""); // returns at EOF
+  auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_GE(took, std::chrono::milliseconds(1900));
+  EXPECT_LT(took, std::chrono::milliseconds(4500)) << "not the 5 s receive timeout";
+  EXPECT_FALSE(talking.closed_by_server()) << "one that spoke keeps its 10 s";
 }

@@ -57,6 +57,37 @@ TEST(health_tracker, recovery_after_force_down_still_needs_rise) {
   EXPECT_EQ(t.observe(true), health_status::healthy);
 }
 
+TEST(health_tracker, remembers_when_the_failing_streak_began) {
+  // A manual clock: each probe's send time is given.
+  auto at = [](std::int64_t ms) { return caf::timestamp{std::chrono::milliseconds{ms}}; };
+  health_tracker t{1, 3};
+  ASSERT_EQ(t.observe(true, at(0)), health_status::healthy);
+  EXPECT_EQ(t.observe(false, at(500)), std::nullopt); // a blip
+  EXPECT_EQ(t.observe(true, at(1'000)), std::nullopt);
+  EXPECT_EQ(t.observe(false, at(1'500)), std::nullopt); // the outage's first failed probe
+  EXPECT_EQ(t.observe(false, at(2'000)), std::nullopt);
+  EXPECT_EQ(t.observe(false, at(2'500)), health_status::unhealthy);
+  EXPECT_EQ(t.streak_since(), at(1'500)) << "the episode's first failed probe, not the blip's";
+  EXPECT_EQ(t.observe(false, at(3'000)), std::nullopt);
+  EXPECT_EQ(t.streak_since(), at(1'500)) << "the streak goes on";
+  EXPECT_EQ(t.observe(true, at(3'500)), health_status::healthy);
+  EXPECT_EQ(t.streak_since(), at(3'500));
+}
+
+TEST(health_tracker, a_forced_down_streak_begins_at_its_first_failed_probe) {
+  auto at = [](std::int64_t ms) { return caf::timestamp{std::chrono::milliseconds{ms}}; };
+  health_tracker t{1, 3};
+  ASSERT_EQ(t.observe(true, at(0)), health_status::healthy);
+  EXPECT_EQ(t.observe(false, at(400)), std::nullopt);
+  // phi-accrual or a lost connection says down before `fall` failures.
+  EXPECT_EQ(t.force_down(at(600)), health_status::unhealthy);
+  EXPECT_EQ(t.streak_since(), at(400));
+  health_tracker fresh{1, 3};
+  ASSERT_EQ(fresh.observe(true, at(0)), health_status::healthy);
+  EXPECT_EQ(fresh.force_down(at(700)), health_status::unhealthy);
+  EXPECT_EQ(fresh.streak_since(), at(700));
+}
+
 namespace {
 
 health_transition transition(const std::string& inst, health_status from, health_status to) {
@@ -328,6 +359,27 @@ TEST(failure_rules, flapping_is_reported_once_per_window) {
   EXPECT_EQ(flapping_at, (std::vector<int>{12, 132, 252, 372, 492}));
   EXPECT_EQ(flapping, 5);
   EXPECT_EQ(forwarded_failures, 150) << "still reported: the block period limits failovers";
+}
+
+TEST(failure_rules, transitions_seen_before_a_restart_count_towards_flapping) {
+  auto flapping_after = [](int remembered) {
+    auto rules = rules_for({service("web")}); // more than 6 transitions within 2m
+    auto now = t0 + std::chrono::minutes(10);
+    // Seen by an earlier switchyardd in the last minute (and one too old to count).
+    rules.remember_transition("web", "web-a", now - std::chrono::minutes(5), now);
+    for (int i = 0; i < remembered; ++i)
+      rules.remember_transition("web", "web-a", now - std::chrono::seconds(60 - 2 * i), now);
+    int flapping = 0;
+    for (int i = 0; i < 2; ++i) // two more here: down, up
+      for (const auto& c : rules
+                               .classify(i % 2 == 0 ? down("web", "web-a") : up("web", "web-a"),
+                                         now + std::chrono::seconds(2 * i))
+                               .detections)
+        flapping += c.detection.type == failure_type::flapping ? 1 : 0;
+    return flapping;
+  };
+  EXPECT_EQ(flapping_after(5), 1) << "5 remembered + 2 seen: more than 6 within 2m";
+  EXPECT_EQ(flapping_after(4), 0) << "4 + 2 is not more than 6 (the 5-minute-old one is outside)";
 }
 
 TEST(failure_rules, a_site_losing_most_instances_is_one_site_wide_detection_and_no_failovers) {

@@ -127,6 +127,66 @@ TEST_F(site_assessment_test, a_failback_needs_every_instance_of_the_site_it_retu
       assess_site({&cfg, states, "dc2", "dc1", site_operation::failback, {}}).blockers.empty());
 }
 
+TEST_F(site_assessment_test, a_drill_is_refused_when_its_failback_could_not_run) {
+  // db-x: a second db instance on dc1, down. A failback to dc1 needs all of
+  // dc1 healthy, so a drill (over and back) would strand db on dc2.
+  for (auto& svc : cfg.services)
+    if (svc.name == "db")
+      svc.instances.push_back(
+          {"db-x", "127.0.0.1", 10, "dc1", config::instance_role::standby, 10, {}});
+  states[0].instances.push_back({instance_id{"db-x"}, health_status::unhealthy});
+  auto drill = assess_site({&cfg, states, "dc1", "dc2", site_operation::drill, {}, {}, true});
+  ASSERT_EQ(drill.blockers.size(), 1u);
+  EXPECT_EQ(drill.blockers[0],
+            "db: its failback to site dc1 could not run: db-x is unhealthy; the drill would leave "
+            "it on site dc2 (bring db-x back first, or drill with --no-failback)");
+  // A site switchover (or a drill that stays) may run: moving away from
+  // trouble is what it is for. It says so.
+  for (auto op : {site_operation::switchover, site_operation::drill}) {
+    auto r = assess_site({&cfg, states, "dc1", "dc2", op, {}, {}, false});
+    EXPECT_TRUE(r.blockers.empty()) << to_string(op);
+    EXPECT_EQ(r.detail, "warning: a failback to site dc1 could not run now (it needs every "
+                        "instance there healthy): db: db-x is unhealthy; a DR drill (over and "
+                        "back) would be refused");
+  }
+  // The primary itself down (a forced move): the same for the way back.
+  set_health("db-x", health_status::healthy);
+  set_health("app-a", health_status::unhealthy);
+  auto forced = assess_site({&cfg, states, "dc1", "dc2", site_operation::drill, {}, {}, true});
+  ASSERT_EQ(forced.blockers.size(), 1u);
+  EXPECT_NE(forced.blockers[0].find("app: its failback to site dc1 could not run: app-a is "
+                                    "unhealthy"),
+            std::string::npos)
+      << forced.blockers[0];
+  set_health("app-a", health_status::healthy);
+  auto fine = assess_site({&cfg, states, "dc1", "dc2", site_operation::drill, {}, {}, true});
+  EXPECT_TRUE(fine.blockers.empty());
+  EXPECT_TRUE(fine.detail.empty());
+}
+
+TEST_F(site_assessment_test, a_drills_failback_moves_back_only_what_the_drill_moved) {
+  // After the drill's switchover of db alone: db and app (whose primary was
+  // on dc2 before the drill, and whose dc1 instance is down) are on dc2.
+  for (auto& st : states)
+    if (st.service.value == "db")
+      st.primary = instance_id{"db-c"};
+    else if (st.service.value == "app")
+      st.primary = instance_id{"app-b"};
+  set_health("app-a", health_status::unhealthy);
+  auto all = assess_site({&cfg, states, "dc2", "dc1", site_operation::drill_failback, {}});
+  EXPECT_FALSE(all.blockers.empty()) << "app has no healthy target on dc1";
+  auto back = assess_site(
+      {&cfg, states, "dc2", "dc1", site_operation::drill_failback, {{"db", "db-a"}}, {"db"}});
+  EXPECT_TRUE(back.blockers.empty()) << back.blockers.front();
+  ASSERT_EQ(back.participants.size(), 1u);
+  EXPECT_EQ(back.participants[0].service.value, "db");
+  EXPECT_EQ(back.participants[0].to.value, "db-a");
+  bool app_untouched = false;
+  for (const auto& u : back.untouched)
+    app_untouched |= u == "app: not moved by the drill (primary app-b)";
+  EXPECT_TRUE(app_untouched);
+}
+
 TEST_F(site_assessment_test, estimates_rto_per_level_in_batches_of_the_parallelism) {
   site_record r;
   r.parallelism = 2;

@@ -189,3 +189,18 @@ TEST(demo_service, a_bad_delay_exits_2) {
   EXPECT_NE(read_file((dir.path() / "l").string()).find("--delay-ms must be 0..60000"),
             std::string::npos);
 }
+
+TEST(demo_service, help_prints_usage_and_exits_0) {
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"--help"}, std::vector<std::string>{"-h"},
+        std::vector<std::string>{"--name", "x", "--help"}}) {
+    temp_dir dir;
+    args.insert(args.begin(), DEMO_SERVICE_PATH);
+    child_process svc(args, (dir.path() / "l").string());
+    EXPECT_EQ(svc.wait_for_exit(5s), 0) << args.back();
+    auto out = read_file((dir.path() / "l").string());
+    EXPECT_NE(out.find("usage: demo_service --name NAME --port PORT"), std::string::npos) << out;
+    EXPECT_NE(out.find("--delay-ms N"), std::string::npos) << out;
+    EXPECT_EQ(out.find("unknown option"), std::string::npos) << out;
+  }
+}

@@ -28,8 +28,8 @@ int shell_syntax_check(const std::string& command) {
 
 std::vector<const action_settings*> all_actions(const service_settings& s) {
   std::vector<const action_settings*> out;
-  for (const auto* phase :
-       {&s.strategy.fence, &s.strategy.promote, &s.strategy.reroute, &s.strategy.verify})
+  for (const auto* phase : {&s.strategy.fence, &s.strategy.promote, &s.strategy.reroute,
+                            &s.strategy.verify, &s.strategy.rejoin})
     for (const auto& a : *phase)
       out.push_back(&a);
   return out;
@@ -123,6 +123,13 @@ TEST(config_examples, demo_actions_are_the_documented_commands) {
   EXPECT_EQ(s.verify[0].name, "verify-role");
   EXPECT_EQ(s.verify[0].command,
             R"(curl -fsS -m 2 "http://$SWITCHYARD_NEW_PRIMARY_ADDRESS/role" | grep -qx primary)");
+  // A returning old primary (the tour restarts web-a) is made a standby.
+  ASSERT_EQ(s.rejoin.size(), 1u);
+  EXPECT_EQ(s.rejoin[0].name, "rejoin-as-standby");
+  EXPECT_EQ(s.rejoin[0].command,
+            R"(curl -fsS -m 2 -X POST "http://$SWITCHYARD_TARGET_ADDRESS/demote" && )"
+            R"(echo "$SWITCHYARD_TARGET is a standby of $SWITCHYARD_NEW_PRIMARY")");
+  ASSERT_EQ(r.config.services.front().strategy.rejoin.size(), 1u) << "db too";
   for (const auto* a : all_actions(r.config.services.back())) {
     EXPECT_EQ(a->type, action_type::exec) << a->name;
     EXPECT_EQ(a->timeout, 5s) << a->name;

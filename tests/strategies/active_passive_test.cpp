@@ -63,10 +63,13 @@ public:
   }
   caf::expected<void> finish_step(const step_finish& s) override {
     calls.push_back("finish " + std::to_string(s.step.value) + (s.ok ? " ok" : " failed"));
+    if (fail_finish_at == static_cast<std::uint32_t>(s.step.value))
+      return make_sy_error(sy_errc::storage_failure, "disk full");
     return caf::unit;
   }
   std::vector<std::string> calls;
   std::uint32_t fail_begin_at = 0;
+  std::uint32_t fail_finish_at = 0;
 };
 
 std::string slurp(const std::string& path) {
@@ -188,6 +191,36 @@ TEST_F(active_passive_test, a_journal_failure_prevents_the_action) {
   EXPECT_EQ(r.detail, "step 2 (promote-new) failed: journal write failed before the action ran: "
                       "storage_failure: disk full");
   EXPECT_EQ(slurp(log), "fence web-a\n") << "an unjournaled action must not run";
+}
+
+TEST_F(active_passive_test, a_lost_journal_write_after_a_successful_fence_is_said_as_it_is) {
+  auto s = service(log);
+  active_passive strategy{s};
+  auto p = strategy.plan(input(s, {{"web-b", health_status::healthy}}));
+  recording_journal j;
+  j.fail_finish_at = 1; // the fence ran and succeeded; its end was not journaled
+  auto r =
+      strategy.execute(execution_input{&s, *p, switchover_id{1}, "web-a", "web-b", epoch{2}}, j);
+  EXPECT_FALSE(r.success);
+  EXPECT_EQ(slurp(log), "fence web-a\n") << "nothing runs after an unjournaled step";
+  EXPECT_NE(r.alert.find("fencing web-a succeeded"), std::string::npos) << r.alert;
+  EXPECT_NE(r.alert.find("web-a is fenced"), std::string::npos) << r.alert;
+  EXPECT_EQ(r.alert.find("may still accept writes"), std::string::npos) << r.alert;
+  EXPECT_EQ(r.alert.find("fencing web-a failed"), std::string::npos) << r.alert;
+}
+
+TEST_F(active_passive_test, a_failed_fence_still_alerts_that_the_old_primary_may_accept_writes) {
+  auto s = service(log);
+  s.strategy.fence[0].command = "exit 3";
+  active_passive strategy{s};
+  auto p = strategy.plan(input(s, {{"web-b", health_status::healthy}}));
+  recording_journal j;
+  j.fail_finish_at = 1; // both: the fence failed and its end was not journaled
+  auto r =
+      strategy.execute(execution_input{&s, *p, switchover_id{1}, "web-a", "web-b", epoch{2}}, j);
+  EXPECT_FALSE(r.success);
+  EXPECT_NE(r.alert.find("fencing web-a failed"), std::string::npos) << r.alert;
+  EXPECT_NE(r.alert.find("may still accept writes"), std::string::npos) << r.alert;
 }
 
 TEST_F(active_passive_test, planned_switchover_rolls_back_done_steps_in_reverse) {
