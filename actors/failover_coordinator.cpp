@@ -981,6 +981,11 @@ void replay_early(coord_ptr self) {
   self->state.early.clear();
   for (const auto& d : early)
     handle_detection(self, d);
+  // Through the mailbox, answered by the switchover_request handler as usual.
+  auto requests = std::move(self->state.early_requests);
+  self->state.early_requests.clear();
+  for (auto& [req, rp] : requests)
+    rp.delegate(caf::actor_cast<coordinator_actor>(self), std::move(req));
 }
 
 // A reload: checked here (the one place that knows what is in flight), then
@@ -1101,9 +1106,11 @@ failover_coordinator(coordinator_actor::stateful_pointer<failover_coordinator_st
       },
       [self](switchover_request& req) -> caf::result<switchover_reply> {
         auto& st = self->state;
-        if (!st.topology_loaded) // the file's primary may not be the real one yet
-          return make_sy_error(sy_errc::unspecified,
-                               "still starting: the topology is not loaded yet; try again");
+        if (!st.topology_loaded) { // the file's primary may not be the real one yet
+          auto rp = self->make_response_promise<switchover_reply>();
+          st.early_requests.emplace_back(std::move(req), rp);
+          return rp;
+        }
         if (st.reloading)
           return make_sy_error(sy_errc::unspecified,
                                "a configuration reload is being applied; try again in a moment");

@@ -8,7 +8,10 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include <caf/typed_response_promise.hpp>
 
 #include "actors/failover_policy.hpp"
 #include "config/model.hpp"
@@ -39,6 +42,10 @@ struct failover_coordinator_state {
   bool topology_loaded = false;
   /// Detections seen before the topology was loaded, or during a reload.
   std::vector<failure_detection> early;
+  /// Switchover requests that came before the topology was loaded (the API
+  /// listens a few ms before): decided once it is, not refused.
+  std::vector<std::pair<switchover_request, caf::typed_response_promise<switchover_reply>>>
+      early_requests;
   bool reloading = false; ///< a reload is being persisted: no new decisions until applied
   /// Services whose switchover a previous incarnation of this coordinator
   /// started and the runner is still executing: busy until it ends.

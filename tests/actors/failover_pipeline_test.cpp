@@ -395,6 +395,41 @@ TEST_F(pipeline_test, primary_is_loaded_from_the_database_on_start) {
   EXPECT_EQ(s.current_epoch.value, 7u);
 }
 
+TEST_F(pipeline_test, a_switchover_requested_before_the_topology_is_loaded_waits_for_it) {
+  {
+    auto db = open_db();
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(db->sync_config(*cfg_ptr));
+    auto id = db->begin_switchover(switchover_start{
+        service_id{"web"}, switchover_kind::automatic_failover, instance_id{"web-a"},
+        instance_id{"web-b"}, detection_id{0}, 0, epoch{7}, "test"});
+    ASSERT_TRUE(id);
+    ASSERT_TRUE(db->finish_switchover(switchover_finish{*id, service_id{"web"},
+                                                        switchover_status::completed,
+                                                        instance_id{"web-b"}, epoch{7}, "done"}));
+  }
+  start(/*with_store=*/false); // the coordinator cannot load its topology yet
+  auto reply = std::make_shared<std::optional<switchover_reply>>();
+  auto error = std::make_shared<std::string>();
+  switchover_request req{service_id{"web"}, instance_id{}, "early", "tester"};
+  req.force = true; // past the block period the earlier failover started
+  sys.spawn(one_request<switchover_reply, switchover_request>, coord, req, reply, error);
+  run();
+  EXPECT_FALSE(*reply) << "decided on the file's primary, which may not be the real one";
+  EXPECT_EQ(*error, "") << "refused instead of waiting";
+  EXPECT_TRUE(runner->jobs.empty());
+
+  sys.registry().put(names::store, caf::actor_cast<caf::strong_actor_ptr>(
+                                       sys.spawn(store_with, cfg_ptr, store_opts)));
+  advance(1s); // the coordinator's next attempt to load
+  ASSERT_TRUE(*reply) << *error;
+  EXPECT_TRUE((*reply)->success) << (*reply)->detail;
+  ASSERT_EQ(runner->jobs.size(), 1u);
+  EXPECT_EQ(runner->jobs[0].from.value, "web-b") << "the journal's primary, not the file's";
+  EXPECT_EQ(runner->jobs[0].to.value, "web-a");
+  EXPECT_EQ(runner->jobs[0].new_epoch.value, 8u);
+}
+
 // A switchover journaled by an earlier switchyardd, just before it stopped.
 void journal_switchover(persistence::sqlite_store& db, switchover_status status) {
   auto id = db.begin_switchover(

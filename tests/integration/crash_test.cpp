@@ -41,12 +41,15 @@ protected:
     ::unsetenv("SWITCHYARD_FAULT_AT");
   }
 
+  // Both instances healthy and the coordinator past its start (topology
+  // loaded: until then a switchover request is refused with "still starting").
   bool wait_healthy(const std::string& log) {
     return wait_until(
         [&] {
           auto text = read_file(log);
           return text.find("web/web-a: unknown -> healthy") != std::string::npos &&
-                 text.find("web/web-b: unknown -> healthy") != std::string::npos;
+                 text.find("web/web-b: unknown -> healthy") != std::string::npos &&
+                 text.find("web: primary web-a (epoch") != std::string::npos;
         },
         15s);
   }
