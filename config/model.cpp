@@ -102,10 +102,23 @@ std::string switchyard_config::database_path() const {
 }
 
 const service_settings* switchyard_config::find_service(const std::string& name) const {
+  if (auto it = service_index.find(name); it != service_index.end() &&
+                                          it->second < services.size() &&
+                                          services[it->second].name == name)
+    return &services[it->second];
+  // Not indexed (a config built by hand) or stale (changed since): scan.
   for (const auto& s : services)
     if (s.name == name)
       return &s;
   return nullptr;
+}
+
+void switchyard_config::index_services() {
+  service_index.clear();
+  service_index.reserve(services.size());
+  // emplace keeps the first of two services with one name, as the scan finds it.
+  for (std::size_t i = 0; i < services.size(); ++i)
+    service_index.emplace(services[i].name, i);
 }
 
 const instance_settings* service_settings::find_instance(const std::string& instance_name) const {

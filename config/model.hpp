@@ -3,10 +3,12 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace switchyard::config {
@@ -387,10 +389,20 @@ struct switchyard_config {
   std::vector<site_settings> sites;
   api_settings api;
   std::vector<service_settings> services;
+  /// Each service's position in `services` by name, so that find_service
+  /// does not scan thousands of services on hot paths. Built by
+  /// index_services() (the loader does, once `services` is final). Only a
+  /// hint: an entry is checked before it is used, and a name the index lacks
+  /// or maps elsewhere (a config built or changed by hand) is looked for by a
+  /// scan, so a stale or empty index is slower, never wrong.
+  std::unordered_map<std::string, std::size_t> service_index;
 
   /// Absolute path of the SQLite database (data_dir resolved against the config's folder).
   std::string database_path() const;
+  /// The service named `name`, or nullptr.
   const service_settings* find_service(const std::string& name) const;
+  /// Rebuilds service_index from `services`.
+  void index_services();
 };
 
 } // namespace switchyard::config

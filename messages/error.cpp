@@ -32,6 +32,8 @@ const char* to_string(sy_errc code) {
     return "unknown_site";
   case sy_errc::not_found:
     return "not_found";
+  case sy_errc::unavailable:
+    return "unavailable";
   }
   return "unknown";
 }

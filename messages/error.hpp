@@ -25,6 +25,7 @@ enum class sy_errc : std::uint8_t {
   unknown_switchover,  ///< no switchover with that id
   unknown_site,        ///< a site name that is not configured
   not_found,           ///< no site switchover or drill with that id
+  unavailable,         ///< a subsystem is not running (restarting?) or did not reply
 };
 
 const char* to_string(sy_errc code);

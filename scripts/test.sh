@@ -14,6 +14,7 @@ echo "== tests =="
 (cd build && ctest -j2 --output-on-failure --timeout 300)
 
 echo "== sanitizer build (ASan + UBSan, Debug) =="
-bash scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug -DSWITCHYARD_SANITIZE=ON
+# Only the unit suites are run here, so only they are built (unit_tests).
+bash scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug -DSWITCHYARD_SANITIZE=ON -- unit_tests
 echo "== unit tests under ASan + UBSan =="
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest -j2 --output-on-failure --timeout 300 -L unit)

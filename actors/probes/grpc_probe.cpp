@@ -1,11 +1,12 @@
 #include "actors/probes/grpc_probe.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 #include <fmt/format.h>
 #include <grpcpp/grpcpp.h>
 
-#include "actors/probes/socket_connect.hpp"
+#include "actors/grpc_status_name.hpp"
 #include "grpc/health/v1/health.grpc.pb.h"
 
 namespace switchyard::actors {
@@ -13,47 +14,6 @@ namespace switchyard::actors {
 namespace {
 
 namespace health = ::grpc::health::v1;
-
-const char* code_name(grpc::StatusCode code) {
-  switch (code) {
-  case grpc::StatusCode::OK:
-    return "OK";
-  case grpc::StatusCode::CANCELLED:
-    return "CANCELLED";
-  case grpc::StatusCode::UNKNOWN:
-    return "UNKNOWN";
-  case grpc::StatusCode::INVALID_ARGUMENT:
-    return "INVALID_ARGUMENT";
-  case grpc::StatusCode::DEADLINE_EXCEEDED:
-    return "DEADLINE_EXCEEDED";
-  case grpc::StatusCode::NOT_FOUND:
-    return "NOT_FOUND";
-  case grpc::StatusCode::ALREADY_EXISTS:
-    return "ALREADY_EXISTS";
-  case grpc::StatusCode::PERMISSION_DENIED:
-    return "PERMISSION_DENIED";
-  case grpc::StatusCode::RESOURCE_EXHAUSTED:
-    return "RESOURCE_EXHAUSTED";
-  case grpc::StatusCode::FAILED_PRECONDITION:
-    return "FAILED_PRECONDITION";
-  case grpc::StatusCode::ABORTED:
-    return "ABORTED";
-  case grpc::StatusCode::OUT_OF_RANGE:
-    return "OUT_OF_RANGE";
-  case grpc::StatusCode::UNIMPLEMENTED:
-    return "UNIMPLEMENTED";
-  case grpc::StatusCode::INTERNAL:
-    return "INTERNAL";
-  case grpc::StatusCode::UNAVAILABLE:
-    return "UNAVAILABLE";
-  case grpc::StatusCode::DATA_LOSS:
-    return "DATA_LOSS";
-  case grpc::StatusCode::UNAUTHENTICATED:
-    return "UNAUTHENTICATED";
-  default:
-    return "?";
-  }
-}
 
 std::string target_of(const std::string& host, std::uint16_t port) {
   // An IPv6 literal needs brackets in a gRPC target.
@@ -94,7 +54,7 @@ grpc_probe::grpc_probe(std::string host, std::uint16_t port, std::string service
 grpc_probe::~grpc_probe() = default;
 
 probe_outcome grpc_probe::check() {
-  auto start = probe_clock::now();
+  auto start = std::chrono::steady_clock::now();
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + impl_->timeout);
   health::HealthCheckRequest request;
@@ -102,14 +62,15 @@ probe_outcome grpc_probe::check() {
   health::HealthCheckResponse response;
   auto status = impl_->stub->Check(&ctx, request, &response);
   probe_outcome out;
-  out.latency = std::chrono::duration_cast<std::chrono::microseconds>(probe_clock::now() - start);
+  out.latency = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - start);
   if (!status.ok()) {
     const auto& message = status.error_message();
     out.refused = message.find("Connection refused") != std::string::npos;
     out.detail =
         status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED
             ? fmt::format("gRPC DEADLINE_EXCEEDED: no answer within {} ms", impl_->timeout.count())
-            : fmt::format("gRPC {}: {}", code_name(status.error_code()), message);
+            : fmt::format("gRPC {}: {}", grpc_status_name(status.error_code()), message);
     return out;
   }
   out.ok = response.status() == health::HealthCheckResponse::SERVING;

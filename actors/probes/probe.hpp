@@ -1,8 +1,8 @@
 // Probes check one instance. Health checkers use the asynchronous interface
 // (`async_probe`): the probe engine (probe_engine.hpp) runs the check on its
-// own few threads and calls back with the outcome. `probe` is the older
-// blocking interface: the exec and grpc probes implement it and the engine
-// runs them on its small worker pool; tests script outcomes with it.
+// own few threads and calls back with the outcome. `probe` is the blocking
+// interface: the exec and grpc probes implement it and the engine runs them on
+// its small worker pool; tests script outcomes with it.
 #pragma once
 
 #include <chrono>
@@ -57,10 +57,6 @@ public:
 class probe : public async_probe {
 public:
   [[nodiscard]] virtual probe_outcome check() = 0;
-  /// The connection the probe keeps open between checks (fast detection), or
-  /// -1. It stays valid until the next check() or the probe's destruction,
-  /// which may close or replace it.
-  [[nodiscard]] virtual int held_fd() const { return -1; }
 
   void start(completion done) override { done(check()); }
 };

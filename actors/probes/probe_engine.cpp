@@ -17,11 +17,8 @@
 #include <asio.hpp>
 #include <fmt/format.h>
 
-#include "actors/probes/http_probe.hpp"
+#include "actors/probes/check_kinds.hpp"
 #include "actors/probes/probe_schedule.hpp"
-#include "actors/probes/redis_probe.hpp"
-#include "actors/probes/socket_connect.hpp"
-#include "strategies/actions/resp.hpp"
 
 namespace switchyard::actors {
 
@@ -29,11 +26,6 @@ namespace {
 
 using asio::ip::tcp;
 using steady = std::chrono::steady_clock;
-
-enum class probe_kind { tcp, http, redis };
-
-// What a check was doing when its timer fired, for the detail.
-enum class phase { connecting, sending, receiving, pong, role };
 
 // A socket made with SOCK_CLOEXEC: exec probes and actions fork, and their
 // children must not inherit (and keep open) the connections probes hold.
@@ -46,6 +38,18 @@ asio::error_code open_socket(tcp::socket& s, const tcp::endpoint& ep) {
   if (ec)
     ::close(fd);
   return ec;
+}
+
+// Whether the peer of the connected socket `fd` has closed or reset it, or it
+// has an error. Does not wait and reads no data. `unread` is set when data is
+// waiting (nothing was asked for on a held connection).
+bool peer_gone(int fd, bool& unread) {
+  pollfd pfd{fd, POLLIN | POLLRDHUP, 0};
+  int ready = ::poll(&pfd, 1, 0);
+  unread = ready > 0 && (pfd.revents & POLLIN) != 0;
+  if (ready < 0)
+    return true;
+  return (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
 }
 
 void close_quietly(tcp::socket& s) {
@@ -82,11 +86,10 @@ struct attempt {
   steady::time_point start;
   tcp::socket sock;
   asio::steady_timer timer;
-  phase at = phase::connecting;
+  check_phase at = check_phase::connecting;
   std::vector<tcp::endpoint> endpoints; ///< resolved, tried in order
   std::size_t next_endpoint = 0;
-  std::string in; ///< received, not yet parsed past `pos`
-  std::size_t pos = 0;
+  std::string in; ///< received so far
   /// For reads (http, redis): allocated on the first one, a tcp check needs none.
   std::unique_ptr<std::array<char, 4096>> buf;
   bool retried = false; ///< one fresh connection after a broken or reset one (retry_fresh)
@@ -145,32 +148,24 @@ struct probe_engine::impl {
 
 namespace {
 
-// A tcp, http or redis probe. Lives on one io_context (one thread): every
-// member function runs there.
+// A tcp, http or redis probe (its `check_kind` says which). Lives on one
+// io_context (one thread): every member function runs there.
 class net_probe : public std::enable_shared_from_this<net_probe> {
 public:
   struct params {
-    probe_kind kind = probe_kind::tcp;
+    std::unique_ptr<check_kind> kind;
     std::string host;
     std::uint16_t port = 0;
-    std::string path;
-    int expected_status = 200;
     std::chrono::milliseconds timeout{500};
     bool hold = false;
   };
 
   net_probe(lane& home, std::shared_ptr<std::atomic<std::size_t>> held_count, params p)
-      : lane_(home), held_count_(std::move(held_count)), p_(std::move(p)), resolver_(home.ioc),
-        tick_(home.ioc) {
+      : lane_(home), held_count_(std::move(held_count)), p_(std::move(p)), kind_(*p_.kind),
+        resolver_(home.ioc), tick_(home.ioc) {
     asio::error_code ec;
     if (auto addr = asio::ip::make_address(p_.host, ec); !ec)
       numeric_ = tcp::endpoint{addr, p_.port};
-    if (p_.kind == probe_kind::http)
-      request_ = fmt::format("GET {} HTTP/1.1\r\nHost: {}:{}\r\nUser-Agent: switchyard-health\r\n"
-                             "Connection: close\r\n\r\n",
-                             p_.path, p_.host, p_.port);
-    else if (p_.kind == probe_kind::redis)
-      request_ = resp::encode({"PING"}) + resp::encode({"ROLE"});
   }
 
   ~net_probe() { drop_held(); }
@@ -260,16 +255,16 @@ private:
     arm_timer(a, p_.timeout);
     if (held_) {
       bool unread = false;
-      bool gone = peer_gone(held_->sock.native_handle(), &unread);
-      if (p_.kind == probe_kind::tcp && !gone) {
-        // Data sent unasked (a banner) does not matter: only whether it is up.
+      auto use = peer_gone(held_->sock.native_handle(), unread) ? check_kind::held_use::reconnect
+                                                                : kind_.use_held(unread);
+      if (use == check_kind::held_use::answer) {
         finish(a, true, "connection held");
         return;
       }
-      if (p_.kind == probe_kind::redis && !gone && !unread) {
+      if (use == check_kind::held_use::resend) {
         // Reused: the watch's pending read must not take the replies.
-        auto h = std::move(held_);
-        forget_held();
+        auto h = held_;
+        forget_held(); // no longer held: this check owns it
         asio::error_code ignored;
         h->sock.cancel(ignored);
         a->sock = std::move(h->sock);
@@ -294,7 +289,7 @@ private:
         self->arm_timer(a, std::max(std::chrono::milliseconds(100), self->p_.timeout / 2));
         return;
       }
-      self->finish(a, false, self->timeout_detail(a->at));
+      self->finish(a, false, self->timeout_detail(*a));
     });
   }
 
@@ -307,33 +302,22 @@ private:
       return false;
     auto done = POLLERR | POLLHUP;
     switch (a.at) {
-    case phase::connecting:
-    case phase::sending:
+    case check_phase::connecting:
+    case check_phase::sending:
       return (pfd.revents & (POLLOUT | done)) != 0;
     default:
       return (pfd.revents & (POLLIN | done)) != 0;
     }
   }
 
-  std::string timeout_detail(phase at) const {
-    auto ms = p_.timeout.count();
-    if (at == phase::connecting)
+  std::string timeout_detail(const attempt& a) const {
+    if (a.at == check_phase::connecting)
       return "connect timed out";
-    if (p_.kind == probe_kind::http)
-      return at == phase::sending ? std::string{"timed out sending request"}
-                                  : fmt::format("no response within {} ms", ms);
-    switch (at) {
-    case phase::sending:
-      return fmt::format("timed out after {} ms sending PING", ms);
-    case phase::role:
-      return fmt::format("timed out after {} ms waiting for the ROLE reply", ms);
-    default:
-      return fmt::format("timed out after {} ms waiting for PONG", ms);
-    }
+    return kind_.timed_out(a.at, a.in, p_.timeout);
   }
 
   void connect(const std::shared_ptr<attempt>& a) {
-    a->at = phase::connecting;
+    a->at = check_phase::connecting;
     if (numeric_) {
       a->endpoints.assign(1, *numeric_);
       a->next_endpoint = 0;
@@ -372,7 +356,7 @@ private:
       finish(a, false, fmt::format("socket: {}", ec.message()));
       return;
     }
-    if (p_.kind == probe_kind::tcp && !p_.hold)
+    if (kind_.request().empty() && !p_.hold)
       prefer_half_open(a->sock);
     a->sock.async_connect(ep, [self = shared_from_this(), a](const asio::error_code& ec) {
       if (a->finished)
@@ -388,18 +372,17 @@ private:
   }
 
   void connected(const std::shared_ptr<attempt>& a) {
-    if (p_.kind == probe_kind::tcp) {
-      finish(a, true, "connected");
+    if (kind_.request().empty()) { // being connected is the answer
+      conclude(a, *kind_.judge(a->in, false));
       return;
     }
     send_request(a);
   }
 
   void send_request(const std::shared_ptr<attempt>& a) {
-    a->at = phase::sending;
+    a->at = check_phase::sending;
     a->in.clear();
-    a->pos = 0;
-    asio::async_write(a->sock, asio::buffer(request_),
+    asio::async_write(a->sock, asio::buffer(kind_.request()),
                       [self = shared_from_this(), a](const asio::error_code& ec, std::size_t) {
                         if (a->finished)
                           return;
@@ -407,22 +390,15 @@ private:
                           self->failed(a, fmt::format("send: {}", ec.message()), true);
                           return;
                         }
-                        if (self->p_.kind == probe_kind::http) {
-                          a->at = phase::receiving;
-                          self->read_status_line(a);
-                        } else {
-                          a->at = phase::pong;
-                          self->read_reply(a);
-                        }
+                        a->at = check_phase::receiving;
+                        self->read_answer(a);
                       });
   }
 
-  // -- http -------------------------------------------------------------------
-
-  void read_status_line(const std::shared_ptr<attempt>& a) {
-    // Only the status line matters; stop reading as soon as it is complete.
-    if (a->in.find("\r\n") != std::string::npos || a->in.size() >= 4096) {
-      http_verdict(a);
+  // Reads until the kind has its verdict on what arrived.
+  void read_answer(const std::shared_ptr<attempt>& a) {
+    if (auto verdict = kind_.judge(a->in, false)) {
+      conclude(a, std::move(*verdict));
       return;
     }
     a->sock.async_read_some(
@@ -430,54 +406,9 @@ private:
           if (a->finished)
             return;
           if (ec == asio::error::eof) {
-            self->http_verdict(a);
-            return;
-          }
-          if (ec) {
-            self->finish(a, false, fmt::format("recv: {}", ec.message()));
-            return;
-          }
-          a->in.append(a->buf->data(), n);
-          self->read_status_line(a);
-        });
-  }
-
-  void http_verdict(const std::shared_ptr<attempt>& a) {
-    int status = parse_http_status(a->in);
-    if (status < 0)
-      finish(a, false, "malformed HTTP response");
-    else if (status != p_.expected_status)
-      finish(a, false, fmt::format("HTTP {} (expected {})", status, p_.expected_status));
-    else
-      finish(a, true, fmt::format("HTTP {}", status));
-  }
-
-  // -- redis ------------------------------------------------------------------
-
-  // Parses the next reply (PONG, then ROLE), reading more as needed.
-  void read_reply(const std::shared_ptr<attempt>& a) {
-    std::optional<resp::reply> parsed;
-    try {
-      // parse() may move `pos` into a reply it cannot finish yet: restart from `start`.
-      auto start = a->pos;
-      if (a->in.size() > a->pos)
-        parsed = resp::parse(a->in, a->pos);
-      if (!parsed)
-        a->pos = start;
-    } catch (const std::exception&) { // a length that is not a number
-      failed(a, "malformed reply", false);
-      return;
-    }
-    if (parsed) {
-      on_reply(a, std::move(*parsed));
-      return;
-    }
-    a->sock.async_read_some(
-        read_buffer(*a), [self = shared_from_this(), a](const asio::error_code& ec, std::size_t n) {
-          if (a->finished)
-            return;
-          if (ec == asio::error::eof) {
-            self->failed(a, "connection closed by the server", true);
+            self->conclude(
+                a, self->kind_.judge(a->in, true)
+                       .value_or(check_verdict{false, "connection closed by the server", true}));
             return;
           }
           if (ec) {
@@ -485,37 +416,21 @@ private:
             return;
           }
           a->in.append(a->buf->data(), n);
-          self->read_reply(a);
+          self->read_answer(a);
         });
   }
 
-  void on_reply(const std::shared_ptr<attempt>& a, resp::reply r) {
-    if (a->at == phase::pong) {
-      if (r.is_error()) { // e.g. "LOADING Redis is loading the dataset in memory"
-        failed(a, r.text, false);
-        return;
-      }
-      if (r.type != '+' || r.text != "PONG") {
-        failed(a, "unexpected reply to PING: " + r.text, false);
-        return;
-      }
-      a->at = phase::role;
-      read_reply(a);
-      return;
-    }
-    if (a->pos != a->in.size()) { // more than was asked for: not safe to reuse
-      failed(a, "unexpected data after the ROLE reply", false);
-      return;
-    }
-    finish(a, true, "PONG, " + describe_role(r));
+  void conclude(const std::shared_ptr<attempt>& a, check_verdict v) {
+    if (v.ok)
+      finish(a, true, std::move(v.detail));
+    else
+      failed(a, std::move(v.detail), v.broken);
   }
 
-  // A failed exchange. Closed or reset before the replies (`broken`): the
-  // server may have dropped the idle held connection just now, or be dying (a
-  // connection still queued when its listening socket closes is reset). One
-  // fresh try tells which: the latter is refused.
+  // A failed exchange; one that broke (`broken`) gets a fresh try if the kind
+  // wants it (redis, see check_kinds.hpp).
   void failed(const std::shared_ptr<attempt>& a, std::string detail, bool broken) {
-    if (p_.kind == probe_kind::redis && broken && retry_fresh(a))
+    if (broken && kind_.retries_broken() && retry_fresh(a))
       return;
     finish(a, false, std::move(detail));
   }
@@ -553,9 +468,9 @@ private:
     out.detail = std::move(detail);
     out.refused = refused;
     out.latency = std::chrono::duration_cast<std::chrono::microseconds>(steady::now() - a->start);
-    if (ok && p_.hold && p_.kind != probe_kind::http && a->sock.is_open())
+    if (ok && p_.hold && a->sock.is_open())
       hold(std::move(a->sock));
-    else if (ok && p_.kind == probe_kind::tcp)
+    else if (ok && kind_.request().empty()) // never asked: see prefer_half_open
       close_with_reset(a->sock);
     else
       close_quietly(a->sock);
@@ -582,7 +497,7 @@ private:
                                                    h](const asio::error_code& ec, std::size_t) {
       if (self->held_ != h)
         return; // reused, replaced or closed since
-      if (!ec && self->p_.kind == probe_kind::tcp) {
+      if (!ec && self->kind_.use_held(true) == check_kind::held_use::answer) {
         self->watch(); // a banner or the like: only the connection matters
         return;
       }
@@ -612,9 +527,9 @@ private:
   lane& lane_;
   std::shared_ptr<std::atomic<std::size_t>> held_count_;
   params p_;
+  const check_kind& kind_; ///< *p_.kind
   tcp::resolver resolver_;
   std::optional<tcp::endpoint> numeric_;
-  std::string request_;
   async_probe::lost_callback lost_;
   std::shared_ptr<attempt> cur_;
   std::shared_ptr<held_conn> held_;
@@ -743,42 +658,39 @@ std::size_t probe_engine::held_connections() const {
   return impl_->held->load();
 }
 
-std::unique_ptr<async_probe> probe_engine::tcp(std::string host, std::uint16_t port,
-                                               std::chrono::milliseconds timeout, bool hold) {
+namespace {
+
+std::unique_ptr<async_probe> net_probe_on(probe_engine::impl& engine,
+                                          std::unique_ptr<check_kind> kind, std::string host,
+                                          std::uint16_t port, std::chrono::milliseconds timeout,
+                                          bool hold) {
   net_probe::params p;
-  p.kind = probe_kind::tcp;
+  p.kind = std::move(kind);
   p.host = std::move(host);
   p.port = port;
   p.timeout = timeout;
   p.hold = hold;
   return std::make_unique<net_handle>(
-      std::make_shared<net_probe>(impl_->next(), impl_->held, std::move(p)));
+      std::make_shared<net_probe>(engine.next(), engine.held, std::move(p)));
+}
+
+} // namespace
+
+std::unique_ptr<async_probe> probe_engine::tcp(std::string host, std::uint16_t port,
+                                               std::chrono::milliseconds timeout, bool hold) {
+  return net_probe_on(*impl_, tcp_check(), std::move(host), port, timeout, hold);
 }
 
 std::unique_ptr<async_probe> probe_engine::http(std::string host, std::uint16_t port,
                                                 std::string path, int expected_status,
                                                 std::chrono::milliseconds timeout) {
-  net_probe::params p;
-  p.kind = probe_kind::http;
-  p.host = std::move(host);
-  p.port = port;
-  p.path = std::move(path);
-  p.expected_status = expected_status;
-  p.timeout = timeout;
-  return std::make_unique<net_handle>(
-      std::make_shared<net_probe>(impl_->next(), impl_->held, std::move(p)));
+  auto kind = http_check(host, port, path, expected_status);
+  return net_probe_on(*impl_, std::move(kind), std::move(host), port, timeout, false);
 }
 
 std::unique_ptr<async_probe> probe_engine::redis(std::string host, std::uint16_t port,
                                                  std::chrono::milliseconds timeout, bool hold) {
-  net_probe::params p;
-  p.kind = probe_kind::redis;
-  p.host = std::move(host);
-  p.port = port;
-  p.timeout = timeout;
-  p.hold = hold;
-  return std::make_unique<net_handle>(
-      std::make_shared<net_probe>(impl_->next(), impl_->held, std::move(p)));
+  return net_probe_on(*impl_, redis_check(), std::move(host), port, timeout, hold);
 }
 
 std::unique_ptr<async_probe> probe_engine::pooled(std::unique_ptr<probe> blocking) {

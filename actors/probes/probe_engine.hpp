@@ -5,9 +5,11 @@
 // asio: a few io threads (one by default), each running its own io_context;
 // a probe stays on the io_context it was given at creation, so its state is
 // only ever touched by one thread. Every check has a steady timer for its
-// timeout. Their periodic checks run on the probe's own steady timer there
-// too (`run_periodically`): a periodic check costs no message to the engine
-// and no timer of the health checker's, only its outcome. Outcomes are handed
+// timeout. What differs between the three kinds (what is sent, what the
+// answer means, what a held connection is good for) is one type per kind in
+// check_kinds.hpp. Their periodic checks run on the probe's own steady timer
+// there too (`run_periodically`): a periodic check costs no message to the
+// engine and no timer of the health checker's, only its outcome. Outcomes are handed
 // to their completions in bursts (at most one a millisecond while busy). A
 // connection held between checks (fast detection) is watched by a pending
 // read: when the peer closes or resets it, the probe's lost-callback is

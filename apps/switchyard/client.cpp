@@ -3,6 +3,7 @@
 #include <chrono>
 #include <iostream>
 
+#include "actors/grpc_status_name.hpp"
 #include "config/file_read.hpp"
 
 namespace switchyard::cli {
@@ -82,33 +83,6 @@ void client::authorize(grpc::ClientContext& ctx) const {
     ctx.AddMetadata("authorization", "Bearer " + opts_.token);
 }
 
-namespace {
-
-const char* code_name(grpc::StatusCode code) {
-  switch (code) {
-  case grpc::StatusCode::INVALID_ARGUMENT:
-    return "invalid argument";
-  case grpc::StatusCode::FAILED_PRECONDITION:
-    return "failed precondition";
-  case grpc::StatusCode::RESOURCE_EXHAUSTED:
-    return "resource exhausted";
-  case grpc::StatusCode::CANCELLED:
-    return "cancelled";
-  case grpc::StatusCode::ALREADY_EXISTS:
-    return "already exists";
-  case grpc::StatusCode::ABORTED:
-    return "aborted";
-  case grpc::StatusCode::UNIMPLEMENTED:
-    return "not implemented by this switchyardd";
-  case grpc::StatusCode::INTERNAL:
-    return "internal error";
-  default:
-    return "error";
-  }
-}
-
-} // namespace
-
 int client::fail(const grpc::Status& status) const {
   auto code = status.error_code();
   // A connected channel means the status came from switchyardd itself (e.g.
@@ -141,8 +115,10 @@ int client::fail(const grpc::Status& status) const {
     std::cerr << "switchyard: not found: " << status.error_message() << '\n';
     return exit_not_found;
   default:
-    std::cerr << "switchyard: refused (" << code_name(code) << "): " << status.error_message()
-              << '\n';
+    std::cerr << "switchyard: refused ("
+              << (code == grpc::StatusCode::UNIMPLEMENTED ? "not implemented by this switchyardd"
+                                                          : actors::grpc_status_words(code))
+              << "): " << status.error_message() << '\n';
     return exit_rejected;
   }
 }

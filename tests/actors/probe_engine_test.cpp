@@ -1,7 +1,9 @@
 // The probe engine against real sockets in this process: tcp and http checks,
-// timeouts, periodic checks on the engine's timers, a held connection's loss,
-// checkers that quit with a probe in flight, and 2,000 health checkers probing at once on the
-// engine's fixed threads. Every wait is bounded; nothing sleeps to synchronize.
+// timeouts, periodic checks on the engine's timers, a held connection's loss
+// (and data on it), checkers that quit with a probe in flight, and 2,000
+// health checkers probing at once on the engine's fixed threads. Every wait is
+// bounded; nothing sleeps to synchronize. The redis checks run against a real
+// redis-server in probe_test.
 #include <atomic>
 #include <fcntl.h>
 #include <filesystem>
@@ -20,13 +22,16 @@
 
 #include "actors/directory.hpp"
 #include "actors/health_checker.hpp"
+#include "actors/probes/check_kinds.hpp"
 #include "actors/probes/probe_engine.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/run_probe.hpp"
 
 using namespace std::chrono_literals;
 using namespace switchyard;
 using namespace switchyard::actors;
 using switchyard::testing::free_port;
+using switchyard::testing::run_once;
 using switchyard::testing::wait_until;
 
 namespace {
@@ -38,16 +43,6 @@ std::size_t thread_count() {
   for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/task"))
     ++n;
   return n;
-}
-
-// One check, waited for (bounded).
-std::optional<probe_outcome> run_once(async_probe& p, steady::duration limit = 5s) {
-  auto promise = std::make_shared<std::promise<probe_outcome>>();
-  auto result = promise->get_future();
-  p.start([promise](probe_outcome out) { promise->set_value(std::move(out)); });
-  if (result.wait_for(limit) != std::future_status::ready)
-    return std::nullopt;
-  return result.get();
 }
 
 // A listening socket on 127.0.0.1 that never accepts: the kernel completes
@@ -101,6 +96,14 @@ public:
     for (int fd : conns_)
       ::close(fd);
     conns_.clear();
+  }
+
+  // Sends `data` on every open connection (a banner, or anything unasked).
+  void send_to_all(const std::string& data) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    for (int fd : conns_)
+      EXPECT_EQ(::send(fd, data.data(), data.size(), MSG_NOSIGNAL),
+                static_cast<ssize_t>(data.size()));
   }
 
   [[nodiscard]] std::size_t open_connections() {
@@ -175,6 +178,20 @@ TEST(probe_engine, tcp_connects_and_reports_a_refused_port) {
       << unresolvable->detail;
 }
 
+TEST(probe_engine, tcp_and_http_report_a_refused_connection) {
+  probe_engine engine;
+  auto port = free_port(); // nothing listens
+  auto tcp = run_once(*engine.tcp("127.0.0.1", port, 500ms));
+  ASSERT_TRUE(tcp);
+  EXPECT_FALSE(tcp->ok);
+  EXPECT_TRUE(tcp->refused);
+  auto http = run_once(*engine.http("127.0.0.1", port, "/health", 200, 500ms));
+  ASSERT_TRUE(http);
+  EXPECT_FALSE(http->ok);
+  EXPECT_TRUE(http->refused);
+  EXPECT_EQ(http->detail, "Connection refused");
+}
+
 TEST(probe_engine, a_plain_tcp_check_never_completes_a_connection_on_the_instance) {
   probe_engine engine;
   silent_listener instance;
@@ -246,6 +263,65 @@ TEST(probe_engine, a_held_tcp_connection_is_reused_and_its_loss_reported_at_once
   ASSERT_TRUE(again && again->ok);
   EXPECT_EQ(again->detail, "connected");
   EXPECT_EQ(lost, 1);
+}
+
+TEST(probe_engine, data_on_a_held_tcp_connection_is_ignored_and_its_loss_reported_once) {
+  probe_engine engine;
+  server server_a;
+  server server_b;
+  auto a = engine.tcp("127.0.0.1", server_a.port(), 500ms, true);
+  auto b = engine.tcp("127.0.0.1", server_b.port(), 500ms, true);
+  std::atomic<int> lost_a{0};
+  std::atomic<int> lost_b{0};
+  a->on_connection_lost([&lost_a] { ++lost_a; });
+  b->on_connection_lost([&lost_b] { ++lost_b; });
+  auto held_a = run_once(*a);
+  auto held_b = run_once(*b);
+  ASSERT_TRUE(held_a && held_a->ok && held_b && held_b->ok);
+  ASSERT_TRUE(wait_until([&] { return server_a.open_connections() == 1; }, 3s));
+  ASSERT_TRUE(wait_until([&] { return server_b.open_connections() == 1; }, 3s));
+  // Data for `a` (a banner) comes first; `b`'s hang-up after it.
+  server_a.send_to_all("220 welcome\r\n");
+  server_b.close_all();
+  ASSERT_TRUE(wait_until([&] { return lost_b == 1; }, 3s));
+  // A check of `a` on the engine's one io thread runs after the data was seen:
+  // its connection is still held and was not reported.
+  auto still = run_once(*a);
+  ASSERT_TRUE(still);
+  EXPECT_EQ(still->detail, "connection held");
+  EXPECT_EQ(lost_a, 0);
+  EXPECT_EQ(engine.held_connections(), 1u); // b's ended when it was reported
+
+  server_a.close_all();
+  ASSERT_TRUE(wait_until([&] { return lost_a == 1; }, 3s));
+  EXPECT_EQ(engine.held_connections(), 0u);
+  auto again = run_once(*a); // a new connection, not a second report
+  ASSERT_TRUE(again && again->ok);
+  EXPECT_EQ(again->detail, "connected");
+  EXPECT_EQ(lost_a, 1);
+  EXPECT_EQ(lost_b, 1);
+}
+
+TEST(probe_engine, a_destroyed_probes_held_connection_is_never_reported) {
+  probe_engine engine;
+  server holding;
+  auto a = engine.tcp("127.0.0.1", holding.port(), 500ms, true);
+  auto b = engine.tcp("127.0.0.1", holding.port(), 500ms, true);
+  auto lost_a = std::make_shared<std::atomic<int>>(0);
+  std::atomic<int> lost_b{0};
+  a->on_connection_lost([lost_a] { ++*lost_a; });
+  b->on_connection_lost([&lost_b] { ++lost_b; });
+  auto held_a = run_once(*a);
+  auto held_b = run_once(*b);
+  ASSERT_TRUE(held_a && held_a->ok && held_b && held_b->ok);
+  ASSERT_TRUE(wait_until([&] { return holding.open_connections() == 2; }, 3s));
+  a.reset();
+  holding.close_all(); // b's hang-up is reported; a's would be, were it still held
+  ASSERT_TRUE(wait_until([&] { return lost_b == 1; }, 3s));
+  EXPECT_EQ(engine.held_connections(), 0u);
+  // Once a later check on the engine's one io thread has run, every hang-up was handled.
+  ASSERT_TRUE(run_once(*engine.tcp("127.0.0.1", free_port(), 500ms)));
+  EXPECT_EQ(*lost_a, 0);
 }
 
 namespace {
@@ -534,4 +610,96 @@ TEST_F(engine_checkers, a_checker_that_quits_with_a_probe_in_flight_harms_nothin
   EXPECT_TRUE(out->ok) << out->detail;
   EXPECT_EQ(seen->unhealthy, 0); // the quit checker reported nothing
   kept->reset();
+}
+
+// -- what each kind of check sends and makes of the answer (check_kinds.hpp) ----
+
+TEST(check_kinds, tcp_is_answered_by_the_connection_alone) {
+  auto tcp = tcp_check();
+  EXPECT_TRUE(tcp->request().empty());
+  auto v = tcp->judge("", false);
+  ASSERT_TRUE(v);
+  EXPECT_TRUE(v->ok);
+  EXPECT_EQ(v->detail, "connected");
+  // Data on a held connection (a banner) does not matter.
+  EXPECT_EQ(tcp->use_held(false), check_kind::held_use::answer);
+  EXPECT_EQ(tcp->use_held(true), check_kind::held_use::answer);
+  EXPECT_FALSE(tcp->retries_broken());
+}
+
+TEST(check_kinds, http_needs_only_the_status_line) {
+  auto http = http_check("db.example", 8080, "/health", 200);
+  EXPECT_EQ(http->request(), "GET /health HTTP/1.1\r\nHost: db.example:8080\r\n"
+                             "User-Agent: switchyard-health\r\nConnection: close\r\n\r\n");
+  EXPECT_FALSE(http->judge("", false));
+  EXPECT_FALSE(http->judge("HTTP/1.1 200 OK", false)); // the line is not complete yet
+  auto ok = http->judge("HTTP/1.1 200 OK\r\n", false);
+  ASSERT_TRUE(ok);
+  EXPECT_TRUE(ok->ok);
+  EXPECT_EQ(ok->detail, "HTTP 200");
+  auto bad = http->judge("HTTP/1.0 503 Unavailable\r\nRetry-After: 1\r\n", false);
+  ASSERT_TRUE(bad);
+  EXPECT_FALSE(bad->ok);
+  EXPECT_EQ(bad->detail, "HTTP 503 (expected 200)");
+  auto closed = http->judge("HTTP/1.1 2", true); // closed before the line ended
+  ASSERT_TRUE(closed);
+  EXPECT_EQ(closed->detail, "malformed HTTP response");
+  auto endless = http->judge(std::string(4096, 'x'), false); // no line end in 4 KiB
+  ASSERT_TRUE(endless);
+  EXPECT_EQ(endless->detail, "malformed HTTP response");
+  EXPECT_EQ(http->timed_out(check_phase::sending, "", 300ms), "timed out sending request");
+  EXPECT_EQ(http->timed_out(check_phase::receiving, "HTTP/1.1", 300ms),
+            "no response within 300 ms");
+  EXPECT_EQ(http->use_held(false), check_kind::held_use::reconnect);
+  EXPECT_FALSE(http->retries_broken());
+  EXPECT_EQ(parse_http_status("HTTP/1.1 204 No Content"), 204);
+  EXPECT_EQ(parse_http_status("HTTP/2 200"), -1);
+  EXPECT_EQ(parse_http_status("HTTP/1.1 2x0 OK"), -1);
+}
+
+TEST(check_kinds, redis_judges_pong_then_role_however_they_arrive) {
+  auto redis = redis_check();
+  const std::string pong = "+PONG\r\n";
+  const std::string role = "*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n";
+  EXPECT_EQ(redis->request(), "*1\r\n$4\r\nPING\r\n*1\r\n$4\r\nROLE\r\n");
+  EXPECT_FALSE(redis->judge("", false));
+  EXPECT_FALSE(redis->judge("+PO", false));
+  EXPECT_EQ(redis->timed_out(check_phase::receiving, "+PO", 200ms),
+            "timed out after 200 ms waiting for PONG");
+  EXPECT_FALSE(redis->judge(pong + "*3\r\n$6\r\nmas", false));
+  EXPECT_EQ(redis->timed_out(check_phase::receiving, pong + "*3\r\n", 200ms),
+            "timed out after 200 ms waiting for the ROLE reply");
+  EXPECT_EQ(redis->timed_out(check_phase::sending, "", 200ms),
+            "timed out after 200 ms sending PING");
+  auto ok = redis->judge(pong + role, false);
+  ASSERT_TRUE(ok);
+  EXPECT_TRUE(ok->ok);
+  EXPECT_EQ(ok->detail, "PONG, master");
+
+  auto extra = redis->judge(pong + role + pong, false);
+  ASSERT_TRUE(extra);
+  EXPECT_FALSE(extra->ok);
+  EXPECT_EQ(extra->detail, "unexpected data after the ROLE reply");
+  auto loading = redis->judge("-LOADING Redis is loading the dataset in memory\r\n", false);
+  ASSERT_TRUE(loading);
+  EXPECT_FALSE(loading->ok);
+  EXPECT_FALSE(loading->broken);
+  EXPECT_EQ(loading->detail, "LOADING Redis is loading the dataset in memory");
+  auto other = redis->judge("+OK\r\n", false);
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->detail, "unexpected reply to PING: OK");
+  auto malformed = redis->judge("$abc\r\n", false);
+  ASSERT_TRUE(malformed);
+  EXPECT_EQ(malformed->detail, "malformed reply");
+  EXPECT_FALSE(malformed->broken);
+  auto closed = redis->judge(pong, true); // closed before the ROLE reply
+  ASSERT_TRUE(closed);
+  EXPECT_FALSE(closed->ok);
+  EXPECT_TRUE(closed->broken);
+  EXPECT_EQ(closed->detail, "connection closed by the server");
+
+  // A held connection is reused unless something nobody asked for waits on it.
+  EXPECT_EQ(redis->use_held(false), check_kind::held_use::resend);
+  EXPECT_EQ(redis->use_held(true), check_kind::held_use::reconnect);
+  EXPECT_TRUE(redis->retries_broken());
 }

@@ -1,14 +1,16 @@
-// Probes and fast crash detection against real processes: redis-server, a
-// python listener that keeps every connection open, and a health checker on a
-// real actor system whose classifier is a recorder. Every wait is a bounded poll.
+// Probes and fast crash detection against real processes: the probe engine's
+// redis and tcp checks against redis-server and a python listener that keeps
+// every connection open, a health checker on a real actor system whose
+// classifier is a recorder, and the blocking grpc probe. Every wait is a
+// bounded poll.
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <csignal>
 #include <filesystem>
+#include <future>
 #include <mutex>
-#include <sys/socket.h>
-#include <unistd.h>
+#include <sstream>
 
 #include <caf/all.hpp>
 #include <fmt/format.h>
@@ -20,13 +22,12 @@
 #include "actors/health_checker.hpp"
 #include "actors/health_tracker.hpp"
 #include "actors/metrics_scraper.hpp"
-#include "actors/probes/connection_watch.hpp"
+#include "actors/probes/check_kinds.hpp"
 #include "actors/probes/grpc_probe.hpp"
-#include "actors/probes/http_probe.hpp"
-#include "actors/probes/redis_probe.hpp"
-#include "actors/probes/tcp_probe.hpp"
+#include "actors/probes/probe_engine.hpp"
 #include "switchyard/v1/switchyard.grpc.pb.h"
 #include "tests/support/process.hpp"
+#include "tests/support/run_probe.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace std::chrono_literals;
@@ -35,6 +36,8 @@ using namespace switchyard::actors;
 using switchyard::testing::child_process;
 using switchyard::testing::free_port;
 using switchyard::testing::read_file;
+using switchyard::testing::run_once;
+using switchyard::testing::wait_probe_ok;
 using switchyard::testing::wait_until;
 
 namespace {
@@ -84,8 +87,8 @@ protected:
                                   dir.str()};
     argv.insert(argv.end(), extra.begin(), extra.end());
     auto p = std::make_unique<child_process>(argv, log_of(port));
-    redis_probe ready{"127.0.0.1", port, 500ms};
-    EXPECT_TRUE(wait_until([&] { return ready.check().ok; }, 10s)) << read_file(log_of(port));
+    auto ready = engine.redis("127.0.0.1", port, 500ms);
+    EXPECT_TRUE(wait_probe_ok(*ready)) << read_file(log_of(port));
     return p;
   }
 
@@ -93,8 +96,8 @@ protected:
     auto p = std::make_unique<child_process>(
         std::vector<std::string>{"/usr/bin/python3", "-c", script, std::to_string(port)},
         log_of(port));
-    tcp_probe ready{"127.0.0.1", port, 500ms};
-    EXPECT_TRUE(wait_until([&] { return ready.check().ok; }, 10s)) << read_file(log_of(port));
+    auto ready = engine.tcp("127.0.0.1", port, 500ms);
+    EXPECT_TRUE(wait_probe_ok(*ready)) << read_file(log_of(port));
     return p;
   }
 
@@ -115,167 +118,127 @@ protected:
     ASSERT_EQ(p.wait_for_exit(5s), 128 + SIGKILL);
   }
 
+  // The ids of the clients connected to the redis at `port`, but for the
+  // redis-cli that asks.
+  std::vector<std::string> other_clients(std::uint16_t port) {
+    std::vector<std::string> ids;
+    std::istringstream lines{cli(port, {"CLIENT", "LIST"})};
+    for (std::string line; std::getline(lines, line);)
+      if (line.find("cmd=client") == std::string::npos)
+        ids.push_back(line.substr(0, line.find(' '))); // "id=7"
+    return ids;
+  }
+
   std::string log_of(std::uint16_t port) const {
     return (dir.path() / ("server-" + std::to_string(port) + ".log")).string();
   }
 
+  // Its own engine: held_connections() counts this test's probes only.
+  probe_engine engine{{1, 1}};
   switchyard::testing::temp_dir dir;
-};
-
-// -- connection watch ---------------------------------------------------------
-
-struct pair_of_sockets {
-  pair_of_sockets() {
-    int fds[2];
-    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
-    mine = fds[0];
-    peer = fds[1];
-  }
-  ~pair_of_sockets() {
-    close_peer();
-    ::close(mine);
-  }
-  void close_peer() {
-    if (peer >= 0)
-      ::close(peer);
-    peer = -1;
-  }
-  int mine = -1;
-  int peer = -1;
 };
 
 } // namespace
 
-TEST(connection_watch, reports_a_closed_peer_once_and_ignores_data) {
-  connection_watch watch;
-  pair_of_sockets a;
-  pair_of_sockets b;
-  std::atomic<int> lost_a{0};
-  std::atomic<int> lost_b{0};
-  ASSERT_EQ(watch.watch(a.mine, [&] { ++lost_a; }), "");
-  ASSERT_EQ(watch.watch(b.mine, [&] { ++lost_b; }), "");
-  // Data for `a` (a probe's reply) comes first; `b`'s hang-up after it. Once
-  // the watch has reported `b`, it has seen `a`'s data too and must not have
-  // woken for it.
-  ASSERT_EQ(::write(a.peer, "+PONG\r\n", 7), 7);
-  b.close_peer();
-  ASSERT_TRUE(wait_until([&] { return lost_b == 1; }, 2s));
-  EXPECT_EQ(lost_a, 0);
-  EXPECT_EQ(watch.size(), 1u); // b's watch ended when it fired
-
-  a.close_peer();
-  ASSERT_TRUE(wait_until([&] { return lost_a == 1; }, 2s));
-  EXPECT_EQ(watch.size(), 0u);
-  watch.unwatch(a.mine); // after it fired: harmless
-  EXPECT_EQ(lost_a, 1);
-  EXPECT_EQ(lost_b, 1);
-}
-
-TEST(connection_watch, an_unwatched_connection_is_never_reported) {
-  connection_watch watch;
-  pair_of_sockets a;
-  pair_of_sockets b;
-  std::atomic<int> lost_a{0};
-  std::atomic<int> lost_b{0};
-  ASSERT_EQ(watch.watch(a.mine, [&] { ++lost_a; }), "");
-  ASSERT_EQ(watch.watch(b.mine, [&] { ++lost_b; }), "");
-  watch.unwatch(a.mine);
-  a.close_peer();
-  b.close_peer(); // reported after a's hang-up, if a were still watched
-  ASSERT_TRUE(wait_until([&] { return lost_b == 1; }, 2s));
-  EXPECT_EQ(lost_a, 0);
-  EXPECT_EQ(watch.size(), 0u);
-}
-
-// -- probes -------------------------------------------------------------------
+// -- redis and tcp checks of the probe engine -----------------------------------
 
 TEST_F(real_servers, redis_probe_answers_pong_and_the_role) {
   auto port = free_port();
   auto server = start_redis(port);
-  redis_probe probe{"127.0.0.1", port, 1s};
-  auto out = probe.check();
-  EXPECT_TRUE(out.ok) << out.detail;
-  EXPECT_EQ(out.detail, "PONG, master");
-  EXPECT_FALSE(out.refused);
-  EXPECT_EQ(probe.held_fd(), -1); // not asked to hold it
+  auto probe = engine.redis("127.0.0.1", port, 1s);
+  auto out = run_once(*probe);
+  ASSERT_TRUE(out);
+  EXPECT_TRUE(out->ok) << out->detail;
+  EXPECT_EQ(out->detail, "PONG, master");
+  EXPECT_FALSE(out->refused);
+  EXPECT_EQ(engine.held_connections(), 0u); // not asked to hold it
 
   // A replica says whose, and the state of its link.
   auto primary_port = free_port();
   auto primary = start_redis(primary_port, {"--repl-diskless-sync-delay", "0"});
   ASSERT_EQ(cli(port, {"REPLICAOF", "127.0.0.1", std::to_string(primary_port)}), "OK\n");
   auto expected = "PONG, replica of 127.0.0.1:" + std::to_string(primary_port) + " (connected)";
-  EXPECT_TRUE(wait_until([&] { return (out = probe.check()).detail == expected; }, 10s))
-      << out.detail;
-  EXPECT_TRUE(out.ok);
+  EXPECT_TRUE(wait_until([&] { return (out = run_once(*probe)) && out->detail == expected; }, 10s))
+      << (out ? out->detail : "no outcome");
+  ASSERT_TRUE(out);
+  EXPECT_TRUE(out->ok);
 }
 
 TEST_F(real_servers, redis_probe_holds_and_reuses_its_connection) {
   auto port = free_port();
   auto server = start_redis(port);
-  redis_probe probe{"127.0.0.1", port, 1s, true};
-  ASSERT_TRUE(probe.check().ok);
-  int fd = probe.held_fd();
-  ASSERT_GE(fd, 0);
-  auto again = probe.check();
-  EXPECT_TRUE(again.ok) << again.detail;
-  EXPECT_EQ(probe.held_fd(), fd);
-  // Two clients: the probe's one connection and redis-cli's own.
-  auto clients = cli(port, {"CLIENT", "LIST"});
-  EXPECT_EQ(std::count(clients.begin(), clients.end(), '\n'), 2) << clients;
+  auto probe = engine.redis("127.0.0.1", port, 1s, true);
+  auto first = run_once(*probe);
+  ASSERT_TRUE(first && first->ok);
+  EXPECT_EQ(engine.held_connections(), 1u);
+  // One client besides redis-cli: the probe's connection.
+  auto held = other_clients(port);
+  ASSERT_EQ(held.size(), 1u);
+  auto again = run_once(*probe);
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->ok) << again->detail;
+  EXPECT_EQ(engine.held_connections(), 1u);
+  EXPECT_EQ(other_clients(port), held); // the same connection, reused
 
   // The server drops it (as on an idle timeout): the next probe reconnects.
   ASSERT_EQ(cli(port, {"CLIENT", "KILL", "TYPE", "normal"}), "1\n");
-  auto after = probe.check();
-  EXPECT_TRUE(after.ok) << after.detail;
-  EXPECT_GE(probe.held_fd(), 0);
+  auto after = run_once(*probe);
+  ASSERT_TRUE(after);
+  EXPECT_TRUE(after->ok) << after->detail;
+  EXPECT_EQ(engine.held_connections(), 1u);
 }
 
 TEST_F(real_servers, redis_probe_is_refused_once_the_server_is_killed) {
   auto port = free_port();
   auto server = start_redis(port);
-  redis_probe fresh{"127.0.0.1", port, 1s};
-  redis_probe holding{"127.0.0.1", port, 1s, true};
-  ASSERT_TRUE(holding.check().ok);
+  auto fresh = engine.redis("127.0.0.1", port, 1s);
+  auto holding = engine.redis("127.0.0.1", port, 1s, true);
+  auto held = run_once(*holding);
+  ASSERT_TRUE(held && held->ok);
   kill_and_reap(*server);
-  for (auto* probe : {&fresh, &holding}) {
-    auto out = probe->check();
-    EXPECT_FALSE(out.ok);
-    EXPECT_TRUE(out.refused);
-    EXPECT_EQ(out.detail, "Connection refused");
-    EXPECT_EQ(probe->held_fd(), -1);
+  for (auto* probe : {fresh.get(), holding.get()}) {
+    auto out = run_once(*probe);
+    ASSERT_TRUE(out);
+    EXPECT_FALSE(out->ok);
+    EXPECT_TRUE(out->refused);
+    EXPECT_EQ(out->detail, "Connection refused");
   }
+  EXPECT_EQ(engine.held_connections(), 0u);
 }
 
 TEST_F(real_servers, redis_probe_times_out_on_a_stopped_server) {
   auto port = free_port();
   auto server = start_redis(port);
-  redis_probe fresh{"127.0.0.1", port, 300ms};
-  redis_probe holding{"127.0.0.1", port, 300ms, true};
-  ASSERT_TRUE(holding.check().ok);
+  auto fresh = engine.redis("127.0.0.1", port, 300ms);
+  auto holding = engine.redis("127.0.0.1", port, 300ms, true);
+  auto held = run_once(*holding);
+  ASSERT_TRUE(held && held->ok);
   server->signal(SIGSTOP); // the kernel still accepts connections; nobody answers
-  for (auto* probe : {&fresh, &holding}) {
+  for (auto* probe : {fresh.get(), holding.get()}) {
     auto start = steady::now();
-    auto out = probe->check();
+    auto out = run_once(*probe);
     auto took = steady::now() - start;
-    EXPECT_FALSE(out.ok);
-    EXPECT_FALSE(out.refused);
-    EXPECT_EQ(out.detail, "timed out after 300 ms waiting for PONG");
+    ASSERT_TRUE(out);
+    EXPECT_FALSE(out->ok);
+    EXPECT_FALSE(out->refused);
+    EXPECT_EQ(out->detail, "timed out after 300 ms waiting for PONG");
     EXPECT_GE(took, 300ms);
     EXPECT_LT(took, 300ms + 700ms);
-    EXPECT_EQ(probe->held_fd(), -1); // an unanswered connection is not reused
   }
+  EXPECT_EQ(engine.held_connections(), 0u); // an unanswered connection is not reused
   server->signal(SIGCONT);
 }
 
 TEST_F(real_servers, redis_probe_fails_with_the_servers_error) {
   auto port = free_port();
   auto server = start_python(loading_redis, port);
-  redis_probe probe{"127.0.0.1", port, 1s, true};
-  auto out = probe.check();
-  EXPECT_FALSE(out.ok);
-  EXPECT_FALSE(out.refused);
-  EXPECT_EQ(out.detail, "LOADING Redis is loading the dataset in memory");
-  EXPECT_EQ(probe.held_fd(), -1);
+  auto probe = engine.redis("127.0.0.1", port, 1s, true);
+  auto out = run_once(*probe);
+  ASSERT_TRUE(out);
+  EXPECT_FALSE(out->ok);
+  EXPECT_FALSE(out->refused);
+  EXPECT_EQ(out->detail, "LOADING Redis is loading the dataset in memory");
+  EXPECT_EQ(engine.held_connections(), 0u);
 }
 
 TEST(redis_probe, describes_the_role_reply) {
@@ -296,32 +259,24 @@ TEST(redis_probe, describes_the_role_reply) {
 TEST_F(real_servers, tcp_probe_holds_its_connection_until_the_peer_goes) {
   auto port = free_port();
   auto server = start_python(holding_listener, port);
-  tcp_probe probe{"127.0.0.1", port, 500ms, true};
-  auto first = probe.check();
-  ASSERT_TRUE(first.ok) << first.detail;
-  EXPECT_EQ(first.detail, "connected");
-  int fd = probe.held_fd();
-  ASSERT_GE(fd, 0);
-  auto second = probe.check();
-  EXPECT_TRUE(second.ok);
-  EXPECT_EQ(second.detail, "connection held");
-  EXPECT_EQ(probe.held_fd(), fd);
+  auto probe = engine.tcp("127.0.0.1", port, 500ms, true);
+  auto first = run_once(*probe);
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(first->ok) << first->detail;
+  EXPECT_EQ(first->detail, "connected");
+  EXPECT_EQ(engine.held_connections(), 1u);
+  auto second = run_once(*probe);
+  ASSERT_TRUE(second);
+  EXPECT_TRUE(second->ok);
+  EXPECT_EQ(second->detail, "connection held"); // the same connection
+  EXPECT_EQ(engine.held_connections(), 1u);
 
   kill_and_reap(*server);
-  auto gone = probe.check();
-  EXPECT_FALSE(gone.ok);
-  EXPECT_TRUE(gone.refused);
-  EXPECT_EQ(probe.held_fd(), -1);
-}
-
-TEST(probes, tcp_and_http_report_a_refused_connection) {
-  auto port = free_port(); // nothing listens
-  auto tcp = tcp_probe{"127.0.0.1", port, 500ms}.check();
-  EXPECT_FALSE(tcp.ok);
-  EXPECT_TRUE(tcp.refused);
-  auto http = http_probe{"127.0.0.1", port, "/health", 200, 500ms}.check();
-  EXPECT_FALSE(http.ok);
-  EXPECT_TRUE(http.refused);
+  auto gone = run_once(*probe);
+  ASSERT_TRUE(gone);
+  EXPECT_FALSE(gone->ok);
+  EXPECT_TRUE(gone->refused);
+  EXPECT_EQ(engine.held_connections(), 0u);
 }
 
 // -- fast detection, end to end -----------------------------------------------

@@ -1,0 +1,86 @@
+// Inside the failover coordinator: the helpers its units (decision,
+// execution, readiness, maintenance, recovery, reload) share. Every one takes
+// the actor itself and runs in it. Not for use outside the coordinator.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include <caf/result.hpp>
+
+#include "actors/failover_coordinator.hpp"
+
+namespace switchyard::actors::coordinator {
+
+using coord_ptr = coordinator_actor::stateful_pointer<failover_coordinator_state>;
+
+// --- decision (failover_coordinator_decision.cpp): detections and requests to decisions
+
+/// Records the latest decision for status queries and tells live watchers.
+void note_decision(coord_ptr self, const std::string& service, std::string text);
+/// Decides on a failure detection of one service (also one decided again).
+void handle_detection(coord_ptr self, const failure_detection& d);
+/// A detection as it arrives: kept for later while the topology is loading
+/// or a reload is applied, else decided on.
+void on_detection(coord_ptr self, failure_detection& d);
+/// Decides again on the failures `why` held back, of every service but `except`.
+void retry_pending(coord_ptr self, hold why, const std::string& except);
+/// An operator's planned switchover or forced failover.
+caf::result<switchover_reply> handle_switchover_request(coord_ptr self, switchover_request& req);
+/// A site switchover reserving (or releasing) a service.
+caf::result<caf::ok_atom> handle_reserve(coord_ptr self, const reserve_request& req);
+/// An instance's health changed.
+void on_health_transition(coord_ptr self, const health_transition& t);
+
+// --- execution (failover_coordinator_execution.cpp): the job on the runner and its result
+
+using done_fn = std::function<void(const failover_result&)>;
+/// Tells the classifier the service's primary and epoch.
+void tell_classifier(coord_ptr self, const std::string& service);
+/// What happens when the runner reports the end of a switchover of
+/// `service`: the topology changes only on success; `done` is called once.
+std::function<void(failover_result)> on_switchover_end(coord_ptr self, const std::string& service,
+                                                       const char* what, done_fn done);
+/// Hands the job (and its plan) to the runner and applies the outcome.
+void start_switchover(coord_ptr self, switchover_kind kind, const failure_detection& d,
+                      failover_plan plan, std::string reason, done_fn done);
+/// Makes an instance healthy again while another is primary a replica of it.
+void maybe_rejoin(coord_ptr self, const std::string& service, const std::string& instance);
+
+// --- timers (failover_coordinator.cpp): the periodic tick and TILT
+
+/// Before a decision: a periodic timer already late is TILT as well.
+void check_timers(coord_ptr self);
+
+// --- readiness (failover_coordinator_readiness.cpp)
+
+/// Logs and streams a change of a service's readiness.
+void report_readiness(coord_ptr self, const std::string& service);
+/// The full readiness check of `service` (pre-checks and readiness actions).
+void check_readiness(coord_ptr self, const std::string& service);
+/// The periodic readiness timer of `service`: checks it and arms the next.
+void on_readiness_timer(coord_ptr self, const service_id& service);
+/// The classifier could (not) journal a failure of an instance.
+void on_unjournaled(coord_ptr self, unjournaled_detection& u);
+
+// --- maintenance (failover_coordinator_maintenance.cpp)
+
+/// Makes a persisted window effective and arms its expiry timer.
+void apply_maintenance(coord_ptr self, maintenance_record m);
+caf::result<maintenance_reply> handle_maintenance(coord_ptr self, maintenance_request& req);
+void handle_expiry(coord_ptr self, const maintenance_expiry& e);
+
+// --- recovery at start (failover_coordinator_recovery.cpp)
+
+/// Loads the persisted state from the store (retrying until it is running).
+void start_loading(coord_ptr self);
+/// Checks whether adopted switchovers (still running at start) have ended.
+void check_adopted(coord_ptr self);
+
+// --- reload (failover_coordinator_reload.cpp)
+
+/// Replays what waited for the topology or a reload.
+void replay_early(coord_ptr self);
+caf::result<caf::ok_atom> handle_reload(coord_ptr self, config_update update);
+
+} // namespace switchyard::actors::coordinator
