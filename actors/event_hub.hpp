@@ -8,8 +8,8 @@
 
 #include <caf/actor_system.hpp>
 
-#include "actors/event_fanout.hpp"
 #include "messages/interfaces.hpp"
+#include "observability/event_fanout.hpp"
 
 namespace switchyard::actors {
 

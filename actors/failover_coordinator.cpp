@@ -9,8 +9,8 @@
 
 #include "actors/event_hub.hpp"
 #include "actors/failover_coordinator_detail.hpp"
-#include "actors/metrics.hpp"
 #include "messages/error.hpp"
+#include "observability/metrics.hpp"
 
 namespace switchyard::actors {
 

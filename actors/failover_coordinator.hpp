@@ -13,9 +13,9 @@
 
 #include <caf/typed_response_promise.hpp>
 
-#include "actors/failover_policy.hpp"
 #include "config/model.hpp"
 #include "messages/interfaces.hpp"
+#include "rules/failover_policy.hpp"
 #include "strategies/strategy.hpp"
 
 namespace switchyard::actors {

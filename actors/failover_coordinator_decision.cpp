@@ -8,11 +8,11 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
-#include "actors/coordinator_rules.hpp"
 #include "actors/directory.hpp"
 #include "actors/event_hub.hpp"
 #include "actors/failover_coordinator_detail.hpp"
 #include "messages/error.hpp"
+#include "rules/coordinator_rules.hpp"
 
 namespace switchyard::actors::coordinator {
 

@@ -5,11 +5,11 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
-#include "actors/coordinator_rules.hpp"
 #include "actors/directory.hpp"
 #include "actors/event_hub.hpp"
 #include "actors/failover_coordinator_detail.hpp"
 #include "messages/error.hpp"
+#include "rules/coordinator_rules.hpp"
 #include "strategies/active_passive.hpp"
 
 namespace switchyard::actors::coordinator {

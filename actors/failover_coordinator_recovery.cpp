@@ -9,12 +9,12 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include "actors/coordinator_rules.hpp"
 #include "actors/directory.hpp"
 #include "actors/event_hub.hpp"
 #include "actors/failover_coordinator_detail.hpp"
 #include "actors/running_jobs.hpp"
 #include "messages/error.hpp"
+#include "rules/coordinator_rules.hpp"
 
 namespace switchyard::actors::coordinator {
 

@@ -7,8 +7,8 @@
 
 #include "actors/directory.hpp"
 #include "actors/event_hub.hpp"
-#include "actors/metrics.hpp"
 #include "messages/error.hpp"
+#include "observability/metrics.hpp"
 
 namespace switchyard::actors {
 

@@ -12,9 +12,9 @@
 #include <set>
 #include <string>
 
-#include "actors/failure_rules.hpp"
 #include "config/model.hpp"
 #include "messages/interfaces.hpp"
+#include "rules/failure_rules.hpp"
 
 namespace switchyard::actors {
 

@@ -19,14 +19,14 @@
 #include <string>
 #include <vector>
 
-#include "actors/health_tracker.hpp"
-#include "actors/metrics.hpp"
-#include "actors/phi_accrual.hpp"
-#include "actors/probes/probe.hpp"
-#include "actors/probes/probe_schedule.hpp"
 #include "config/model.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/supervision.hpp"
+#include "observability/metrics.hpp"
+#include "probes/probe.hpp"
+#include "probes/probe_schedule.hpp"
+#include "rules/health_tracker.hpp"
+#include "rules/phi_accrual.hpp"
 
 namespace switchyard::actors {
 

@@ -8,9 +8,9 @@
 #include <cstdint>
 #include <string>
 
-#include "actors/prometheus_text.hpp"
 #include "config/model.hpp"
 #include "messages/interfaces.hpp"
+#include "observability/prometheus_text.hpp"
 
 namespace switchyard::actors {
 

@@ -16,9 +16,9 @@
 #include <caf/actor_clock.hpp>
 
 #include "actors/metrics_scraper.hpp"
-#include "actors/performance_window.hpp"
 #include "config/model.hpp"
 #include "messages/interfaces.hpp"
+#include "rules/performance_window.hpp"
 
 namespace switchyard::actors {
 

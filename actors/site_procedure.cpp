@@ -11,11 +11,11 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/directory.hpp"
-#include "actors/drill_outcome.hpp"
 #include "actors/event_hub.hpp"
 #include "actors/fault_injection.hpp"
-#include "actors/site_assessment.hpp"
 #include "messages/error.hpp"
+#include "rules/drill_outcome.hpp"
+#include "rules/site_assessment.hpp"
 
 namespace switchyard::actors {
 

@@ -4,8 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/event_hub.hpp"
-#include "actors/metrics.hpp"
 #include "messages/error.hpp"
+#include "observability/metrics.hpp"
 
 namespace switchyard::actors {
 

@@ -5,9 +5,9 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include "actors/metrics.hpp"
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
+#include "observability/metrics.hpp"
 
 namespace switchyard::actors {
 

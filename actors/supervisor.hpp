@@ -18,9 +18,9 @@
 #include <caf/atom.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include "actors/restart_policy.hpp"
 #include "config/model.hpp"
 #include "messages/supervision.hpp"
+#include "rules/restart_policy.hpp"
 
 namespace switchyard::actors {
 

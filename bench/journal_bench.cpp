@@ -18,11 +18,11 @@
 #include <caf/all.hpp>
 #include <fmt/format.h>
 
-#include "actors/metrics.hpp"
 #include "actors/scheduler_settings.hpp"
 #include "actors/store.hpp"
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
+#include "observability/metrics.hpp"
 
 using namespace switchyard;
 using namespace std::chrono_literals;

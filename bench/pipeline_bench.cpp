@@ -46,7 +46,6 @@
 #include <unistd.h>
 
 #include "actors/directory.hpp"
-#include "actors/event_fanout.hpp"
 #include "actors/event_hub.hpp"
 #include "actors/failover_coordinator.hpp"
 #include "actors/failover_runner.hpp"
@@ -57,6 +56,7 @@
 #include "actors/store.hpp"
 #include "config/loader.hpp"
 #include "messages/type_ids.hpp"
+#include "observability/event_fanout.hpp"
 
 using namespace std::chrono_literals;
 using namespace switchyard;

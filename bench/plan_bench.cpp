@@ -11,8 +11,8 @@
 
 #include <fmt/format.h>
 
+#include "renderers/plan_export.hpp"
 #include "strategies/active_passive.hpp"
-#include "strategies/plan_export.hpp"
 
 using namespace switchyard;
 using clock_type = std::chrono::steady_clock;

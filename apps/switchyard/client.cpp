@@ -3,8 +3,8 @@
 #include <chrono>
 #include <iostream>
 
-#include "actors/grpc_status_name.hpp"
 #include "config/file_read.hpp"
+#include "messages/grpc_status_name.hpp"
 
 namespace switchyard::cli {
 

@@ -14,25 +14,25 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include "actors/api_gateway.hpp"
 #include "actors/config_holder.hpp"
 #include "actors/config_reloader.hpp"
 #include "actors/directory.hpp"
-#include "actors/event_fanout.hpp"
 #include "actors/event_hub.hpp"
 #include "actors/failover_coordinator.hpp"
 #include "actors/failover_runner.hpp"
 #include "actors/failure_classifier.hpp"
 #include "actors/health_checker.hpp"
-#include "actors/metrics.hpp"
-#include "actors/metrics_server.hpp"
 #include "actors/performance_monitor.hpp"
 #include "actors/scheduler_settings.hpp"
 #include "actors/site_coordinator.hpp"
 #include "actors/store.hpp"
 #include "actors/supervisor.hpp"
+#include "api/api_gateway.hpp"
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
+#include "observability/event_fanout.hpp"
+#include "observability/metrics.hpp"
+#include "observability/metrics_server.hpp"
 
 namespace switchyard::app {
 

@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "actors/probes/probe.hpp"
+#include "probes/probe.hpp"
 
 namespace switchyard::testing {
 

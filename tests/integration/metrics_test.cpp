@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "actors/prometheus_text.hpp"
+#include "observability/prometheus_text.hpp"
 #include "tests/integration/cli_fixture.hpp"
 #include "tests/support/exposition_check.hpp"
 

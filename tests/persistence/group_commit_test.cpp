@@ -7,10 +7,10 @@
 #include <caf/scheduler/test_coordinator.hpp>
 #include <gtest/gtest.h>
 
-#include "actors/metrics.hpp"
 #include "actors/store.hpp"
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
+#include "observability/metrics.hpp"
 #include "persistence/switchover_ids.hpp"
 #include "tests/support/temp_dir.hpp"
 

@@ -7,7 +7,7 @@
 #include <memory>
 #include <optional>
 
-#include "actors/probes/probe.hpp"
+#include "probes/probe.hpp"
 #include "tests/support/process.hpp"
 
 namespace switchyard::testing {

@@ -1,0 +1,79 @@
+#include "rules/coordinator_rules.hpp"
+
+#include <algorithm>
+#include <string_view>
+
+#include <fmt/format.h>
+
+namespace switchyard::actors {
+
+hourly_starts recent_starts(const switchover_record_list& rows, coord_clock::time_point now,
+                            std::int64_t wall_now_ms) {
+  hourly_starts started;
+  for (const auto& row : rows) {
+    auto age =
+        std::chrono::milliseconds(std::max<std::int64_t>(0, wall_now_ms - row.started_at_ms));
+    if (age < std::chrono::hours(1))
+      started.record(now - age);
+  }
+  return started;
+}
+
+std::vector<failure_detection> held_back(const std::map<std::string, failure_detection>& pending,
+                                         const std::map<std::string, hold>& held_by, hold why,
+                                         const std::string& except) {
+  std::vector<failure_detection> again;
+  for (const auto& [service, d] : pending) {
+    auto h = held_by.find(service);
+    if (service != except && (h != held_by.end() ? h->second : hold::none) == why)
+      again.push_back(d);
+  }
+  return again;
+}
+
+bool expiry_ends_window(const service_view& view, const maintenance_expiry& e) {
+  const maintenance_record* current = nullptr;
+  if (e.instance.value.empty())
+    current = view.maintenance ? &*view.maintenance : nullptr;
+  else if (auto m = view.instance_maintenance.find(e.instance.value);
+           m != view.instance_maintenance.end())
+    current = &m->second;
+  return current != nullptr && current->until_ms == e.until_ms;
+}
+
+caf::timespan no_candidate_retry(const config::health_check_settings& check) {
+  return std::max<caf::timespan>(check.interval * check.fall, std::chrono::seconds(2));
+}
+
+switchover_end apply_switchover_end(service_view& view, const failover_result& r,
+                                    const char* what) {
+  switchover_end end;
+  view.in_flight = false;
+  if (!r.success) {
+    end.decision = r.alert.empty() ? fmt::format("{} failed: {}", what, r.detail)
+                                   : fmt::format("{} failed: ALERT: {}", what, r.alert);
+    return end;
+  }
+  auto old_primary = view.primary;
+  view.primary = r.new_primary.value;
+  view.epoch = r.new_epoch.value;
+  end.decision =
+      fmt::format("{} completed: {} is primary (epoch {})", what, view.primary, view.epoch);
+  auto h = view.health.find(old_primary);
+  if (std::string_view{what} == "failover" && h != view.health.end() &&
+      h->second == health_status::healthy)
+    end.rejoin = old_primary;
+  return end;
+}
+
+readiness_news readiness_change(std::optional<std::string>& reported, const std::string& text) {
+  if (reported && *reported == text)
+    return readiness_news::none;
+  bool first = !reported.has_value();
+  reported = text;
+  if (!text.empty())
+    return readiness_news::not_ready;
+  return first ? readiness_news::none : readiness_news::ready_again;
+}
+
+} // namespace switchyard::actors

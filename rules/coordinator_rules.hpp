@@ -1,0 +1,57 @@
+// What the failover coordinator decides from its own state alone, without
+// messaging: kept apart from the actor so it is tested on a manual clock.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "messages/detection.hpp"
+#include "messages/maintenance.hpp"
+#include "messages/records.hpp"
+#include "messages/switchover.hpp"
+#include "rules/failover_policy.hpp"
+
+namespace switchyard::actors {
+
+/// The journal's switchovers (`rows`) that started less than an hour before
+/// the wall clock `wall_now_ms`, placed on this clock at `now`: they count
+/// against max_failovers_per_hour across a restart. A start in the future of
+/// the wall clock counts as now.
+hourly_starts recent_starts(const switchover_record_list& rows, coord_clock::time_point now,
+                            std::int64_t wall_now_ms);
+
+/// The pending failures that `why` holds back, of every service but
+/// `except`: decided on again now that it may have ended.
+std::vector<failure_detection> held_back(const std::map<std::string, failure_detection>& pending,
+                                         const std::map<std::string, hold>& held_by, hold why,
+                                         const std::string& except);
+
+/// Whether a maintenance expiry timer still ends the window it was armed
+/// for: false when that window ended or was replaced meanwhile.
+bool expiry_ends_window(const service_view& view, const maintenance_expiry& e);
+
+/// When a failover whose pre-checks found no candidate is looked at again:
+/// a full fall of health checks later, at least 2 s.
+caf::timespan no_candidate_retry(const config::health_check_settings& check);
+
+/// What the end of a switchover (`what`: "failover" or "switchover") of the
+/// service in `view` changes: it is no longer in flight; on success the new
+/// primary and epoch.
+struct switchover_end {
+  std::string decision; ///< the service's last decision now
+  /// The old primary, healthy again while its failover ran: to make a
+  /// replica of the new primary now (its return was not acted on then).
+  std::optional<std::string> rejoin;
+};
+switchover_end apply_switchover_end(service_view& view, const failover_result& r, const char* what);
+
+/// What to say about a service's readiness whose problems now read `text`
+/// ("": ready), given what was `reported` last (updated): nothing when it did
+/// not change, nor when the first report is "ready".
+enum class readiness_news { none, ready_again, not_ready };
+readiness_news readiness_change(std::optional<std::string>& reported, const std::string& text);
+
+} // namespace switchyard::actors
