@@ -1,6 +1,6 @@
 // One health checker per instance: probes every interval (plus random
 // jitter), applies rise/fall, and reports transitions to the classifier. The
-// probe runs in the probe engine (actors/probes/probe_engine.*) and its
+// probe runs in the probe engine (probes/probe_engine.*) and its
 // outcome comes back as a `probe_result` message, so a checker never blocks
 // and is an ordinary cooperative actor. tcp, http and redis probes run their
 // periodic checks on the engine's own timers (`run_periodically`): at 10,000
