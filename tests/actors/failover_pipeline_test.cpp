@@ -185,6 +185,20 @@ protected:
     return db ? std::move(*db) : nullptr;
   }
 
+  // An earlier switchyardd failed web over to web-b (epoch 7), just now.
+  void journal_failover_to_web_b() {
+    auto db = open_db();
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(db->sync_config(*cfg_ptr));
+    auto id = db->begin_switchover(switchover_start{
+        service_id{"web"}, switchover_kind::automatic_failover, instance_id{"web-a"},
+        instance_id{"web-b"}, detection_id{0}, 0, epoch{7}, "test"});
+    ASSERT_TRUE(id);
+    ASSERT_TRUE(db->finish_switchover(switchover_finish{*id, service_id{"web"},
+                                                        switchover_status::completed,
+                                                        instance_id{"web-b"}, epoch{7}, "done"}));
+  }
+
   void TearDown() override {
     for (auto& c : checkers)
       caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
@@ -377,18 +391,7 @@ TEST_F(pipeline_test, nothing_happens_without_a_durable_store) {
 }
 
 TEST_F(pipeline_test, primary_is_loaded_from_the_database_on_start) {
-  {
-    auto db = open_db();
-    ASSERT_TRUE(db);
-    ASSERT_TRUE(db->sync_config(*cfg_ptr));
-    auto id = db->begin_switchover(switchover_start{
-        service_id{"web"}, switchover_kind::automatic_failover, instance_id{"web-a"},
-        instance_id{"web-b"}, detection_id{0}, 0, epoch{7}, "test"});
-    ASSERT_TRUE(id);
-    ASSERT_TRUE(db->finish_switchover(switchover_finish{*id, service_id{"web"},
-                                                        switchover_status::completed,
-                                                        instance_id{"web-b"}, epoch{7}, "done"}));
-  }
+  ASSERT_NO_FATAL_FAILURE(journal_failover_to_web_b());
   start();
   auto s = web_state();
   EXPECT_EQ(s.primary.value, "web-b") << "the database wins over the file's configured primary";
@@ -396,18 +399,7 @@ TEST_F(pipeline_test, primary_is_loaded_from_the_database_on_start) {
 }
 
 TEST_F(pipeline_test, a_switchover_requested_before_the_topology_is_loaded_waits_for_it) {
-  {
-    auto db = open_db();
-    ASSERT_TRUE(db);
-    ASSERT_TRUE(db->sync_config(*cfg_ptr));
-    auto id = db->begin_switchover(switchover_start{
-        service_id{"web"}, switchover_kind::automatic_failover, instance_id{"web-a"},
-        instance_id{"web-b"}, detection_id{0}, 0, epoch{7}, "test"});
-    ASSERT_TRUE(id);
-    ASSERT_TRUE(db->finish_switchover(switchover_finish{*id, service_id{"web"},
-                                                        switchover_status::completed,
-                                                        instance_id{"web-b"}, epoch{7}, "done"}));
-  }
+  ASSERT_NO_FATAL_FAILURE(journal_failover_to_web_b());
   start(/*with_store=*/false); // the coordinator cannot load its topology yet
   auto reply = std::make_shared<std::optional<switchover_reply>>();
   auto error = std::make_shared<std::string>();
