@@ -5,7 +5,6 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
-#include "actors/directory.hpp"
 #include "actors/event_hub.hpp"
 #include "actors/health_checker.hpp"
 #include "config/loader.hpp"
@@ -33,8 +32,9 @@ std::string summary(const config::config_changes& c) {
 } // namespace
 
 config_reloader::config_reloader(caf::actor_system& sys, caf::actor supervisor,
-                                 std::shared_ptr<config_holder> current)
-    : sys_(sys), supervisor_(std::move(supervisor)), current_(std::move(current)) {}
+                                 std::shared_ptr<config_holder> current, peers_ptr peers)
+    : sys_(sys), supervisor_(std::move(supervisor)), current_(std::move(current)),
+      peers_(std::move(peers)) {}
 
 reload_outcome config_reloader::reload(const std::string& who) {
   std::lock_guard<std::mutex> guard{mutex_};
@@ -63,7 +63,7 @@ reload_outcome config_reloader::reload(const std::string& who) {
     return out;
   }
 
-  auto coordinator = lookup<coordinator_actor>(sys_, names::coordinator);
+  auto coordinator = peers_->coordinator();
   if (!coordinator) {
     out.what = reload_outcome::verdict::failed;
     out.detail = "the coordinator is not running (restarting?); nothing reloaded";
@@ -92,7 +92,7 @@ reload_outcome config_reloader::reload(const std::string& who) {
         for (const auto& inst : svc->instances)
           update.stop.push_back(health_checker_name(name, inst.name));
       if (const auto* svc = next->find_service(name); svc != nullptr && start_new)
-        for (auto& spec : health_checker_specs(*svc))
+        for (auto& spec : health_checker_specs(*svc, peers_))
           update.start.push_back(std::move(spec));
     }
   };
@@ -105,8 +105,8 @@ reload_outcome config_reloader::reload(const std::string& who) {
   out.what = reload_outcome::verdict::applied;
   out.detail = summary(out.changes);
   spdlog::warn("reload by {}: {}", who, out.detail);
-  publish_event(sys_, {0, 0, event_kind::config, service_id{}, instance_id{}, switchover_id{0},
-                       fmt::format("configuration reloaded by {}: {}", who, out.detail)});
+  publish_event(*peers_, {0, 0, event_kind::config, service_id{}, instance_id{}, switchover_id{0},
+                          fmt::format("configuration reloaded by {}: {}", who, out.detail)});
   return out;
 }
 

@@ -15,6 +15,7 @@
 #include <caf/actor_system.hpp>
 
 #include "actors/config_holder.hpp"
+#include "actors/peers.hpp"
 #include "config/diff.hpp"
 
 namespace switchyard::actors {
@@ -35,8 +36,10 @@ struct reload_outcome {
 
 class config_reloader {
 public:
+  /// `peers`: the coordinator (it applies a reload) and the event hub; the
+  /// health checkers it has the supervisor start get them too.
   config_reloader(caf::actor_system& sys, caf::actor supervisor,
-                  std::shared_ptr<config_holder> current);
+                  std::shared_ptr<config_holder> current, peers_ptr peers);
 
   /// Re-reads the file the running configuration came from. `who` is for the log.
   reload_outcome reload(const std::string& who);
@@ -45,6 +48,7 @@ private:
   caf::actor_system& sys_;
   caf::actor supervisor_;
   std::shared_ptr<config_holder> current_;
+  peers_ptr peers_;
   std::mutex mutex_; ///< one reload at a time (SIGHUP and the API may race)
 };
 

@@ -4,8 +4,6 @@
 
 #include <caf/all.hpp>
 
-#include "actors/directory.hpp"
-
 namespace switchyard::actors {
 
 events_actor::behavior_type event_hub(events_actor::pointer, std::shared_ptr<event_fanout> fanout) {
@@ -20,10 +18,10 @@ std::int64_t wall_clock_ms() {
       .count();
 }
 
-void publish_event(caf::actor_system& sys, orchestrator_event e) {
+void publish_event(const peer_table& peers, orchestrator_event e) {
   if (e.at_ms == 0)
     e.at_ms = wall_clock_ms();
-  if (auto hub = lookup<events_actor>(sys, names::events))
+  if (auto hub = peers.events())
     caf::anon_send(hub, std::move(e));
 }
 

@@ -6,8 +6,7 @@
 
 #include <memory>
 
-#include <caf/actor_system.hpp>
-
+#include "actors/peers.hpp"
 #include "messages/interfaces.hpp"
 #include "observability/event_fanout.hpp"
 
@@ -16,9 +15,9 @@ namespace switchyard::actors {
 events_actor::behavior_type event_hub(events_actor::pointer self,
                                       std::shared_ptr<event_fanout> fanout);
 
-/// Sends `e` to the registered hub, if one is running; never waits. `at_ms`
-/// is set to now when it is 0.
-void publish_event(caf::actor_system& sys, orchestrator_event e);
+/// Sends `e` to the event hub of `peers`, if one is running; never waits.
+/// `at_ms` is set to now when it is 0.
+void publish_event(const peer_table& peers, orchestrator_event e);
 
 /// The current wall clock in ms since the epoch.
 std::int64_t wall_clock_ms();

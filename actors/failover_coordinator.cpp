@@ -42,14 +42,14 @@ void observe_timer(coord_ptr self, coord_clock::time_point due, coord_clock::tim
     spdlog::warn("coordinator: {}: {}",
                  change == tilt_state::change::entered ? "entering TILT" : "TILT goes on", why);
     if (change == tilt_state::change::entered)
-      publish_event(self->system(), {0, 0, event_kind::decision, service_id{}, instance_id{},
-                                     switchover_id{0}, "TILT: " + why});
+      publish_event(*self->state.peers, {0, 0, event_kind::decision, service_id{}, instance_id{},
+                                         switchover_id{0}, "TILT: " + why});
     return;
   }
   case tilt_state::change::ended:
     spdlog::warn("coordinator: TILT ended: timers on time again; automatic failovers resume");
     metrics::registry::global().gauge_for("switchyard_tilt", "1 while in TILT, else 0.").set(0);
-    publish_event(self->system(),
+    publish_event(*self->state.peers,
                   {0, 0, event_kind::decision, service_id{}, instance_id{}, switchover_id{0},
                    "TILT ended: timers on time again; automatic failovers resume"});
     retry_pending(self, hold::tilt, {});
@@ -84,8 +84,9 @@ void check_timers(coord_ptr self) {
 
 coordinator_actor::behavior_type
 failover_coordinator(coordinator_actor::stateful_pointer<failover_coordinator_state> self,
-                     std::shared_ptr<const config::switchyard_config> cfg) {
+                     std::shared_ptr<const config::switchyard_config> cfg, peers_ptr peers) {
   using namespace coordinator;
+  self->state.peers = std::move(peers);
   self->state.init(std::move(cfg));
   self->send(self, load_topo_atom::value);
   schedule_tick(self);

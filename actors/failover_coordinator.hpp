@@ -13,6 +13,7 @@
 
 #include <caf/typed_response_promise.hpp>
 
+#include "actors/peers.hpp"
 #include "config/model.hpp"
 #include "messages/interfaces.hpp"
 #include "rules/failover_policy.hpp"
@@ -25,6 +26,7 @@ struct failover_coordinator_state {
   static inline const char* const name = "failover_coordinator";
 
   std::shared_ptr<const config::switchyard_config> cfg;
+  peers_ptr peers; ///< the store, runner, classifier and event hub
   std::map<std::string, service_view> services;
   /// Services with a failover running or its pre-checks (in_flight or
   /// checking), kept by note_busy() so the concurrency rule does not walk
@@ -104,6 +106,6 @@ struct failover_coordinator_state {
 
 coordinator_actor::behavior_type
 failover_coordinator(coordinator_actor::stateful_pointer<failover_coordinator_state> self,
-                     std::shared_ptr<const config::switchyard_config> cfg);
+                     std::shared_ptr<const config::switchyard_config> cfg, peers_ptr peers);
 
 } // namespace switchyard::actors

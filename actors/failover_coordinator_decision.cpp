@@ -8,7 +8,6 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
-#include "actors/directory.hpp"
 #include "actors/event_hub.hpp"
 #include "actors/failover_coordinator_detail.hpp"
 #include "messages/error.hpp"
@@ -17,8 +16,8 @@
 namespace switchyard::actors::coordinator {
 
 void note_decision(coord_ptr self, const std::string& service, std::string text) {
-  publish_event(self->system(), {0, 0, event_kind::decision, service_id{service}, instance_id{},
-                                 switchover_id{0}, text});
+  publish_event(*self->state.peers, {0, 0, event_kind::decision, service_id{service}, instance_id{},
+                                     switchover_id{0}, text});
   self->state.last_decision[service] = std::move(text);
 }
 
@@ -34,7 +33,7 @@ void record_decision(coord_ptr self, const failure_detection& d, const std::stri
     summary = fmt::format("detection #{}: {}: {}{}", d.id.value, verdict_text, reason,
                           shadow ? " (shadow mode)" : "");
   note_decision(self, service, std::move(summary));
-  auto store = lookup<store_actor>(self->system(), names::store);
+  auto store = self->state.peers->store();
   if (!store) {
     spdlog::error("{}: decision on detection #{} not journaled: the store is not running", service,
                   d.id.value);
@@ -62,7 +61,7 @@ void run_prechecks(coord_ptr self, const std::string& service, failover_plan pla
     done(std::move(plan));
     return;
   }
-  auto runner = lookup<runner_actor>(self->system(), names::runner);
+  auto runner = self->state.peers->runner();
   if (!runner) {
     done(make_sy_error(sy_errc::unspecified,
                        "the failover runner is not running: pre-checks could not run"));
@@ -157,7 +156,7 @@ void shadow_failover(coord_ptr self, const failure_detection& d, failover_plan p
         self, d, "would fail over", text, true,
         fmt::format("detection #{}: would have failed over: {} (shadow mode)", d.id.value, text));
   };
-  auto store = lookup<store_actor>(self->system(), names::store);
+  auto store = self->state.peers->store();
   if (!store) {
     finish("plan not saved: the store is not running; nothing was run");
     return;

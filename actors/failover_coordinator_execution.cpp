@@ -6,7 +6,6 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include "actors/directory.hpp"
 #include "actors/failover_coordinator_detail.hpp"
 #include "messages/error.hpp"
 #include "rules/coordinator_rules.hpp"
@@ -15,7 +14,7 @@ namespace switchyard::actors::coordinator {
 
 void tell_classifier(coord_ptr self, const std::string& service) {
   const auto& view = self->state.services[service];
-  if (auto cls = lookup<classifier_actor>(self->system(), names::classifier))
+  if (auto cls = self->state.peers->classifier())
     self->send(cls, service_topology{service_id{service}, instance_id{view.primary},
                                      epoch{view.epoch}, caf::timestamp{}});
 }
@@ -75,7 +74,7 @@ void start_switchover(coord_ptr self, switchover_kind kind, const failure_detect
   job.to = job.plan.secondary_targets.front();
   job.new_epoch = epoch{view.epoch + 1};
   job.reason = std::move(reason);
-  auto runner = lookup<runner_actor>(self->system(), names::runner);
+  auto runner = self->state.peers->runner();
   if (!runner) {
     fail("failover runner unavailable, nothing was done");
     return;
@@ -109,7 +108,7 @@ void maybe_rejoin(coord_ptr self, const std::string& service, const std::string&
                               instance, view.primary));
     return;
   }
-  auto runner = lookup<runner_actor>(self->system(), names::runner);
+  auto runner = self->state.peers->runner();
   if (!runner) {
     spdlog::error("{}: {} returned but the runner is not running: not made a replica", service,
                   instance);

@@ -6,7 +6,6 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include "actors/directory.hpp"
 #include "actors/event_hub.hpp"
 #include "actors/failover_coordinator_detail.hpp"
 #include "messages/error.hpp"
@@ -55,8 +54,9 @@ void end_maintenance(coord_ptr self, const service_id& service, const instance_i
     view.instance_maintenance.erase(instance.value);
   auto what = window_target(instance);
   spdlog::warn("{}: {} out of maintenance: {}", service.value, what, why);
-  publish_event(self->system(), {0, 0, event_kind::maintenance, service, instance, switchover_id{0},
-                                 fmt::format("{} out of maintenance: {}", what, why)});
+  publish_event(*self->state.peers,
+                {0, 0, event_kind::maintenance, service, instance, switchover_id{0},
+                 fmt::format("{} out of maintenance: {}", what, why)});
   if (auto p = self->state.pending.find(service.value); p != self->state.pending.end()) {
     auto d = p->second;
     handle_detection(self, d);
@@ -76,7 +76,7 @@ caf::result<maintenance_reply> handle_maintenance(coord_ptr self, maintenance_re
   if (!inst.value.empty() && !view.health.count(inst.value))
     return make_sy_error(sy_errc::unknown_instance, fmt::format("service '{}' has no instance '{}'",
                                                                 req.service.value, inst.value));
-  auto store = lookup<store_actor>(self->system(), names::store);
+  auto store = self->state.peers->store();
   if (!store)
     return make_sy_error(sy_errc::storage_failure,
                          "the store is not running: maintenance not changed");
@@ -106,7 +106,7 @@ caf::result<maintenance_reply> handle_maintenance(coord_ptr self, maintenance_re
       .then(
           [self, rp, m, what](caf::ok_atom) mutable {
             apply_maintenance(self, m);
-            publish_event(self->system(),
+            publish_event(*self->state.peers,
                           {0, 0, event_kind::maintenance, m.service, m.instance, switchover_id{0},
                            fmt::format("{} in maintenance by {}: {}{}", what, m.principal, m.reason,
                                        m.until_ms > 0 ? " (expires)" : " (until turned off)")});
@@ -123,7 +123,7 @@ void handle_expiry(coord_ptr self, const maintenance_expiry& e) {
   if (!expiry_ends_window(i->second, e))
     return; // ended or replaced meanwhile
   // The row is deleted now if possible; otherwise at the next start (expired rows are dropped).
-  if (auto store = lookup<store_actor>(self->system(), names::store))
+  if (auto store = self->state.peers->store())
     self->request(store, std::chrono::seconds(10), maintenance_clear{e.service, e.instance})
         .then([](caf::ok_atom) {},
               [](caf::error& err) {

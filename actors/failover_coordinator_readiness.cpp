@@ -5,7 +5,6 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
-#include "actors/directory.hpp"
 #include "actors/event_hub.hpp"
 #include "actors/failover_coordinator_detail.hpp"
 #include "messages/error.hpp"
@@ -28,15 +27,15 @@ void report_readiness(coord_ptr self, const std::string& service) {
     return;
   case readiness_news::ready_again:
     spdlog::info("{}: ready: a failover could succeed again", service);
-    publish_event(self->system(), {0, 0, event_kind::decision, service_id{service}, instance_id{},
-                                   switchover_id{0}, "ready again"});
+    publish_event(*self->state.peers, {0, 0, event_kind::decision, service_id{service},
+                                       instance_id{}, switchover_id{0}, "ready again"});
     return;
   case readiness_news::not_ready:
     break;
   }
   spdlog::warn("{}: NOT READY: a failover could not succeed now: {}", service, text);
-  publish_event(self->system(), {0, 0, event_kind::decision, service_id{service}, instance_id{},
-                                 switchover_id{0}, "NOT READY: " + text});
+  publish_event(*self->state.peers, {0, 0, event_kind::decision, service_id{service}, instance_id{},
+                                     switchover_id{0}, "NOT READY: " + text});
 }
 
 // The periodic full readiness check of `service`: the strategy's pre-checks
@@ -56,7 +55,7 @@ void check_readiness(coord_ptr self, const std::string& service) {
   const auto& strategy = *st.strategies[service];
   bool needs_runner = !candidates.empty() && (strategy.has_candidate_checks() ||
                                               !view.settings->strategy.readiness.empty());
-  auto runner = lookup<runner_actor>(self->system(), names::runner);
+  auto runner = self->state.peers->runner();
   r.full = !candidates.empty();
   if (!needs_runner || !runner) {
     r.found.clear();

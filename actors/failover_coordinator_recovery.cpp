@@ -9,7 +9,6 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include "actors/directory.hpp"
 #include "actors/event_hub.hpp"
 #include "actors/failover_coordinator_detail.hpp"
 #include "actors/running_jobs.hpp"
@@ -38,7 +37,7 @@ void resume_switchover(coord_ptr self, const interrupted_switchover& i) {
                               "service keeps its previous primary; check it by hand",
                               problem);
     spdlog::error("{}: switchover #{} {}", service, sw.id.value, detail);
-    if (auto store = lookup<store_actor>(self->system(), names::store))
+    if (auto store = self->state.peers->store())
       self->request(store, std::chrono::seconds(10),
                     switchover_finish{sw.id, sw.service, switchover_status::failed, sw.from,
                                       sw.run_epoch, detail})
@@ -69,7 +68,7 @@ void resume_switchover(coord_ptr self, const interrupted_switchover& i) {
                 fmt::format("resuming {} #{} ({} -> {}) after a restart of switchyardd", what,
                             sw.id.value, sw.from.value, sw.to.value));
   auto finish = on_switchover_end(self, service, what, [](const failover_result&) {});
-  auto runner = lookup<runner_actor>(self->system(), names::runner);
+  auto runner = self->state.peers->runner();
   if (!runner) { // the supervisor starts the runner before the coordinator
     failover_result r;
     r.service = sw.service;
@@ -159,7 +158,7 @@ void load_state(coord_ptr self, store_actor store, std::function<void()> retry) 
 } // namespace
 
 void start_loading(coord_ptr self) {
-  auto store = lookup<store_actor>(self->system(), names::store);
+  auto store = self->state.peers->store();
   auto retry = [self] { self->delayed_send(self, std::chrono::seconds(1), load_topo_atom::value); };
   if (!store) {
     retry();
@@ -182,7 +181,7 @@ void check_adopted(coord_ptr self) {
     self->delayed_send(self, std::chrono::milliseconds(500), adopt_atom::value);
   if (ended.empty())
     return;
-  auto store = lookup<store_actor>(self->system(), names::store);
+  auto store = self->state.peers->store();
   if (!store) { // try again shortly: they stay busy meanwhile
     st.adopted.insert(ended.begin(), ended.end());
     self->delayed_send(self, std::chrono::milliseconds(500), adopt_atom::value);

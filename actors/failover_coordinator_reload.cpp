@@ -5,7 +5,6 @@
 
 #include <caf/all.hpp>
 
-#include "actors/directory.hpp"
 #include "actors/event_hub.hpp"
 #include "actors/failover_coordinator_detail.hpp"
 #include "messages/error.hpp"
@@ -35,7 +34,7 @@ caf::result<caf::ok_atom> handle_reload(coord_ptr self, config_update update) {
                          "still starting or another reload is running; try again");
   if (auto refusal = st.reload_refusal(*update.cfg))
     return make_sy_error(sy_errc::invalid_config, *refusal);
-  auto store = lookup<store_actor>(self->system(), names::store);
+  auto store = self->state.peers->store();
   if (!store)
     return make_sy_error(sy_errc::storage_failure, "the store is not running: nothing reloaded");
   st.reloading = true;
@@ -56,11 +55,10 @@ caf::result<caf::ok_atom> handle_reload(coord_ptr self, config_update update) {
             self->request(store, std::chrono::seconds(10), load_topo_atom::value)
                 .then(
                     [self, rp, update](topology_list& topo) mutable {
-                      if (auto runner = lookup<runner_actor>(self->system(), names::runner))
+                      if (auto runner = self->state.peers->runner())
                         self->send(runner, update);
                       // New services and dependencies, before their topology.
-                      if (auto cls =
-                              lookup<classifier_full_actor>(self->system(), names::classifier))
+                      if (auto cls = self->state.peers->classifier())
                         self->send(cls, update);
                       std::set<std::string> known;
                       for (const auto& [name, view] : self->state.services)

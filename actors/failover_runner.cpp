@@ -7,7 +7,6 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
-#include "actors/directory.hpp"
 #include "actors/running_jobs.hpp"
 #include "actors/store_journal.hpp"
 #include "messages/error.hpp"
@@ -19,11 +18,12 @@ namespace switchyard::actors {
 namespace {
 
 runner_actor::behavior_type failover_worker(runner_actor::pointer self,
-                                            std::shared_ptr<const config::switchyard_config> cfg) {
+                                            std::shared_ptr<const config::switchyard_config> cfg,
+                                            peers_ptr peers) {
   return {
-      [self, cfg](failover_job& job) -> caf::result<failover_result> {
+      [self, cfg, peers](failover_job& job) -> caf::result<failover_result> {
         auto rp = self->make_response_promise<failover_result>();
-        rp.deliver(run_failover_job(self->system(), *cfg, job));
+        rp.deliver(run_failover_job(self->system(), *peers, *cfg, job));
         self->quit(); // one job per worker
         return rp;
       },
@@ -43,9 +43,9 @@ using check_worker_actor =
                      caf::replies_to<integrity_check>::with<integrity_outcome>>;
 
 // Pre-checks and rejoins: blocking, one per worker.
-check_worker_actor::behavior_type
-check_worker(check_worker_actor::pointer self,
-             std::shared_ptr<const config::switchyard_config> cfg) {
+check_worker_actor::behavior_type check_worker(check_worker_actor::pointer self,
+                                               std::shared_ptr<const config::switchyard_config> cfg,
+                                               peers_ptr peers) {
   return {
       [self, cfg](candidate_check& check) -> caf::result<candidate_verdict> {
         auto rp = self->make_response_promise<candidate_verdict>();
@@ -53,9 +53,9 @@ check_worker(check_worker_actor::pointer self,
         self->quit();
         return rp;
       },
-      [self, cfg](rejoin_request& req) -> caf::result<rejoin_outcome> {
+      [self, cfg, peers](rejoin_request& req) -> caf::result<rejoin_outcome> {
         auto rp = self->make_response_promise<rejoin_outcome>();
-        rp.deliver(run_rejoin(self->system(), *cfg, req));
+        rp.deliver(run_rejoin(self->system(), *peers, *cfg, req));
         self->quit();
         return rp;
       },
@@ -120,8 +120,8 @@ candidate_verdict run_candidate_checks(const config::switchyard_config& cfg,
   return verdict;
 }
 
-failover_result run_failover_job(caf::actor_system& sys, const config::switchyard_config& cfg,
-                                 const failover_job& job) {
+failover_result run_failover_job(caf::actor_system& sys, const peer_table& peers,
+                                 const config::switchyard_config& cfg, const failover_job& job) {
   failover_result result;
   result.service = job.plan.service;
   result.new_epoch = job.new_epoch;
@@ -137,7 +137,7 @@ failover_result run_failover_job(caf::actor_system& sys, const config::switchyar
   // Until this returns, a restarted coordinator must not resume or start
   // another switchover of this service (see running_jobs.hpp).
   running_jobs::guard busy{service};
-  store_journal journal{sys, service};
+  store_journal journal{sys, peers, service};
   switchover_start start{job.plan.service, job.kind,         job.from,      job.to,
                          job.detection.id, job.plan_version, job.new_epoch, job.reason};
   // A new switchover's plan is persisted with its opening row, and that row
@@ -213,8 +213,8 @@ failover_result run_failover_job(caf::actor_system& sys, const config::switchyar
   return result;
 }
 
-rejoin_outcome run_rejoin(caf::actor_system& sys, const config::switchyard_config& cfg,
-                          const rejoin_request& req) {
+rejoin_outcome run_rejoin(caf::actor_system& sys, const peer_table& peers,
+                          const config::switchyard_config& cfg, const rejoin_request& req) {
   rejoin_outcome out;
   const auto& service = req.service.value;
   const auto* settings = cfg.find_service(service);
@@ -227,7 +227,7 @@ rejoin_outcome run_rejoin(caf::actor_system& sys, const config::switchyard_confi
     out.detail = "no rejoin actions configured";
     return out;
   }
-  store_journal journal{sys, service};
+  store_journal journal{sys, peers, service};
   auto detection = [&](failure_type type, severity level, std::string evidence) {
     failure_detection d;
     d.service = req.service;
@@ -270,7 +270,8 @@ rejoin_outcome run_rejoin(caf::actor_system& sys, const config::switchyard_confi
 }
 
 runner_actor::behavior_type failover_runner(runner_actor::pointer self,
-                                            std::shared_ptr<const config::switchyard_config> cfg) {
+                                            std::shared_ptr<const config::switchyard_config> cfg,
+                                            peers_ptr peers) {
   // Each worker keeps the configuration it started with, even across a reload.
   auto current = std::make_shared<std::shared_ptr<const config::switchyard_config>>(std::move(cfg));
   // A failover worker started ahead of need: the thread a job runs on exists
@@ -279,8 +280,8 @@ runner_actor::behavior_type failover_runner(runner_actor::pointer self,
   // first journaled step. Linked while idle (it ends with the runner), unlinked
   // once it has a job (a job outlives a restart of the runner).
   auto spare = std::make_shared<runner_actor>();
-  auto refill = [self, current, spare] {
-    *spare = self->spawn<caf::detached + caf::linked>(failover_worker, *current);
+  auto refill = [self, current, spare, peers] {
+    *spare = self->spawn<caf::detached + caf::linked>(failover_worker, *current, peers);
   };
   refill();
   return {
@@ -291,21 +292,21 @@ runner_actor::behavior_type failover_runner(runner_actor::pointer self,
         refill(); // after handing out the job: its thread starts meanwhile
         return delegated;
       },
-      [self, current](candidate_check& check) {
+      [self, current, peers](candidate_check& check) {
         // Checks block (they run commands): off the cooperative scheduler too.
-        auto worker = self->spawn<caf::detached>(check_worker, *current);
+        auto worker = self->spawn<caf::detached>(check_worker, *current, peers);
         return self->delegate(worker, std::move(check));
       },
-      [self, current](rejoin_request& req) {
-        auto worker = self->spawn<caf::detached>(check_worker, *current);
+      [self, current, peers](rejoin_request& req) {
+        auto worker = self->spawn<caf::detached>(check_worker, *current, peers);
         return self->delegate(worker, std::move(req));
       },
-      [self, current](site_prepare& req) {
-        auto worker = self->spawn<caf::detached>(check_worker, *current);
+      [self, current, peers](site_prepare& req) {
+        auto worker = self->spawn<caf::detached>(check_worker, *current, peers);
         return self->delegate(worker, std::move(req));
       },
-      [self, current](integrity_check& req) {
-        auto worker = self->spawn<caf::detached>(check_worker, *current);
+      [self, current, peers](integrity_check& req) {
+        auto worker = self->spawn<caf::detached>(check_worker, *current, peers);
         return self->delegate(worker, std::move(req));
       },
       [self, current, spare, refill](config_update& update) {

@@ -5,14 +5,17 @@
 
 #include <memory>
 
+#include "actors/peers.hpp"
 #include "config/model.hpp"
 #include "messages/interfaces.hpp"
 
 namespace switchyard::actors {
 
 /// Dispatches each job to a fresh detached worker and delegates the reply to it.
+/// Its workers journal through the store of `peers` and publish there.
 runner_actor::behavior_type failover_runner(runner_actor::pointer self,
-                                            std::shared_ptr<const config::switchyard_config> cfg);
+                                            std::shared_ptr<const config::switchyard_config> cfg,
+                                            peers_ptr peers);
 
 /// Runs the strategy's pre-checks for each candidate, best first, until one
 /// passes. Blocking; used by the runner's check workers.
@@ -22,8 +25,8 @@ candidate_verdict run_candidate_checks(const config::switchyard_config& cfg,
 /// Makes a returning instance a replica of the primary (the strategy's rejoin
 /// actions), journaled as detections: `returned` before anything is done,
 /// then `diverged` and/or `rejoin_failed` (with an alert) as found. Blocking.
-rejoin_outcome run_rejoin(caf::actor_system& sys, const config::switchyard_config& cfg,
-                          const rejoin_request& req);
+rejoin_outcome run_rejoin(caf::actor_system& sys, const peer_table& peers,
+                          const config::switchyard_config& cfg, const rejoin_request& req);
 
 /// A site switchover's prepare phase for one service, its undo, or only the
 /// replication position gap (site_prepare::work). Blocking.
@@ -34,7 +37,7 @@ integrity_outcome run_integrity_checks(const config::switchyard_config& cfg,
                                        const integrity_check& req);
 /// Runs one job to its end (blocking): opens the switchover in the journal,
 /// executes the strategy step by step, closes the switchover.
-failover_result run_failover_job(caf::actor_system& sys, const config::switchyard_config& cfg,
-                                 const failover_job& job);
+failover_result run_failover_job(caf::actor_system& sys, const peer_table& peers,
+                                 const config::switchyard_config& cfg, const failover_job& job);
 
 } // namespace switchyard::actors

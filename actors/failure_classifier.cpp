@@ -5,7 +5,6 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include "actors/directory.hpp"
 #include "actors/event_hub.hpp"
 #include "messages/error.hpp"
 #include "observability/metrics.hpp"
@@ -21,7 +20,7 @@ void write_detection(classifier_ptr self, classified c);
 // Tells the coordinator that a failure of `d`'s instance could not be
 // journaled (why), or that it no longer waits for a write (why empty).
 void tell_coordinator(classifier_ptr self, const failure_detection& d, std::string why) {
-  if (auto coord = lookup<coordinator_actor>(self->system(), names::coordinator))
+  if (auto coord = self->state.peers->coordinator())
     self->send(coord, unjournaled_detection{d.service, d.instance, std::move(why)});
 }
 
@@ -66,7 +65,7 @@ void keep_unwritten(classifier_ptr self, classified c, const std::string& why) {
   }
   if (st.announced.insert(instance).second) {
     publish_event(
-        self->system(),
+        *st.peers,
         {0, 0, event_kind::alert, d.service, d.instance, switchover_id{0},
          fmt::format("ALERT: {} detection of {}{} could not be journaled ({}): no "
                      "failover until it is written; switchyardd retries while it lasts",
@@ -84,7 +83,7 @@ void keep_unwritten(classifier_ptr self, classified c, const std::string& why) {
 // so, handed to the coordinator: nobody acts on a detection that is not in
 // the database.
 void write_detection(classifier_ptr self, classified c) {
-  auto store = lookup<store_actor>(self->system(), names::store);
+  auto store = self->state.peers->store();
   if (!store) {
     spdlog::error("{} detection for {} not persisted (store unavailable): not acting on it yet",
                   to_string(c.detection.type), c.detection.instance.value);
@@ -101,7 +100,7 @@ void write_detection(classifier_ptr self, classified c) {
             spdlog::log(d.level == severity::critical ? spdlog::level::warn : spdlog::level::info,
                         "detection #{} [{}/{}] {}", id.value, to_string(d.type), to_string(d.level),
                         d.evidence);
-            publish_event(self->system(),
+            publish_event(*self->state.peers,
                           {0, 0, event_kind::detection, d.service, d.instance, switchover_id{0},
                            fmt::format("detection #{} [{}/{}{}] {}", id.value, to_string(d.type),
                                        to_string(d.level), d.affects_primary ? ", primary" : "",
@@ -113,7 +112,7 @@ void write_detection(classifier_ptr self, classified c) {
               st.retry_delay = failure_classifier_state::first_retry;
             if (st.announced.erase(d.instance.value) > 0)
               tell_coordinator(self, d, {}); // in order: before the detection itself
-            if (auto coord = lookup<coordinator_actor>(self->system(), names::coordinator))
+            if (auto coord = st.peers->coordinator())
               self->send(coord, std::move(d));
           },
           [self, c](caf::error& err) mutable {
@@ -129,7 +128,7 @@ void write_detection(classifier_ptr self, classified c) {
 // At start: the health transitions an earlier switchyardd recorded within the
 // flapping window count towards flapping here too.
 void load_flapping_history(classifier_ptr self, caf::timespan window) {
-  auto store = lookup<store_actor>(self->system(), names::store);
+  auto store = self->state.peers->store();
   if (!store)
     return;
   auto wall_now = wall_clock_ms();
@@ -151,6 +150,41 @@ void load_flapping_history(classifier_ptr self, caf::timespan window) {
           });
 }
 
+// A service's primary, from the coordinator or the journal: applied unless
+// an epoch at least as new is known (the two may arrive in either order).
+void apply_primary(classifier_ptr self, service_topology topo) {
+  auto& known = self->state.primary_epochs[topo.service.value];
+  if (topo.current_epoch.value < known)
+    return;
+  known = topo.current_epoch.value;
+  self->state.rules.set_primary(topo.service.value, topo.primary.value, self->clock().now());
+  if (auto perf = self->state.peers->performance())
+    self->send(perf, std::move(topo)); // it names the primary in degraded detections
+}
+
+// At start: the primaries from the journal. The coordinator tells a classifier
+// the primaries when it loads them and after each failover; a classifier
+// restarted alone (by its supervisor) would otherwise take the configured
+// primaries for the real ones until the next failover, and rate a failure of
+// a promoted primary as a standby's: no failover.
+void load_primaries(classifier_ptr self) {
+  auto store = self->state.peers->store();
+  if (!store)
+    return;
+  self->request(store, std::chrono::seconds(10), load_topo_atom::value)
+      .then(
+          [self](topology_list& topo) {
+            for (auto& t : topo)
+              if (!t.primary.value.empty())
+                apply_primary(self, std::move(t));
+          },
+          [](caf::error& err) {
+            spdlog::warn("classifier: the primaries could not be read from the journal ({}): "
+                         "until the coordinator says, the configured ones are assumed",
+                         describe(err));
+          });
+}
+
 // Persists each detection in order (see write_detection).
 void persist(classifier_ptr self, classification out) {
   if (out.wake_after)
@@ -162,28 +196,26 @@ void persist(classifier_ptr self, classification out) {
 } // namespace
 
 classifier_full_actor::behavior_type
-failure_classifier(classifier_full_actor::stateful_pointer<failure_classifier_state> self) {
+failure_classifier(classifier_full_actor::stateful_pointer<failure_classifier_state> self,
+                   peers_ptr peers) {
+  self->state.peers = std::move(peers);
   return {
       [self](health_transition& t) {
         static auto& depth = metrics::registry::global().gauge_for(
             "switchyard_mailbox_depth", "Messages waiting in an actor's mailbox when last sampled.",
             {{"actor", "failure_classifier"}});
         depth.set(static_cast<double>(self->mailbox().size()));
-        auto& sys = self->system();
-        if (auto store = lookup<store_actor>(sys, names::store))
+        const auto& to = *self->state.peers;
+        if (auto store = to.store())
           caf::anon_send(store, t);
-        if (auto coord = lookup<coordinator_actor>(sys, names::coordinator))
+        if (auto coord = to.coordinator())
           caf::anon_send(coord, t);
-        publish_event(sys,
+        publish_event(to,
                       {0, 0, event_kind::health, t.service, t.instance, switchover_id{0},
                        fmt::format("{} -> {}: {}", to_string(t.from), to_string(t.to), t.reason)});
         persist(self, self->state.rules.classify(t, self->clock().now()));
       },
-      [self](service_topology& topo) {
-        if (auto perf = lookup<performance_monitor_actor>(self->system(), names::performance))
-          self->send(perf, topo); // it names the primary in degraded detections
-        self->state.rules.set_primary(topo.service.value, topo.primary.value, self->clock().now());
-      },
+      [self](service_topology& topo) { apply_primary(self, std::move(topo)); },
       // Held failures due, and detections whose write failed (both on this timer).
       [self](hold_atom) {
         persist(self, self->state.rules.release_due(self->clock().now()));
@@ -207,16 +239,19 @@ failure_classifier(classifier_full_actor::stateful_pointer<failure_classifier_st
       [self](config_update& update) {
         if (!update.cfg)
           return;
-        if (auto perf = lookup<performance_monitor_actor>(self->system(), names::performance))
-          self->send(perf, update); // reloaded services
         auto& st = self->state;
-        if (!st.configured) {
+        if (auto perf = st.peers->performance())
+          self->send(perf, update); // reloaded services
+        const bool first = !st.configured;
+        if (first) {
           st.rules.set_settings(update.cfg->orchestrator.detection);
           load_flapping_history(self,
                                 caf::timespan{update.cfg->orchestrator.detection.flapping.window});
         }
         st.configured = true;
         st.rules.configure(update.cfg->services);
+        if (first) // after configure(): its services are known
+          load_primaries(self);
       },
   };
 }

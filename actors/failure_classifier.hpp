@@ -12,6 +12,7 @@
 #include <set>
 #include <string>
 
+#include "actors/peers.hpp"
 #include "config/model.hpp"
 #include "messages/interfaces.hpp"
 #include "rules/failure_rules.hpp"
@@ -21,8 +22,12 @@ namespace switchyard::actors {
 struct failure_classifier_state {
   failure_classifier_state() = default;
   static inline const char* const name = "failure_classifier";
+  peers_ptr peers; ///< the store, coordinator, performance monitor and event hub
   failure_rules rules;
   bool configured = false; ///< a config_update was applied
+  /// Per service: the epoch of the primary it knows (from the coordinator,
+  /// or from the journal at start); an older topology never replaces it.
+  std::map<std::string, std::uint64_t> primary_epochs;
   /// Per instance: a detection to hand to the coordinator whose write failed;
   /// written again every `retry_delay` while the failure lasts.
   std::map<std::string, classified> unwritten;
@@ -38,8 +43,11 @@ struct failure_classifier_state {
 /// (services, dependencies, sites and orchestrator.detection), then from the
 /// coordinator at every reload (services only: orchestrator settings apply
 /// at the next start). Without one: no dependencies, no sites, default
-/// flapping thresholds.
+/// flapping thresholds. With the first, it reads the primaries from the
+/// journal: a classifier restarted alone knows them before the coordinator
+/// next says.
 classifier_full_actor::behavior_type
-failure_classifier(classifier_full_actor::stateful_pointer<failure_classifier_state> self);
+failure_classifier(classifier_full_actor::stateful_pointer<failure_classifier_state> self,
+                   peers_ptr peers);
 
 } // namespace switchyard::actors

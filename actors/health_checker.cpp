@@ -6,8 +6,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "actors/directory.hpp"
-
 namespace switchyard::actors {
 
 bool health_checker_state::confirm_at_once(caf::actor_clock::time_point now) {
@@ -77,9 +75,10 @@ health_checker_state::verdict health_checker_state::judge(probe_outcome got, pro
 health_checker_actor::behavior_type
 health_checker(health_checker_actor::stateful_pointer<health_checker_state> self,
                std::string service, config::instance_settings instance,
-               config::health_check_settings check, probe_factory factory) {
+               config::health_check_settings check, probe_factory factory, peers_ptr peers) {
   using probe_cause = health_checker_state::probe_cause;
   auto& st = self->state;
+  st.peers = std::move(peers);
   st.service = service_id{std::move(service)};
   st.instance = instance_id{instance.name};
   st.check = check;
@@ -120,16 +119,16 @@ health_checker(health_checker_actor::stateful_pointer<health_checker_state> self
     });
   };
   auto report = [self](health_checker_state::verdict& r) {
-    auto& sys = self->system();
+    const auto& to = *self->state.peers;
     // Every outcome, for response times and error rates (if anyone listens).
-    if (auto perf = lookup<performance_monitor_actor>(sys, names::performance))
+    if (auto perf = to.performance())
       self->send(perf, probe_sample{self->state.service, self->state.instance, r.outcome.ok,
                                     r.outcome.latency, r.outcome.detail, caf::make_timestamp()});
     auto& t = r.transition;
     if (!t)
       return;
     self->state.healthy_gauge->set(t->to == health_status::healthy ? 1.0 : 0.0);
-    if (auto cls = lookup<classifier_actor>(sys, names::classifier))
+    if (auto cls = to.classifier())
       self->send(cls, std::move(*t));
     else
       spdlog::error("{}: classifier unavailable, transition not reported",
@@ -235,16 +234,17 @@ std::string health_checker_name(const std::string& service, const std::string& i
   return "health_checker " + service + "/" + instance;
 }
 
-std::vector<child_spec> health_checker_specs(const config::service_settings& service) {
+std::vector<child_spec> health_checker_specs(const config::service_settings& service,
+                                             const peers_ptr& peers) {
   std::vector<child_spec> specs;
   for (const auto& inst : service.instances)
     specs.push_back(
-        {health_checker_name(service.name, inst.name), std::nullopt,
-         [name = service.name, inst, check = service.health_check](caf::actor_system& sys) {
+        {health_checker_name(service.name, inst.name),
+         [name = service.name, inst, check = service.health_check, peers](caf::actor_system& sys) {
            probe_factory factory = [name, inst, check] { return make_probe(name, check, inst); };
            // Cooperative: the probe runs in the probe engine, never in the actor.
            return caf::actor_cast<caf::actor>(
-               sys.spawn(health_checker, name, inst, check, factory));
+               sys.spawn(health_checker, name, inst, check, factory, peers));
          }});
   return specs;
 }

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/peers.hpp"
 #include "config/model.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/supervision.hpp"
@@ -38,6 +39,7 @@ struct health_checker_state {
   health_checker_state& operator=(const health_checker_state&) = delete;
   static inline const char* const name = "health_checker";
 
+  peers_ptr peers; ///< the classifier (transitions) and performance monitor (every outcome)
   service_id service;
   instance_id instance;
   config::health_check_settings check;
@@ -109,12 +111,13 @@ struct health_checker_state {
 health_checker_actor::behavior_type
 health_checker(health_checker_actor::stateful_pointer<health_checker_state> self,
                std::string service, config::instance_settings instance,
-               config::health_check_settings check, probe_factory factory);
+               config::health_check_settings check, probe_factory factory, peers_ptr peers);
 
 /// The supervisor's name for the health checker of `service`/`instance`.
 std::string health_checker_name(const std::string& service, const std::string& instance);
 
 /// One supervised health checker per instance of `service`, with real probes.
-std::vector<child_spec> health_checker_specs(const config::service_settings& service);
+std::vector<child_spec> health_checker_specs(const config::service_settings& service,
+                                             const peers_ptr& peers);
 
 } // namespace switchyard::actors

@@ -3,7 +3,6 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include "actors/directory.hpp"
 #include "messages/error.hpp"
 
 namespace switchyard::actors {
@@ -139,7 +138,7 @@ void report(monitor_ptr self, std::optional<performance_verdict> v) {
   spdlog::log(v->degraded ? spdlog::level::warn : spdlog::level::info, "{}/{}: {}: {}",
               v->service.value, v->instance.value,
               v->degraded ? "performance degraded" : "performance recovered", v->evidence);
-  if (auto cls = lookup<classifier_full_actor>(self->system(), names::classifier))
+  if (auto cls = self->state.peers->classifier())
     self->send(cls, std::move(*v));
   else
     spdlog::error("{}/{}: classifier unavailable, performance verdict not recorded",
@@ -150,13 +149,15 @@ void report(monitor_ptr self, std::optional<performance_verdict> v) {
 
 performance_monitor_actor::behavior_type
 performance_monitor(performance_monitor_actor::stateful_pointer<performance_monitor_state> self,
-                    std::shared_ptr<const config::switchyard_config> cfg, bool scrape) {
+                    std::shared_ptr<const config::switchyard_config> cfg, bool scrape,
+                    peers_ptr peers) {
+  self->state.peers = std::move(peers);
   self->state.configure(cfg->services);
   if (scrape)
     sync_scrapers(self);
   // A restarted monitor learns the primaries from the coordinator; at the
   // daemon's start the coordinator's topology comes through the classifier.
-  if (auto coord = lookup<coordinator_actor>(self->system(), names::coordinator))
+  if (auto coord = self->state.peers->coordinator())
     self->request(coord, std::chrono::seconds(10), get_state_atom::value)
         .then(
             [self](service_state_list& list) {

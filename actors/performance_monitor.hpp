@@ -16,6 +16,7 @@
 #include <caf/actor_clock.hpp>
 
 #include "actors/metrics_scraper.hpp"
+#include "actors/peers.hpp"
 #include "config/model.hpp"
 #include "messages/interfaces.hpp"
 #include "rules/performance_window.hpp"
@@ -27,6 +28,7 @@ struct performance_monitor_state {
 
   performance_monitor_state() = default;
   static inline const char* const name = "performance_monitor";
+  peers_ptr peers; ///< the classifier (verdicts) and the coordinator (primaries at start)
 
   struct service_entry {
     config::performance_settings settings;
@@ -68,6 +70,7 @@ private:
 /// `scrape`: spawn the metrics scrapers (false in tests, which send scrapes).
 performance_monitor_actor::behavior_type
 performance_monitor(performance_monitor_actor::stateful_pointer<performance_monitor_state> self,
-                    std::shared_ptr<const config::switchyard_config> cfg, bool scrape);
+                    std::shared_ptr<const config::switchyard_config> cfg, bool scrape,
+                    peers_ptr peers);
 
 } // namespace switchyard::actors

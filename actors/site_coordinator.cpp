@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "actors/directory.hpp"
 #include "actors/site_procedure.hpp"
 #include "messages/error.hpp"
 
@@ -14,8 +13,9 @@ namespace {
 
 // One operation, then it quits: requests are answered by the procedure's
 // result; the recovery at start is a message without a reply.
-void site_worker(caf::blocking_actor* self, std::shared_ptr<const config::switchyard_config> cfg) {
-  site_procedure procedure{self, std::move(cfg)};
+void site_worker(caf::blocking_actor* self, std::shared_ptr<const config::switchyard_config> cfg,
+                 peers_ptr peers) {
+  site_procedure procedure{self, std::move(cfg), std::move(peers)};
   self->receive(
       [&](site_request& req) -> caf::result<site_record> {
         auto r = req.dry_run ? procedure.assess(req) : procedure.run(req);
@@ -40,8 +40,9 @@ constexpr auto recovery_delay = std::chrono::milliseconds(200);
 
 site_coordinator_actor::behavior_type
 site_coordinator(site_coordinator_actor::stateful_pointer<site_coordinator_state> self,
-                 std::shared_ptr<config_holder> config) {
+                 std::shared_ptr<config_holder> config, peers_ptr peers) {
   self->state.config = std::move(config);
+  self->state.peers = std::move(peers);
   self->set_down_handler([self](const caf::down_msg& dm) {
     if (dm.source == self->state.worker) {
       self->state.worker = caf::actor_addr{};
@@ -58,7 +59,8 @@ site_coordinator(site_coordinator_actor::stateful_pointer<site_coordinator_state
     if (st.worker)
       return make_sy_error(sy_errc::already_in_progress,
                            fmt::format("{} is running; one site operation at a time", st.running));
-    auto worker = self->spawn<caf::detached + caf::monitored>(site_worker, st.config->get());
+    auto worker =
+        self->spawn<caf::detached + caf::monitored>(site_worker, st.config->get(), st.peers);
     st.worker = worker.address();
     st.running = what;
     return caf::actor_cast<site_coordinator_actor>(worker);
@@ -68,7 +70,8 @@ site_coordinator(site_coordinator_actor::stateful_pointer<site_coordinator_state
       [self, start](site_request& req) -> caf::result<site_record> {
         // An assessment only reads: it does not wait for a running operation.
         if (req.dry_run) {
-          auto worker = self->spawn<caf::detached>(site_worker, self->state.config->get());
+          auto worker =
+              self->spawn<caf::detached>(site_worker, self->state.config->get(), self->state.peers);
           return self->delegate(caf::actor_cast<site_coordinator_actor>(worker), std::move(req));
         }
         auto worker = start(fmt::format("a site {} {} -> {}", to_string(req.operation),
@@ -84,7 +87,7 @@ site_coordinator(site_coordinator_actor::stateful_pointer<site_coordinator_state
         return self->delegate(*worker, std::move(req));
       },
       [self, start](resume_atom) {
-        auto store = lookup<store_actor>(self->system(), names::store);
+        auto store = self->state.peers->store();
         auto retry = [self] { self->delayed_send(self, recovery_delay, resume_atom::value); };
         if (!store) {
           retry();

@@ -24,6 +24,7 @@
 #include <memory>
 
 #include "actors/config_holder.hpp"
+#include "actors/peers.hpp"
 #include "messages/interfaces.hpp"
 
 namespace switchyard::actors {
@@ -32,6 +33,7 @@ struct site_coordinator_state {
   site_coordinator_state() = default;
   static inline const char* const name = "site_coordinator";
   std::shared_ptr<config_holder> config;
+  peers_ptr peers;        ///< the store; handed to each operation's worker
   caf::actor_addr worker; ///< the operation running now, if any
   std::string running;    ///< what it is, for the refusal of a second one
   /// Unfinished site switchovers a previous switchyardd left have been looked
@@ -43,6 +45,6 @@ struct site_coordinator_state {
 
 site_coordinator_actor::behavior_type
 site_coordinator(site_coordinator_actor::stateful_pointer<site_coordinator_state> self,
-                 std::shared_ptr<config_holder> config);
+                 std::shared_ptr<config_holder> config, peers_ptr peers);
 
 } // namespace switchyard::actors

@@ -10,7 +10,6 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
-#include "actors/directory.hpp"
 #include "actors/event_hub.hpp"
 #include "actors/fault_injection.hpp"
 #include "messages/error.hpp"
@@ -74,14 +73,12 @@ std::chrono::milliseconds site_procedure::patience() const {
 }
 
 caf::expected<service_state_list> site_procedure::coordinator_state() {
-  return ask<service_state_list>(self_,
-                                 lookup<coordinator_actor>(self_->system(), names::coordinator),
-                                 caf::timespan{ask_timeout}, get_state_atom::value);
+  return ask<service_state_list>(self_, peers_->coordinator(), caf::timespan{ask_timeout},
+                                 get_state_atom::value);
 }
 
 caf::expected<std::int64_t> site_procedure::save(site_record& r) {
-  auto id = ask<std::int64_t>(self_, lookup<store_actor>(self_->system(), names::store),
-                              caf::timespan{ask_timeout}, site_save{r});
+  auto id = ask<std::int64_t>(self_, peers_->store(), caf::timespan{ask_timeout}, site_save{r});
   if (id)
     r.id = *id;
   else
@@ -96,8 +93,8 @@ void site_procedure::announce(const site_record& r, const std::string& summary, 
     spdlog::critical("{}", text);
   else
     spdlog::warn("{}", text);
-  publish_event(self_->system(), {0, 0, alert ? event_kind::alert : event_kind::decision,
-                                  service_id{}, instance_id{}, switchover_id{0}, text});
+  publish_event(*peers_, {0, 0, alert ? event_kind::alert : event_kind::decision, service_id{},
+                          instance_id{}, switchover_id{0}, text});
 }
 
 caf::expected<site_record> site_procedure::assess(const site_request& req, const leg_scope& scope) {
@@ -125,8 +122,8 @@ caf::expected<site_record> site_procedure::assess(const site_request& req, const
   r.reason = req.reason;
   // Each participant's own plan and pre-checks, as a dry run of its
   // switchover to the chosen target (read-only), and its position gap.
-  auto coord = lookup<coordinator_actor>(self_->system(), names::coordinator);
-  auto runner = lookup<runner_actor>(self_->system(), names::runner);
+  auto coord = peers_->coordinator();
+  auto runner = peers_->runner();
   for (auto& p : r.participants) {
     if (!p.blocker.empty())
       continue;
@@ -170,7 +167,7 @@ caf::expected<site_record> site_procedure::assess(const site_request& req, const
 }
 
 void site_procedure::block_on_divergence(site_record& r) {
-  auto store = lookup<store_actor>(self_->system(), names::store);
+  auto store = peers_->store();
   // Since when: the newest completed site switchover that left the site we
   // return to (its instances may have diverged after that).
   std::int64_t since = 0;
@@ -213,9 +210,8 @@ bool site_procedure::reserve(site_record& r, bool wait) {
         p.state == participant_state::aborted || p.state == participant_state::failed)
       continue;
     while (true) {
-      auto ok =
-          ask<caf::ok_atom>(self_, lookup<coordinator_actor>(self_->system(), names::coordinator),
-                            caf::timespan{ask_timeout}, reserve_request{p.service, r.id, false});
+      auto ok = ask<caf::ok_atom>(self_, peers_->coordinator(), caf::timespan{ask_timeout},
+                                  reserve_request{p.service, r.id, false});
       if (ok)
         break;
       if (!wait || std::chrono::steady_clock::now() > deadline) {
@@ -229,7 +225,7 @@ bool site_procedure::reserve(site_record& r, bool wait) {
 }
 
 void site_procedure::release(const site_record& r) {
-  auto coord = lookup<coordinator_actor>(self_->system(), names::coordinator);
+  auto coord = peers_->coordinator();
   for (const auto& p : r.participants)
     if (auto ok = ask<caf::ok_atom>(self_, coord, caf::timespan{ask_timeout},
                                     reserve_request{p.service, r.id, true});
@@ -246,8 +242,8 @@ bool site_procedure::prepare(site_record& r) {
         p.state = participant_state::prepare_failed;
     return false;
   }
-  auto coord = lookup<coordinator_actor>(self_->system(), names::coordinator);
-  auto runner = lookup<runner_actor>(self_->system(), names::runner);
+  auto coord = peers_->coordinator();
+  auto runner = peers_->runner();
   auto states = coordinator_state();
   // Pre-checks of all participants at once, then their prepare actions at once.
   std::vector<std::optional<std::string>> refused(r.participants.size());
@@ -313,7 +309,7 @@ bool site_procedure::prepare(site_record& r) {
 }
 
 void site_procedure::abort(site_record& r, const std::string& why) {
-  auto runner = lookup<runner_actor>(self_->system(), names::runner);
+  auto runner = peers_->runner();
   const auto timeout = caf::timespan{cfg_->orchestrator.site_switchover.prepare_timeout};
   for (auto& p : r.participants) {
     if (p.state != participant_state::prepared && p.state != participant_state::pending)
@@ -342,7 +338,7 @@ void site_procedure::abort(site_record& r, const std::string& why) {
 void site_procedure::commit_one(site_record& r, std::size_t i) {
   auto& p = r.participants[i];
   auto deadline = std::chrono::steady_clock::now() + patience();
-  auto runner = lookup<runner_actor>(self_->system(), names::runner);
+  auto runner = peers_->runner();
   while (true) {
     auto states = coordinator_state();
     const auto* st = states ? find_state(*states, p.service.value) : nullptr;
@@ -375,9 +371,8 @@ void site_procedure::commit_one(site_record& r, std::size_t i) {
                      ? switchover_kind::planned_switchover
                      : switchover_kind::forced_failover;
       req.site_switchover = r.id;
-      auto reply = ask<switchover_reply>(
-          self_, lookup<coordinator_actor>(self_->system(), names::coordinator),
-          caf::timespan{std::chrono::hours(1)}, req);
+      auto reply = ask<switchover_reply>(self_, peers_->coordinator(),
+                                         caf::timespan{std::chrono::hours(1)}, req);
       if (reply && reply->executed) {
         p.switchover = reply->switchover;
         p.commit_finished_ms = wall_clock_ms();
@@ -428,7 +423,7 @@ void site_procedure::carry_through(site_record& r) {
         for (auto i : todo)
           commits.emplace_back([this, &r, i] {
             caf::scoped_actor worker{self_->system()};
-            site_procedure one{worker.ptr(), cfg_};
+            site_procedure one{worker.ptr(), cfg_, peers_};
             one.recovering_ = recovering_;
             one.commit_one(r, i);
           });
@@ -462,7 +457,7 @@ void site_procedure::carry_through(site_record& r) {
         p.detail = "not switched: an earlier level failed";
         // Its prepare actions are undone; it stays where it was.
         (void)ask<site_prepare_outcome>(
-            self_, lookup<runner_actor>(self_->system(), names::runner),
+            self_, peers_->runner(),
             caf::timespan{cfg_->orchestrator.site_switchover.prepare_timeout},
             site_prepare{p.service, p.from, p.to, site_work::undo});
       }
@@ -533,7 +528,7 @@ std::vector<std::size_t> site_procedure::await_available(site_record& r,
 }
 
 void site_procedure::check_integrity(site_record& r, const std::vector<std::size_t>& which) {
-  auto runner = lookup<runner_actor>(self_->system(), names::runner);
+  auto runner = peers_->runner();
   for (auto i : which) {
     auto& p = r.participants[i];
     const auto* svc = cfg_->find_service(p.service.value);
@@ -565,7 +560,7 @@ void site_procedure::verify(site_record& r) {
   // 2. Data integrity (also checked level by level; here for the rest).
   check_integrity(r, all);
   // 3. Performance: no `degraded` detection of the new primary since its commit.
-  auto store = lookup<store_actor>(self_->system(), names::store);
+  auto store = peers_->store();
   for (auto& p : r.participants) {
     const auto* svc = cfg_->find_service(p.service.value);
     if (svc == nullptr || !svc->performance) {
@@ -697,7 +692,7 @@ caf::expected<drill_report> site_procedure::drill(const drill_request& req) {
   std::map<std::string, std::string> started_on; // service -> its primary at the start
   for (const auto& st : *states)
     started_on[st.service.value] = st.primary.value;
-  auto store = lookup<store_actor>(self_->system(), names::store);
+  auto store = peers_->store();
   auto id = ask<std::int64_t>(self_, store, caf::timespan{ask_timeout}, drill_save{report});
   if (!id)
     return make_sy_error(sy_errc::storage_failure,
@@ -804,7 +799,7 @@ caf::expected<drill_report> site_procedure::drill(const drill_request& req) {
 
 void site_procedure::recover() {
   recovering_ = true;
-  auto store = lookup<store_actor>(self_->system(), names::store);
+  auto store = peers_->store();
   auto rows =
       ask<site_record_list>(self_, store, caf::timespan{ask_timeout}, site_query{0, 0, true});
   if (!rows) {

@@ -13,6 +13,7 @@
 #include <caf/blocking_actor.hpp>
 #include <caf/expected.hpp>
 
+#include "actors/peers.hpp"
 #include "config/model.hpp"
 #include "messages/interfaces.hpp"
 
@@ -29,8 +30,9 @@ struct leg_scope {
 
 class site_procedure {
 public:
-  site_procedure(caf::blocking_actor* self, std::shared_ptr<const config::switchyard_config> cfg)
-      : self_(self), cfg_(std::move(cfg)) {}
+  site_procedure(caf::blocking_actor* self, std::shared_ptr<const config::switchyard_config> cfg,
+                 peers_ptr peers)
+      : self_(self), cfg_(std::move(cfg)), peers_(std::move(peers)) {}
 
   /// The impact assessment (dry run): the view's blockers plus each
   /// participant's plan (estimated time) and pre-checks, and position gaps.
@@ -85,6 +87,7 @@ private:
 
   caf::blocking_actor* self_;
   std::shared_ptr<const config::switchyard_config> cfg_;
+  peers_ptr peers_; ///< the coordinator, runner, store and event hub
   bool recovering_ = false;
 };
 

@@ -41,7 +41,7 @@ void write_failed(store_self self, const char* record, const caf::error& err) {
   write_failures(record).inc();
   auto& st = self->state;
   if (st.failed_writes++ == 0)
-    publish_event(self->system(),
+    publish_event(*self->state.peers,
                   {0, 0, event_kind::alert, service_id{}, instance_id{}, switchover_id{0},
                    fmt::format("ALERT: journal writes are failing ({} write: {}): nothing that "
                                "needs a journal row is done until they succeed",
@@ -54,7 +54,7 @@ void write_succeeded(store_self self) {
   if (st.failed_writes == 0)
     return;
   spdlog::info("store: journal writes succeed again after {} failed", st.failed_writes);
-  publish_event(self->system(),
+  publish_event(*self->state.peers,
                 {0, 0, event_kind::alert, service_id{}, instance_id{}, switchover_id{0},
                  fmt::format("journal writes succeed again (after {} failed)", st.failed_writes)});
   st.failed_writes = 0;
@@ -186,16 +186,18 @@ caf::result<T> journal(store_self self, const char* what, const char* record, Wr
 } // namespace
 
 store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self,
-                                 std::shared_ptr<const config::switchyard_config> cfg) {
-  return store_with(self, std::move(cfg), store_options{});
+                                 std::shared_ptr<const config::switchyard_config> cfg,
+                                 peers_ptr peers) {
+  return store_with(self, std::move(cfg), std::move(peers), store_options{});
 }
 
 store_actor::behavior_type store_with(store_actor::stateful_pointer<store_state> self,
                                       std::shared_ptr<const config::switchyard_config> cfg,
-                                      store_options options) {
+                                      peers_ptr peers, store_options options) {
   if (options.max_batch == 0)
     options.max_batch = 1;
   self->state.options = std::move(options);
+  self->state.peers = std::move(peers);
   // On failure the actor quits right after this function returns (the handlers
   // below never run without a database); the supervisor restarts it with backoff.
   auto path = cfg->database_path();

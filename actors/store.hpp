@@ -14,6 +14,7 @@
 
 #include <caf/error.hpp>
 
+#include "actors/peers.hpp"
 #include "config/model.hpp"
 #include "messages/interfaces.hpp"
 #include "persistence/sqlite_store.hpp"
@@ -44,6 +45,7 @@ struct store_state {
   static inline const char* const name = "store";
   std::unique_ptr<persistence::sqlite_store> db;
   store_options options;
+  peers_ptr peers; ///< the event hub, for its alerts
   std::vector<pending_write> batch;
   bool flush_scheduled = false;
   std::uint64_t commits = 0; ///< batches committed (or failed), for benchmarks
@@ -55,10 +57,11 @@ struct store_state {
 };
 
 store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self,
-                                 std::shared_ptr<const config::switchyard_config> cfg);
+                                 std::shared_ptr<const config::switchyard_config> cfg,
+                                 peers_ptr peers);
 /// The store with explicit options (benchmarks, tests).
 store_actor::behavior_type store_with(store_actor::stateful_pointer<store_state> self,
                                       std::shared_ptr<const config::switchyard_config> cfg,
-                                      store_options options);
+                                      peers_ptr peers, store_options options);
 
 } // namespace switchyard::actors

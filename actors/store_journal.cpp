@@ -3,19 +3,18 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include "actors/directory.hpp"
 #include "actors/event_hub.hpp"
 #include "actors/fault_injection.hpp"
 #include "messages/error.hpp"
 
 namespace switchyard::actors {
 
-store_journal::store_journal(caf::actor_system& sys, std::string service,
+store_journal::store_journal(caf::actor_system& sys, const peer_table& peers, std::string service,
                              std::chrono::milliseconds timeout)
-    : sys_(sys), self_(sys), service_(std::move(service)), timeout_(timeout) {}
+    : peers_(peers), self_(sys), service_(std::move(service)), timeout_(timeout) {}
 
 template <class Reply, class Msg> caf::expected<Reply> store_journal::ask(const Msg& msg) {
-  auto store = lookup<store_actor>(sys_, names::store);
+  auto store = peers_.store();
   if (!store)
     return make_sy_error(sy_errc::storage_failure, "the store actor is not running");
   caf::expected<Reply> result = make_sy_error(sy_errc::storage_failure, "no reply from the store");
@@ -58,7 +57,7 @@ caf::expected<void> store_journal::open_pending() {
 
 void store_journal::publish(event_kind kind, switchover_id id, instance_id instance,
                             std::string summary) {
-  publish_event(sys_,
+  publish_event(peers_,
                 {0, 0, kind, service_id{service_}, std::move(instance), id, std::move(summary)});
 }
 

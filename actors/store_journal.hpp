@@ -10,6 +10,7 @@
 
 #include <caf/scoped_actor.hpp>
 
+#include "actors/peers.hpp"
 #include "messages/interfaces.hpp"
 #include "strategies/journal.hpp"
 
@@ -17,7 +18,7 @@ namespace switchyard::actors {
 
 class store_journal : public strategies::step_journal {
 public:
-  store_journal(caf::actor_system& sys, std::string service,
+  store_journal(caf::actor_system& sys, const peer_table& peers, std::string service,
                 std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
   /// Opens the switchover. One with a reserved id (`s.id`) is written with
@@ -43,7 +44,7 @@ private:
   /// Tells live watchers what was just journaled (after the write, never instead of it).
   void publish(event_kind kind, switchover_id id, instance_id instance, std::string summary);
 
-  caf::actor_system& sys_;
+  const peer_table& peers_;
   caf::scoped_actor self_;
   std::string service_;
   std::chrono::milliseconds timeout_;

@@ -27,20 +27,16 @@ metrics::counter& restarts_counter(const std::string& child) {
 void start_child(sup_ptr self, supervised_child& child) {
   child.handle = child.spec.start(self->system());
   self->monitor(child.handle);
-  if (child.spec.registered_as) {
-    // put() keeps an existing entry, so the dead incarnation goes first.
-    self->system().registry().erase(*child.spec.registered_as);
-    self->system().registry().put(*child.spec.registered_as,
-                                  caf::actor_cast<caf::strong_actor_ptr>(child.handle));
-  }
+  if (child.spec.publish)
+    child.spec.publish(child.handle);
 }
 
 void stop_children(sup_ptr self, const caf::error& reason) {
   self->state.stopping = true;
   // Reverse start order: dependents go before what they depend on (the store last).
   for (auto i = self->state.children.rbegin(); i != self->state.children.rend(); ++i) {
-    if (i->spec.registered_as)
-      self->system().registry().erase(*i->spec.registered_as);
+    if (i->spec.publish)
+      i->spec.publish(caf::actor{});
     if (!i->handle)
       continue;
     self->demonitor(i->handle);
@@ -114,8 +110,8 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self,
                                 [&](const supervised_child& c) { return c.spec.name == name; });
           if (i == st.children.end())
             continue;
-          if (i->spec.registered_as)
-            self->system().registry().erase(*i->spec.registered_as);
+          if (i->spec.publish)
+            i->spec.publish(caf::actor{});
           if (i->handle) {
             self->demonitor(i->handle); // an exit we asked for is not a crash
             self->send_exit(i->handle, caf::exit_reason::user_shutdown);

@@ -7,7 +7,6 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include "actors/directory.hpp"
 #include "api/api_limits.hpp"
 #include "messages/grpc_status_name.hpp"
 #include "messages/interfaces.hpp"
@@ -38,9 +37,9 @@ grpc::Status to_status(const caf::error& err) {
   return {grpc::StatusCode::UNAVAILABLE, "switchyardd could not answer: " + text};
 }
 
-api_core::api_core(caf::actor_system& sys, std::shared_ptr<config_holder> config,
+api_core::api_core(caf::actor_system& sys, peers_ptr peers, std::shared_ptr<config_holder> config,
                    std::vector<config::api_token> tokens)
-    : sys_(sys), config_(std::move(config)), tokens_(std::move(tokens)),
+    : sys_(sys), peers_(std::move(peers)), config_(std::move(config)), tokens_(std::move(tokens)),
       guard_([this](const grpc::ServerContextBase& ctx, const api_method& method) {
         return refuse_malformed(ctx, method);
       }),
@@ -83,11 +82,11 @@ grpc::Status api_core::authorize(const grpc::ServerContextBase& ctx, config::api
   return grpc::Status::OK;
 }
 
-caf::expected<caf::actor> api_core::find(caf::atom_value name) const {
-  auto dest = caf::actor_cast<caf::actor>(sys_.registry().get(name));
+caf::expected<caf::actor> api_core::find(peer who) const {
+  auto dest = peers_->actor(who);
   if (!dest)
     return make_sy_error(sy_errc::unavailable,
-                         fmt::format("{} is not running (restarting?)", caf::to_string(name)));
+                         fmt::format("the {} is not running (restarting?)", to_string(who)));
   return dest;
 }
 
@@ -127,7 +126,7 @@ grpc::Status api_call::record(const std::string& result) {
       0,     anonymous ? "(anonymous)" : who_.name,  anonymous ? "" : config::to_string(who_.role),
       name_, anonymous ? std::string{} : arguments_, clip(result, audit_result_bytes),
       0};
-  auto id = ask<std::int64_t>(names::store, std::move(a));
+  auto id = ask<std::int64_t>(peer::store, std::move(a));
   if (!id)
     return {grpc::StatusCode::UNAVAILABLE,
             "the audit trail cannot be written, so nothing was done: " + describe(id.error())};

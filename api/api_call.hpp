@@ -22,6 +22,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "actors/config_holder.hpp"
+#include "actors/peers.hpp"
 #include "api/api_concurrency.hpp"
 #include "api/api_interceptor.hpp"
 #include "api/refusal_limiter.hpp"
@@ -54,7 +55,7 @@ grpc::Status to_status(const caf::error& err);
 /// point at it.
 class api_core {
 public:
-  api_core(caf::actor_system& sys, std::shared_ptr<config_holder> config,
+  api_core(caf::actor_system& sys, peers_ptr peers, std::shared_ptr<config_holder> config,
            std::vector<config::api_token> tokens);
   api_core(const api_core&) = delete;
   api_core& operator=(const api_core&) = delete;
@@ -74,11 +75,11 @@ public:
   grpc::Status authorize(const grpc::ServerContextBase& ctx, config::api_role needed,
                          std::string_view call, principal& who) const;
 
-  /// Asks the actor registered as `name`; `unavailable` when it is not
+  /// Asks the subsystem `who`; `unavailable` when it is not
   /// running, the actor's error, or a timeout after `timeout`.
   template <class Reply, class... Ts>
-  caf::expected<Reply> ask_within(caf::atom_value name, std::chrono::seconds timeout, Ts&&... xs) {
-    auto dest = find(name);
+  caf::expected<Reply> ask_within(peer who, std::chrono::seconds timeout, Ts&&... xs) {
+    auto dest = find(who);
     if (!dest)
       return std::move(dest.error());
     caf::scoped_actor self{sys_};
@@ -91,7 +92,7 @@ public:
 private:
   friend class api_call;
 
-  caf::expected<caf::actor> find(caf::atom_value name) const;
+  caf::expected<caf::actor> find(peer who) const;
 
   // A request gRPC could not parse (the handler never ran; see request_guard):
   // UNAUTHENTICATED without a valid token, otherwise INVALID_ARGUMENT;
@@ -99,6 +100,7 @@ private:
   grpc::Status refuse_malformed(const grpc::ServerContextBase& ctx, const api_method& method);
 
   caf::actor_system& sys_;
+  peers_ptr peers_;
   std::shared_ptr<config_holder> config_;
   std::vector<config::api_token> tokens_;
   request_guard guard_;
@@ -152,14 +154,14 @@ public:
   /// so it is logged as an error, not returned.
   void outcome(const std::string& text);
 
-  /// Asks the actor registered as `name`, waiting at most actor_timeout.
-  template <class Reply, class... Ts> caf::expected<Reply> ask(caf::atom_value name, Ts&&... xs) {
-    return core_.ask_within<Reply>(name, actor_timeout, std::forward<Ts>(xs)...);
+  /// Asks the subsystem `who`, waiting at most actor_timeout.
+  template <class Reply, class... Ts> caf::expected<Reply> ask(peer who, Ts&&... xs) {
+    return core_.ask_within<Reply>(who, actor_timeout, std::forward<Ts>(xs)...);
   }
   /// Asks with a deadline of its own (a switchover, a site switchover, a drill).
   template <class Reply, class... Ts>
-  caf::expected<Reply> ask_within(caf::atom_value name, std::chrono::seconds timeout, Ts&&... xs) {
-    return core_.ask_within<Reply>(name, timeout, std::forward<Ts>(xs)...);
+  caf::expected<Reply> ask_within(peer who, std::chrono::seconds timeout, Ts&&... xs) {
+    return core_.ask_within<Reply>(who, timeout, std::forward<Ts>(xs)...);
   }
 
 private:

@@ -19,11 +19,12 @@
 
 namespace switchyard::actors {
 
-api_gateway::service::service(caf::actor_system& sys, std::shared_ptr<config_holder> config,
+api_gateway::service::service(caf::actor_system& sys, std::shared_ptr<peer_table> peers,
+                              std::shared_ptr<config_holder> config,
                               std::vector<config::api_token> tokens,
                               std::shared_ptr<event_fanout> events, reload_fn reload)
-    : core_(sys, std::move(config), std::move(tokens)), events_(std::move(events)),
-      watch_streams_(watch_stream_limit(core_.config()->api)),
+    : core_(sys, std::move(peers), std::move(config), std::move(tokens)),
+      events_(std::move(events)), watch_streams_(watch_stream_limit(core_.config()->api)),
       long_calls_(long_call_limit(core_.config()->api)), reload_(std::move(reload)),
       started_(std::chrono::steady_clock::now()) {}
 
@@ -57,12 +58,13 @@ api_gateway::service::WatchEvents(grpc::CallbackServerContext* ctx,
   return serve_watch(ctx, *events_, std::move(filter), call.who().name, std::move(slot));
 }
 
-api_gateway::api_gateway(caf::actor_system& sys, std::shared_ptr<config_holder> config,
+api_gateway::api_gateway(caf::actor_system& sys, std::shared_ptr<peer_table> peers,
+                         std::shared_ptr<config_holder> config,
                          std::vector<config::api_token> tokens,
                          std::shared_ptr<event_fanout> events, reload_fn reload)
     : listen_(config->get()->api.listen), api_(config->get()->api) {
-  service_ = std::make_unique<service>(sys, std::move(config), std::move(tokens), std::move(events),
-                                       std::move(reload));
+  service_ = std::make_unique<service>(sys, std::move(peers), std::move(config), std::move(tokens),
+                                       std::move(events), std::move(reload));
 }
 
 api_gateway::~api_gateway() {

@@ -24,16 +24,17 @@ namespace switchyard::actors {
 
 class event_fanout;
 class config_holder;
+class peer_table;
 struct reload_outcome;
 using reload_fn = std::function<reload_outcome(const std::string& who)>;
 
 class api_gateway {
 public:
-  /// `config` is the configuration in force (a reload swaps it); `events`
-  /// feeds WatchEvents; `reload` serves the Reload call.
-  api_gateway(caf::actor_system& sys, std::shared_ptr<config_holder> config,
-              std::vector<config::api_token> tokens, std::shared_ptr<event_fanout> events,
-              reload_fn reload);
+  /// `peers`: the subsystems it asks; `config` is the configuration in force
+  /// (a reload swaps it); `events` feeds WatchEvents; `reload` serves Reload.
+  api_gateway(caf::actor_system& sys, std::shared_ptr<peer_table> peers,
+              std::shared_ptr<config_holder> config, std::vector<config::api_token> tokens,
+              std::shared_ptr<event_fanout> events, reload_fn reload);
   ~api_gateway();
   api_gateway(const api_gateway&) = delete;
   api_gateway& operator=(const api_gateway&) = delete;

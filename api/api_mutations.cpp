@@ -6,7 +6,6 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/config_reloader.hpp"
-#include "actors/directory.hpp"
 #include "api/api_limits.hpp"
 #include "api/api_service.hpp"
 #include "config/loader.hpp"
@@ -87,7 +86,7 @@ grpc::Status api_gateway::service::switchover(grpc::ServerContext* ctx,
                          req->force(),
                          kind};
   auto reply =
-      call.ask_within<switchover_reply>(names::coordinator, switchover_timeout, std::move(msg));
+      call.ask_within<switchover_reply>(peer::coordinator, switchover_timeout, std::move(msg));
   if (!reply)
     return call.fail(reply.error());
   fill(*out, *reply);
@@ -137,7 +136,7 @@ grpc::Status api_gateway::service::SetMaintenance(grpc::ServerContext* ctx,
                           req->reason(),
                           call.who().name,
                           duration.count()};
-  auto reply = call.ask<maintenance_reply>(names::coordinator, std::move(msg));
+  auto reply = call.ask<maintenance_reply>(peer::coordinator, std::move(msg));
   if (!reply)
     return call.fail(reply.error());
   out->set_changed(reply->changed);

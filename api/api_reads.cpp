@@ -5,7 +5,6 @@
 #include <caf/all.hpp>
 #include <fmt/format.h>
 
-#include "actors/directory.hpp"
 #include "actors/event_hub.hpp"
 #include "api/api_limits.hpp"
 #include "api/api_service.hpp"
@@ -153,7 +152,7 @@ grpc::Status api_gateway::service::GetStatus(grpc::ServerContext* ctx, const pb:
   const auto& cfg = call.config();
   // Counts only: the full service_state_list would cost the coordinator
   // (the core) readiness checks and copies of every service on each call.
-  auto summary = call.ask<fleet_summary>(names::coordinator, summary_atom::value);
+  auto summary = call.ask<fleet_summary>(peer::coordinator, summary_atom::value);
   if (!summary)
     return call.fail(summary.error());
   out->set_version(version);
@@ -193,7 +192,7 @@ grpc::Status api_gateway::service::ListServices(grpc::ServerContext* ctx,
   if (auto st = call.authorize(); !st.ok())
     return st;
   const auto& cfg = call.config();
-  auto states = call.ask<service_state_list>(names::coordinator, get_state_atom::value);
+  auto states = call.ask<service_state_list>(peer::coordinator, get_state_atom::value);
   if (!states)
     return call.fail(states.error());
   auto drills = last_drills();
@@ -219,7 +218,7 @@ grpc::Status api_gateway::service::GetService(grpc::ServerContext* ctx,
   const auto* settings = cfg.find_service(req->name());
   if (settings == nullptr)
     return call.refuse({grpc::StatusCode::NOT_FOUND, unknown_service_message(cfg, req->name())});
-  auto states = call.ask<service_state_list>(names::coordinator, get_state_atom::value);
+  auto states = call.ask<service_state_list>(peer::coordinator, get_state_atom::value);
   if (!states)
     return call.fail(states.error());
   auto drills = last_drills();
@@ -230,13 +229,12 @@ grpc::Status api_gateway::service::GetService(grpc::ServerContext* ctx,
         fill_drill(*out->mutable_service(), *drills,
                    cfg.orchestrator.site_switchover.drill_interval.count(), wall_clock_ms());
     }
-  auto detections =
-      call.ask<detection_record_list>(names::store, detections_query{req->name(), 10});
+  auto detections = call.ask<detection_record_list>(peer::store, detections_query{req->name(), 10});
   if (!detections)
     return call.fail(detections.error());
   for (const auto& d : *detections)
     fill(*out->add_recent_detections(), d);
-  auto plan = call.ask<plan_record>(names::store, plan_atom::value, service_id{req->name()});
+  auto plan = call.ask<plan_record>(peer::store, plan_atom::value, service_id{req->name()});
   if (!plan)
     return call.fail(plan.error());
   out->set_plan_version(plan->version);
@@ -253,7 +251,7 @@ grpc::Status api_gateway::service::ListSwitchovers(grpc::ServerContext* ctx,
   if (auto st = check_service_filter(call.config(), req->service()); !st.ok())
     return call.refuse(st);
   auto rows = call.ask<switchover_record_list>(
-      names::store, switchovers_query{req->service(), req->limit() == 0 ? 50 : req->limit()});
+      peer::store, switchovers_query{req->service(), req->limit() == 0 ? 50 : req->limit()});
   if (!rows)
     return call.fail(rows.error());
   for (const auto& r : *rows)
@@ -269,7 +267,7 @@ grpc::Status api_gateway::service::GetSwitchover(grpc::ServerContext* ctx,
     return st;
   if (req->id() <= 0)
     return call.refuse({grpc::StatusCode::INVALID_ARGUMENT, "id must be a positive switchover id"});
-  auto detail = call.ask<switchover_detail>(names::store, switchover_id{req->id()});
+  auto detail = call.ask<switchover_detail>(peer::store, switchover_id{req->id()});
   if (!detail)
     return call.fail(detail.error());
   fill(*out, detail->switchover);
@@ -284,8 +282,8 @@ grpc::Status api_gateway::service::ListAudit(grpc::ServerContext* ctx,
   api_call call{core_, *ctx, "ListAudit", config::api_role::admin};
   if (auto st = call.authorize(); !st.ok())
     return st;
-  auto rows = call.ask<audit_record_list>(names::store,
-                                          audit_query{req->limit() == 0 ? 100 : req->limit()});
+  auto rows =
+      call.ask<audit_record_list>(peer::store, audit_query{req->limit() == 0 ? 100 : req->limit()});
   if (!rows)
     return call.fail(rows.error());
   for (const auto& a : *rows) {
@@ -315,8 +313,8 @@ grpc::Status api_gateway::service::ExportPlans(grpc::ServerContext* ctx,
          fmt::format("format '{}' is not one of json, yaml, markdown, dot", quote(req->format()))});
   if (auto st = check_service_filter(cfg, req->service()); !st.ok())
     return call.refuse(st);
-  auto plans = call.ask<exported_plan_list>(names::coordinator, plan_atom::value,
-                                            service_id{req->service()});
+  auto plans =
+      call.ask<exported_plan_list>(peer::coordinator, plan_atom::value, service_id{req->service()});
   if (!plans)
     return call.fail(plans.error());
   std::vector<strategies::plan_export_entry> entries;
@@ -353,7 +351,7 @@ grpc::Status api_gateway::service::GetAvailability(grpc::ServerContext* ctx,
     return call.refuse(
         {grpc::StatusCode::NOT_FOUND, "no service named '" + quote(req->service()) + "'"});
   auto rows = call.ask<availability_list>(
-      names::store, availability_query{service_id{req->service()}, wall_clock_ms()});
+      peer::store, availability_query{service_id{req->service()}, wall_clock_ms()});
   if (!rows)
     return call.fail(rows.error());
   for (const auto& r : *rows) {

@@ -34,9 +34,9 @@ class api_gateway::service final
 public:
   using WithCallbackMethod_WatchEvents::WatchEvents; // the sync one it replaces
 
-  service(caf::actor_system& sys, std::shared_ptr<config_holder> config,
-          std::vector<config::api_token> tokens, std::shared_ptr<event_fanout> events,
-          reload_fn reload);
+  service(caf::actor_system& sys, std::shared_ptr<peer_table> peers,
+          std::shared_ptr<config_holder> config, std::vector<config::api_token> tokens,
+          std::shared_ptr<event_fanout> events, reload_fn reload);
 
   // Reads (api_reads.cpp).
   grpc::Status GetStatus(grpc::ServerContext* ctx, const pb::GetStatusRequest* req,

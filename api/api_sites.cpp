@@ -5,7 +5,6 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include "actors/directory.hpp"
 #include "api/api_service.hpp"
 #include "messages/interfaces.hpp"
 #include "persistence/sqlite_store.hpp"
@@ -129,7 +128,7 @@ grpc::Status api_gateway::service::AssessSite(grpc::ServerContext* ctx,
     return call.refuse(st);
   site_request msg{req->from_site(),          req->to_site(), call.who().name, "", true,
                    site_operation::switchover};
-  auto reply = call.ask_within<site_record>(names::site, assess_timeout, std::move(msg));
+  auto reply = call.ask_within<site_record>(peer::site, assess_timeout, std::move(msg));
   if (!reply)
     return call.fail(reply.error());
   fill(*out, *reply);
@@ -162,7 +161,7 @@ grpc::Status api_gateway::service::SiteSwitchover(grpc::ServerContext* ctx,
                    req->failback() ? site_operation::failback : site_operation::switchover,
                    req->accept_divergence()};
   auto reply = call.ask_within<site_record>(
-      names::site, req->dry_run() ? assess_timeout : site_timeout, std::move(msg));
+      peer::site, req->dry_run() ? assess_timeout : site_timeout, std::move(msg));
   if (!reply)
     return call.fail(reply.error());
   fill(*out, *reply);
@@ -193,7 +192,7 @@ grpc::Status api_gateway::service::ListSiteSwitchovers(grpc::ServerContext* ctx,
   if (auto st = call.authorize(); !st.ok())
     return st;
   auto rows = call.ask<site_record_list>(
-      names::store, site_query{0, req->limit() == 0 ? 20 : req->limit(), false});
+      peer::store, site_query{0, req->limit() == 0 ? 20 : req->limit(), false});
   if (!rows)
     return call.fail(rows.error());
   for (const auto& r : *rows)
@@ -210,7 +209,7 @@ grpc::Status api_gateway::service::GetSiteSwitchover(grpc::ServerContext* ctx,
   if (req->id() <= 0)
     return call.refuse(
         {grpc::StatusCode::INVALID_ARGUMENT, "id must be a positive site switchover id"});
-  auto rows = call.ask<site_record_list>(names::store, site_query{req->id(), 1, false});
+  auto rows = call.ask<site_record_list>(peer::store, site_query{req->id(), 1, false});
   if (!rows)
     return call.fail(rows.error());
   if (rows->empty() || rows->front().id != req->id())
@@ -235,7 +234,7 @@ grpc::Status api_gateway::service::Drill(grpc::ServerContext* ctx, const pb::Dri
   if (auto st = call.requested("requested"); !st.ok())
     return st;
   drill_request msg{req->site(), !req->no_failback(), call.who().name, req->reason()};
-  auto reply = call.ask_within<drill_report>(names::site, drill_timeout, std::move(msg));
+  auto reply = call.ask_within<drill_report>(peer::site, drill_timeout, std::move(msg));
   forget_drills(); // LAST DRILL shows this one at once
   if (!reply)
     return call.fail(reply.error());
@@ -257,7 +256,7 @@ grpc::Status api_gateway::service::ListDrills(grpc::ServerContext* ctx,
   api_call call{core_, *ctx, "ListDrills", config::api_role::viewer};
   if (auto st = call.authorize(); !st.ok())
     return st;
-  auto rows = call.ask<drill_report_list>(names::store,
+  auto rows = call.ask<drill_report_list>(peer::store,
                                           drill_query{0, req->limit() == 0 ? 20 : req->limit()});
   if (!rows)
     return call.fail(rows.error());
@@ -274,7 +273,7 @@ grpc::Status api_gateway::service::GetDrillReport(grpc::ServerContext* ctx,
     return st;
   if (req->id() <= 0)
     return call.refuse({grpc::StatusCode::INVALID_ARGUMENT, "id must be a positive drill id"});
-  auto rows = call.ask<drill_report_list>(names::store, drill_query{req->id(), 1});
+  auto rows = call.ask<drill_report_list>(peer::store, drill_query{req->id(), 1});
   if (!rows)
     return call.fail(rows.error());
   if (rows->empty() || rows->front().id != req->id())
@@ -292,8 +291,7 @@ std::shared_ptr<const drill_index> api_gateway::service::last_drills() {
       return drills_;
     generation = drills_generation_;
   }
-  auto drills =
-      core_.ask_within<service_drill_list>(names::store, actor_timeout, drill_atom::value);
+  auto drills = core_.ask_within<service_drill_list>(peer::store, actor_timeout, drill_atom::value);
   if (!drills) {
     spdlog::warn("api: last drills unavailable: {}", describe(drills.error()));
     return nullptr;

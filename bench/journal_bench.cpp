@@ -18,9 +18,11 @@
 #include <caf/all.hpp>
 #include <fmt/format.h>
 
+#include "actors/peers.hpp"
 #include "actors/scheduler_settings.hpp"
 #include "actors/store.hpp"
 #include "messages/error.hpp"
+#include "messages/message_types.hpp"
 #include "messages/type_ids.hpp"
 #include "observability/metrics.hpp"
 
@@ -147,14 +149,15 @@ int main(int argc, char** argv) {
   }
 
   caf::actor_system_config caf_cfg;
-  caf_cfg.add_message_types<caf::id_block::switchyard>();
+  switchyard::add_message_types(caf_cfg);
   actors::apply_scheduler_settings(caf_cfg); // as switchyardd runs it
   int code = 0;
   {
     caf::actor_system sys{caf_cfg};
+    auto peers = std::make_shared<actors::peer_table>();
     auto store = sys.spawn<caf::detached>(actors::store_with,
                                           std::shared_ptr<const config::switchyard_config>(cfg),
-                                          actors::store_options{max_batch, {}});
+                                          peers, actors::store_options{max_batch, {}});
     {
       // Wait until the store has opened the file and recorded the services.
       caf::scoped_actor self{sys};

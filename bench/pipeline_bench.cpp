@@ -45,16 +45,17 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include "actors/directory.hpp"
 #include "actors/event_hub.hpp"
 #include "actors/failover_coordinator.hpp"
 #include "actors/failover_runner.hpp"
 #include "actors/failure_classifier.hpp"
 #include "actors/fault_injection.hpp"
+#include "actors/peers.hpp"
 #include "actors/performance_monitor.hpp"
 #include "actors/scheduler_settings.hpp"
 #include "actors/store.hpp"
 #include "config/loader.hpp"
+#include "messages/message_types.hpp"
 #include "messages/type_ids.hpp"
 #include "observability/event_fanout.hpp"
 
@@ -192,7 +193,7 @@ int main(int argc, char** argv) {
   int rc = 0;
   {
     caf::actor_system_config caf_cfg;
-    caf_cfg.add_message_types<caf::id_block::switchyard>();
+    switchyard::add_message_types(caf_cfg);
     actors::apply_scheduler_settings(caf_cfg); // as switchyardd runs it
     caf::actor_system sys{caf_cfg};
     auto fanout = std::make_shared<event_fanout>(1u << 20);
@@ -201,21 +202,22 @@ int main(int argc, char** argv) {
 
     // The daemon's order (apps/switchyardd/daemon.cpp), minus the supervisor.
     std::vector<caf::actor> all;
-    auto put = [&](caf::atom_value name, caf::actor a) {
-      sys.registry().put(name, a);
+    auto peers = std::make_shared<peer_table>();
+    auto put = [&](peer who, caf::actor a) {
+      peers->set(who, a);
       all.push_back(a);
     };
     auto t_start = bench_clock::now();
-    put(names::store, caf::actor_cast<caf::actor>(sys.spawn<caf::detached>(store, cfg)));
-    put(names::events, caf::actor_cast<caf::actor>(sys.spawn(event_hub, fanout)));
-    auto cls = sys.spawn(failure_classifier);
+    put(peer::store, caf::actor_cast<caf::actor>(sys.spawn<caf::detached>(store, cfg, peers)));
+    put(peer::events, caf::actor_cast<caf::actor>(sys.spawn(event_hub, fanout)));
+    auto cls = sys.spawn(failure_classifier, peers);
     caf::anon_send(cls, config_update{cfg});
-    put(names::classifier, caf::actor_cast<caf::actor>(cls));
-    auto perf = sys.spawn(performance_monitor, cfg, false);
-    put(names::performance, caf::actor_cast<caf::actor>(perf));
-    put(names::runner, caf::actor_cast<caf::actor>(sys.spawn(failover_runner, cfg)));
-    auto coord = sys.spawn(failover_coordinator, cfg);
-    put(names::coordinator, caf::actor_cast<caf::actor>(coord));
+    put(peer::classifier, caf::actor_cast<caf::actor>(cls));
+    auto perf = sys.spawn(performance_monitor, cfg, false, peers);
+    put(peer::performance, caf::actor_cast<caf::actor>(perf));
+    put(peer::runner, caf::actor_cast<caf::actor>(sys.spawn(failover_runner, cfg, peers)));
+    auto coord = sys.spawn(failover_coordinator, cfg, peers);
+    put(peer::coordinator, caf::actor_cast<caf::actor>(coord));
 
     // Everyone healthy; the classifier publishes a health event per transition.
     for (int i = 0; i < o.services; ++i)
@@ -328,9 +330,8 @@ int main(int argc, char** argv) {
 
     for (auto& a : all)
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-    for (auto n : {names::store, names::events, names::classifier, names::performance,
-                   names::runner, names::coordinator})
-      sys.registry().erase(n);
+    for (std::size_t i = 0; i < peer_count; ++i)
+      peers->set(static_cast<peer>(i), caf::actor{});
     fanout->close_all();
   }
   std::error_code ec;

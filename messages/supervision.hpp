@@ -4,20 +4,21 @@
 #pragma once
 
 #include <functional>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
-#include <caf/atom.hpp>
 
 namespace switchyard {
 
 struct child_spec {
-  std::string name;                             ///< unique among the children; for logs
-  std::optional<caf::atom_value> registered_as; ///< registry name, if others send to it
+  std::string name; ///< unique among the children; for logs
   std::function<caf::actor(caf::actor_system&)> start;
+  /// Told each incarnation's handle when it starts, and an invalid handle
+  /// when the child stops for good, if others send to it (the daemon records
+  /// it in the peer table it gave every actor).
+  std::function<void(const caf::actor&)> publish = {};
 };
 
 /// Stops the children named in `stop` (not a crash: no restart), then starts `start`.

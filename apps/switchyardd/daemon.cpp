@@ -16,12 +16,12 @@
 
 #include "actors/config_holder.hpp"
 #include "actors/config_reloader.hpp"
-#include "actors/directory.hpp"
 #include "actors/event_hub.hpp"
 #include "actors/failover_coordinator.hpp"
 #include "actors/failover_runner.hpp"
 #include "actors/failure_classifier.hpp"
 #include "actors/health_checker.hpp"
+#include "actors/peers.hpp"
 #include "actors/performance_monitor.hpp"
 #include "actors/scheduler_settings.hpp"
 #include "actors/site_coordinator.hpp"
@@ -29,6 +29,7 @@
 #include "actors/supervisor.hpp"
 #include "api/api_gateway.hpp"
 #include "messages/error.hpp"
+#include "messages/message_types.hpp"
 #include "messages/type_ids.hpp"
 #include "observability/event_fanout.hpp"
 #include "observability/metrics.hpp"
@@ -42,48 +43,69 @@ using namespace switchyard::actors;
 using config_ptr = std::shared_ptr<const config::switchyard_config>;
 
 // Every spawn function reads the configuration in force when it runs, so a
-// subsystem restarted after a reload starts with the reloaded one.
+// subsystem restarted after a reload starts with the reloaded one. Each one
+// gets `peers`, where the supervisor publishes every incarnation's handle.
 std::vector<child_spec> subsystems(const std::shared_ptr<config_holder>& current,
-                                   const std::shared_ptr<event_fanout>& events) {
+                                   const std::shared_ptr<event_fanout>& events,
+                                   const peers_ptr& peers) {
+  auto publish_as = [peers](peer who) {
+    return [peers, who](const caf::actor& handle) { peers->set(who, handle); };
+  };
   std::vector<child_spec> specs;
   // Start order matters: the store first (everyone journals through it),
   // health checkers last (they produce the first messages).
-  specs.push_back({"store", names::store, [current](caf::actor_system& sys) {
+  specs.push_back({"store",
+                   [current, peers](caf::actor_system& sys) {
                      // Detached: SQLite's fsyncs must not stall the cooperative scheduler.
                      return caf::actor_cast<caf::actor>(
-                         sys.spawn<caf::detached>(store, current->get()));
-                   }});
+                         sys.spawn<caf::detached>(store, current->get(), peers));
+                   },
+                   publish_as(peer::store)});
   // The fanout outlives hub restarts: watchers stay subscribed.
-  specs.push_back({"event_hub", names::events, [events](caf::actor_system& sys) {
+  specs.push_back({"event_hub",
+                   [events](caf::actor_system& sys) {
                      return caf::actor_cast<caf::actor>(sys.spawn(event_hub, events));
-                   }});
-  specs.push_back({"failure_classifier", names::classifier, [current](caf::actor_system& sys) {
+                   },
+                   publish_as(peer::events)});
+  specs.push_back({"failure_classifier",
+                   [current, peers](caf::actor_system& sys) {
                      // Its services and thresholds come first in its mailbox.
-                     auto cls = sys.spawn(failure_classifier);
+                     auto cls = sys.spawn(failure_classifier, peers);
                      caf::anon_send(cls, config_update{current->get()});
                      return caf::actor_cast<caf::actor>(cls);
-                   }});
+                   },
+                   publish_as(peer::classifier)});
   // Before the health checkers (their probe samples) and the coordinator
   // (its topology reaches the monitor through the classifier).
-  specs.push_back({"performance_monitor", names::performance, [current](caf::actor_system& sys) {
+  specs.push_back({"performance_monitor",
+                   [current, peers](caf::actor_system& sys) {
                      // Cooperative: its scrapers, which block, are detached.
                      return caf::actor_cast<caf::actor>(
-                         sys.spawn(performance_monitor, current->get(), true));
-                   }});
-  specs.push_back({"failover_runner", names::runner, [current](caf::actor_system& sys) {
-                     return caf::actor_cast<caf::actor>(sys.spawn(failover_runner, current->get()));
-                   }});
-  specs.push_back({"failover_coordinator", names::coordinator, [current](caf::actor_system& sys) {
+                         sys.spawn(performance_monitor, current->get(), true, peers));
+                   },
+                   publish_as(peer::performance)});
+  specs.push_back({"failover_runner",
+                   [current, peers](caf::actor_system& sys) {
                      return caf::actor_cast<caf::actor>(
-                         sys.spawn(failover_coordinator, current->get()));
-                   }});
+                         sys.spawn(failover_runner, current->get(), peers));
+                   },
+                   publish_as(peer::runner)});
+  specs.push_back({"failover_coordinator",
+                   [current, peers](caf::actor_system& sys) {
+                     return caf::actor_cast<caf::actor>(
+                         sys.spawn(failover_coordinator, current->get(), peers));
+                   },
+                   publish_as(peer::coordinator)});
   // After the coordinator: at start it carries committed site switchovers
   // through (or aborts undecided ones) once the coordinator has its topology.
-  specs.push_back({"site_coordinator", names::site, [current](caf::actor_system& sys) {
-                     return caf::actor_cast<caf::actor>(sys.spawn(site_coordinator, current));
-                   }});
+  specs.push_back({"site_coordinator",
+                   [current, peers](caf::actor_system& sys) {
+                     return caf::actor_cast<caf::actor>(
+                         sys.spawn(site_coordinator, current, peers));
+                   },
+                   publish_as(peer::site)});
   for (const auto& svc : current->get()->services)
-    for (auto& spec : health_checker_specs(svc))
+    for (auto& spec : health_checker_specs(svc, peers))
       specs.push_back(std::move(spec));
   return specs;
 }
@@ -151,7 +173,7 @@ int run_daemon(config_ptr cfg, std::vector<config::api_token> tokens) {
   std::signal(SIGPIPE, SIG_IGN);
 
   caf::actor_system_config caf_cfg;
-  caf_cfg.add_message_types<caf::id_block::switchyard>();
+  switchyard::add_message_types(caf_cfg);
   apply_scheduler_settings(caf_cfg);
   caf::actor_system sys{caf_cfg};
 
@@ -160,12 +182,15 @@ int run_daemon(config_ptr cfg, std::vector<config::api_token> tokens) {
   // Families every scrape shows from the start, before anything happened.
   metrics::registry::global().gauge_for("switchyard_up", "1 while switchyardd runs.").set(1);
   metrics::registry::global().gauge_for("switchyard_tilt", "1 while in TILT, else 0.").set(0);
-  auto sup = sys.spawn(supervisor, subsystems(current, events), cfg->orchestrator.supervisor);
-  config_reloader reloader{sys, sup, current};
+  auto peers = std::make_shared<peer_table>();
+  auto sup =
+      sys.spawn(supervisor, subsystems(current, events, peers), cfg->orchestrator.supervisor);
+  config_reloader reloader{sys, sup, current, peers};
   if (tokens.empty())
     spdlog::warn("api: no tokens (api.tokens_file): every API call will be refused");
-  api_gateway api{sys, current, std::move(tokens), events,
-                  [&reloader](const std::string& who) { return reloader.reload(who); }};
+  api_gateway api{sys,     peers,
+                  current, std::move(tokens),
+                  events,  [&reloader](const std::string& who) { return reloader.reload(who); }};
   auto port = api.start();
   if (!port) {
     spdlog::error("api: {}", describe(port.error()));

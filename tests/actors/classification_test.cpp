@@ -7,10 +7,10 @@
 #include <set>
 #include <vector>
 
-#include "actors/directory.hpp"
 #include "actors/failover_coordinator.hpp"
 #include "actors/failure_classifier.hpp"
 #include "actors/health_checker.hpp"
+#include "actors/peers.hpp"
 #include "actors/store.hpp"
 #include "messages/error.hpp"
 #include "persistence/sqlite_store.hpp"
@@ -108,14 +108,13 @@ protected:
   }
 
   void start() {
-    auto& reg = sys.registry();
-    reg.put(names::store, caf::actor_cast<caf::strong_actor_ptr>(sys.spawn(store, cfg)));
-    auto classifier = sys.spawn(failure_classifier);
+    peers->set(peer::store, sys.spawn(store, cfg, peers));
+    auto classifier = sys.spawn(failure_classifier, peers);
     caf::anon_send(classifier, config_update{cfg}); // as the daemon does
-    reg.put(names::classifier, caf::actor_cast<caf::strong_actor_ptr>(classifier));
-    reg.put(names::runner, caf::actor_cast<caf::strong_actor_ptr>(sys.spawn(fake_runner, jobs)));
-    coord = sys.spawn(failover_coordinator, cfg);
-    reg.put(names::coordinator, caf::actor_cast<caf::strong_actor_ptr>(coord));
+    peers->set(peer::classifier, classifier);
+    peers->set(peer::runner, sys.spawn(fake_runner, jobs));
+    coord = sys.spawn(failover_coordinator, cfg, peers);
+    peers->set(peer::coordinator, coord);
     run();
     for (const auto& svc : cfg->services)
       for (const auto& inst : svc.instances) {
@@ -124,7 +123,7 @@ protected:
           return std::make_unique<scripted_probe>(up, name);
         };
         checkers.push_back(caf::actor_cast<caf::actor>(
-            sys.spawn(health_checker, svc.name, inst, svc.health_check, f)));
+            sys.spawn(health_checker, svc.name, inst, svc.health_check, f, peers)));
       }
     run();
   }
@@ -132,9 +131,9 @@ protected:
   void TearDown() override {
     for (auto& c : checkers)
       caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
-    for (auto name : {names::store, names::classifier, names::runner, names::coordinator})
-      if (auto h = sys.registry().get(name))
-        caf::anon_send_exit(caf::actor_cast<caf::actor>(h), caf::exit_reason::user_shutdown);
+    for (auto who : {peer::store, peer::classifier, peer::runner, peer::coordinator})
+      if (auto h = peers->actor(who))
+        caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
     run();
   }
 
@@ -316,6 +315,41 @@ TEST_F(classification_test, flapping_counts_the_transitions_seen_before_a_restar
   auto flapping = of_type(failure_type::flapping);
   ASSERT_EQ(flapping.size(), 1u) << "more than 6 transitions within 2 min, across the restart";
   EXPECT_EQ(flapping.front().instance.value, "web-b");
+}
+
+TEST_F(classification_test, a_classifier_restarted_alone_knows_the_primary_from_the_journal) {
+  cfg->services = {service("web")};
+  {
+    // An earlier failover made web-b the primary (epoch 7).
+    auto db = persistence::sqlite_store::open(cfg->database_path());
+    ASSERT_TRUE(db);
+    ASSERT_TRUE((*db)->sync_config(*cfg));
+    auto id = (*db)->begin_switchover(switchover_start{
+        service_id{"web"}, switchover_kind::automatic_failover, instance_id{"web-a"},
+        instance_id{"web-b"}, detection_id{0}, 0, epoch{7}, "test"});
+    ASSERT_TRUE(id);
+    ASSERT_TRUE((*db)->finish_switchover(
+        switchover_finish{*id, service_id{"web"}, switchover_status::completed,
+                          instance_id{"web-b"}, epoch{7}, "done"}));
+  }
+  start();
+  // The supervisor restarts the classifier alone: the coordinator, which told
+  // the old one the primary when it loaded the topology, says nothing new.
+  caf::anon_send_exit(peers->actor(peer::classifier), caf::exit_reason::kill);
+  run();
+  auto classifier = sys.spawn(failure_classifier, peers);
+  caf::anon_send(classifier, config_update{cfg}); // as the supervisor's spawn function does
+  peers->set(peer::classifier, classifier);
+  run();
+
+  (*up)["web-b"] = false;
+  advance(3s);
+  auto unreachable = of_type(failure_type::unreachable);
+  ASSERT_EQ(unreachable.size(), 1u);
+  EXPECT_EQ(unreachable.front().instance.value, "web-b");
+  EXPECT_TRUE(unreachable.front().affects_primary)
+      << "the restarted classifier took the configured primary (web-a) for the real one";
+  EXPECT_EQ(unreachable.front().level, severity::critical);
 }
 
 // -- site disasters --------------------------------------------------------------

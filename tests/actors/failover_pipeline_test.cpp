@@ -7,10 +7,10 @@
 
 #include <sqlite3.h>
 
-#include "actors/directory.hpp"
 #include "actors/failover_coordinator.hpp"
 #include "actors/failure_classifier.hpp"
 #include "actors/health_checker.hpp"
+#include "actors/peers.hpp"
 #include "actors/running_jobs.hpp"
 #include "actors/store.hpp"
 #include "messages/error.hpp"
@@ -138,15 +138,12 @@ protected:
   }
 
   void start(bool with_store = true) {
-    auto& reg = sys.registry();
     if (with_store)
-      reg.put(names::store,
-              caf::actor_cast<caf::strong_actor_ptr>(sys.spawn(store_with, cfg_ptr, store_opts)));
-    reg.put(names::classifier,
-            caf::actor_cast<caf::strong_actor_ptr>(sys.spawn(failure_classifier)));
-    reg.put(names::runner, caf::actor_cast<caf::strong_actor_ptr>(sys.spawn(fake_runner, runner)));
-    coord = sys.spawn(failover_coordinator, cfg_ptr);
-    reg.put(names::coordinator, caf::actor_cast<caf::strong_actor_ptr>(coord));
+      peers->set(peer::store, sys.spawn(store_with, cfg_ptr, peers, store_opts));
+    peers->set(peer::classifier, sys.spawn(failure_classifier, peers));
+    peers->set(peer::runner, sys.spawn(fake_runner, runner));
+    coord = sys.spawn(failover_coordinator, cfg_ptr, peers);
+    peers->set(peer::coordinator, coord);
     run();
     const auto& svc = cfg_ptr->services.front();
     for (const auto& inst : svc.instances) {
@@ -155,7 +152,7 @@ protected:
         return std::make_unique<scripted_probe>(up, name);
       };
       checkers.push_back(caf::actor_cast<caf::actor>(
-          sys.spawn(health_checker, svc.name, inst, svc.health_check, f)));
+          sys.spawn(health_checker, svc.name, inst, svc.health_check, f, peers)));
     }
     run();
   }
@@ -202,9 +199,9 @@ protected:
   void TearDown() override {
     for (auto& c : checkers)
       caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
-    for (auto name : {names::store, names::classifier, names::runner, names::coordinator})
-      if (auto h = sys.registry().get(name))
-        caf::anon_send_exit(caf::actor_cast<caf::actor>(h), caf::exit_reason::user_shutdown);
+    for (auto who : {peer::store, peer::classifier, peer::runner, peer::coordinator})
+      if (auto h = peers->actor(who))
+        caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
     run();
   }
 
@@ -411,8 +408,7 @@ TEST_F(pipeline_test, a_switchover_requested_before_the_topology_is_loaded_waits
   EXPECT_EQ(*error, "") << "refused instead of waiting";
   EXPECT_TRUE(runner->jobs.empty());
 
-  sys.registry().put(names::store, caf::actor_cast<caf::strong_actor_ptr>(
-                                       sys.spawn(store_with, cfg_ptr, store_opts)));
+  peers->set(peer::store, sys.spawn(store_with, cfg_ptr, peers, store_opts));
   advance(1s); // the coordinator's next attempt to load
   ASSERT_TRUE(*reply) << *error;
   EXPECT_TRUE((*reply)->success) << (*reply)->detail;

@@ -4,8 +4,8 @@
 #include <memory>
 #include <vector>
 
-#include "actors/directory.hpp"
 #include "actors/health_checker.hpp"
+#include "actors/peers.hpp"
 #include "tests/actors/test_system.hpp"
 
 using namespace std::chrono_literals;
@@ -43,8 +43,7 @@ recording_classifier(classifier_actor::pointer,
 class health_checker_test : public switchyard::testing::deterministic_test {
 protected:
   health_checker_test() {
-    sys.registry().put(names::classifier, caf::actor_cast<caf::strong_actor_ptr>(
-                                              sys.spawn(recording_classifier, seen)));
+    peers->set(peer::classifier, sys.spawn(recording_classifier, seen));
     config::health_check_settings check;
     check.type = config::check_type::redis;
     check.interval = 1s;
@@ -54,15 +53,15 @@ protected:
                                    100,    {}};
     probe_factory factory = [s = probe_script] { return std::make_unique<scripted_probe>(s); };
     checker = caf::actor_cast<caf::actor>(
-        sys.spawn(health_checker, std::string{"db"}, inst, check, factory));
+        sys.spawn(health_checker, std::string{"db"}, inst, check, factory, peers));
     run(); // the first probe
   }
 
   void TearDown() override {
     caf::anon_send_exit(checker, caf::exit_reason::user_shutdown);
-    if (auto cls = sys.registry().get(names::classifier))
+    if (auto cls = peers->actor(peer::classifier))
       caf::anon_send_exit(caf::actor_cast<caf::actor>(cls), caf::exit_reason::user_shutdown);
-    sys.registry().erase(names::classifier);
+    peers->set(peer::classifier, caf::actor{});
     run();
   }
 
@@ -166,8 +165,7 @@ namespace {
 class phi_health_checker_test : public switchyard::testing::deterministic_test {
 protected:
   phi_health_checker_test() {
-    sys.registry().put(names::classifier, caf::actor_cast<caf::strong_actor_ptr>(
-                                              sys.spawn(recording_classifier, seen)));
+    peers->set(peer::classifier, sys.spawn(recording_classifier, seen));
     config::health_check_settings check;
     check.type = config::check_type::tcp;
     check.interval = 1s;
@@ -178,15 +176,15 @@ protected:
         "app-a", "127.0.0.1", 8080, "dc1", config::instance_role::primary, 100, {}};
     probe_factory factory = [s = probe_script] { return std::make_unique<scripted_probe>(s); };
     checker = caf::actor_cast<caf::actor>(
-        sys.spawn(health_checker, std::string{"app"}, inst, check, factory));
+        sys.spawn(health_checker, std::string{"app"}, inst, check, factory, peers));
     run();
   }
 
   void TearDown() override {
     caf::anon_send_exit(checker, caf::exit_reason::user_shutdown);
-    if (auto cls = sys.registry().get(names::classifier))
+    if (auto cls = peers->actor(peer::classifier))
       caf::anon_send_exit(caf::actor_cast<caf::actor>(cls), caf::exit_reason::user_shutdown);
-    sys.registry().erase(names::classifier);
+    peers->set(peer::classifier, caf::actor{});
     run();
   }
 
@@ -251,8 +249,7 @@ private:
 class in_flight_health_checker_test : public switchyard::testing::deterministic_test {
 protected:
   in_flight_health_checker_test() {
-    sys.registry().put(names::classifier, caf::actor_cast<caf::strong_actor_ptr>(
-                                              sys.spawn(recording_classifier, seen)));
+    peers->set(peer::classifier, sys.spawn(recording_classifier, seen));
     config::health_check_settings check;
     check.type = config::check_type::tcp;
     check.interval = 1s;
@@ -263,15 +260,15 @@ protected:
         "app-a", "127.0.0.1", 8080, "dc1", config::instance_role::primary, 100, {}};
     probe_factory factory = [s = probes] { return std::make_unique<manual_probe>(s); };
     checker = caf::actor_cast<caf::actor>(
-        sys.spawn(health_checker, std::string{"app"}, inst, check, factory));
+        sys.spawn(health_checker, std::string{"app"}, inst, check, factory, peers));
     run();
   }
 
   void TearDown() override {
     caf::anon_send_exit(checker, caf::exit_reason::user_shutdown);
-    if (auto cls = sys.registry().get(names::classifier))
+    if (auto cls = peers->actor(peer::classifier))
       caf::anon_send_exit(caf::actor_cast<caf::actor>(cls), caf::exit_reason::user_shutdown);
-    sys.registry().erase(names::classifier);
+    peers->set(peer::classifier, caf::actor{});
     run();
   }
 

@@ -5,7 +5,7 @@
 #include <memory>
 #include <vector>
 
-#include "actors/directory.hpp"
+#include "actors/peers.hpp"
 #include "actors/performance_monitor.hpp"
 #include "tests/actors/test_system.hpp"
 
@@ -47,17 +47,16 @@ protected:
     auto plain = service("db", perf);
     plain.performance.reset(); // not monitored
     config->services.push_back(plain);
-    sys.registry().put(names::classifier, caf::actor_cast<caf::strong_actor_ptr>(
-                                              sys.spawn(recording_classifier, seen)));
-    monitor = sys.spawn(performance_monitor, config, false);
+    peers->set(peer::classifier, sys.spawn(recording_classifier, seen));
+    monitor = sys.spawn(performance_monitor, config, false, peers);
     run();
   }
 
   void TearDown() override {
     caf::anon_send_exit(monitor, caf::exit_reason::user_shutdown);
-    if (auto cls = sys.registry().get(names::classifier))
+    if (auto cls = peers->actor(peer::classifier))
       caf::anon_send_exit(caf::actor_cast<caf::actor>(cls), caf::exit_reason::user_shutdown);
-    sys.registry().erase(names::classifier);
+    peers->set(peer::classifier, caf::actor{});
     run();
   }
 

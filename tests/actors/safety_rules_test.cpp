@@ -6,10 +6,10 @@
 #include <memory>
 #include <vector>
 
-#include "actors/directory.hpp"
 #include "actors/failover_coordinator.hpp"
 #include "actors/failure_classifier.hpp"
 #include "actors/health_checker.hpp"
+#include "actors/peers.hpp"
 #include "actors/store.hpp"
 #include "messages/error.hpp"
 #include "persistence/sqlite_store.hpp"
@@ -147,15 +147,13 @@ protected:
   }
 
   void start() {
-    auto& reg = sys.registry();
-    reg.put(names::store, caf::actor_cast<caf::strong_actor_ptr>(sys.spawn(store, cfg)));
-    reg.put(names::events, caf::actor_cast<caf::strong_actor_ptr>(sys.spawn(event_log, events)));
-    reg.put(names::classifier,
-            caf::actor_cast<caf::strong_actor_ptr>(sys.spawn(failure_classifier)));
+    peers->set(peer::store, sys.spawn(store, cfg, peers));
+    peers->set(peer::events, sys.spawn(event_log, events));
+    peers->set(peer::classifier, sys.spawn(failure_classifier, peers));
     runner_handle = sys.spawn(holding_runner, runner);
-    reg.put(names::runner, caf::actor_cast<caf::strong_actor_ptr>(runner_handle));
-    coord = sys.spawn(failover_coordinator, cfg);
-    reg.put(names::coordinator, caf::actor_cast<caf::strong_actor_ptr>(coord));
+    peers->set(peer::runner, runner_handle);
+    coord = sys.spawn(failover_coordinator, cfg, peers);
+    peers->set(peer::coordinator, coord);
     run();
     for (const auto& svc : cfg->services)
       for (const auto& inst : svc.instances) {
@@ -164,7 +162,7 @@ protected:
           return std::make_unique<scripted_probe>(up, name);
         };
         checkers.push_back(caf::actor_cast<caf::actor>(
-            sys.spawn(health_checker, svc.name, inst, svc.health_check, f)));
+            sys.spawn(health_checker, svc.name, inst, svc.health_check, f, peers)));
       }
     run();
   }
@@ -215,10 +213,9 @@ protected:
   void TearDown() override {
     for (auto& c : checkers)
       caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
-    for (auto name :
-         {names::store, names::classifier, names::runner, names::coordinator, names::events})
-      if (auto h = sys.registry().get(name))
-        caf::anon_send_exit(caf::actor_cast<caf::actor>(h), caf::exit_reason::user_shutdown);
+    for (auto who : {peer::store, peer::classifier, peer::runner, peer::coordinator, peer::events})
+      if (auto h = peers->actor(who))
+        caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
     run();
   }
 

@@ -13,8 +13,6 @@ using namespace switchyard::actors;
 
 namespace {
 
-constexpr caf::atom_value victim_name = caf::atom("victim");
-
 // A child that dies with an error when told to crash.
 caf::behavior crashable(caf::event_based_actor* self) {
   return {
@@ -49,17 +47,19 @@ protected:
 
   caf::actor start_supervisor() {
     std::vector<child_spec> specs;
-    specs.push_back({"victim", victim_name, [this](caf::actor_system& s) {
+    specs.push_back({"victim",
+                     [this](caf::actor_system& s) {
                        ++starts;
                        return s.spawn(crashable);
-                     }});
+                     },
+                     [this](const caf::actor& handle) { published = handle; }});
     sup = sys.spawn(supervisor, std::move(specs), settings);
     keep.push_back(sys.spawn(watcher, sup, sup_end));
     run();
     return sup;
   }
 
-  caf::actor victim() { return caf::actor_cast<caf::actor>(sys.registry().get(victim_name)); }
+  caf::actor victim() { return published; }
 
   void crash_victim() {
     caf::anon_send(victim(), crash_atom::value);
@@ -70,6 +70,7 @@ protected:
   caf::actor sup;               // held: an unreferenced actor is collected
   std::vector<caf::actor> keep; // the watchers, for the same reason
   int starts = 0;
+  caf::actor published; ///< the handle the supervisor last published (invalid once stopped)
   std::shared_ptr<watch_result> sup_end = std::make_shared<watch_result>();
 };
 
@@ -89,7 +90,7 @@ TEST_F(supervisor_test, restarts_a_crashed_child_after_its_backoff) {
   EXPECT_EQ(starts, 2);
   auto second = victim();
   ASSERT_TRUE(second);
-  EXPECT_NE(first.id(), second.id()) << "the registry must name the new child";
+  EXPECT_NE(first.id(), second.id()) << "the new child must be published";
   EXPECT_FALSE(sup_end->down);
 
   crash_victim();
@@ -115,7 +116,7 @@ TEST_F(supervisor_test, escalates_past_the_restart_limit) {
   EXPECT_EQ(starts, 3);
   EXPECT_NE(describe(sup_end->reason).find("victim crashed too often"), std::string::npos)
       << describe(sup_end->reason);
-  EXPECT_FALSE(victim()) << "an escalating supervisor unregisters its children";
+  EXPECT_FALSE(victim()) << "an escalating supervisor unpublishes its children";
 }
 
 TEST_F(supervisor_test, shutdown_stops_children_and_does_not_restart_them) {
@@ -142,7 +143,7 @@ TEST_F(supervisor_test,
   int extra_starts = 0;
   supervisor_update update;
   update.stop.push_back("victim");
-  update.start.push_back({"newcomer", std::nullopt, [&extra_starts](caf::actor_system& s) {
+  update.start.push_back({"newcomer", [&extra_starts](caf::actor_system& s) {
                             ++extra_starts;
                             return s.spawn(crashable);
                           }});

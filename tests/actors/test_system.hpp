@@ -11,6 +11,8 @@
 #include <caf/scheduler/test_coordinator.hpp>
 #include <gtest/gtest.h>
 
+#include "actors/peers.hpp"
+#include "messages/message_types.hpp"
 #include "messages/type_ids.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -18,7 +20,7 @@ namespace switchyard::testing {
 
 inline caf::actor_system_config& testing_config(caf::actor_system_config& cfg) {
   cfg.set("scheduler.policy", caf::atom("testing"));
-  cfg.add_message_types<caf::id_block::switchyard>();
+  switchyard::add_message_types(cfg);
   return cfg;
 }
 
@@ -48,6 +50,8 @@ protected:
   caf::actor_system_config cfg;
   caf::actor_system sys;
   caf::scheduler::test_coordinator& sched;
+  /// The handles the actors under test send to: a test wires its own (and fakes).
+  actors::peers_ptr peers = std::make_shared<actors::peer_table>();
 };
 
 } // namespace switchyard::testing

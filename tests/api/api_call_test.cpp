@@ -9,10 +9,11 @@
 
 #include <caf/all.hpp>
 
-#include "actors/directory.hpp"
+#include "actors/peers.hpp"
 #include "api/api_call.hpp"
 #include "messages/grpc_status_name.hpp"
 #include "messages/interfaces.hpp"
+#include "messages/message_types.hpp"
 
 using namespace switchyard;
 using namespace switchyard::actors;
@@ -99,17 +100,18 @@ TEST(api_call, checks_of_names_say_what_is_configured) {
 // Asking real actors: the scoped actor blocks, so this system runs on threads.
 TEST(api_call, asking_an_actor_answers_its_reply_or_says_why_not) {
   caf::actor_system_config sys_cfg;
-  sys_cfg.add_message_types<caf::id_block::switchyard>();
+  switchyard::add_message_types(sys_cfg);
   caf::actor_system sys{sys_cfg};
   auto holder = std::make_shared<config_holder>(
       std::make_shared<const config::switchyard_config>(two_sites()));
-  api_core core{sys, holder, {}};
+  auto peers = std::make_shared<peer_table>();
+  api_core core{sys, peers, holder, {}};
 
   // Not running (a subsystem restarting): unavailable, and it names the actor.
-  auto missing = core.ask_within<fleet_summary>(names::coordinator, std::chrono::seconds(1),
+  auto missing = core.ask_within<fleet_summary>(peer::coordinator, std::chrono::seconds(1),
                                                 summary_atom::value);
   ASSERT_FALSE(missing);
-  EXPECT_EQ(describe(missing.error()), "unavailable: coord is not running (restarting?)");
+  EXPECT_EQ(describe(missing.error()), "unavailable: the coordinator is not running (restarting?)");
   EXPECT_EQ(to_status(missing.error()).error_code(), grpc::StatusCode::UNAVAILABLE);
 
   // Running: its reply.
@@ -120,8 +122,8 @@ TEST(api_call, asking_an_actor_answers_its_reply_or_says_why_not) {
       return s;
     }};
   });
-  sys.registry().put(names::coordinator, coordinator);
-  auto summary = core.ask_within<fleet_summary>(names::coordinator, std::chrono::seconds(5),
+  peers->set(peer::coordinator, coordinator);
+  auto summary = core.ask_within<fleet_summary>(peer::coordinator, std::chrono::seconds(5),
                                                 summary_atom::value);
   ASSERT_TRUE(summary) << describe(summary.error());
   EXPECT_EQ(summary->services, 2);
@@ -133,15 +135,15 @@ TEST(api_call, asking_an_actor_answers_its_reply_or_says_why_not) {
       held->push_back(self->make_response_promise()); // kept, never delivered
     }};
   });
-  sys.registry().put(names::store, silent);
+  peers->set(peer::store, silent);
   auto late =
-      core.ask_within<fleet_summary>(names::store, std::chrono::seconds(1), summary_atom::value);
+      core.ask_within<fleet_summary>(peer::store, std::chrono::seconds(1), summary_atom::value);
   ASSERT_FALSE(late);
   EXPECT_EQ(late.error(), caf::sec::request_timeout);
   EXPECT_EQ(to_status(late.error()).error_code(), grpc::StatusCode::UNAVAILABLE);
 
-  sys.registry().erase(names::coordinator);
-  sys.registry().erase(names::store);
+  peers->set(peer::coordinator, caf::actor{});
+  peers->set(peer::store, caf::actor{});
   caf::anon_send_exit(coordinator, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(silent, caf::exit_reason::user_shutdown);
 }

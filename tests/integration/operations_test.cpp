@@ -12,6 +12,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "tests/integration/cli_fixture.hpp"
+#include "tests/support/silent_listener.hpp"
 
 using namespace std::chrono_literals;
 using switchyard::testing::child_process;
@@ -289,7 +290,10 @@ TEST_F(operations, plans_export_in_all_four_formats) {
 
 TEST_F(operations, reload_applies_added_changed_and_removed_services_and_rejects_a_bad_file) {
   start_healthy();
-  // A second service (a tcp check against web-b's port) and a changed block period.
+  // A second service and a changed block period. The cache's TCP checks go to
+  // listeners of their own: a held connection to a (single-threaded) web
+  // instance would stall its HTTP checks past their 150 ms timeout.
+  switchyard::testing::silent_listener cache_a, cache_b;
   extra_services = fmt::format("  - name: cache\n"
                                "    health_check: {{type: tcp, interval: 200ms, timeout: 150ms, "
                                "rise: 1, fall: 2}}\n"
@@ -300,7 +304,7 @@ TEST_F(operations, reload_applies_added_changed_and_removed_services_and_rejects
                                "      type: active_passive\n"
                                "      verify:\n"
                                "        - {{name: check, type: exec, command: 'true'}}\n",
-                               port_b, port_a);
+                               cache_a.port(), cache_b.port());
   web_block_period = "30s";
   write_config();
   EXPECT_EQ(cli({"reload", "--yes"}, "operator-token").exit_code, 3) << "reload needs admin";
@@ -336,7 +340,8 @@ TEST_F(operations, reload_applies_added_changed_and_removed_services_and_rejects
   ASSERT_TRUE(wait_until([&] { return !contains(cli({"services"}).output, "cache"); }, 10s))
       << log();
   EXPECT_TRUE(contains(log(), "reload by SIGHUP: removed cache")) << log();
-  EXPECT_TRUE(contains(cli({"services"}).output, "web      web-a    healthy         1"));
+  EXPECT_TRUE(contains(cli({"services"}).output, "web      web-a    healthy         1"))
+      << cli({"services"}).output << log();
 
   auto audit = cli({"--output", "json", "audit"}, "admin-token");
   EXPECT_TRUE(contains(audit.output, "applied: added cache; changed web")) << audit.output;

@@ -7,8 +7,10 @@
 #include <caf/scheduler/test_coordinator.hpp>
 #include <gtest/gtest.h>
 
+#include "actors/peers.hpp"
 #include "actors/store.hpp"
 #include "messages/error.hpp"
+#include "messages/message_types.hpp"
 #include "messages/type_ids.hpp"
 #include "observability/metrics.hpp"
 #include "persistence/switchover_ids.hpp"
@@ -21,7 +23,7 @@ namespace {
 
 caf::actor_system_config& testing_config(caf::actor_system_config& cfg) {
   cfg.set("scheduler.policy", caf::atom("testing"));
-  cfg.add_message_types<caf::id_block::switchyard>();
+  switchyard::add_message_types(cfg);
   return cfg;
 }
 
@@ -86,13 +88,14 @@ protected:
   }
 
   void spawn_store(actors::store_options opts = {}) {
-    store = sys.spawn(actors::store_with, web_config(dir.str()), std::move(opts));
+    store = sys.spawn(actors::store_with, web_config(dir.str()), peers, std::move(opts));
     sched.run();
   }
 
   switchyard::testing::temp_dir dir;
   caf::actor_system_config cfg;
   caf::actor_system sys;
+  actors::peers_ptr peers = std::make_shared<actors::peer_table>();
   caf::scheduler::test_coordinator& sched;
   caf::scoped_actor self;
   store_actor store;

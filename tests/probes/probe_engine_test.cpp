@@ -20,18 +20,21 @@
 #include <caf/all.hpp>
 #include <gtest/gtest.h>
 
-#include "actors/directory.hpp"
 #include "actors/health_checker.hpp"
+#include "actors/peers.hpp"
+#include "messages/message_types.hpp"
 #include "probes/check_kinds.hpp"
 #include "probes/probe_engine.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/run_probe.hpp"
+#include "tests/support/silent_listener.hpp"
 
 using namespace std::chrono_literals;
 using namespace switchyard;
 using namespace switchyard::actors;
 using switchyard::testing::free_port;
 using switchyard::testing::run_once;
+using switchyard::testing::silent_listener;
 using switchyard::testing::wait_until;
 
 namespace {
@@ -44,33 +47,6 @@ std::size_t thread_count() {
     ++n;
   return n;
 }
-
-// A listening socket on 127.0.0.1 that never accepts: the kernel completes
-// the handshake, and nobody ever answers.
-class silent_listener {
-public:
-  silent_listener() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-    EXPECT_EQ(::listen(fd_, 4096), 0);
-    socklen_t len = sizeof(addr);
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-  }
-  ~silent_listener() { ::close(fd_); }
-  silent_listener(const silent_listener&) = delete;
-  silent_listener& operator=(const silent_listener&) = delete;
-
-  [[nodiscard]] std::uint16_t port() const { return port_; }
-  [[nodiscard]] int fd() const { return fd_; }
-
-private:
-  int fd_ = -1;
-  std::uint16_t port_ = 0;
-};
 
 // Accepts every connection on its own thread. In http mode it answers a
 // request with `status` and closes; otherwise it keeps connections open
@@ -464,24 +440,18 @@ classifier_actor::behavior_type counting_classifier(classifier_actor::pointer,
   };
 }
 
-caf::actor_system_config& with_message_types(caf::actor_system_config& cfg) {
-  cfg.add_message_types<caf::id_block::switchyard>();
-  return cfg;
-}
-
 // The engine is declared first: it outlives the actor system (and the checkers' probes).
 class engine_checkers : public ::testing::Test {
 protected:
-  engine_checkers() : sys(with_message_types(cfg)) {
-    sys.registry().put(names::classifier, caf::actor_cast<caf::strong_actor_ptr>(
-                                              sys.spawn(counting_classifier, seen)));
+  engine_checkers() : sys(switchyard::add_message_types(cfg)) {
+    peers->set(peer::classifier, sys.spawn(counting_classifier, seen));
   }
   ~engine_checkers() override {
     for (auto& c : checkers)
       caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
-    if (auto cls = sys.registry().get(names::classifier))
+    if (auto cls = peers->actor(peer::classifier))
       caf::anon_send_exit(caf::actor_cast<caf::actor>(cls), caf::exit_reason::user_shutdown);
-    sys.registry().erase(names::classifier);
+    peers->set(peer::classifier, caf::actor{});
   }
 
   caf::actor spawn_checker(const std::string& name, std::uint16_t port,
@@ -490,12 +460,13 @@ protected:
                                    100,  {}};
     probe_factory factory = [this, inst, check] { return make_probe(engine, "svc", check, inst); };
     return caf::actor_cast<caf::actor>(
-        sys.spawn(health_checker, std::string{"svc"}, inst, check, factory));
+        sys.spawn(health_checker, std::string{"svc"}, inst, check, factory, peers));
   }
 
   probe_engine engine{{1, 1}};
   caf::actor_system_config cfg;
   caf::actor_system sys;
+  actors::peers_ptr peers = std::make_shared<actors::peer_table>();
   std::shared_ptr<healthy_count> seen = std::make_shared<healthy_count>();
   std::vector<caf::actor> checkers;
 };
@@ -599,7 +570,7 @@ TEST_F(engine_checkers, a_checker_that_quits_with_a_probe_in_flight_harms_nothin
     return std::make_unique<counting>(*kept, started, done);
   };
   auto checker = caf::actor_cast<caf::actor>(
-      sys.spawn(health_checker, std::string{"svc"}, inst, check, factory));
+      sys.spawn(health_checker, std::string{"svc"}, inst, check, factory, peers));
   ASSERT_TRUE(wait_until([&] { return *started == 1; }, 3s));
   caf::anon_send_exit(checker, caf::exit_reason::kill);
   // The probe in flight times out and completes to nobody; the engine goes on.

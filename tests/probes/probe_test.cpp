@@ -18,9 +18,10 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <gtest/gtest.h>
 
-#include "actors/directory.hpp"
 #include "actors/health_checker.hpp"
 #include "actors/metrics_scraper.hpp"
+#include "actors/peers.hpp"
+#include "messages/message_types.hpp"
 #include "probes/check_kinds.hpp"
 #include "probes/grpc_probe.hpp"
 #include "probes/probe_engine.hpp"
@@ -335,24 +336,18 @@ private:
   std::shared_ptr<std::atomic<int>> count_;
 };
 
-caf::actor_system_config& with_message_types(caf::actor_system_config& cfg) {
-  cfg.add_message_types<caf::id_block::switchyard>();
-  return cfg;
-}
-
 class fast_detection : public real_servers {
 protected:
-  fast_detection() : sys(with_message_types(cfg)) {
-    sys.registry().put(names::classifier, caf::actor_cast<caf::strong_actor_ptr>(
-                                              sys.spawn(recording_classifier, log)));
+  fast_detection() : sys(switchyard::add_message_types(cfg)) {
+    peers->set(peer::classifier, sys.spawn(recording_classifier, log));
   }
 
   ~fast_detection() override {
     for (auto& c : checkers)
       caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
-    if (auto cls = sys.registry().get(names::classifier))
+    if (auto cls = peers->actor(peer::classifier))
       caf::anon_send_exit(caf::actor_cast<caf::actor>(cls), caf::exit_reason::user_shutdown);
-    sys.registry().erase(names::classifier);
+    peers->set(peer::classifier, caf::actor{});
   }
 
   /// A check that would take 30 s (3 × 10 s) to notice a crash without fast detection.
@@ -374,11 +369,12 @@ protected:
       return std::make_unique<counting_probe>(make_probe("db", check, inst), count);
     };
     checkers.push_back(caf::actor_cast<caf::actor>(
-        sys.spawn(health_checker, std::string{"db"}, inst, check, factory)));
+        sys.spawn(health_checker, std::string{"db"}, inst, check, factory, peers)));
   }
 
   caf::actor_system_config cfg;
   caf::actor_system sys;
+  actors::peers_ptr peers = std::make_shared<actors::peer_table>();
   std::shared_ptr<transition_log> log = std::make_shared<transition_log>();
   std::shared_ptr<std::atomic<int>> probes = std::make_shared<std::atomic<int>>(0);
   std::vector<caf::actor> checkers;

@@ -1,0 +1,78 @@
+// The subsystems an actor talks to, handed to it at spawn. The supervisor
+// records each subsystem's handle here when it (re)spawns it, so a restarted
+// peer is reachable at once without a lookup by name; a test wires its own
+// table, with fakes where it wants them, and nothing outlives its system.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string_view>
+
+#include <caf/actor.hpp>
+#include <caf/actor_cast.hpp>
+
+#include "messages/interfaces.hpp"
+
+namespace switchyard::actors {
+
+/// The subsystems others send to (health checkers and scrapers are not: they
+/// only send).
+enum class peer : std::uint8_t {
+  store,
+  classifier,
+  coordinator,
+  runner,
+  events,
+  performance,
+  site
+};
+inline constexpr std::size_t peer_count = 7;
+
+/// For messages: "store", "classifier", ...
+constexpr std::string_view to_string(peer who) {
+  constexpr std::string_view names[peer_count] = {
+      "store",     "classifier",          "coordinator",     "runner",
+      "event hub", "performance monitor", "site coordinator"};
+  return names[static_cast<std::size_t>(who)];
+}
+
+class peer_table {
+public:
+  /// Records `who`'s current handle; an invalid handle removes it.
+  template <class Handle> void set(peer who, const Handle& handle) {
+    auto ptr = caf::actor_cast<caf::strong_actor_ptr>(handle);
+    std::lock_guard lock{mu_};
+    handles_[index(who)] = std::move(ptr);
+  }
+
+  // The current handle, or an invalid one while that subsystem is not running.
+  store_actor store() const { return get<store_actor>(peer::store); }
+  classifier_full_actor classifier() const { return get<classifier_full_actor>(peer::classifier); }
+  coordinator_actor coordinator() const { return get<coordinator_actor>(peer::coordinator); }
+  runner_actor runner() const { return get<runner_actor>(peer::runner); }
+  events_actor events() const { return get<events_actor>(peer::events); }
+  performance_monitor_actor performance() const {
+    return get<performance_monitor_actor>(peer::performance);
+  }
+  site_coordinator_actor site() const { return get<site_coordinator_actor>(peer::site); }
+  /// Untyped, for a caller that names the peer at run time (the API).
+  caf::actor actor(peer who) const { return get<caf::actor>(who); }
+
+private:
+  static std::size_t index(peer who) { return static_cast<std::size_t>(who); }
+  template <class Handle> Handle get(peer who) const {
+    std::lock_guard lock{mu_};
+    return caf::actor_cast<Handle>(handles_[index(who)]);
+  }
+
+  mutable std::mutex mu_;
+  std::array<caf::strong_actor_ptr, peer_count> handles_;
+};
+
+/// Shared by the supervisor (which fills it) and every actor it spawns.
+using peers_ptr = std::shared_ptr<peer_table>;
+
+} // namespace switchyard::actors
