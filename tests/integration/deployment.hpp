@@ -9,7 +9,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "tests/actors/test_system.hpp"
+#include "tests/support/temp_dir.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/test_tokens.hpp"
 

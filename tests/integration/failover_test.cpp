@@ -12,7 +12,6 @@
 
 #include "messages/error.hpp"
 #include "persistence/sqlite_store.hpp"
-#include "tests/actors/test_system.hpp"
 #include "tests/integration/deployment.hpp"
 
 using namespace std::chrono_literals;
