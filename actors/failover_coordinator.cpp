@@ -38,7 +38,7 @@ void observe_timer(coord_ptr self, coord_clock::time_point due, coord_clock::tim
   case tilt_state::change::entered:
   case tilt_state::change::extended: {
     auto why = st.tilt.why(now).value_or(std::string{});
-    metrics::registry::global().gauge_for("switchyard_tilt", "1 while in TILT, else 0.").set(1);
+    st.tilt_gauge->set(1);
     spdlog::warn("coordinator: {}: {}",
                  change == tilt_state::change::entered ? "entering TILT" : "TILT goes on", why);
     if (change == tilt_state::change::entered)
@@ -48,7 +48,7 @@ void observe_timer(coord_ptr self, coord_clock::time_point due, coord_clock::tim
   }
   case tilt_state::change::ended:
     spdlog::warn("coordinator: TILT ended: timers on time again; automatic failovers resume");
-    metrics::registry::global().gauge_for("switchyard_tilt", "1 while in TILT, else 0.").set(0);
+    st.tilt_gauge->set(0);
     publish_event(*self->state.peers,
                   {0, 0, event_kind::decision, service_id{}, instance_id{}, switchover_id{0},
                    "TILT ended: timers on time again; automatic failovers resume"});
@@ -57,12 +57,17 @@ void observe_timer(coord_ptr self, coord_clock::time_point due, coord_clock::tim
   }
 }
 
+// Its series, in the registry of its peers; TILT shows 0 from the start.
+void init_metrics(failover_coordinator_state& st) {
+  auto& registry = st.peers->metrics();
+  st.tilt_gauge = &registry.gauge_for("switchyard_tilt", "1 while in TILT, else 0.");
+  st.tilt_gauge->set(0);
+  st.mailbox_depth = &metrics::mailbox_depth(registry, "failover_coordinator");
+}
+
 // The periodic timer fired: samples the mailbox, arms the next, looks at TILT.
 void on_tick(coord_ptr self) {
-  static auto& depth = metrics::registry::global().gauge_for(
-      "switchyard_mailbox_depth", "Messages waiting in an actor's mailbox when last sampled.",
-      {{"actor", "failover_coordinator"}});
-  depth.set(static_cast<double>(self->mailbox().size()));
+  self->state.mailbox_depth->set(static_cast<double>(self->mailbox().size()));
   auto due = self->state.tick_due;
   auto now = self->clock().now();
   schedule_tick(self);
@@ -87,6 +92,7 @@ failover_coordinator(coordinator_actor::stateful_pointer<failover_coordinator_st
                      std::shared_ptr<const config::switchyard_config> cfg, peers_ptr peers) {
   using namespace coordinator;
   self->state.peers = std::move(peers);
+  init_metrics(self->state);
   self->state.init(std::move(cfg));
   self->send(self, load_topo_atom::value);
   schedule_tick(self);

@@ -26,7 +26,9 @@ struct failover_coordinator_state {
   static inline const char* const name = "failover_coordinator";
 
   std::shared_ptr<const config::switchyard_config> cfg;
-  peers_ptr peers; ///< the store, runner, classifier and event hub
+  peers_ptr peers;                         ///< the store, runner, classifier and event hub
+  metrics::gauge* tilt_gauge = nullptr;    ///< switchyard_tilt
+  metrics::gauge* mailbox_depth = nullptr; ///< sampled on its periodic timer
   std::map<std::string, service_view> services;
   /// Services with a failover running or its pre-checks (in_flight or
   /// checking), kept by note_busy() so the concurrency rule does not walk

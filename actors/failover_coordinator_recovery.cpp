@@ -127,7 +127,7 @@ void load_state(coord_ptr self, store_actor store, std::function<void()> retry) 
                                   spdlog::info("{}: primary {} (epoch {})", name, view.primary,
                                                view.epoch);
                                   tell_classifier(self, name);
-                                  if (running_jobs::running(name)) {
+                                  if (self->state.peers->jobs().running(name)) {
                                     // This coordinator was restarted, not the process: the
                                     // switchover goes on in the runner; wait for its end.
                                     view.in_flight = true;
@@ -173,7 +173,7 @@ void check_adopted(coord_ptr self) {
   auto& st = self->state;
   std::set<std::string> ended;
   for (const auto& name : st.adopted)
-    if (!running_jobs::running(name))
+    if (!self->state.peers->jobs().running(name))
       ended.insert(name);
   for (const auto& name : ended)
     st.adopted.erase(name);

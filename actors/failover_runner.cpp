@@ -10,7 +10,6 @@
 #include "actors/running_jobs.hpp"
 #include "actors/store_journal.hpp"
 #include "messages/error.hpp"
-#include "persistence/switchover_ids.hpp"
 #include "strategies/strategy.hpp"
 
 namespace switchyard::actors {
@@ -136,7 +135,7 @@ failover_result run_failover_job(caf::actor_system& sys, const peer_table& peers
     return fail(fmt::format("service '{}' is not configured", service));
   // Until this returns, a restarted coordinator must not resume or start
   // another switchover of this service (see running_jobs.hpp).
-  running_jobs::guard busy{service};
+  running_jobs::guard busy{peers.jobs(), service};
   store_journal journal{sys, peers, service};
   switchover_start start{job.plan.service, job.kind,         job.from,      job.to,
                          job.detection.id, job.plan_version, job.new_epoch, job.reason};
@@ -155,7 +154,7 @@ failover_result run_failover_job(caf::actor_system& sys, const peer_table& peers
                  service, job.resume.value, job.from.value, job.to.value, job.new_epoch.value, done,
                  job.plan.steps.size());
   } else {
-    start.id = switchover_id{persistence::reserve_switchover_id(cfg.database_path())};
+    start.id = switchover_id{peers.switchover_ids()->reserve()};
     opened = journal.begin_switchover(start);
     if (!opened)
       return fail("switchover could not be journaled, nothing was done: " +

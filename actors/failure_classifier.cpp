@@ -199,12 +199,11 @@ classifier_full_actor::behavior_type
 failure_classifier(classifier_full_actor::stateful_pointer<failure_classifier_state> self,
                    peers_ptr peers) {
   self->state.peers = std::move(peers);
+  self->state.mailbox_depth =
+      &metrics::mailbox_depth(self->state.peers->metrics(), "failure_classifier");
   return {
       [self](health_transition& t) {
-        static auto& depth = metrics::registry::global().gauge_for(
-            "switchyard_mailbox_depth", "Messages waiting in an actor's mailbox when last sampled.",
-            {{"actor", "failure_classifier"}});
-        depth.set(static_cast<double>(self->mailbox().size()));
+        self->state.mailbox_depth->set(static_cast<double>(self->mailbox().size()));
         const auto& to = *self->state.peers;
         if (auto store = to.store())
           caf::anon_send(store, t);

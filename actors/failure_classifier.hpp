@@ -23,6 +23,7 @@ struct failure_classifier_state {
   failure_classifier_state() = default;
   static inline const char* const name = "failure_classifier";
   peers_ptr peers; ///< the store, coordinator, performance monitor and event hub
+  metrics::gauge* mailbox_depth = nullptr; ///< sampled at each transition
   failure_rules rules;
   bool configured = false; ///< a config_update was applied
   /// Per service: the epoch of the primary it knows (from the coordinator,

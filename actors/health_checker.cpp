@@ -88,7 +88,7 @@ health_checker(health_checker_actor::stateful_pointer<health_checker_state> self
     st.phi.emplace(health_checker_state::phi_window,
                    check.interval / health_checker_state::phi_std_dev_divisor);
   {
-    auto& reg = metrics::registry::global();
+    auto& reg = st.peers->metrics();
     metrics::labels type{{"type", config::to_string(check.type)}};
     st.probes_sent = &reg.counter_for("switchyard_probes_sent_total", "Health probes run.", type);
     st.probes_failed = &reg.counter_for("switchyard_probes_failed_total",

@@ -1,7 +1,9 @@
-// The subsystems an actor talks to, handed to it at spawn. The supervisor
-// records each subsystem's handle here when it (re)spawns it, so a restarted
-// peer is reachable at once without a lookup by name; a test wires its own
-// table, with fakes where it wants them, and nothing outlives its system.
+// What an actor works with, handed to it at spawn: the subsystems it talks to,
+// the metrics registry it reports to, the failover jobs running now and the
+// switchover-id counter (one of each per switchyardd, outliving every actor). The supervisor
+// records each subsystem's handle here when it (re)spawns it, so a restarted peer is reachable at
+// once without a lookup by name. A test wires its own table, with fakes where it wants them, and
+// gets a registry of its own: nothing is global, nothing needs cleaning up between tests.
 #pragma once
 
 #include <array>
@@ -14,7 +16,10 @@
 #include <caf/actor.hpp>
 #include <caf/actor_cast.hpp>
 
+#include "actors/running_jobs.hpp"
 #include "messages/interfaces.hpp"
+#include "observability/metrics.hpp"
+#include "persistence/switchover_ids.hpp"
 
 namespace switchyard::actors {
 
@@ -41,6 +46,19 @@ constexpr std::string_view to_string(peer who) {
 
 class peer_table {
 public:
+  /// With a registry of its own (tests, benchmarks).
+  peer_table() : owned_(std::make_unique<metrics::registry>()), metrics_(owned_.get()) {}
+  /// Reporting to `metrics` (switchyardd: the registry /metrics serves).
+  explicit peer_table(metrics::registry& metrics) : metrics_(&metrics) {}
+  peer_table(const peer_table&) = delete;
+  peer_table& operator=(const peer_table&) = delete;
+
+  metrics::registry& metrics() const { return *metrics_; }
+  /// The services whose failover job runs in this process now (runner and coordinator).
+  running_jobs& jobs() const { return jobs_; }
+  /// Switchover ids: the store opens the database with it, the runner reserves from it.
+  const std::shared_ptr<persistence::switchover_ids>& switchover_ids() const { return ids_; }
+
   /// Records `who`'s current handle; an invalid handle removes it.
   template <class Handle> void set(peer who, const Handle& handle) {
     auto ptr = caf::actor_cast<caf::strong_actor_ptr>(handle);
@@ -68,6 +86,11 @@ private:
     return caf::actor_cast<Handle>(handles_[index(who)]);
   }
 
+  std::unique_ptr<metrics::registry> owned_;
+  metrics::registry* metrics_;
+  mutable running_jobs jobs_;
+  std::shared_ptr<persistence::switchover_ids> ids_ =
+      std::make_shared<persistence::switchover_ids>();
   mutable std::mutex mu_;
   std::array<caf::strong_actor_ptr, peer_count> handles_;
 };

@@ -1,38 +1,21 @@
 #include "actors/running_jobs.hpp"
 
-#include <map>
-#include <mutex>
+namespace switchyard::actors {
 
-namespace switchyard::actors::running_jobs {
-
-namespace {
-
-std::mutex& lock() {
-  static std::mutex m;
-  return m;
+void running_jobs::started(const std::string& service) {
+  std::lock_guard<std::mutex> g{mu_};
+  ++jobs_[service];
 }
 
-std::map<std::string, int>& jobs() {
-  static std::map<std::string, int> j;
-  return j;
+void running_jobs::ended(const std::string& service) {
+  std::lock_guard<std::mutex> g{mu_};
+  if (auto i = jobs_.find(service); i != jobs_.end() && --i->second <= 0)
+    jobs_.erase(i);
 }
 
-} // namespace
-
-void job_started(const std::string& service) {
-  std::lock_guard<std::mutex> g{lock()};
-  ++jobs()[service];
+bool running_jobs::running(const std::string& service) const {
+  std::lock_guard<std::mutex> g{mu_};
+  return jobs_.count(service) > 0;
 }
 
-void job_ended(const std::string& service) {
-  std::lock_guard<std::mutex> g{lock()};
-  if (auto i = jobs().find(service); i != jobs().end() && --i->second <= 0)
-    jobs().erase(i);
-}
-
-bool running(const std::string& service) {
-  std::lock_guard<std::mutex> g{lock()};
-  return jobs().count(service) > 0;
-}
-
-} // namespace switchyard::actors::running_jobs
+} // namespace switchyard::actors

@@ -1,28 +1,40 @@
 // Which services have a failover job executing in this process right now.
-// Process-wide on purpose: it outlives restarts of the coordinator, the store
-// and the runner by their supervisor, so a restarted coordinator never takes
-// a switchover that is still running here for an interrupted one (and never
-// starts a second one beside it).
+// One per switchyardd, in the peer table (actors/peers.hpp): it outlives
+// restarts of the coordinator, the store and the runner by their supervisor,
+// so a restarted coordinator never takes a switchover that is still running
+// here for an interrupted one (and never starts a second one beside it).
 #pragma once
 
+#include <map>
+#include <mutex>
 #include <string>
 
-namespace switchyard::actors::running_jobs {
+namespace switchyard::actors {
 
-void job_started(const std::string& service);
-void job_ended(const std::string& service);
-bool running(const std::string& service);
-
-/// Marks `service` busy for its lifetime.
-class guard {
+class running_jobs {
 public:
-  explicit guard(std::string service) : service_(std::move(service)) { job_started(service_); }
-  ~guard() { job_ended(service_); }
-  guard(const guard&) = delete;
-  guard& operator=(const guard&) = delete;
+  void started(const std::string& service);
+  void ended(const std::string& service);
+  bool running(const std::string& service) const;
+
+  /// Marks `service` busy in `jobs` for its lifetime.
+  class guard {
+  public:
+    guard(running_jobs& jobs, std::string service) : jobs_(jobs), service_(std::move(service)) {
+      jobs_.started(service_);
+    }
+    ~guard() { jobs_.ended(service_); }
+    guard(const guard&) = delete;
+    guard& operator=(const guard&) = delete;
+
+  private:
+    running_jobs& jobs_;
+    std::string service_;
+  };
 
 private:
-  std::string service_;
+  mutable std::mutex mu_;
+  std::map<std::string, int> jobs_; ///< service -> jobs executing
 };
 
-} // namespace switchyard::actors::running_jobs
+} // namespace switchyard::actors

@@ -28,8 +28,8 @@ constexpr const char* journal_records[] = {"health",   "detection", "switchover"
                                            "decision", "plan",      "audit",      "maintenance",
                                            "config",   "site",      "drill"};
 
-metrics::counter& write_failures(const char* record) {
-  return metrics::registry::global().counter_for(
+metrics::counter& write_failures(metrics::registry& registry, const char* record) {
+  return registry.counter_for(
       "switchyard_journal_write_failures_total",
       "Journal writes that failed (nothing of them was written), by what they record.",
       {{"record", record}});
@@ -38,7 +38,7 @@ metrics::counter& write_failures(const char* record) {
 // A failed write: counted, and an alert when writes start failing (not for
 // every one while they do); the requester gets the error and must not act.
 void write_failed(store_self self, const char* record, const caf::error& err) {
-  write_failures(record).inc();
+  write_failures(self->state.metrics->registry, record).inc();
   auto& st = self->state;
   if (st.failed_writes++ == 0)
     publish_event(*self->state.peers,
@@ -79,21 +79,18 @@ caf::result<caf::ok_atom> written_ok(store_self self, caf::expected<void> x, con
   return written<caf::ok_atom>(self, caf::ok_atom::value, what, record);
 }
 
-struct store_metrics {
-  metrics::histogram& write_seconds = metrics::registry::global().histogram_for(
-      "switchyard_journal_write_duration_seconds",
-      "Duration of one SQLite transaction of the store (a group commit of journal writes).");
-  metrics::counter& rows = metrics::registry::global().counter_for(
-      "switchyard_journal_rows_total", "Journal rows written by the store (committed).");
-  metrics::gauge& mailbox = metrics::registry::global().gauge_for(
-      "switchyard_mailbox_depth", "Messages waiting in an actor's mailbox when last sampled.",
-      {{"actor", "store"}});
-};
+} // namespace
 
-store_metrics& journal_metrics() {
-  static store_metrics m;
-  return m;
-}
+store_metrics::store_metrics(metrics::registry& r)
+    : registry(r),
+      write_seconds(r.histogram_for(
+          "switchyard_journal_write_duration_seconds",
+          "Duration of one SQLite transaction of the store (a group commit of journal writes).")),
+      rows(r.counter_for("switchyard_journal_rows_total",
+                         "Journal rows written by the store (committed).")),
+      mailbox(metrics::mailbox_depth(r, "store")) {}
+
+namespace {
 
 // Commits every pending write in one transaction, then answers each: its own
 // result when the commit succeeded, the commit's error otherwise (none of the
@@ -104,7 +101,7 @@ void flush(store_self self) {
     return;
   auto batch = std::move(st.batch);
   st.batch.clear();
-  auto& m = journal_metrics();
+  auto& m = *st.metrics;
   m.mailbox.set(static_cast<double>(self->mailbox().size()));
   auto started = steady::now();
   caf::error failure;
@@ -198,10 +195,11 @@ store_actor::behavior_type store_with(store_actor::stateful_pointer<store_state>
     options.max_batch = 1;
   self->state.options = std::move(options);
   self->state.peers = std::move(peers);
+  self->state.metrics.emplace(self->state.peers->metrics());
   // On failure the actor quits right after this function returns (the handlers
   // below never run without a database); the supervisor restarts it with backoff.
   auto path = cfg->database_path();
-  auto opened = persistence::sqlite_store::open(path);
+  auto opened = persistence::sqlite_store::open(path, self->state.peers->switchover_ids());
   if (!opened) {
     spdlog::error("store: cannot open {}: {}", path, describe(opened.error()));
     self->quit(opened.error());
@@ -212,7 +210,7 @@ store_actor::behavior_type store_with(store_actor::stateful_pointer<store_state>
     // Switchovers a stopped switchyardd left running are resumed by the coordinator.
     self->state.db = std::move(*opened);
     for (const auto* record : journal_records)
-      write_failures(record); // every series from the start, at 0
+      write_failures(self->state.metrics->registry, record); // every series from the start, at 0
     spdlog::info("store: {} (schema v{}, journal {})", path, self->state.db->schema_version(),
                  self->state.db->journal_mode());
   }
@@ -239,8 +237,8 @@ store_actor::behavior_type store_with(store_actor::stateful_pointer<store_state>
         return journal<detection_id>(
             self, "recording a detection", "detection",
             [self, d] { return self->state.db->record_detection(d); },
-            [type = d.type, level = d.level](const detection_id&) {
-              metrics::registry::global()
+            [self, type = d.type, level = d.level](const detection_id&) {
+              self->state.metrics->registry
                   .counter_for("switchyard_detections_total", "Failure detections persisted.",
                                {{"type", to_string(type)}, {"severity", to_string(level)}})
                   .inc();
@@ -286,7 +284,7 @@ store_actor::behavior_type store_with(store_actor::stateful_pointer<store_state>
             [self, step = s.step.value](const caf::ok_atom&) {
               auto& running = self->state.steps_running;
               if (auto i = running.find(step); i != running.end()) {
-                metrics::registry::global()
+                self->state.metrics->registry
                     .histogram_for("switchyard_step_duration_seconds",
                                    "Duration of a failover step, journaled start to end.",
                                    {{"phase", to_string(i->second.first)}})
@@ -307,8 +305,8 @@ store_actor::behavior_type store_with(store_actor::stateful_pointer<store_state>
                 return r.error();
               return caf::ok_atom::value;
             },
-            [kind, status = s.status](const caf::ok_atom&) {
-              metrics::registry::global()
+            [self, kind, status = s.status](const caf::ok_atom&) {
+              self->state.metrics->registry
                   .counter_for("switchyard_switchovers_total",
                                "Switchovers closed, by kind and outcome.",
                                {{"kind", to_string(*kind)},

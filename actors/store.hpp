@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -40,12 +41,22 @@ struct pending_write {
   std::function<void(const caf::error&)> settle;
 };
 
+/// The store's series, in the registry of its peers.
+struct store_metrics {
+  explicit store_metrics(metrics::registry& r);
+  metrics::registry& registry;
+  metrics::histogram& write_seconds; ///< one transaction (a group commit)
+  metrics::counter& rows;            ///< journal rows committed
+  metrics::gauge& mailbox;           ///< sampled at each group commit
+};
+
 struct store_state {
   store_state() = default;
   static inline const char* const name = "store";
   std::unique_ptr<persistence::sqlite_store> db;
   store_options options;
   peers_ptr peers; ///< the event hub, for its alerts
+  std::optional<store_metrics> metrics;
   std::vector<pending_write> batch;
   bool flush_scheduled = false;
   std::uint64_t commits = 0; ///< batches committed (or failed), for benchmarks

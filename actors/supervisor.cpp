@@ -18,10 +18,10 @@ using sup_ptr = caf::stateful_actor<supervisor_state>*;
 // switchyard_supervisor_restarts_total{child}: created (at 0) when a child is
 // first started, so every supervised child is on /metrics before its first
 // restart (an alert on increase() needs the series to exist beforehand).
-metrics::counter& restarts_counter(const std::string& child) {
-  return metrics::registry::global().counter_for(
-      "switchyard_supervisor_restarts_total", "Children restarted by the supervisor after a crash.",
-      {{"child", child}});
+metrics::counter& restarts_counter(sup_ptr self, const std::string& child) {
+  return self->state.metrics->counter_for("switchyard_supervisor_restarts_total",
+                                          "Children restarted by the supervisor after a crash.",
+                                          {{"child", child}});
 }
 
 void start_child(sup_ptr self, supervised_child& child) {
@@ -47,12 +47,14 @@ void stop_children(sup_ptr self, const caf::error& reason) {
 } // namespace
 
 caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self,
-                         std::vector<child_spec> children, config::supervisor_settings settings) {
+                         std::vector<child_spec> children, config::supervisor_settings settings,
+                         metrics::registry* metrics) {
+  self->state.metrics = metrics;
   for (auto& spec : children)
     self->state.children.push_back(
         supervised_child{self->state.next_id++, std::move(spec), {}, restart_policy{settings}, 0});
   for (auto& child : self->state.children) {
-    restarts_counter(child.spec.name);
+    restarts_counter(self, child.spec.name);
     start_child(self, child);
   }
   self->set_down_handler([self, settings](caf::down_msg& dm) {
@@ -96,7 +98,7 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self,
           if (child.id != id)
             continue; // a child removed meanwhile is simply not found
           ++child.restarts;
-          restarts_counter(child.spec.name).inc();
+          restarts_counter(self, child.spec.name).inc();
           start_child(self, child);
           spdlog::info("supervisor: {} restarted (restart #{})", child.spec.name, child.restarts);
         }
@@ -118,14 +120,13 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self,
           }
           spdlog::info("supervisor: {} stopped", name);
           // Gone for good (e.g. an instance removed by a reload): so is its series.
-          metrics::registry::global().remove("switchyard_supervisor_restarts_total",
-                                             {{"child", name}});
+          st.metrics->remove("switchyard_supervisor_restarts_total", {{"child", name}});
           st.children.erase(i);
         }
         for (auto& spec : update.start) {
           st.children.push_back(
               supervised_child{st.next_id++, std::move(spec), {}, restart_policy{settings}, 0});
-          restarts_counter(st.children.back().spec.name);
+          restarts_counter(self, st.children.back().spec.name);
           start_child(self, st.children.back());
           spdlog::info("supervisor: {} started", st.children.back().spec.name);
         }

@@ -20,6 +20,7 @@
 
 #include "config/model.hpp"
 #include "messages/supervision.hpp"
+#include "observability/metrics.hpp"
 #include "rules/restart_policy.hpp"
 
 namespace switchyard::actors {
@@ -38,11 +39,13 @@ struct supervisor_state {
   supervisor_state() = default;
   static inline const char* const name = "supervisor";
   std::vector<supervised_child> children;
+  metrics::registry* metrics = nullptr; ///< switchyard_supervisor_restarts_total goes here
   std::uint64_t next_id = 1;
   bool stopping = false;
 };
 
 caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self,
-                         std::vector<child_spec> children, config::supervisor_settings settings);
+                         std::vector<child_spec> children, config::supervisor_settings settings,
+                         metrics::registry* metrics);
 
 } // namespace switchyard::actors

@@ -43,7 +43,7 @@ api_core::api_core(caf::actor_system& sys, peers_ptr peers, std::shared_ptr<conf
       guard_([this](const grpc::ServerContextBase& ctx, const api_method& method) {
         return refuse_malformed(ctx, method);
       }),
-      audit_left_out_(metrics::registry::global().counter_for(
+      audit_left_out_(peers_->metrics().counter_for(
           "switchyard_api_audit_rows_left_out_total",
           "Audit rows of refused API calls not written: the caller's address was over its "
           "rate.")) {}

@@ -165,8 +165,7 @@ int main(int argc, char** argv) {
           .receive([](const topology_list&) {},
                    [](caf::error& err) { fmt::print(stderr, "store: {}\n", describe(err)); });
     }
-    auto& commits =
-        metrics::registry::global().histogram_for("switchyard_journal_write_duration_seconds", "");
+    auto& commits = peers->metrics().histogram_for("switchyard_journal_write_duration_seconds", "");
     auto commits_before = commits.count();
     auto sum_before = commits.sum();
 

@@ -194,10 +194,10 @@ struct registry::family {
 registry::registry() = default;
 registry::~registry() = default;
 
-registry& registry::global() {
-  // Never destroyed: references may be used by threads still running at exit.
-  static auto* instance = new registry();
-  return *instance;
+gauge& mailbox_depth(registry& r, std::string_view actor) {
+  return r.gauge_for("switchyard_mailbox_depth",
+                     "Messages waiting in an actor's mailbox when last sampled.",
+                     {{"actor", std::string(actor)}});
 }
 
 registry::series& registry::lookup(kind k, std::string_view name, std::string_view help,

@@ -75,9 +75,6 @@ public:
   registry(const registry&) = delete;
   registry& operator=(const registry&) = delete;
 
-  /// The process-wide registry the daemon serves.
-  static registry& global();
-
   /// The series `name{l}`, created on first use. Throws std::invalid_argument
   /// for an invalid metric or label name and std::logic_error when `name` is
   /// already registered with another type. `help` of the first call wins.
@@ -110,6 +107,10 @@ private:
   std::map<std::string, std::unique_ptr<family>, std::less<>> families_;
   std::vector<std::unique_ptr<series>> retired_;
 };
+
+/// `switchyard_mailbox_depth{actor="<actor>"}` in `r`: the messages waiting in
+/// that actor's mailbox when it last sampled it.
+gauge& mailbox_depth(registry& r, std::string_view actor);
 
 /// Escapes a label value for the text format (backslash, double quote, newline).
 std::string escape_label_value(std::string_view v);

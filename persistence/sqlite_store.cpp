@@ -33,7 +33,8 @@ sqlite_store::sqlite_store(sqlite3* db) : impl_(std::make_unique<impl>(db)) {}
 sqlite_store::~sqlite_store() = default;
 
 // Every error below reads "<what was being done>: <why> (<path>)".
-caf::expected<std::unique_ptr<sqlite_store>> sqlite_store::open(const std::string& path) {
+caf::expected<std::unique_ptr<sqlite_store>>
+sqlite_store::open(const std::string& path, std::shared_ptr<switchover_ids> ids) {
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
   // The store owns the handle from here on, so it is closed on every error path.
@@ -66,8 +67,12 @@ caf::expected<std::unique_ptr<sqlite_store>> sqlite_store::open(const std::strin
   auto row = (*highest)->step();
   if (!row)
     return row.error();
-  store->impl_->ids = switchover_ids::for_database(path, fresh);
-  store->impl_->ids->seen((*highest)->column_int(0));
+  if (!ids)
+    ids = std::make_shared<switchover_ids>();
+  if (fresh)
+    ids->restart();
+  ids->seen((*highest)->column_int(0));
+  store->impl_->ids = std::move(ids);
   (*highest)->reset();
   return store;
 }

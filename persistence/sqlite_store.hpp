@@ -34,11 +34,16 @@ using detection_row = detection_record;
 using plan_row = plan_record;
 using switchyard::step_status;
 
+class switchover_ids;
+
 class sqlite_store {
 public:
   /// Opens (creating if needed) the database at `path`, switches it to WAL and
-  /// applies any pending migrations. The folder must exist.
-  [[nodiscard]] static caf::expected<std::unique_ptr<sqlite_store>> open(const std::string& path);
+  /// applies any pending migrations. The folder must exist. Switchover ids
+  /// come from `ids` (switchyardd's counter, shared with the runner that
+  /// reserves them; see switchover_ids.hpp), or from a counter of its own.
+  [[nodiscard]] static caf::expected<std::unique_ptr<sqlite_store>>
+  open(const std::string& path, std::shared_ptr<switchover_ids> ids = nullptr);
 
   ~sqlite_store();
   sqlite_store(const sqlite_store&) = delete;

@@ -172,6 +172,9 @@ int run_daemon(config_ptr cfg, std::vector<config::api_token> tokens) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
+  // What /metrics serves; every actor reports here (through its peer table).
+  // Declared before the actor system: it outlives every actor.
+  metrics::registry registry;
   caf::actor_system_config caf_cfg;
   switchyard::add_message_types(caf_cfg);
   apply_scheduler_settings(caf_cfg);
@@ -179,12 +182,12 @@ int run_daemon(config_ptr cfg, std::vector<config::api_token> tokens) {
 
   auto events = std::make_shared<event_fanout>();
   auto current = std::make_shared<config_holder>(cfg);
-  // Families every scrape shows from the start, before anything happened.
-  metrics::registry::global().gauge_for("switchyard_up", "1 while switchyardd runs.").set(1);
-  metrics::registry::global().gauge_for("switchyard_tilt", "1 while in TILT, else 0.").set(0);
-  auto peers = std::make_shared<peer_table>();
-  auto sup =
-      sys.spawn(supervisor, subsystems(current, events, peers), cfg->orchestrator.supervisor);
+  // Families every scrape shows from the start, before anything happened
+  // (the coordinator shows switchyard_tilt at 0 from its start).
+  registry.gauge_for("switchyard_up", "1 while switchyardd runs.").set(1);
+  auto peers = std::make_shared<peer_table>(registry);
+  auto sup = sys.spawn(supervisor, subsystems(current, events, peers), cfg->orchestrator.supervisor,
+                       &registry);
   config_reloader reloader{sys, sup, current, peers};
   if (tokens.empty())
     spdlog::warn("api: no tokens (api.tokens_file): every API call will be refused");
@@ -203,11 +206,11 @@ int run_daemon(config_ptr cfg, std::vector<config::api_token> tokens) {
                  "set, so bearer tokens and every call cross the network unencrypted; configure "
                  "api.tls (cert_file, key_file) or listen on 127.0.0.1",
                  cfg->api.listen);
-  metrics::registry::global()
+  registry
       .gauge_for("switchyard_build_info", "Always 1; the version is a label.",
                  {{"version", SWITCHYARD_VERSION}})
       .set(1);
-  metrics::http_server metrics_http{cfg->orchestrator.metrics_listen, metrics::registry::global()};
+  metrics::http_server metrics_http{cfg->orchestrator.metrics_listen, registry};
   if (cfg->orchestrator.metrics_enabled()) {
     std::string metrics_error;
     auto metrics_port = metrics_http.start(metrics_error);

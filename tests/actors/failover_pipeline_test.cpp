@@ -233,9 +233,8 @@ detections_refused_while(std::shared_ptr<bool> full) {
   };
 }
 
-double journal_write_failures(const char* record) {
-  return metrics::registry::global()
-      .counter_for("switchyard_journal_write_failures_total", "", {{"record", record}})
+double journal_write_failures(metrics::registry& registry, const char* record) {
+  return registry.counter_for("switchyard_journal_write_failures_total", "", {{"record", record}})
       .value();
 }
 
@@ -331,12 +330,12 @@ TEST_F(pipeline_test, a_detection_lost_to_a_full_disk_is_acted_on_once_the_store
   auto full = std::make_shared<bool>(false);
   store_opts.after_begin = detections_refused_while(full);
   start();
-  auto failures_before = journal_write_failures("detection");
+  auto failures_before = journal_write_failures(peers->metrics(), "detection");
   *full = true;
   (*up)["web-a"] = false;
   advance(2s);
   EXPECT_TRUE(runner->jobs.empty()) << "an unjournaled detection must not trigger a failover";
-  EXPECT_GE(journal_write_failures("detection") - failures_before, 1.0);
+  EXPECT_GE(journal_write_failures(peers->metrics(), "detection") - failures_before, 1.0);
   auto s = web_state();
   EXPECT_FALSE(s.ready);
   EXPECT_TRUE(mentions(s.not_ready, "a failure of web-a could not be journaled"))
@@ -347,7 +346,8 @@ TEST_F(pipeline_test, a_detection_lost_to_a_full_disk_is_acted_on_once_the_store
   EXPECT_TRUE(mentions(summary->unjournaled, "database or disk is full"));
   advance(20s); // retried (backing off), still full
   EXPECT_TRUE(runner->jobs.empty());
-  EXPECT_GE(journal_write_failures("detection") - failures_before, 3.0) << "it was retried";
+  EXPECT_GE(journal_write_failures(peers->metrics(), "detection") - failures_before, 3.0)
+      << "it was retried";
 
   *full = false; // space freed: the next retry writes it, and the failover follows
   advance(11s);
@@ -637,7 +637,7 @@ TEST_F(pipeline_test, a_restarted_coordinator_waits_for_a_switchover_still_runni
     id = *opened;
   }
   // The runner of this process still executes it: only the coordinator restarted.
-  auto busy = std::make_unique<running_jobs::guard>("web");
+  auto busy = std::make_unique<running_jobs::guard>(peers->jobs(), "web");
   start();
   EXPECT_TRUE(runner->jobs.empty()) << "not resumed: it is not interrupted";
   EXPECT_TRUE(web_state().failover_in_flight) << "nothing else may start for web";

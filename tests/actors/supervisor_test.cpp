@@ -53,7 +53,7 @@ protected:
                        return s.spawn(crashable);
                      },
                      [this](const caf::actor& handle) { published = handle; }});
-    sup = sys.spawn(supervisor, std::move(specs), settings);
+    sup = sys.spawn(supervisor, std::move(specs), settings, &peers->metrics());
     keep.push_back(sys.spawn(watcher, sup, sup_end));
     run();
     return sup;

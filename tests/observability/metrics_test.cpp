@@ -171,10 +171,6 @@ TEST(metrics, concurrent_updates_are_not_lost) {
   EXPECT_EQ(value_of(reg.render(), "sy_concurrent_seconds_count", {}), 40000);
 }
 
-TEST(metrics, global_registry_is_one_instance) {
-  EXPECT_EQ(&metrics::registry::global(), &metrics::registry::global());
-}
-
 // -- GET /metrics over a real socket ------------------------------------------
 
 namespace {

@@ -63,7 +63,7 @@ plan_step fence_step(std::uint32_t seq) {
 class batch_test : public ::testing::Test {
 protected:
   void SetUp() override {
-    auto opened = sqlite_store::open(path());
+    auto opened = sqlite_store::open(path(), counter);
     ASSERT_TRUE(opened) << describe(opened.error());
     db = std::move(*opened);
     ASSERT_TRUE(db->sync_config(web_config()));
@@ -71,6 +71,8 @@ protected:
   std::string path() const { return (dir.path() / "switchyard.db").string(); }
 
   switchyard::testing::temp_dir dir;
+  /// switchyardd's counter: the runner reserves from it, every store opens with it.
+  std::shared_ptr<switchover_ids> counter = std::make_shared<switchover_ids>();
   std::unique_ptr<sqlite_store> db;
 };
 
@@ -186,8 +188,8 @@ switchover_start reserved_start(std::int64_t id) {
 } // namespace
 
 TEST_F(batch_test, a_reserved_switchover_opens_with_its_first_step_all_or_nothing) {
-  auto id = reserve_switchover_id(path());
-  ASSERT_GT(id, 0) << "the store opened this file: it has a counter";
+  auto id = counter->reserve();
+  ASSERT_GT(id, 0) << "a store opened the file with this counter";
   auto step = db->open_switchover_with_step(reserved_start(id),
                                             step_start{switchover_id{0}, fence_step(1), epoch{2}});
   ASSERT_TRUE(step) << describe(step.error());
@@ -201,7 +203,7 @@ TEST_F(batch_test, a_reserved_switchover_opens_with_its_first_step_all_or_nothin
   // the writes around it in the same group commit are kept.
   ASSERT_TRUE(db->exec_for_testing("CREATE TRIGGER no_steps BEFORE INSERT ON switchover_steps "
                                    "BEGIN SELECT RAISE(ABORT, 'injected'); END"));
-  auto second = reserve_switchover_id(path());
+  auto second = counter->reserve();
   EXPECT_GT(second, id);
   auto changed = reserved_start(second);
   changed.plan.steps.push_back(fence_step(2)); // a new plan version, were it saved
@@ -221,11 +223,11 @@ TEST_F(batch_test, switchover_ids_are_never_handed_out_twice) {
   auto first = db->begin_switchover(reserved_start(0));
   ASSERT_TRUE(first);
   EXPECT_EQ(first->value, 1) << "a new database starts at 1";
-  auto held = reserve_switchover_id(path()); // reserved, not written yet
+  auto held = counter->reserve(); // reserved, not written yet
   EXPECT_EQ(held, 2);
   // The store is restarted meanwhile (same file): the held id stays taken.
   db.reset();
-  auto reopened = sqlite_store::open(path());
+  auto reopened = sqlite_store::open(path(), counter);
   ASSERT_TRUE(reopened);
   db = std::move(*reopened);
   auto next = db->begin_switchover(reserved_start(0));
@@ -240,13 +242,13 @@ TEST_F(batch_test, switchover_ids_are_never_handed_out_twice) {
   db.reset();
   for (const char* suffix : {"", "-wal", "-shm"})
     std::filesystem::remove(path() + suffix);
-  auto fresh = sqlite_store::open(path());
+  auto fresh = sqlite_store::open(path(), counter);
   ASSERT_TRUE(fresh);
   db = std::move(*fresh);
   ASSERT_TRUE(db->sync_config(web_config()));
   auto again = db->begin_switchover(reserved_start(0));
   ASSERT_TRUE(again);
   EXPECT_EQ(again->value, 1);
-  // A database no store has opened in this process has no counter.
-  EXPECT_EQ(reserve_switchover_id((dir.path() / "other.db").string()), 0);
+  // A counter no store has opened a database with reserves nothing yet.
+  EXPECT_EQ(switchover_ids{}.reserve(), 0);
 }

@@ -13,7 +13,6 @@
 #include "messages/message_types.hpp"
 #include "messages/type_ids.hpp"
 #include "observability/metrics.hpp"
-#include "persistence/switchover_ids.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace std::chrono_literals;
@@ -50,15 +49,13 @@ failure_detection detection(int i) {
   return d;
 }
 
-std::uint64_t commits_so_far() {
+std::uint64_t commits_so_far(metrics::registry& registry) {
   // One observation per group commit.
-  return metrics::registry::global()
-      .histogram_for("switchyard_journal_write_duration_seconds", "")
-      .count();
+  return registry.histogram_for("switchyard_journal_write_duration_seconds", "").count();
 }
 
-double detections_counted() {
-  return metrics::registry::global()
+double detections_counted(metrics::registry& registry) {
+  return registry
       .counter_for("switchyard_detections_total", "",
                    {{"type", "unreachable"}, {"severity", "critical"}})
       .value();
@@ -105,8 +102,8 @@ protected:
 
 TEST_F(group_commit_test, a_burst_is_committed_in_batches_and_answered_in_order) {
   spawn_store(actors::store_options{512, {}});
-  auto commits_before = commits_so_far();
-  auto counted_before = detections_counted();
+  auto commits_before = commits_so_far(peers->metrics());
+  auto counted_before = detections_counted(peers->metrics());
   constexpr int n = 1000;
   std::vector<decltype(self->request(store, caf::infinite, detection(0)))> pending;
   for (int i = 0; i < n; ++i)
@@ -125,8 +122,8 @@ TEST_F(group_commit_test, a_burst_is_committed_in_batches_and_answered_in_order)
         [&](caf::error& err) { ADD_FAILURE() << describe(err); });
   EXPECT_EQ(answered, n);
   // 1000 writes in the mailbox at once: 512 + 488.
-  EXPECT_EQ(commits_so_far() - commits_before, 2u);
-  EXPECT_DOUBLE_EQ(detections_counted() - counted_before, n);
+  EXPECT_EQ(commits_so_far(peers->metrics()) - commits_before, 2u);
+  EXPECT_DOUBLE_EQ(detections_counted(peers->metrics()) - counted_before, n);
 
   // Reads are answered after the writes received before them.
   auto health = health_transition{service_id{"web"},
@@ -145,14 +142,14 @@ TEST_F(group_commit_test, a_burst_is_committed_in_batches_and_answered_in_order)
 
 TEST_F(group_commit_test, without_batching_every_write_commits_alone) {
   spawn_store(actors::store_options{1, {}});
-  auto commits_before = commits_so_far();
+  auto commits_before = commits_so_far(peers->metrics());
   std::vector<decltype(self->request(store, caf::infinite, detection(0)))> pending;
   for (int i = 0; i < 10; ++i)
     pending.push_back(self->request(store, caf::infinite, detection(i)));
   sched.run();
   for (auto& p : pending)
     p.receive([](detection_id) {}, [&](caf::error& err) { ADD_FAILURE() << describe(err); });
-  EXPECT_EQ(commits_so_far() - commits_before, 10u);
+  EXPECT_EQ(commits_so_far(peers->metrics()) - commits_before, 10u);
 }
 
 TEST_F(group_commit_test, a_failed_commit_fails_every_request_of_the_batch) {
@@ -161,7 +158,7 @@ TEST_F(group_commit_test, a_failed_commit_fails_every_request_of_the_batch) {
   spawn_store(actors::store_options{512, [](persistence::sqlite_store& db) {
                                       (void)db.exec_for_testing("PRAGMA defer_foreign_keys = ON");
                                     }});
-  auto counted_before = detections_counted();
+  auto counted_before = detections_counted(peers->metrics());
   auto d1 = self->request(store, caf::infinite, detection(1));
   auto bad = self->request(
       store, caf::infinite,
@@ -178,7 +175,7 @@ TEST_F(group_commit_test, a_failed_commit_fails_every_request_of_the_batch) {
   d2.receive([](detection_id) { ADD_FAILURE() << "answered though not written"; },
              [&](caf::error&) { ++failed; });
   EXPECT_EQ(failed, 3);
-  EXPECT_DOUBLE_EQ(detections_counted() - counted_before, 0);
+  EXPECT_DOUBLE_EQ(detections_counted(peers->metrics()) - counted_before, 0);
   auto rows = self->request(store, caf::infinite, detections_query{"web", 0});
   sched.run();
   rows.receive([&](detection_record_list& l) { EXPECT_TRUE(l.empty()); },
@@ -191,7 +188,7 @@ TEST_F(group_commit_test, a_failed_commit_fails_every_request_of_the_batch) {
 
 TEST_F(group_commit_test, a_switchover_journal_through_the_batch_records_metrics) {
   spawn_store();
-  auto& reg = metrics::registry::global();
+  auto& reg = peers->metrics();
   auto& forced_ok = reg.counter_for("switchyard_switchovers_total", "",
                                     {{"kind", "forced_failover"}, {"outcome", "completed"}});
   auto before = forced_ok.value();
@@ -259,12 +256,12 @@ TEST_F(group_commit_test, a_new_switchover_persists_its_plan_in_the_same_commit)
 
 TEST_F(group_commit_test, a_reserved_switchover_and_its_first_step_are_one_commit) {
   spawn_store();
-  auto id = persistence::reserve_switchover_id(web_config(dir.str())->database_path());
+  auto id = peers->switchover_ids()->reserve();
   ASSERT_GT(id, 0);
   auto s = web_a_to_b();
   s.id = switchover_id{id};
   auto fence = plan_step{1, step_phase::fence, "fence", "exec", "true", instance_id{"web-a"}, 5s};
-  auto commits = commits_so_far();
+  auto commits = commits_so_far(peers->metrics());
   auto opened = self->request(
       store, caf::infinite, switchover_opening{s, step_start{switchover_id{id}, fence, epoch{2}}});
   sched.run();
@@ -272,7 +269,7 @@ TEST_F(group_commit_test, a_reserved_switchover_and_its_first_step_are_one_commi
   opened.receive([&](step_id x) { sid = x; },
                  [&](caf::error& err) { ADD_FAILURE() << describe(err); });
   EXPECT_GT(sid.value, 0);
-  EXPECT_EQ(commits_so_far() - commits, 1u) << "one transaction for both rows";
+  EXPECT_EQ(commits_so_far(peers->metrics()) - commits, 1u) << "one transaction for both rows";
   auto detail = self->request(store, caf::infinite, switchover_id{id});
   sched.run();
   detail.receive(

@@ -10,7 +10,9 @@
 #include <spawn.h>
 #include <sstream>
 #include <stdexcept>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -97,14 +99,32 @@ bool bindable(std::uint16_t port) {
   return ok;
 }
 
+// Claims `port` for this process until it exits: an advisory lock on a file
+// named after it, which ctest's other test processes (run in parallel) see.
+// Without it two of them could pick the same free port a moment apart, and
+// the second daemon would fail to listen on it.
+bool claim(std::uint16_t port) {
+  static const std::string dir = "/tmp/switchyard-test-ports";
+  ::mkdir(dir.c_str(), 01777);
+  auto path = dir + "/" + std::to_string(port);
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+  if (fd < 0)
+    return true; // no lock to be had: bindable() alone decides, as before
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return false; // another test process holds it
+  }
+  return true; // the descriptor stays open: the lock ends with the process
+}
+
 } // namespace
 
 // Below Linux's ephemeral range (32768-60999), which bind(0) picks from:
 // outgoing connections take ports there too, and the probe tests make
 // thousands, so a port picked that way could be taken by one before the
 // server under test bound it. Each process walks 10000-19999 from a start of
-// its own (probe_bench's targets use 20000 and up) and never hands out a port
-// twice.
+// its own (probe_bench's targets use 20000 and up), never hands out a port
+// twice, nor one another test process has claimed.
 std::uint16_t free_port() {
   constexpr std::uint16_t first = 10000;
   constexpr std::uint16_t count = 10000;
@@ -117,7 +137,7 @@ std::uint16_t free_port() {
   for (int tried = 0; tried < count; ++tried) {
     auto port = next;
     next = next + 1 == first + count ? first : static_cast<std::uint16_t>(next + 1);
-    if (bindable(port))
+    if (bindable(port) && claim(port))
       return port;
   }
   return 0;

@@ -36,7 +36,8 @@ private:
 bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds limit);
 
 /// A TCP port on 127.0.0.1 that was free a moment ago: below the ephemeral range (no
-/// outgoing connection takes it), never the same twice in one process.
+/// outgoing connection takes it), never the same twice in one process, nor one that
+/// another test process running in parallel has picked.
 std::uint16_t free_port();
 
 /// Minimal HTTP client: returns "<status> <body>" or "" when unreachable.
