@@ -3,8 +3,10 @@
 # whole test suite (unit + integration) under AddressSanitizer +
 # UndefinedBehaviorSanitizer: the daemon, the CLI and the demo services the
 # integration suites start are sanitized too. One build: a second, unsanitized
-# one would double the time and test nothing more. Two tests at a time: the
-# reference machine has 2 cores.
+# one would double the time and test nothing more. Three tests at a time on
+# the 2-core reference machine: the integration suites spend much of their
+# time waiting on their child processes (the whole suite: 168 s at -j2, 137 s
+# at -j3, 134 s at -j4; every run passed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,4 +15,4 @@ bash scripts/install-deps.sh
 echo "== build (Debug, ASan + UBSan) =="
 bash scripts/build.sh build-test -DCMAKE_BUILD_TYPE=Debug -DSWITCHYARD_SANITIZE=ON
 echo "== tests under ASan + UBSan =="
-(cd build-test && ASAN_OPTIONS=detect_leaks=1 ctest -j2 --output-on-failure --timeout 300)
+(cd build-test && ASAN_OPTIONS=detect_leaks=1 ctest -j3 --output-on-failure --timeout 300)
