@@ -2,8 +2,8 @@
 # The README's second command: installs what is missing, builds, and runs the
 # whole test suite (unit + integration) under AddressSanitizer +
 # UndefinedBehaviorSanitizer: the daemon, the CLI and the demo services the
-# integration suites start are sanitized too. One build: a second, unsanitized
-# one would double the time and test nothing more. Three tests at a time on
+# integration suites start are sanitized too. One build: the optimized one is
+# the demo's (run-demo.sh) and the benchmarks' (bench.sh). Three tests at a time on
 # the 2-core reference machine: the integration suites spend much of their
 # time waiting on their child processes (the whole suite: 168 s at -j2, 137 s
 # at -j3, 134 s at -j4; every run passed).
