@@ -150,8 +150,8 @@ void load_flapping_history(classifier_ptr self, caf::timespan window) {
           });
 }
 
-// A service's primary, from the coordinator or the journal: applied unless
-// an epoch at least as new is known (the two may arrive in either order).
+// A service's primary, from the coordinator or the journal: applied unless a
+// newer epoch is already known (the two may arrive in either order).
 void apply_primary(classifier_ptr self, service_topology topo) {
   auto& known = self->state.primary_epochs[topo.service.value];
   if (topo.current_epoch.value < known)
