@@ -1,6 +1,8 @@
 // The steps of whole-site work, run by a detached worker of the site
 // coordinator: each call waits for the actors it asks (coordinator, runner,
 // store) with a bounded timeout, in the order an operator's runbook would.
+// Implemented in site_procedure.cpp (phase one and the decision),
+// site_commit.cpp (phase two), site_drill.cpp and site_recovery.cpp.
 #pragma once
 
 #include <chrono>

@@ -306,7 +306,7 @@ grpc::Status api_gateway::service::ExportPlans(grpc::ServerContext* ctx,
   if (auto st = call.authorize(); !st.ok())
     return st;
   const auto& cfg = call.config();
-  auto format = strategies::parse_export_format(req->format().empty() ? "json" : req->format());
+  auto format = renderers::parse_export_format(req->format().empty() ? "json" : req->format());
   if (!format)
     return call.refuse(
         {grpc::StatusCode::INVALID_ARGUMENT,
@@ -317,9 +317,9 @@ grpc::Status api_gateway::service::ExportPlans(grpc::ServerContext* ctx,
       call.ask<exported_plan_list>(peer::coordinator, plan_atom::value, service_id{req->service()});
   if (!plans)
     return call.fail(plans.error());
-  std::vector<strategies::plan_export_entry> entries;
+  std::vector<renderers::plan_export_entry> entries;
   for (auto& p : *plans) {
-    strategies::plan_export_entry e;
+    renderers::plan_export_entry e;
     e.service = cfg.find_service(p.service.value);
     if (e.service == nullptr)
       continue;
@@ -332,11 +332,11 @@ grpc::Status api_gateway::service::ExportPlans(grpc::ServerContext* ctx,
     e.note = std::move(p.note);
     entries.push_back(std::move(e));
   }
-  out->set_format(strategies::to_string(*format));
-  strategies::plan_export_context context;
+  out->set_format(renderers::to_string(*format));
+  renderers::plan_export_context context;
   context.sites = cfg.sites;
   context.parallelism = cfg.orchestrator.site_switchover.parallelism;
-  out->set_content(strategies::render_plans(entries, *format, utc_now(), context));
+  out->set_content(renderers::render_plans(entries, *format, utc_now(), context));
   return grpc::Status::OK;
 }
 

@@ -73,7 +73,7 @@ void fill(pb::SiteRecord& out, const site_record& r) {
     for (const auto& c : p.checks)
       fill(*o->add_checks(), c);
   }
-  out.set_text(strategies::site_record_text(r));
+  out.set_text(renderers::site_record_text(r));
 }
 
 // `full`: also the Markdown and JSON renderings (one report, not a list).
@@ -111,7 +111,7 @@ void fill(pb::DrillReport& out, const drill_report& r, bool full) {
       fill(*o->add_checks(), c);
   }
   if (full) {
-    out.set_markdown(strategies::drill_report_markdown(r));
+    out.set_markdown(renderers::drill_report_markdown(r));
     out.set_json(persistence::drill_report_to_json(r));
   }
 }

@@ -60,14 +60,14 @@ int main(int argc, char** argv) {
     services.push_back(make_service(i));
 
   auto t0 = clock_type::now();
-  std::vector<strategies::plan_export_entry> entries;
+  std::vector<renderers::plan_export_entry> entries;
   entries.reserve(services.size());
   for (const auto& s : services) {
     strategies::active_passive strategy{s};
     strategies::planning_input in{&s, s.instances[0].name, {}};
     for (const auto& inst : s.instances)
       in.health[inst.name] = health_status::healthy;
-    strategies::plan_export_entry e;
+    renderers::plan_export_entry e;
     e.service = &s;
     e.current_primary = s.instances[0].name;
     e.epoch = 1;
@@ -80,12 +80,12 @@ int main(int argc, char** argv) {
   fmt::print("plan benchmark: {} services x 3 instances, 4 steps each\n\n", n);
   fmt::print("{:<22} {:>10} {:>14}\n", "what", "ms", "output bytes");
   fmt::print("{:<22} {:>10.1f} {:>14}\n", "plan every service", plan_ms, "-");
-  for (auto f : {strategies::export_format::json, strategies::export_format::yaml,
-                 strategies::export_format::markdown, strategies::export_format::dot}) {
+  for (auto f : {renderers::export_format::json, renderers::export_format::yaml,
+                 renderers::export_format::markdown, renderers::export_format::dot}) {
     auto t = clock_type::now();
-    auto text = strategies::render_plans(entries, f, "2026-11-30T00:00:00Z");
+    auto text = renderers::render_plans(entries, f, "2026-11-30T00:00:00Z");
     auto ms = ms_since(t);
-    fmt::print("{:<22} {:>10.1f} {:>14}\n", fmt::format("export {}", strategies::to_string(f)), ms,
+    fmt::print("{:<22} {:>10.1f} {:>14}\n", fmt::format("export {}", renderers::to_string(f)), ms,
                text.size());
   }
   return 0;

@@ -1,3 +1,4 @@
+// The Markdown text pieces shared by every document switchyard writes.
 #include "renderers/markdown_text.hpp"
 
 #include <algorithm>
@@ -6,7 +7,7 @@
 
 #include <fmt/format.h>
 
-namespace switchyard::strategies {
+namespace switchyard::renderers {
 
 std::string human_duration(std::int64_t ms) {
   if (ms <= 0)
@@ -54,4 +55,4 @@ std::string code_span(std::string_view text) {
   return fmt::format("{}{}{}{}{}", fence, space, text, space, fence);
 }
 
-} // namespace switchyard::strategies
+} // namespace switchyard::renderers

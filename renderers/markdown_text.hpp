@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-namespace switchyard::strategies {
+namespace switchyard::renderers {
 
 /// "1 h 2 m", "1 m 30 s", "12 s 345 ms", "0 ms": what an operator reads at a glance.
 std::string human_duration(std::int64_t ms);
@@ -21,4 +21,4 @@ std::size_t longest_backtick_run(std::string_view text);
 /// longer than the longest run inside (CommonMark), padded where needed.
 std::string code_span(std::string_view text);
 
-} // namespace switchyard::strategies
+} // namespace switchyard::renderers

@@ -13,7 +13,7 @@
 #include "messages/health.hpp"
 #include "messages/plan.hpp"
 
-namespace switchyard::strategies {
+namespace switchyard::renderers {
 
 enum class export_format { json, yaml, markdown, dot };
 
@@ -35,7 +35,7 @@ struct plan_export_entry {
 };
 
 /// What the site-level parts of the Markdown and DOT exports need beyond the
-/// entries (strategies/site_runbook.hpp).
+/// entries (renderers/site_runbook.hpp).
 struct plan_export_context {
   /// The configured sites, in order; empty: the sites the entries' instances
   /// name, in order of first use.
@@ -50,4 +50,4 @@ struct plan_export_context {
 std::string render_plans(const std::vector<plan_export_entry>& entries, export_format format,
                          const std::string& generated_at, const plan_export_context& context = {});
 
-} // namespace switchyard::strategies
+} // namespace switchyard::renderers

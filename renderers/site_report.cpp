@@ -1,3 +1,4 @@
+// Drill reports as Markdown and site switchovers as text for the CLI.
 #include "renderers/site_report.hpp"
 
 #include <array>
@@ -8,7 +9,7 @@
 
 #include <fmt/format.h>
 
-namespace switchyard::strategies {
+namespace switchyard::renderers {
 
 namespace {
 
@@ -207,4 +208,4 @@ std::string site_record_text(const site_record& r) {
   return out;
 }
 
-} // namespace switchyard::strategies
+} // namespace switchyard::renderers

@@ -9,7 +9,7 @@
 #include "messages/site.hpp"
 #include "renderers/markdown_text.hpp"
 
-namespace switchyard::strategies {
+namespace switchyard::renderers {
 
 /// "2026-11-30T23:05:00Z" (unix epoch ms, UTC, second precision); "-" for 0.
 std::string utc_iso8601(std::int64_t unix_ms);
@@ -24,4 +24,4 @@ std::string drill_report_markdown(const drill_report& report);
 /// time, objectives, data at risk, blockers, outcome and checks.
 std::string site_record_text(const site_record& record);
 
-} // namespace switchyard::strategies
+} // namespace switchyard::renderers

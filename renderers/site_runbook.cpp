@@ -1,3 +1,4 @@
+// The site switchover runbook of the plan export: order, estimates, objectives.
 #include "renderers/site_runbook.hpp"
 
 #include <algorithm>
@@ -9,7 +10,7 @@
 
 #include "renderers/site_report.hpp"
 
-namespace switchyard::strategies {
+namespace switchyard::renderers {
 
 namespace {
 
@@ -323,4 +324,4 @@ std::string site_runbook_markdown(const std::vector<plan_export_entry>& entries,
   return out;
 }
 
-} // namespace switchyard::strategies
+} // namespace switchyard::renderers

@@ -13,7 +13,7 @@
 #include "config/model.hpp"
 #include "renderers/plan_export.hpp"
 
-namespace switchyard::strategies {
+namespace switchyard::renderers {
 
 /// One service's part in a planned site switchover.
 struct site_runbook_service {
@@ -61,4 +61,4 @@ std::string backup_summary(const config::objectives& objective);
 std::string site_runbook_markdown(const std::vector<plan_export_entry>& entries,
                                   const plan_export_context& context);
 
-} // namespace switchyard::strategies
+} // namespace switchyard::renderers

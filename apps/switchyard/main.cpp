@@ -6,41 +6,19 @@
 // Common options, before or after the command: --server HOST:PORT, --token T /
 // --token-file F (or SWITCHYARD_SERVER, SWITCHYARD_TOKEN, SWITCHYARD_TOKEN_FILE),
 // --output table|json, --timeout, --tls-*.
-#include <cstdlib>
-#include <fstream>
 #include <iostream>
-#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 
 #include "apps/switchyard/client.hpp"
+#include "apps/switchyard/commands.hpp"
 #include "apps/switchyard/render.hpp"
 #include "apps/switchyard/suggest.hpp"
-#include "config/file_read.hpp"
 
 using namespace switchyard::cli;
 namespace v1 = switchyard::v1;
 
 namespace {
-
-std::string env_or(const char* name, std::string fallback) {
-  const char* v = std::getenv(name);
-  return v != nullptr && *v != '\0' ? std::string(v) : fallback;
-}
-
-// The first line of a token file, without surrounding whitespace. Regular
-// files of at most 1 MiB only (config/file_read.hpp): not /dev/zero, not a FIFO.
-bool read_token_file(const std::string& path, std::string& token, std::string& why) {
-  std::string text;
-  why =
-      switchyard::config::read_regular_file(path, switchyard::config::max_tokens_file_bytes, text);
-  if (!why.empty())
-    return false;
-  token = text.substr(0, text.find('\n'));
-  auto end = token.find_last_not_of(" \t\r\n");
-  token = end == std::string::npos ? std::string{} : token.substr(0, end + 1);
-  return true;
-}
 
 // Every command path under `app` ("services", "plans export", ...), each
 // prefixed with `prefix` (the path of `app` itself).
@@ -103,131 +81,6 @@ bool explain_unknown_command(const CLI::App& app, int argc, char** argv) {
     return true;
   }
   return false;
-}
-
-// Runs one unary call and prints its answer as a table or JSON.
-template <class Request, class Response, class Call, class Print>
-int run(client& c, bool json, const Request& req, Call call, Print print) {
-  Response resp;
-  auto ctx = c.context();
-  auto status = (c.stub().*call)(ctx.get(), req, &resp);
-  if (!status.ok())
-    return c.fail(status);
-  if (json)
-    print_json(std::cout, resp);
-  else
-    print(std::cout, resp);
-  std::cout << std::flush;
-  return exit_ok;
-}
-
-// Asks on the terminal; false (and why, on stderr) when not confirmed or
-// when there is no terminal to ask on (scripts must say --yes).
-bool confirmed(const std::string& question, const std::string& what) {
-  if (!isatty(STDIN_FILENO)) {
-    std::cerr << "switchyard: not a terminal: add --yes to confirm the " << what << '\n';
-    return false;
-  }
-  std::cout << question << " [y/N] " << std::flush;
-  std::string answer;
-  std::getline(std::cin, answer);
-  if (answer == "y" || answer == "Y" || answer == "yes")
-    return true;
-  std::cerr << "switchyard: aborted; nothing was changed\n";
-  return false;
-}
-
-using switchover_call = grpc::Status (v1::Switchyard::Stub::*)(grpc::ClientContext*,
-                                                               const v1::SwitchoverRequest&,
-                                                               v1::SwitchoverResponse*);
-
-// A planned switchover or a forced failover: unless --yes or --dry-run, shows
-// the exact steps (a dry run) and asks before anything happens.
-int run_switchover(client& c, bool json, v1::SwitchoverRequest req, switchover_call call,
-                   bool dry_run, bool yes, int timeout_seconds, const char* what) {
-  if (!dry_run && !yes) {
-    req.set_dry_run(true);
-    v1::SwitchoverResponse preview;
-    auto ctx = c.context();
-    if (auto st = (c.stub().*call)(ctx.get(), req, &preview); !st.ok())
-      return c.fail(st);
-    print_switchover_result(std::cout, preview);
-    if (!confirmed(std::string("Proceed with the ") + what + "?", what))
-      return exit_usage;
-  }
-  req.set_dry_run(dry_run);
-  v1::SwitchoverResponse resp;
-  auto ctx = c.context(timeout_seconds);
-  if (auto st = (c.stub().*call)(ctx.get(), req, &resp); !st.ok())
-    return c.fail(st);
-  if (json)
-    print_json(std::cout, resp);
-  else
-    print_switchover_result(std::cout, resp);
-  return resp.executed() && !resp.success() ? exit_failed : exit_ok;
-}
-
-// A site switchover or failback: unless --yes or --dry-run, shows the
-// assessment (what would move, blockers) and asks before anything happens.
-// Scripts (no terminal) must say --yes, as for every other mutating command.
-int run_site_switchover(client& c, bool json, v1::SiteSwitchoverRequest req, bool dry_run, bool yes,
-                        int timeout_seconds, const char* what) {
-  if (!dry_run && !yes && !isatty(STDIN_FILENO)) {
-    std::cerr << "switchyard: not a terminal: add --yes to confirm the site " << what << '\n';
-    return exit_usage;
-  }
-  if (!dry_run && !yes) {
-    v1::AssessSiteRequest assess;
-    assess.set_from_site(req.from_site());
-    assess.set_to_site(req.to_site());
-    v1::SiteRecord preview;
-    auto ctx = c.context();
-    if (auto st = c.stub().AssessSite(ctx.get(), assess, &preview); !st.ok())
-      return c.fail(st);
-    print_site_switchover(std::cout, preview);
-    if (!confirmed(std::string("Proceed with the site ") + what + "?", std::string("site ") + what))
-      return exit_usage;
-  }
-  req.set_dry_run(dry_run);
-  v1::SiteRecord resp;
-  auto ctx = c.context(timeout_seconds);
-  if (auto st = c.stub().SiteSwitchover(ctx.get(), req, &resp); !st.ok())
-    return c.fail(st);
-  if (json)
-    print_json(std::cout, resp);
-  else
-    print_site_switchover(std::cout, resp);
-  return resp.id() != 0 && resp.state() != "completed" ? exit_failed : exit_ok;
-}
-
-// Streams events until interrupted (--follow) or until the stream ends.
-// Without --follow, prints what arrives within `linger_ms` and stops.
-int run_events(client& c, bool json, const v1::WatchEventsRequest& req, bool follow,
-               int linger_ms) {
-  grpc::ClientContext ctx;
-  c.authorize(ctx);
-  if (!follow)
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(linger_ms));
-  auto reader = c.stub().WatchEvents(&ctx, req);
-  reader->WaitForInitialMetadata();
-  // Only a server that subscribed us says so; a failed call ends below with its status.
-  if (ctx.GetServerInitialMetadata().count("x-switchyard-watch") > 0)
-    std::cerr << "switchyard: watching events" << (req.service().empty() ? "" : " of ")
-              << req.service() << (follow ? " (Ctrl-C stops)" : "") << std::endl;
-  v1::EventBatch batch;
-  while (reader->Read(&batch)) {
-    for (const auto& e : batch.events()) {
-      if (json)
-        print_json_line(std::cout, e);
-      else
-        print_event(std::cout, e);
-    }
-    std::cout << std::flush; // as it happens (pipes too)
-  }
-  auto st = reader->Finish();
-  if (!follow && st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED)
-    return exit_ok;
-  return st.ok() ? exit_ok : c.fail(st);
 }
 
 } // namespace
@@ -517,18 +370,7 @@ int main(int argc, char** argv) {
     req.set_enabled(mt_state == "on");
     req.set_reason(mt_reason);
     req.set_duration(mt_duration);
-    auto target = mt_instance.empty() ? "service " + mt_service
-                                      : "instance " + mt_instance + " of " + mt_service;
-    auto question = mt_state == "on"
-                        ? "Put " + target + " into maintenance (no automatic failover" +
-                              (mt_duration.empty() ? std::string{", until turned off"}
-                                                   : ", for " + mt_duration) +
-                              ")?"
-                        : "Take " + target + " out of maintenance (automatic failover resumes)?";
-    if (!mt_yes && !confirmed(question, "maintenance change"))
-      return exit_usage;
-    return run<v1::MaintenanceRequest, v1::MaintenanceResponse>(c, json, req, &stub::SetMaintenance,
-                                                                print_maintenance_result);
+    return run_maintenance(c, json, req, mt_yes);
   }
   if (*events_cmd) {
     v1::WatchEventsRequest req;
@@ -541,30 +383,10 @@ int main(int argc, char** argv) {
     v1::ExportPlansRequest req;
     req.set_service(ex_service);
     req.set_format(ex_format);
-    v1::ExportPlansResponse resp;
-    auto ctx = c.context();
-    if (auto st = c.stub().ExportPlans(ctx.get(), req, &resp); !st.ok())
-      return c.fail(st);
-    if (ex_file.empty()) {
-      std::cout << resp.content() << std::flush;
-      return exit_ok;
-    }
-    std::ofstream out(ex_file, std::ios::trunc);
-    out << resp.content();
-    out.close();
-    if (!out) {
-      std::cerr << "switchyard: cannot write " << ex_file << '\n';
-      return exit_usage;
-    }
-    std::cerr << "switchyard: wrote the " << resp.format() << " export to " << ex_file << '\n';
-    return exit_ok;
+    return run_export(c, req, ex_file);
   }
-  if (*reload_cmd) {
-    if (!rl_yes && !confirmed("Reload switchyardd's configuration file now?", "reload"))
-      return exit_usage;
-    return run<v1::ReloadRequest, v1::ReloadResponse>(c, json, {}, &stub::Reload,
-                                                      print_reload_result);
-  }
+  if (*reload_cmd)
+    return run_reload(c, json, rl_yes);
   if (*avail_cmd) {
     v1::GetAvailabilityRequest req;
     req.set_service(av_service);
@@ -613,36 +435,14 @@ int main(int argc, char** argv) {
   if (*drill_report_cmd) {
     v1::GetDrillReportRequest req;
     req.set_id(dr_id);
-    v1::DrillReport resp;
-    auto ctx = c.context();
-    if (auto st = c.stub().GetDrillReport(ctx.get(), req, &resp); !st.ok())
-      return c.fail(st);
-    std::cout << (dr_format == "json" ? resp.json() + "\n" : resp.markdown()) << std::flush;
-    return exit_ok;
+    return run_drill_report(c, req, dr_format);
   }
   if (*drill_cmd) {
-    if (dr_site.empty()) {
-      std::cerr << "switchyard: drill needs --site SITE (or: drill list, drill report ID)\n";
-      return exit_usage;
-    }
-    auto question = "Run a DR drill: switch every service over to site " + dr_site +
-                    (dr_no_failback ? std::string{" and stay there"} : std::string{" and back"}) +
-                    "?";
-    if (!dr_yes && !confirmed(question, "drill"))
-      return exit_usage;
     v1::DrillRequest req;
     req.set_site(dr_site);
     req.set_no_failback(dr_no_failback);
     req.set_reason(dr_reason);
-    v1::DrillReport resp;
-    auto ctx = c.context(dr_timeout);
-    if (auto st = c.stub().Drill(ctx.get(), req, &resp); !st.ok())
-      return c.fail(st);
-    if (json)
-      print_json(std::cout, resp);
-    else
-      print_drill(std::cout, resp);
-    return resp.passed() ? exit_ok : exit_failed;
+    return run_drill(c, json, req, dr_yes, dr_timeout);
   }
   if (*audit_cmd) {
     v1::ListAuditRequest req;

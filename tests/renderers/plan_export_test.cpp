@@ -21,7 +21,7 @@
 
 using namespace std::chrono_literals;
 using namespace switchyard;
-using namespace switchyard::strategies;
+using namespace switchyard::renderers;
 
 namespace {
 
@@ -82,8 +82,8 @@ plan_export_entry entry_for(const config::service_settings& s, const std::string
   e.current_primary = primary;
   e.epoch = epoch;
   e.health = health;
-  active_passive strategy{s};
-  if (auto p = strategy.plan(planning_input{&s, primary, std::move(health)}))
+  strategies::active_passive strategy{s};
+  if (auto p = strategy.plan(strategies::planning_input{&s, primary, std::move(health)}))
     e.plan = std::move(*p);
   else
     e.note = describe(p.error());

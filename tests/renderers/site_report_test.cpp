@@ -4,7 +4,7 @@
 #include "renderers/site_report.hpp"
 
 using namespace switchyard;
-using namespace switchyard::strategies;
+using namespace switchyard::renderers;
 
 namespace {
 

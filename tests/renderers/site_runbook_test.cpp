@@ -6,7 +6,7 @@
 
 using namespace std::chrono_literals;
 using namespace switchyard;
-using namespace switchyard::strategies;
+using namespace switchyard::renderers;
 
 namespace {
 
