@@ -119,7 +119,7 @@ failover_coordinator(coordinator_actor::stateful_pointer<failover_coordinator_st
         exported_plan_list plans;
         for (const auto& cfg_svc : st.cfg->services) // in configuration order
           if (service.value.empty() || cfg_svc.name == service.value)
-            plans.push_back(export_plan(st.services[cfg_svc.name], *st.strategies[cfg_svc.name]));
+            plans.push_back(export_plan(st.services[cfg_svc.name], st.strategy(cfg_svc.name)));
         return plans;
       },
       [self](config_update& update) -> caf::result<caf::ok_atom> {

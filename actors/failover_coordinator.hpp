@@ -36,7 +36,12 @@ struct failover_coordinator_state {
   std::set<std::string> busy;
   /// Call after changing a service's in_flight or checking.
   void note_busy(const std::string& service);
-  std::map<std::string, std::unique_ptr<strategies::failover_strategy>> strategies;
+  /// Each service's strategy, built once per configuration (apply_config).
+  std::shared_ptr<const strategies::strategy_set> strategies;
+  /// The strategy of a configured service.
+  strategies::failover_strategy& strategy(const std::string& service) const {
+    return *strategies->find(service);
+  }
   /// Primary failures that found no target yet; retried when a standby turns healthy.
   std::map<std::string, failure_detection> pending;
   /// What holds each pending failure back, when a safety rule does: it is

@@ -57,7 +57,7 @@ using plan_fn = std::function<void(caf::expected<failover_plan>)>;
 void run_prechecks(coord_ptr self, const std::string& service, failover_plan plan,
                    switchover_kind kind, bool named_target, plan_fn done) {
   auto& view = self->state.services[service];
-  if (!self->state.strategies[service]->has_candidate_checks()) {
+  if (!self->state.strategy(service).has_candidate_checks()) {
     done(std::move(plan));
     return;
   }
@@ -90,8 +90,7 @@ void run_prechecks(coord_ptr self, const std::string& service, failover_plan pla
               done(plan);
               return;
             }
-            done(
-                plan_for_target(i->second, v.chosen.value, kind, *self->state.strategies[service]));
+            done(plan_for_target(i->second, v.chosen.value, kind, self->state.strategy(service)));
           },
           [self, service, done](caf::error& err) {
             self->state.services[service].checking = false;
@@ -123,7 +122,7 @@ void fail_over_after_checks(coord_ptr self, const failure_detection& d,
   }
   check_timers(self);
   auto now = self->clock().now();
-  auto again = decide(view, d, now, *st.strategies[service], st.safety_for(service, now));
+  auto again = decide(view, d, now, st.strategy(service), st.safety_for(service, now));
   if (again.what != verdict::fail_over) {
     record_decision(self, d, to_string(again.what), "after the pre-checks: " + again.reason,
                     shadow);
@@ -139,9 +138,15 @@ void fail_over_after_checks(coord_ptr self, const failure_detection& d,
     retry_pending(self, hold::concurrency, service); // nothing runs: its slot is free
     return;
   }
-  record_decision(self, d, to_string(verdict::fail_over), reason, false);
-  start_switchover(self, switchover_kind::automatic_failover, d, std::move(*plan), d.evidence,
-                   [](const failover_result&) {});
+  // Journaled with the switchover's opening, in its transaction: the
+  // decision costs no commit of its own between the failure and the first step.
+  auto verdict_text = to_string(verdict::fail_over);
+  note_decision(self, service,
+                fmt::format("detection #{}: {}: {}", d.id.value, verdict_text, reason));
+  start_switchover(
+      self, switchover_kind::automatic_failover, d, std::move(*plan), d.evidence,
+      [](const failover_result&) {},
+      decision_record{0, d.service, d.id, verdict_text, false, reason, 0});
 }
 
 // Shadow mode: the plan is persisted as a real one would be, and the decision
@@ -206,11 +211,11 @@ void handle_detection(coord_ptr self, const failure_detection& d) {
   }
   const bool shadow = st.shadow(service);
   auto now = self->clock().now();
-  auto dec = decide(view, d, now, *st.strategies[service], st.safety_for(service, now));
+  auto dec = decide(view, d, now, st.strategy(service), st.safety_for(service, now));
   // A failover is journaled once its plan passed the pre-checks (fail_over_after_checks).
   if (dec.what != verdict::fail_over)
     record_decision(self, d, to_string(dec.what), dec.reason, shadow);
-  else if (st.strategies[service]->has_candidate_checks())
+  else if (st.strategy(service).has_candidate_checks())
     note_decision(self, service,
                   fmt::format("detection #{}: {}: {}; running the pre-checks", d.id.value,
                               shadow ? "would fail over" : "fail over", dec.reason));
@@ -272,7 +277,7 @@ caf::result<switchover_reply> handle_switchover_request(coord_ptr self, switchov
   const bool planned = req.kind == switchover_kind::planned_switchover;
   const char* what = planned ? "switchover" : "forced failover";
   auto dec = check_switchover(i->second, req.target.value, req.force, self->clock().now(),
-                              *st.strategies[req.service.value], req.kind);
+                              st.strategy(req.service.value), req.kind);
   if (dec.what != verdict::fail_over) {
     spdlog::warn("{}: {} requested by {} refused: {}", req.service.value, what, req.principal,
                  dec.reason);

@@ -42,8 +42,10 @@ void tell_classifier(coord_ptr self, const std::string& service);
 std::function<void(failover_result)> on_switchover_end(coord_ptr self, const std::string& service,
                                                        const char* what, done_fn done);
 /// Hands the job (and its plan) to the runner and applies the outcome.
+/// `decision`, if it has a verdict, is journaled with the switchover's opening.
 void start_switchover(coord_ptr self, switchover_kind kind, const failure_detection& d,
-                      failover_plan plan, std::string reason, done_fn done);
+                      failover_plan plan, std::string reason, done_fn done,
+                      decision_record decision = {});
 /// Makes an instance healthy again while another is primary a replica of it.
 void maybe_rejoin(coord_ptr self, const std::string& service, const std::string& instance);
 

@@ -50,7 +50,8 @@ std::function<void(failover_result)> on_switchover_end(coord_ptr self, const std
 // runner, and applies the outcome to the service's topology. `done` is called exactly once,
 // whatever happens.
 void start_switchover(coord_ptr self, switchover_kind kind, const failure_detection& d,
-                      failover_plan plan, std::string reason, done_fn done) {
+                      failover_plan plan, std::string reason, done_fn done,
+                      decision_record decision) {
   const auto service = plan.service.value;
   const char* what = kind == switchover_kind::planned_switchover ? "switchover" : "failover";
   auto& view = self->state.services[service];
@@ -74,8 +75,11 @@ void start_switchover(coord_ptr self, switchover_kind kind, const failure_detect
   job.to = job.plan.secondary_targets.front();
   job.new_epoch = epoch{view.epoch + 1};
   job.reason = std::move(reason);
+  job.decision = std::move(decision);
   auto runner = self->state.peers->runner();
   if (!runner) {
+    if (auto store = self->state.peers->store(); store && !job.decision.verdict.empty())
+      caf::anon_send(store, std::move(job.decision)); // the decision is kept all the same
     fail("failover runner unavailable, nothing was done");
     return;
   }

@@ -52,7 +52,7 @@ void check_readiness(coord_ptr self, const std::string& service) {
     return; // busy: the next round looks again
   auto candidates = strategies::promotion_candidates(*view.settings, view.primary, view.health,
                                                      view.instances_in_maintenance());
-  const auto& strategy = *st.strategies[service];
+  const auto& strategy = st.strategy(service);
   bool needs_runner = !candidates.empty() && (strategy.has_candidate_checks() ||
                                               !view.settings->strategy.readiness.empty());
   auto runner = self->state.peers->runner();

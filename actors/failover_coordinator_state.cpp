@@ -41,9 +41,9 @@ failover_coordinator_state::reload_refusal(const config::switchyard_config& next
 
 void failover_coordinator_state::apply_config(
     std::shared_ptr<const config::switchyard_config> next) {
+  strategies = std::make_shared<const strategies::strategy_set>(next);
   std::map<std::string, service_view> before = std::move(services);
   services.clear();
-  strategies.clear();
   for (const auto& svc : next->services) {
     auto& view = services[svc.name];
     auto old = before.find(svc.name);
@@ -65,7 +65,6 @@ void failover_coordinator_state::apply_config(
     }
     std::erase_if(view.instance_maintenance,
                   [&view](const auto& w) { return !view.health.count(w.first); });
-    strategies[svc.name] = strategies::make_strategy(svc);
   }
   for (const auto& [svc_name, view] : before)
     if (!services.count(svc_name)) {

@@ -16,13 +16,17 @@ namespace switchyard::actors {
 
 namespace {
 
-runner_actor::behavior_type failover_worker(runner_actor::pointer self,
-                                            std::shared_ptr<const config::switchyard_config> cfg,
+using strategies_ptr = std::shared_ptr<const strategies::strategy_set>;
+
+runner_actor::behavior_type failover_worker(runner_actor::pointer self, strategies_ptr set,
                                             peers_ptr peers) {
+  // Made on the worker's own thread while it waits for its job: the journal
+  // asks the store through it.
+  auto asker = std::make_shared<caf::scoped_actor>(self->system());
   return {
-      [self, cfg, peers](failover_job& job) -> caf::result<failover_result> {
+      [self, set, peers, asker](failover_job& job) -> caf::result<failover_result> {
         auto rp = self->make_response_promise<failover_result>();
-        rp.deliver(run_failover_job(self->system(), *peers, *cfg, job));
+        rp.deliver(run_failover_job(*asker, *peers, *set, job));
         self->quit(); // one job per worker
         return rp;
       },
@@ -42,31 +46,30 @@ using check_worker_actor =
                      caf::replies_to<integrity_check>::with<integrity_outcome>>;
 
 // Pre-checks and rejoins: blocking, one per worker.
-check_worker_actor::behavior_type check_worker(check_worker_actor::pointer self,
-                                               std::shared_ptr<const config::switchyard_config> cfg,
+check_worker_actor::behavior_type check_worker(check_worker_actor::pointer self, strategies_ptr set,
                                                peers_ptr peers) {
   return {
-      [self, cfg](candidate_check& check) -> caf::result<candidate_verdict> {
+      [self, set](candidate_check& check) -> caf::result<candidate_verdict> {
         auto rp = self->make_response_promise<candidate_verdict>();
-        rp.deliver(run_candidate_checks(*cfg, check));
+        rp.deliver(run_candidate_checks(*set, check));
         self->quit();
         return rp;
       },
-      [self, cfg, peers](rejoin_request& req) -> caf::result<rejoin_outcome> {
+      [self, set, peers](rejoin_request& req) -> caf::result<rejoin_outcome> {
         auto rp = self->make_response_promise<rejoin_outcome>();
-        rp.deliver(run_rejoin(self->system(), *peers, *cfg, req));
+        rp.deliver(run_rejoin(self->system(), *peers, *set, req));
         self->quit();
         return rp;
       },
-      [self, cfg](site_prepare& req) -> caf::result<site_prepare_outcome> {
+      [self, set](site_prepare& req) -> caf::result<site_prepare_outcome> {
         auto rp = self->make_response_promise<site_prepare_outcome>();
-        rp.deliver(run_site_prepare(*cfg, req));
+        rp.deliver(run_site_prepare(*set, req));
         self->quit();
         return rp;
       },
-      [self, cfg](integrity_check& req) -> caf::result<integrity_outcome> {
+      [self, set](integrity_check& req) -> caf::result<integrity_outcome> {
         auto rp = self->make_response_promise<integrity_outcome>();
-        rp.deliver(run_integrity_checks(*cfg, req));
+        rp.deliver(run_integrity_checks(*set, req));
         self->quit();
         return rp;
       },
@@ -75,15 +78,15 @@ check_worker_actor::behavior_type check_worker(check_worker_actor::pointer self,
 
 } // namespace
 
-candidate_verdict run_candidate_checks(const config::switchyard_config& cfg,
+candidate_verdict run_candidate_checks(const strategies::strategy_set& set,
                                        const candidate_check& check) {
   candidate_verdict verdict;
-  const auto* settings = cfg.find_service(check.service.value);
+  const auto* settings = set.settings(check.service.value);
   if (settings == nullptr) {
     verdict.reasons.push_back(fmt::format("service '{}' is not configured", check.service.value));
     return verdict;
   }
-  auto strategy = strategies::make_strategy(*settings);
+  auto* strategy = set.find(check.service.value);
   // A readiness check is routine: its findings are the verdict, not log lines.
   auto log_level = check.readiness ? spdlog::level::debug : spdlog::level::info;
   std::vector<std::string> names;
@@ -119,13 +122,13 @@ candidate_verdict run_candidate_checks(const config::switchyard_config& cfg,
   return verdict;
 }
 
-failover_result run_failover_job(caf::actor_system& sys, const peer_table& peers,
-                                 const config::switchyard_config& cfg, const failover_job& job) {
+failover_result run_failover_job(caf::scoped_actor& asker, const peer_table& peers,
+                                 const strategies::strategy_set& set, const failover_job& job) {
   failover_result result;
   result.service = job.plan.service;
   result.new_epoch = job.new_epoch;
   const auto& service = job.plan.service.value;
-  const auto* settings = cfg.find_service(service);
+  const auto* settings = set.settings(service);
   auto fail = [&](std::string why) {
     result.success = false;
     result.detail = std::move(why);
@@ -136,7 +139,7 @@ failover_result run_failover_job(caf::actor_system& sys, const peer_table& peers
   // Until this returns, a restarted coordinator must not resume or start
   // another switchover of this service (see running_jobs.hpp).
   running_jobs::guard busy{peers.jobs(), service};
-  store_journal journal{sys, peers, service};
+  store_journal journal{asker, peers, service};
   switchover_start start{job.plan.service, job.kind,         job.from,      job.to,
                          job.detection.id, job.plan_version, job.new_epoch, job.reason};
   // A new switchover's plan is persisted with its opening row, and that row
@@ -145,6 +148,7 @@ failover_result run_failover_job(caf::actor_system& sys, const peer_table& peers
   start.persist_plan = job.plan_version == 0;
   if (start.persist_plan)
     start.plan = job.plan;
+  start.decision = job.decision;
   caf::expected<switchover_id> opened = job.resume;
   if (job.resume.value != 0) {
     auto done = std::count_if(job.journaled.begin(), job.journaled.end(),
@@ -162,7 +166,7 @@ failover_result run_failover_job(caf::actor_system& sys, const peer_table& peers
   }
   result.switchover = *opened;
 
-  auto strategy = strategies::make_strategy(*settings);
+  auto* strategy = set.find(service);
   strategies::execution_input in{settings,
                                  job.plan,
                                  *opened,
@@ -213,10 +217,10 @@ failover_result run_failover_job(caf::actor_system& sys, const peer_table& peers
 }
 
 rejoin_outcome run_rejoin(caf::actor_system& sys, const peer_table& peers,
-                          const config::switchyard_config& cfg, const rejoin_request& req) {
+                          const strategies::strategy_set& set, const rejoin_request& req) {
   rejoin_outcome out;
   const auto& service = req.service.value;
-  const auto* settings = cfg.find_service(service);
+  const auto* settings = set.settings(service);
   if (settings == nullptr) {
     out.detail = fmt::format("service '{}' is not configured", service);
     return out;
@@ -248,8 +252,7 @@ rejoin_outcome run_rejoin(caf::actor_system& sys, const peer_table& peers,
     out.detail = "not journaled, nothing was done: " + describe(opened.error());
     return out;
   }
-  auto strategy = strategies::make_strategy(*settings);
-  auto r = strategy->rejoin(req.primary.value, req.instance.value);
+  auto r = set.find(service)->rejoin(req.primary.value, req.instance.value);
   out.ok = r.ok;
   out.detail = r.detail;
   out.divergence = r.divergence;
@@ -271,8 +274,11 @@ rejoin_outcome run_rejoin(caf::actor_system& sys, const peer_table& peers,
 runner_actor::behavior_type failover_runner(runner_actor::pointer self,
                                             std::shared_ptr<const config::switchyard_config> cfg,
                                             peers_ptr peers) {
-  // Each worker keeps the configuration it started with, even across a reload.
-  auto current = std::make_shared<std::shared_ptr<const config::switchyard_config>>(std::move(cfg));
+  // Each worker keeps the configuration (and the strategies built from it) it
+  // started with, even across a reload; the strategies are built once per
+  // configuration, not per job.
+  auto current = std::make_shared<strategies_ptr>(
+      std::make_shared<const strategies::strategy_set>(std::move(cfg)));
   // A failover worker started ahead of need: the thread a job runs on exists
   // before the job does. Starting a thread takes 50 us to over a millisecond
   // on a busy 2-core machine, and it would sit between the decision and the
@@ -309,7 +315,7 @@ runner_actor::behavior_type failover_runner(runner_actor::pointer self,
         return self->delegate(worker, std::move(req));
       },
       [self, current, spare, refill](config_update& update) {
-        *current = update.cfg;
+        *current = std::make_shared<const strategies::strategy_set>(update.cfg);
         // The idle worker holds the old configuration: replace it.
         self->unlink_from(*spare);
         self->send_exit(*spare, caf::exit_reason::user_shutdown);
@@ -318,15 +324,14 @@ runner_actor::behavior_type failover_runner(runner_actor::pointer self,
   };
 }
 
-site_prepare_outcome run_site_prepare(const config::switchyard_config& cfg,
+site_prepare_outcome run_site_prepare(const strategies::strategy_set& set,
                                       const site_prepare& req) {
   site_prepare_outcome out;
-  const auto* settings = cfg.find_service(req.service.value);
-  if (settings == nullptr) {
+  auto* strategy = set.find(req.service.value);
+  if (strategy == nullptr) {
     out.detail = fmt::format("service '{}' is not configured", req.service.value);
     return out;
   }
-  auto strategy = strategies::make_strategy(*settings);
   const auto& primary = req.primary.value;
   const auto& target = req.target.value;
   if (req.work == site_work::undo) {
@@ -349,17 +354,16 @@ site_prepare_outcome run_site_prepare(const config::switchyard_config& cfg,
   return out;
 }
 
-integrity_outcome run_integrity_checks(const config::switchyard_config& cfg,
+integrity_outcome run_integrity_checks(const strategies::strategy_set& set,
                                        const integrity_check& req) {
   integrity_outcome out;
-  const auto* settings = cfg.find_service(req.service.value);
-  if (settings == nullptr) {
+  auto* strategy = set.find(req.service.value);
+  if (strategy == nullptr) {
     out.checks.push_back(
         {"integrity", false, fmt::format("service '{}' is not configured", req.service.value)});
     return out;
   }
-  out.checks = strategies::make_strategy(*settings)->check_integrity(req.old_primary.value,
-                                                                     req.new_primary.value);
+  out.checks = strategy->check_integrity(req.old_primary.value, req.new_primary.value);
   return out;
 }
 

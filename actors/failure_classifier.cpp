@@ -81,7 +81,8 @@ void keep_unwritten(classifier_ptr self, classified c, const std::string& why) {
 
 // Persists one detection; only what is persisted is published and, if marked
 // so, handed to the coordinator: nobody acts on a detection that is not in
-// the database.
+// the database. The store hands a marked one to the coordinator itself once
+// it is committed (detection_to_act_on), a hop shorter than through here.
 void write_detection(classifier_ptr self, classified c) {
   auto store = self->state.peers->store();
   if (!store) {
@@ -91,38 +92,45 @@ void write_detection(classifier_ptr self, classified c) {
       keep_unwritten(self, std::move(c), "the store is not running");
     return;
   }
-  self->request(store, std::chrono::seconds(10), c.detection)
-      .then(
-          [self, c](detection_id id) mutable {
-            auto& d = c.detection;
-            d.id = id;
-            self->state.rules.persisted(d, id);
-            spdlog::log(d.level == severity::critical ? spdlog::level::warn : spdlog::level::info,
-                        "detection #{} [{}/{}] {}", id.value, to_string(d.type), to_string(d.level),
-                        d.evidence);
-            publish_event(*self->state.peers,
-                          {0, 0, event_kind::detection, d.service, d.instance, switchover_id{0},
-                           fmt::format("detection #{} [{}/{}{}] {}", id.value, to_string(d.type),
-                                       to_string(d.level), d.affects_primary ? ", primary" : "",
-                                       d.evidence)});
-            if (!c.forward)
-              return;
-            auto& st = self->state;
-            if (st.unwritten.empty())
-              st.retry_delay = failure_classifier_state::first_retry;
-            if (st.announced.erase(d.instance.value) > 0)
-              tell_coordinator(self, d, {}); // in order: before the detection itself
-            if (auto coord = st.peers->coordinator())
-              self->send(coord, std::move(d));
-          },
-          [self, c](caf::error& err) mutable {
-            auto why = describe(err);
-            spdlog::error("{} detection for {} could not be persisted ({}): not acting on it{}",
-                          to_string(c.detection.type), c.detection.instance.value, why,
-                          c.forward ? " until it is" : "");
-            if (c.forward)
-              keep_unwritten(self, std::move(c), why);
-          });
+  // The coordinator was told this failure could not be journaled: the store
+  // tells it that it is, before the detection itself.
+  const bool clears = c.forward && self->state.announced.count(c.detection.instance.value) > 0;
+  auto written = [self, c, clears](detection_id id) mutable {
+    auto& d = c.detection;
+    d.id = id;
+    self->state.rules.persisted(d, id);
+    spdlog::log(d.level == severity::critical ? spdlog::level::warn : spdlog::level::info,
+                "detection #{} [{}/{}] {}", id.value, to_string(d.type), to_string(d.level),
+                d.evidence);
+    publish_event(
+        *self->state.peers,
+        {0, 0, event_kind::detection, d.service, d.instance, switchover_id{0},
+         fmt::format("detection #{} [{}/{}{}] {}", id.value, to_string(d.type), to_string(d.level),
+                     d.affects_primary ? ", primary" : "", d.evidence)});
+    if (!c.forward)
+      return;
+    auto& st = self->state;
+    if (st.unwritten.empty())
+      st.retry_delay = failure_classifier_state::first_retry;
+    // Announced while this write was on its way (an earlier one failed): the
+    // store did not know to say it is over.
+    if (st.announced.erase(d.instance.value) > 0 && !clears)
+      tell_coordinator(self, d, {});
+  };
+  auto failed = [self, c](caf::error& err) mutable {
+    auto why = describe(err);
+    spdlog::error("{} detection for {} could not be persisted ({}): not acting on it{}",
+                  to_string(c.detection.type), c.detection.instance.value, why,
+                  c.forward ? " until it is" : "");
+    if (c.forward)
+      keep_unwritten(self, std::move(c), why);
+  };
+  if (c.forward)
+    self->request(store, std::chrono::seconds(10), detection_to_act_on{c.detection, clears})
+        .then(std::move(written), std::move(failed));
+  else
+    self->request(store, std::chrono::seconds(10), c.detection)
+        .then(std::move(written), std::move(failed));
 }
 
 // At start: the health transitions an earlier switchyardd recorded within the

@@ -180,6 +180,13 @@ caf::result<T> journal(store_self self, const char* what, const char* record, Wr
   return rp;
 }
 
+void count_detection(store_self self, failure_type type, severity level) {
+  self->state.metrics->registry
+      .counter_for("switchyard_detections_total", "Failure detections persisted.",
+                   {{"type", to_string(type)}, {"severity", to_string(level)}})
+      .inc();
+}
+
 } // namespace
 
 store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self,
@@ -238,10 +245,23 @@ store_actor::behavior_type store_with(store_actor::stateful_pointer<store_state>
             self, "recording a detection", "detection",
             [self, d] { return self->state.db->record_detection(d); },
             [self, type = d.type, level = d.level](const detection_id&) {
-              self->state.metrics->registry
-                  .counter_for("switchyard_detections_total", "Failure detections persisted.",
-                               {{"type", to_string(type)}, {"severity", to_string(level)}})
-                  .inc();
+              count_detection(self, type, level);
+            });
+      },
+      [self](detection_to_act_on& a) -> caf::result<detection_id> {
+        return journal<detection_id>(
+            self, "recording a detection", "detection",
+            [self, d = a.detection] { return self->state.db->record_detection(d); },
+            [self, a](const detection_id& id) mutable {
+              count_detection(self, a.detection.type, a.detection.level);
+              auto coord = self->state.peers->coordinator();
+              if (!coord)
+                return; // restarting: as through the classifier, nobody to tell
+              if (a.clears_unjournaled)
+                caf::anon_send(
+                    coord, unjournaled_detection{a.detection.service, a.detection.instance, {}});
+              a.detection.id = id;
+              caf::anon_send(coord, std::move(a.detection));
             });
       },
       [self](flush_atom) {

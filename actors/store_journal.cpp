@@ -11,7 +11,12 @@ namespace switchyard::actors {
 
 store_journal::store_journal(caf::actor_system& sys, const peer_table& peers, std::string service,
                              std::chrono::milliseconds timeout)
-    : peers_(peers), self_(sys), service_(std::move(service)), timeout_(timeout) {}
+    : peers_(peers), own_(std::in_place, sys), self_(*own_), service_(std::move(service)),
+      timeout_(timeout) {}
+
+store_journal::store_journal(caf::scoped_actor& self, const peer_table& peers, std::string service,
+                             std::chrono::milliseconds timeout)
+    : peers_(peers), self_(self), service_(std::move(service)), timeout_(timeout) {}
 
 template <class Reply, class Msg> caf::expected<Reply> store_journal::ask(const Msg& msg) {
   auto store = peers_.store();

@@ -20,6 +20,10 @@ class store_journal : public strategies::step_journal {
 public:
   store_journal(caf::actor_system& sys, const peer_table& peers, std::string service,
                 std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  /// Asks through `self`, made ahead by the caller (making one takes tens of
+  /// microseconds, which a failover worker spends before its job arrives).
+  store_journal(caf::scoped_actor& self, const peer_table& peers, std::string service,
+                std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
   /// Opens the switchover. One with a reserved id (`s.id`) is written with
   /// its first step, in one transaction, or before whatever else this journal
@@ -45,7 +49,8 @@ private:
   void publish(event_kind kind, switchover_id id, instance_id instance, std::string summary);
 
   const peer_table& peers_;
-  caf::scoped_actor self_;
+  std::optional<caf::scoped_actor> own_; ///< when not given one
+  caf::scoped_actor& self_;
   std::string service_;
   std::chrono::milliseconds timeout_;
   std::map<std::int64_t, std::string> step_names_;        ///< step id -> "2 promote-b", for logs

@@ -63,4 +63,20 @@ typename Inspector::result_type inspect(Inspector& f, unjournaled_detection& x) 
   return f(caf::meta::type_name("unjournaled_detection"), x.service, x.instance, x.problem);
 }
 
+/// From the classifier to the store: a detection the coordinator acts on.
+/// Once it is committed, the store hands it (with its id) to the coordinator
+/// itself — after an `unjournaled_detection` that clears the service, when
+/// `clears_unjournaled` — and answers the classifier as for any detection:
+/// one hop fewer between a failure and its decision than through the
+/// classifier, and still nothing acts on a detection that is not written.
+struct detection_to_act_on {
+  failure_detection detection;
+  bool clears_unjournaled = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, detection_to_act_on& x) {
+  return f(caf::meta::type_name("detection_to_act_on"), x.detection, x.clears_unjournaled);
+}
+
 } // namespace switchyard

@@ -17,6 +17,8 @@ using store_actor = caf::typed_actor<
     caf::reacts_to<health_transition>,
     // persists a detection; replies with its id
     caf::replies_to<failure_detection>::with<detection_id>,
+    // ... and, once committed, hands it to the coordinator
+    caf::replies_to<detection_to_act_on>::with<detection_id>,
     // the store's own group-commit tick: commits the writes gathered so far
     caf::reacts_to<flush_atom>,
     // persists a plan if it changed; replies with the plan's version for its service

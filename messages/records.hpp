@@ -115,24 +115,6 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
            x.result, x.at_ms);
 }
 
-/// One decision of the coordinator on a detection, as journaled (also those
-/// made in shadow mode, which only say what would have happened).
-struct decision_record {
-  std::int64_t id = 0;
-  service_id service;
-  detection_id detection{0};
-  std::string verdict; ///< "fail over", "would fail over", "blocked", "no target", "ignore"
-  bool shadow = false; ///< made in shadow mode: nothing was done
-  std::string reason;
-  std::int64_t at_ms = 0; ///< unix epoch milliseconds; 0 when writing: now
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, decision_record& x) {
-  return f(caf::meta::type_name("decision_record"), x.id, x.service, x.detection, x.verdict,
-           x.shadow, x.reason, x.at_ms);
-}
-
 using switchover_record_list = std::vector<switchover_record>;
 using detection_record_list = std::vector<detection_record>;
 using decision_record_list = std::vector<decision_record>;

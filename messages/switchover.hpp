@@ -28,6 +28,24 @@ const char* to_string(switchover_kind x);
 const char* to_string(switchover_status x);
 const char* to_string(step_status x);
 
+/// One decision of the coordinator on a detection, as journaled (also those
+/// made in shadow mode, which only say what would have happened).
+struct decision_record {
+  std::int64_t id = 0;
+  service_id service;
+  detection_id detection{0};
+  std::string verdict; ///< "fail over", "would fail over", "blocked", "no target", "ignore"
+  bool shadow = false; ///< made in shadow mode: nothing was done
+  std::string reason;
+  std::int64_t at_ms = 0; ///< unix epoch milliseconds; 0 when writing: now
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, decision_record& x) {
+  return f(caf::meta::type_name("decision_record"), x.id, x.service, x.detection, x.verdict,
+           x.shadow, x.reason, x.at_ms);
+}
+
 /// Opens a switchover in the journal; the store replies with its switchover_id.
 struct switchover_start {
   service_id service;
@@ -46,12 +64,16 @@ struct switchover_start {
   /// Reserved beforehand (persistence/switchover_ids.hpp), or 0: the store
   /// gives the switchover the next id when it opens it.
   switchover_id id{0};
+  /// The decision that started it (an automatic failover), journaled in the
+  /// same transaction as the opening: no commit of its own on the path. None
+  /// when its verdict is empty.
+  decision_record decision{};
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, switchover_start& x) {
   return f(caf::meta::type_name("switchover_start"), x.service, x.kind, x.from, x.to, x.detection,
-           x.plan_version, x.new_epoch, x.reason, x.persist_plan, x.plan, x.id);
+           x.plan_version, x.new_epoch, x.reason, x.persist_plan, x.plan, x.id, x.decision);
 }
 
 /// Journals a step as started, before its action runs; the store replies with its step_id.
@@ -133,11 +155,13 @@ struct failover_job {
   /// switchyardd) instead of opening a new one; `journaled` is what it has done.
   switchover_id resume{0};
   std::vector<journaled_step> journaled;
+  /// Journaled with the opening (switchover_start::decision); empty verdict: none.
+  decision_record decision{};
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, failover_job& x) {
   return f(caf::meta::type_name("failover_job"), x.kind, x.detection, x.plan, x.plan_version,
-           x.from, x.to, x.new_epoch, x.reason, x.resume, x.journaled);
+           x.from, x.to, x.new_epoch, x.reason, x.resume, x.journaled, x.decision);
 }
 
 /// What the runner reports back when a failover job has ended.

@@ -21,6 +21,7 @@
 #include "persistence/statement.hpp"
 #include "persistence/statement_cache.hpp"
 #include "persistence/switchover_ids.hpp"
+#include "persistence/wal_checkpointer.hpp"
 
 namespace switchyard::persistence {
 
@@ -30,6 +31,9 @@ struct sqlite_store::impl {
   impl(const impl&) = delete;
   impl& operator=(const impl&) = delete;
 
+  /// Destroyed after `db` is closed (the destructor's body closes it): `db`'s
+  /// WAL hook points here.
+  std::unique_ptr<wal_checkpointer> checkpointer;
   sqlite3* db = nullptr;
   statement_cache cache;               ///< every statement of `db`, prepared once
   std::shared_ptr<switchover_ids> ids; ///< where every switchover row's id comes from

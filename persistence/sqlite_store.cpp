@@ -33,8 +33,9 @@ sqlite_store::sqlite_store(sqlite3* db) : impl_(std::make_unique<impl>(db)) {}
 sqlite_store::~sqlite_store() = default;
 
 // Every error below reads "<what was being done>: <why> (<path>)".
-caf::expected<std::unique_ptr<sqlite_store>>
-sqlite_store::open(const std::string& path, std::shared_ptr<switchover_ids> ids) {
+caf::expected<std::unique_ptr<sqlite_store>> sqlite_store::open(const std::string& path,
+                                                                std::shared_ptr<switchover_ids> ids,
+                                                                int checkpoint_pages) {
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
   // The store owns the handle from here on, so it is closed on every error path.
@@ -57,6 +58,13 @@ sqlite_store::open(const std::string& path, std::shared_ptr<switchover_ids> ids)
     return mode.error();
   if (*mode != "wal" && path != ":memory:")
     return storage_error_at(db, "switching to WAL mode: SQLite kept journal_mode '" + *mode + "'");
+  if (*mode == "wal") {
+    auto checkpointer = wal_checkpointer::start(path, checkpoint_pages);
+    if (!checkpointer)
+      return checkpointer.error();
+    store->impl_->checkpointer = std::move(*checkpointer);
+    store->impl_->checkpointer->attach(db);
+  }
   // A database without a schema yet was just created: nobody holds an id of it.
   bool fresh = store->schema_version() == 0;
   if (auto m = migrate(db); !m)
@@ -106,6 +114,10 @@ int sqlite_store::schema_version() const {
   int v = row && *row ? static_cast<int>((*st)->column_int(0)) : -1;
   (*st)->reset();
   return v;
+}
+
+std::uint64_t sqlite_store::background_checkpoints() const {
+  return impl_->checkpointer ? impl_->checkpointer->checkpoints() : 0;
 }
 
 std::string sqlite_store::journal_mode() const {

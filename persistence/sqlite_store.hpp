@@ -42,8 +42,12 @@ public:
   /// applies any pending migrations. The folder must exist. Switchover ids
   /// come from `ids` (switchyardd's counter, shared with the runner that
   /// reserves them; see switchover_ids.hpp), or from a counter of its own.
+  /// A file database is checkpointed by a thread of its own once its log
+  /// reaches `checkpoint_pages` (see wal_checkpointer.hpp), not by the commit
+  /// that crosses it.
   [[nodiscard]] static caf::expected<std::unique_ptr<sqlite_store>>
-  open(const std::string& path, std::shared_ptr<switchover_ids> ids = nullptr);
+  open(const std::string& path, std::shared_ptr<switchover_ids> ids = nullptr,
+       int checkpoint_pages = 1000);
 
   ~sqlite_store();
   sqlite_store(const sqlite_store&) = delete;
@@ -53,6 +57,8 @@ public:
   [[nodiscard]] int schema_version() const;
   /// The journal mode SQLite reports ("wal" for a file database).
   [[nodiscard]] std::string journal_mode() const;
+  /// Checkpoints the background checkpointer ran (0 for ":memory:").
+  [[nodiscard]] std::uint64_t background_checkpoints() const;
 
   /// Records configured services and instances. A service seen for the first
   /// time gets the configured primary and epoch 1; a known service keeps its
@@ -72,8 +78,9 @@ public:
 
   /// Inserts the switchover row (its plan must be saved already).
   [[nodiscard]] caf::expected<switchover_id> begin_switchover(const switchover_start& s);
-  /// Saves the plan first when `s.persist_plan` (its version goes into the row),
-  /// then begin_switchover(); all or nothing.
+  /// Journals `s.decision` first when it has a verdict, saves the plan when
+  /// `s.persist_plan` (its version goes into the row), then begin_switchover();
+  /// all or nothing.
   [[nodiscard]] caf::expected<switchover_id> open_switchover(switchover_start s);
   /// open_switchover(), then `first` journaled as a step of it; all or nothing.
   [[nodiscard]] caf::expected<step_id> open_switchover_with_step(switchover_start s,

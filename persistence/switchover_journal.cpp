@@ -120,13 +120,18 @@ caf::expected<switchover_id> sqlite_store::begin_switchover(const switchover_sta
 }
 
 caf::expected<switchover_id> sqlite_store::open_switchover(switchover_start s) {
-  if (!s.persist_plan)
+  if (!s.persist_plan && s.decision.verdict.empty())
     return begin_switchover(s);
   return all_or_nothing(impl_->db, [&]() -> caf::expected<switchover_id> {
-    auto version = save_plan(s.plan);
-    if (!version)
-      return version.error();
-    s.plan_version = *version;
+    if (!s.decision.verdict.empty())
+      if (auto d = record_decision(s.decision); !d)
+        return d.error();
+    if (s.persist_plan) {
+      auto version = save_plan(s.plan);
+      if (!version)
+        return version.error();
+      s.plan_version = *version;
+    }
     return begin_switchover(s);
   });
 }

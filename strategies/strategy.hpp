@@ -153,4 +153,23 @@ public:
 /// The strategy configured for `service`.
 std::unique_ptr<failover_strategy> make_strategy(const config::service_settings& service);
 
+/// Every configured service's strategy, built once per configuration (at
+/// start and on each reload) and shared by whoever runs them. Strategies keep
+/// no state between calls (each call builds the actions it runs), so one
+/// object serves every worker, on any thread. Holds the configuration the
+/// strategies refer to.
+class strategy_set {
+public:
+  explicit strategy_set(std::shared_ptr<const config::switchyard_config> cfg);
+
+  const config::switchyard_config& config() const { return *cfg_; }
+  /// The service's settings and strategy; nullptr when it is not configured.
+  const config::service_settings* settings(const std::string& service) const;
+  failover_strategy* find(const std::string& service) const;
+
+private:
+  std::shared_ptr<const config::switchyard_config> cfg_;
+  std::vector<std::unique_ptr<failover_strategy>> by_position_; ///< as cfg_->services
+};
+
 } // namespace switchyard::strategies

@@ -190,14 +190,28 @@ switchover_start reserved_start(std::int64_t id) {
 TEST_F(batch_test, a_reserved_switchover_opens_with_its_first_step_all_or_nothing) {
   auto id = counter->reserve();
   ASSERT_GT(id, 0) << "a store opened the file with this counter";
-  auto step = db->open_switchover_with_step(reserved_start(id),
-                                            step_start{switchover_id{0}, fence_step(1), epoch{2}});
+  auto opening = reserved_start(id);
+  opening.decision = decision_record{0,
+                                     service_id{"web"},
+                                     detection_id{7},
+                                     "fail over",
+                                     false,
+                                     "primary web-a unreachable: promote web-b",
+                                     0};
+  auto step =
+      db->open_switchover_with_step(opening, step_start{switchover_id{0}, fence_step(1), epoch{2}});
   ASSERT_TRUE(step) << describe(step.error());
   EXPECT_EQ(count(path(), "SELECT max(id) FROM switchovers"), id);
   EXPECT_EQ(count(path(), "SELECT switchover_id FROM switchover_steps WHERE id = " +
                               std::to_string(step->value)),
             id);
   EXPECT_EQ(count(path(), "SELECT plan_version FROM switchovers"), 1) << "with its plan";
+  auto decisions = db->list_decisions("web", 10);
+  ASSERT_TRUE(decisions);
+  ASSERT_EQ(decisions->size(), 1u) << "and the decision that started it";
+  EXPECT_EQ(decisions->front().verdict, "fail over");
+  EXPECT_EQ(decisions->front().detection.value, 7);
+  EXPECT_GT(decisions->front().at_ms, 0) << "stamped when written";
 
   // The step cannot be written: neither is the switchover, nor its plan, and
   // the writes around it in the same group commit are kept.
@@ -207,6 +221,7 @@ TEST_F(batch_test, a_reserved_switchover_opens_with_its_first_step_all_or_nothin
   EXPECT_GT(second, id);
   auto changed = reserved_start(second);
   changed.plan.steps.push_back(fence_step(2)); // a new plan version, were it saved
+  changed.decision = opening.decision;         // a second decision row, were it written
   ASSERT_TRUE(db->begin_batch());
   ASSERT_TRUE(db->record_detection(detection("before")));
   EXPECT_FALSE(db->open_switchover_with_step(
@@ -216,6 +231,7 @@ TEST_F(batch_test, a_reserved_switchover_opens_with_its_first_step_all_or_nothin
   ASSERT_TRUE(db->commit_batch());
   EXPECT_EQ(count(path(), "SELECT count(*) FROM switchovers"), 1);
   EXPECT_EQ(count(path(), "SELECT count(*) FROM failover_plans"), 1);
+  EXPECT_EQ(count(path(), "SELECT count(*) FROM decisions"), 1);
   EXPECT_EQ(count(path(), "SELECT count(*) FROM detections"), 2);
 }
 
