@@ -75,10 +75,12 @@ health_checker_state::verdict health_checker_state::judge(probe_outcome got, pro
 health_checker_actor::behavior_type
 health_checker(health_checker_actor::stateful_pointer<health_checker_state> self,
                std::string service, config::instance_settings instance,
-               config::health_check_settings check, probe_factory factory, peers_ptr peers) {
+               config::health_check_settings check, probe_factory factory, peers_ptr peers,
+               bool report_samples) {
   using probe_cause = health_checker_state::probe_cause;
   auto& st = self->state;
   st.peers = std::move(peers);
+  st.report_samples = report_samples;
   st.service = service_id{std::move(service)};
   st.instance = instance_id{instance.name};
   st.check = check;
@@ -120,8 +122,9 @@ health_checker(health_checker_actor::stateful_pointer<health_checker_state> self
   };
   auto report = [self](health_checker_state::verdict& r) {
     const auto& to = *self->state.peers;
-    // Every outcome, for response times and error rates (if anyone listens).
-    if (auto perf = to.performance())
+    // Every outcome, for response times and error rates, when the service's
+    // performance is monitored (10,000 messages a second for nothing otherwise).
+    if (auto perf = to.performance(); perf && self->state.report_samples)
       self->send(perf, probe_sample{self->state.service, self->state.instance, r.outcome.ok,
                                     r.outcome.latency, r.outcome.detail, caf::make_timestamp()});
     auto& t = r.transition;
@@ -238,14 +241,16 @@ std::vector<child_spec> health_checker_specs(const config::service_settings& ser
                                              const peers_ptr& peers) {
   std::vector<child_spec> specs;
   for (const auto& inst : service.instances)
-    specs.push_back(
-        {health_checker_name(service.name, inst.name),
-         [name = service.name, inst, check = service.health_check, peers](caf::actor_system& sys) {
-           probe_factory factory = [name, inst, check] { return make_probe(name, check, inst); };
-           // Cooperative: the probe runs in the probe engine, never in the actor.
-           return caf::actor_cast<caf::actor>(
-               sys.spawn(health_checker, name, inst, check, factory, peers));
-         }});
+    specs.push_back({health_checker_name(service.name, inst.name),
+                     [name = service.name, inst, check = service.health_check, peers,
+                      monitored = service.performance.has_value()](caf::actor_system& sys) {
+                       probe_factory factory = [name, inst, check] {
+                         return make_probe(name, check, inst);
+                       };
+                       // Cooperative: the probe runs in the probe engine, never in the actor.
+                       return caf::actor_cast<caf::actor>(
+                           sys.spawn(health_checker, name, inst, check, factory, peers, monitored));
+                     }});
   return specs;
 }
 

@@ -40,6 +40,10 @@ struct health_checker_state {
   static inline const char* const name = "health_checker";
 
   peers_ptr peers; ///< the classifier (transitions) and performance monitor (every outcome)
+  /// Every outcome goes to the performance monitor as a probe_sample (the
+  /// service has `performance:` settings; a reload that changes them restarts
+  /// the checkers).
+  bool report_samples = false;
   service_id service;
   instance_id instance;
   config::health_check_settings check;
@@ -108,10 +112,12 @@ struct health_checker_state {
 };
 
 /// `factory` makes the instance's probe (make_probe in the daemon, a fake in tests).
+/// `report_samples`: the service's performance is monitored (see the state).
 health_checker_actor::behavior_type
 health_checker(health_checker_actor::stateful_pointer<health_checker_state> self,
                std::string service, config::instance_settings instance,
-               config::health_check_settings check, probe_factory factory, peers_ptr peers);
+               config::health_check_settings check, probe_factory factory, peers_ptr peers,
+               bool report_samples);
 
 /// The supervisor's name for the health checker of `service`/`instance`.
 std::string health_checker_name(const std::string& service, const std::string& instance);

@@ -2,7 +2,7 @@
 // coordinator: each call waits for the actors it asks (coordinator, runner,
 // store) with a bounded timeout, in the order an operator's runbook would.
 // Implemented in site_procedure.cpp (phase one and the decision),
-// site_commit.cpp (phase two), site_drill.cpp and site_recovery.cpp.
+// site_commit.cpp (phase two, and recovery at start) and site_drill.cpp.
 #pragma once
 
 #include <chrono>

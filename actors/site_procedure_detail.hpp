@@ -1,5 +1,5 @@
 // Inside site_procedure: the request helper and state look-ups its units
-// (site_procedure.cpp, site_commit.cpp, site_drill.cpp, site_recovery.cpp)
+// (site_procedure.cpp, site_commit.cpp, site_drill.cpp)
 // share. Not for use outside them.
 #pragma once
 

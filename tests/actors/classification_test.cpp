@@ -122,8 +122,9 @@ protected:
         probe_factory f = [this, name = inst.name] {
           return std::make_unique<scripted_probe>(up, name);
         };
-        checkers.push_back(caf::actor_cast<caf::actor>(
-            sys.spawn(health_checker, svc.name, inst, svc.health_check, f, peers)));
+        checkers.push_back(
+            caf::actor_cast<caf::actor>(sys.spawn(health_checker, svc.name, inst, svc.health_check,
+                                                  f, peers, svc.performance.has_value())));
       }
     run();
   }

@@ -53,7 +53,7 @@ protected:
                                    100,    {}};
     probe_factory factory = [s = probe_script] { return std::make_unique<scripted_probe>(s); };
     checker = caf::actor_cast<caf::actor>(
-        sys.spawn(health_checker, std::string{"db"}, inst, check, factory, peers));
+        sys.spawn(health_checker, std::string{"db"}, inst, check, factory, peers, false));
     run(); // the first probe
   }
 
@@ -160,6 +160,70 @@ TEST_F(health_checker_test, a_server_that_keeps_dropping_connections_cannot_make
 
 namespace {
 
+performance_monitor_actor::behavior_type
+counting_monitor(performance_monitor_actor::pointer,
+                 std::shared_ptr<std::vector<probe_sample>> got) {
+  return {
+      [got](probe_sample& s) { got->push_back(std::move(s)); },
+      [](metrics_scrape&) {},
+      [](service_topology&) {},
+      [](config_update&) {},
+  };
+}
+
+// A checker whose service's performance is monitored, and one whose is not,
+// side by side: only the first sends the monitor its outcomes.
+class sample_test : public switchyard::testing::deterministic_test {
+protected:
+  caf::actor spawn_checker(const std::string& name, bool report_samples) {
+    config::health_check_settings check;
+    check.type = config::check_type::tcp;
+    check.interval = 1s;
+    config::instance_settings inst{name, "127.0.0.1", 8080, "dc1", config::instance_role::primary,
+                                   100,  {}};
+    probe_factory factory = [s = probe_script] { return std::make_unique<scripted_probe>(s); };
+    return caf::actor_cast<caf::actor>(
+        sys.spawn(health_checker, name, inst, check, factory, peers, report_samples));
+  }
+  void TearDown() override {
+    for (const auto& a : spawned)
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    run();
+  }
+
+  std::shared_ptr<script> probe_script = std::make_shared<script>();
+  std::shared_ptr<std::vector<probe_sample>> samples =
+      std::make_shared<std::vector<probe_sample>>();
+  std::shared_ptr<std::vector<health_transition>> seen =
+      std::make_shared<std::vector<health_transition>>();
+  std::vector<caf::actor> spawned;
+};
+
+} // namespace
+
+TEST_F(sample_test, only_a_monitored_service_s_checker_reports_each_outcome) {
+  auto monitor = sys.spawn(counting_monitor, samples);
+  auto classifier = sys.spawn(recording_classifier, seen);
+  peers->set(peer::performance, monitor);
+  peers->set(peer::classifier, classifier);
+  spawned = {caf::actor_cast<caf::actor>(monitor), caf::actor_cast<caf::actor>(classifier),
+             spawn_checker("monitored", true), spawn_checker("unmonitored", false)};
+  run();
+  advance(1s);
+  advance(1s);
+  EXPECT_EQ(probe_script->probes, 6) << "three probes each";
+  ASSERT_EQ(samples->size(), 3u);
+  for (const auto& s : *samples) {
+    EXPECT_EQ(s.instance.value, "monitored");
+    EXPECT_TRUE(s.ok);
+  }
+  EXPECT_EQ(seen->size(), 2u) << "both report their transitions all the same";
+  peers->set(peer::performance, performance_monitor_actor{});
+  peers->set(peer::classifier, classifier_actor{});
+}
+
+namespace {
+
 // phi-accrual beside rise/fall: probes exactly every second (the manual
 // clock), so the floor (interval / 4 = 250 ms) is the standard deviation.
 class phi_health_checker_test : public switchyard::testing::deterministic_test {
@@ -176,7 +240,7 @@ protected:
         "app-a", "127.0.0.1", 8080, "dc1", config::instance_role::primary, 100, {}};
     probe_factory factory = [s = probe_script] { return std::make_unique<scripted_probe>(s); };
     checker = caf::actor_cast<caf::actor>(
-        sys.spawn(health_checker, std::string{"app"}, inst, check, factory, peers));
+        sys.spawn(health_checker, std::string{"app"}, inst, check, factory, peers, false));
     run();
   }
 
@@ -260,7 +324,7 @@ protected:
         "app-a", "127.0.0.1", 8080, "dc1", config::instance_role::primary, 100, {}};
     probe_factory factory = [s = probes] { return std::make_unique<manual_probe>(s); };
     checker = caf::actor_cast<caf::actor>(
-        sys.spawn(health_checker, std::string{"app"}, inst, check, factory, peers));
+        sys.spawn(health_checker, std::string{"app"}, inst, check, factory, peers, false));
     run();
   }
 

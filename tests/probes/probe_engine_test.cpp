@@ -460,7 +460,7 @@ protected:
                                    100,  {}};
     probe_factory factory = [this, inst, check] { return make_probe(engine, "svc", check, inst); };
     return caf::actor_cast<caf::actor>(
-        sys.spawn(health_checker, std::string{"svc"}, inst, check, factory, peers));
+        sys.spawn(health_checker, std::string{"svc"}, inst, check, factory, peers, false));
   }
 
   probe_engine engine{{1, 1}};
@@ -570,7 +570,7 @@ TEST_F(engine_checkers, a_checker_that_quits_with_a_probe_in_flight_harms_nothin
     return std::make_unique<counting>(*kept, started, done);
   };
   auto checker = caf::actor_cast<caf::actor>(
-      sys.spawn(health_checker, std::string{"svc"}, inst, check, factory, peers));
+      sys.spawn(health_checker, std::string{"svc"}, inst, check, factory, peers, false));
   ASSERT_TRUE(wait_until([&] { return *started == 1; }, 3s));
   caf::anon_send_exit(checker, caf::exit_reason::kill);
   // The probe in flight times out and completes to nobody; the engine goes on.

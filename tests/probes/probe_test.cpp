@@ -369,7 +369,7 @@ protected:
       return std::make_unique<counting_probe>(make_probe("db", check, inst), count);
     };
     checkers.push_back(caf::actor_cast<caf::actor>(
-        sys.spawn(health_checker, std::string{"db"}, inst, check, factory, peers)));
+        sys.spawn(health_checker, std::string{"db"}, inst, check, factory, peers, false)));
   }
 
   caf::actor_system_config cfg;
