@@ -10,6 +10,7 @@
 
 #include "actors/event_hub.hpp"
 #include "actors/failover_coordinator_detail.hpp"
+#include "actors/fault_injection.hpp"
 #include "messages/error.hpp"
 #include "rules/coordinator_rules.hpp"
 
@@ -247,6 +248,7 @@ void handle_detection(coord_ptr self, const failure_detection& d) {
 }
 
 void on_detection(coord_ptr self, failure_detection& d) {
+  trace_hop(d.service.value, "coordinator");
   if (!self->state.topology_loaded || self->state.reloading) {
     self->state.early.push_back(std::move(d));
     return;

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/failover_coordinator_detail.hpp"
+#include "actors/fault_injection.hpp"
 #include "messages/error.hpp"
 #include "rules/coordinator_rules.hpp"
 
@@ -87,6 +88,7 @@ void start_switchover(coord_ptr self, switchover_kind kind, const failure_detect
                job.to.value, job.new_epoch.value);
   // The runner's first write, before anything runs, persists the plan and
   // opens the switchover in one transaction; then it journals every step.
+  trace_hop(service, "job_sent");
   self->request(runner, caf::infinite, std::move(job))
       .then([finish](failover_result& r) { finish(std::move(r)); },
             [fail](caf::error& err) { fail(describe(err)); });

@@ -7,6 +7,7 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include "actors/fault_injection.hpp"
 #include "actors/running_jobs.hpp"
 #include "actors/store_journal.hpp"
 #include "messages/error.hpp"
@@ -25,6 +26,7 @@ runner_actor::behavior_type failover_worker(runner_actor::pointer self, strategi
   auto asker = std::make_shared<caf::scoped_actor>(self->system());
   return {
       [self, set, peers, asker](failover_job& job) -> caf::result<failover_result> {
+        trace_hop(job.plan.service.value, "worker");
         auto rp = self->make_response_promise<failover_result>();
         rp.deliver(run_failover_job(*asker, *peers, *set, job));
         self->quit(); // one job per worker
@@ -291,6 +293,7 @@ runner_actor::behavior_type failover_runner(runner_actor::pointer self,
   refill();
   return {
       [self, spare, refill](failover_job& job) {
+        trace_hop(job.plan.service.value, "runner");
         auto worker = std::exchange(*spare, runner_actor{});
         self->unlink_from(worker);
         auto delegated = self->delegate(worker, std::move(job));

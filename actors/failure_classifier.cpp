@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/event_hub.hpp"
+#include "actors/fault_injection.hpp"
 #include "messages/error.hpp"
 #include "observability/metrics.hpp"
 
@@ -211,6 +212,7 @@ failure_classifier(classifier_full_actor::stateful_pointer<failure_classifier_st
       &metrics::mailbox_depth(self->state.peers->metrics(), "failure_classifier");
   return {
       [self](health_transition& t) {
+        trace_hop(t.service.value, "classifier");
         self->state.mailbox_depth->set(static_cast<double>(self->mailbox().size()));
         const auto& to = *self->state.peers;
         if (auto store = to.store())

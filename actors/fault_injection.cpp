@@ -35,6 +35,11 @@ void journal_point(const std::string& service, const std::string& point) {
   crash_point(point);
 }
 
+void trace_hop(const std::string& service, const char* hop) {
+  if (const auto& o = observer())
+    o(service, std::string("hop:") + hop);
+}
+
 void observe_journal_points(journal_point_observer o) {
   observer() = std::move(o);
 }

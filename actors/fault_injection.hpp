@@ -24,6 +24,12 @@ void crash_point(const std::string& point);
 /// observer, if any, then crash_point(point).
 void journal_point(const std::string& service, const std::string& point);
 
+/// `service`'s failure passed `hop` on its way from probe to journal: tells the
+/// observer, if any, as the point "hop:<hop>" (benchmarks time each hop; see
+/// bench/pipeline_bench.cpp). Nobody observes in switchyardd: a test of one
+/// pointer.
+void trace_hop(const std::string& service, const char* hop);
+
 using journal_point_observer =
     std::function<void(const std::string& service, const std::string& point)>;
 /// Set once, before any journal point can be reached (it is read unguarded);

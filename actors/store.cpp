@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/event_hub.hpp"
+#include "actors/fault_injection.hpp"
 #include "messages/error.hpp"
 #include "observability/metrics.hpp"
 
@@ -249,10 +250,12 @@ store_actor::behavior_type store_with(store_actor::stateful_pointer<store_state>
             });
       },
       [self](detection_to_act_on& a) -> caf::result<detection_id> {
+        trace_hop(a.detection.service.value, "store_has_detection");
         return journal<detection_id>(
             self, "recording a detection", "detection",
             [self, d = a.detection] { return self->state.db->record_detection(d); },
             [self, a](const detection_id& id) mutable {
+              trace_hop(a.detection.service.value, "detection_committed");
               count_detection(self, a.detection.type, a.detection.level);
               auto coord = self->state.peers->coordinator();
               if (!coord)
@@ -278,10 +281,17 @@ store_actor::behavior_type store_with(store_actor::stateful_pointer<store_state>
             [self, s] { return self->state.db->open_switchover(s); }, [](const switchover_id&) {});
       },
       [self](switchover_opening& o) -> caf::result<step_id> {
+        trace_hop(o.start.service.value, "store_has_opening");
         return journal<step_id>(
             self, "opening a switchover with its first step", "switchover",
-            [self, o] { return self->state.db->open_switchover_with_step(o.start, o.first_step); },
-            [self, phase = o.first_step.step.phase](const step_id& id) {
+            [self, o] {
+              auto r = self->state.db->open_switchover_with_step(o.start, o.first_step);
+              trace_hop(o.start.service.value, "opening_written");
+              return r;
+            },
+            [self, phase = o.first_step.step.phase,
+             svc = o.start.service.value](const step_id& id) {
+              trace_hop(svc, "opening_committed");
               self->state.steps_running[id.value] = {phase, steady::now()};
             });
       },

@@ -106,6 +106,7 @@ caf::expected<void> store_journal::finish_switchover(const switchover_finish& s)
 
 caf::expected<step_id> store_journal::begin_step(const step_start& s) {
   // A switchover begun with a reserved id is written with its first step: one commit.
+  trace_hop(service_, "worker_asks");
   auto r = pending_open_ ? ask<step_id>(switchover_opening{*pending_open_, s}) : ask<step_id>(s);
   if (!r)
     return r;

@@ -18,12 +18,15 @@
 // the store has answered the write, i.e. after its commit (SQLite WAL,
 // synchronous=FULL). Also timed: until the `step` event of that step reaches
 // a WatchEvents-style watcher of the event fanout (two thread hops more). On
-// the path: the detection row, the decision row, then the plan, the switchover
-// row and the step row in one commit (an fsync each on a disk).
+// the path: the detection row (with the transition's health row), then the
+// decision, the plan, the switchover row and the step row in one commit (an
+// fsync each on a disk). Each hop the failure passes is timed too
+// (actors::trace_hop) and printed as `HOP <name> p50 p99`, each from the hop
+// before it.
 //
 // Background load (unless --no-load): a thread sends one probe_sample per
 // instance per second (10,000/s for 10,000 instances, in slices every 100 ms)
-// to the performance monitor, as health checkers do.
+// to the performance monitor, as health checkers of monitored services do.
 //
 // Usage: pipeline_bench [--services N] [--failovers K] [--dir DIR] [--label L] [--no-load]
 // Prints every figure as `RESULT <name> <value> <unit>`.
@@ -176,18 +179,22 @@ int main(int argc, char** argv) {
               o.label.c_str(), o.services, instances, o.failovers, cfg->database_path().c_str(),
               o.load ? "on" : "off");
 
-  // When each service's first step was journaled, on the runner's worker thread.
+  // When each service's first step was journaled, on the runner's worker
+  // thread; and when its failure passed each hop on the way (the first time,
+  // actors::trace_hop), for the per-hop breakdown.
   struct journaled_steps {
     std::mutex mtx;
     std::map<std::string, bench_clock::time_point> at;
+    std::map<std::string, std::map<std::string, bench_clock::time_point>> hops;
   };
   auto journaled = std::make_shared<journaled_steps>();
   actors::observe_journal_points([journaled](const std::string& service, const std::string& point) {
-    if (point != "step_started:1")
-      return;
     auto now = bench_clock::now();
     std::lock_guard<std::mutex> guard{journaled->mtx};
-    journaled->at.emplace(service, now);
+    if (point.rfind("hop:", 0) == 0)
+      journaled->hops[service].emplace(point.substr(4), now);
+    else if (point == "step_started:1")
+      journaled->at.emplace(service, now);
   });
 
   int rc = 0;
@@ -270,12 +277,29 @@ int main(int argc, char** argv) {
 
     std::vector<double> lat;     // to the journaled step
     std::vector<double> watched; // to the watcher
+    // The path in order; each hop is timed from the one before it.
+    const std::vector<std::string> path{"classifier",
+                                        "store_has_detection",
+                                        "detection_committed",
+                                        "coordinator",
+                                        "job_sent",
+                                        "runner",
+                                        "worker",
+                                        "worker_asks",
+                                        "store_has_opening",
+                                        "opening_written",
+                                        "opening_committed"};
+    std::vector<std::vector<double>> hop_us(path.size() + 1);
     int failed = 0, timeouts = 0, completed = 0;
     auto t_run = bench_clock::now();
     for (int i = 0; i < o.failovers; ++i) {
       // Spread over the services, not just the first ones.
       int svc = static_cast<int>(static_cast<long>(i) * o.services / o.failovers);
       auto n = service_name(svc);
+      {
+        std::lock_guard<std::mutex> guard{journaled->mtx};
+        journaled->hops.erase(n);
+      }
       auto t0 = bench_clock::now();
       caf::anon_send(
           cls, transition(n, n + "-a", health_status::healthy, health_status::unhealthy, 3, true));
@@ -292,8 +316,22 @@ int main(int argc, char** argv) {
           got_step = true;
           watched.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
           std::lock_guard<std::mutex> guard{journaled->mtx};
-          if (auto j = journaled->at.find(n); j != journaled->at.end())
+          if (auto j = journaled->at.find(n); j != journaled->at.end()) {
             lat.push_back(std::chrono::duration<double, std::milli>(j->second - t0).count());
+            auto& passed = journaled->hops[n];
+            auto before = t0;
+            for (std::size_t h = 0; h <= path.size(); ++h) {
+              auto at = j->second; // the last hop ends at the journaled step
+              if (h < path.size()) {
+                auto k = passed.find(path[h]);
+                if (k == passed.end())
+                  break; // a hop not passed (cannot happen on this path)
+                at = k->second;
+              }
+              hop_us[h].push_back(std::chrono::duration<double, std::micro>(at - before).count());
+              before = at;
+            }
+          }
         } else if (ev.kind == event_kind::switchover &&
                    ev.summary.find(" started:") == std::string::npos) {
           closed = true;
@@ -314,6 +352,12 @@ int main(int argc, char** argv) {
     stop = true;
     load.join();
 
+    std::printf("per hop, from the one before (first: from the transition sent):\n");
+    for (std::size_t h = 0; h <= path.size(); ++h) {
+      auto name = h < path.size() ? path[h] : std::string{"step_journaled"};
+      std::printf("HOP %-20s p50 %6.1f us  p99 %6.1f us  (%zu)\n", name.c_str(),
+                  pct(hop_us[h], 0.50), pct(hop_us[h], 0.99), hop_us[h].size());
+    }
     const auto& L = o.label;
     std::printf("%zu failovers timed (%d completed, %d failed, %d without a step) in %.1f s; "
                 "%ld probe samples sent (%.0f/s)\n",
