@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include <caf/all.hpp>
+#include <fmt/format.h>
 
 namespace switchyard::actors {
 
@@ -16,6 +17,17 @@ std::int64_t wall_clock_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+orchestrator_event detection_event(const failure_detection& d) {
+  return {0,
+          0,
+          event_kind::detection,
+          d.service,
+          d.instance,
+          switchover_id{0},
+          fmt::format("detection #{} [{}/{}{}] {}", d.id.value, to_string(d.type),
+                      to_string(d.level), d.affects_primary ? ", primary" : "", d.evidence)};
 }
 
 void publish_event(const peer_table& peers, orchestrator_event e) {

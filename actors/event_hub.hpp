@@ -19,6 +19,12 @@ events_actor::behavior_type event_hub(events_actor::pointer self,
 /// `at_ms` is set to now when it is 0.
 void publish_event(const peer_table& peers, orchestrator_event e);
 
+/// The `detection` event of a persisted detection (its id set): published
+/// by the classifier, or by the store for a detection it hands on to the
+/// coordinator (before it does, so watchers see the detection before the
+/// decision on it).
+orchestrator_event detection_event(const failure_detection& d);
+
 /// The current wall clock in ms since the epoch.
 std::int64_t wall_clock_ms();
 

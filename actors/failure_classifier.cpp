@@ -103,13 +103,10 @@ void write_detection(classifier_ptr self, classified c) {
     spdlog::log(d.level == severity::critical ? spdlog::level::warn : spdlog::level::info,
                 "detection #{} [{}/{}] {}", id.value, to_string(d.type), to_string(d.level),
                 d.evidence);
-    publish_event(
-        *self->state.peers,
-        {0, 0, event_kind::detection, d.service, d.instance, switchover_id{0},
-         fmt::format("detection #{} [{}/{}{}] {}", id.value, to_string(d.type), to_string(d.level),
-                     d.affects_primary ? ", primary" : "", d.evidence)});
-    if (!c.forward)
-      return;
+    if (!c.forward) {
+      publish_event(*self->state.peers, detection_event(d));
+      return; // the store published one it handed on, before the coordinator had it
+    }
     auto& st = self->state;
     if (st.unwritten.empty())
       st.retry_delay = failure_classifier_state::first_retry;

@@ -257,13 +257,15 @@ store_actor::behavior_type store_with(store_actor::stateful_pointer<store_state>
             [self, a](const detection_id& id) mutable {
               trace_hop(a.detection.service.value, "detection_committed");
               count_detection(self, a.detection.type, a.detection.level);
+              a.detection.id = id;
+              // Watchers see the detection before any decision on it.
+              publish_event(*self->state.peers, detection_event(a.detection));
               auto coord = self->state.peers->coordinator();
               if (!coord)
                 return; // restarting: as through the classifier, nobody to tell
               if (a.clears_unjournaled)
                 caf::anon_send(
                     coord, unjournaled_detection{a.detection.service, a.detection.instance, {}});
-              a.detection.id = id;
               caf::anon_send(coord, std::move(a.detection));
             });
       },

@@ -386,6 +386,20 @@ TEST_F(safety_rules_test, a_service_in_shadow_mode_only_watches_while_the_others
   EXPECT_EQ(state_of("db").primary.value, "db-a");
   EXPECT_EQ(runner->jobs[0].decision.verdict, "fail over"); // journaled with the opening
   EXPECT_FALSE(runner->jobs[0].decision.shadow);
+  // Watchers see the detection before the decision on it (the store publishes
+  // it before it hands the detection to the coordinator).
+  auto first = [&](event_kind kind, const std::string& service) {
+    for (std::size_t i = 0; i < events->size(); ++i) {
+      const auto& e = (*events)[i];
+      if (e.kind == kind && e.service.value == service && has(e.summary, "detection #"))
+        return i;
+    }
+    return events->size();
+  };
+  for (const std::string svc : {"web", "db"}) {
+    ASSERT_LT(first(event_kind::decision, svc), events->size()) << svc;
+    EXPECT_LT(first(event_kind::detection, svc), first(event_kind::decision, svc)) << svc;
+  }
   auto db = decisions("db");
   ASSERT_FALSE(db.empty());
   EXPECT_EQ(db.front().verdict, "would fail over");
