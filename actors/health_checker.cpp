@@ -16,6 +16,12 @@ bool health_checker_state::confirm_at_once(caf::actor_clock::time_point now) {
   return ++confirmations <= max_confirmations_per_interval;
 }
 
+void health_checker_state::settle() {
+  if (gate && engine_timed && tracker->status() == health_status::healthy && tracker->last_ok() &&
+      !in_flight && !loss_unconfirmed && !lost_while_busy)
+    gate->arm(disarms_handled);
+}
+
 health_checker_state::verdict health_checker_state::judge(probe_outcome got, probe_cause cause,
                                                           caf::actor_clock::time_point now) {
   verdict r;
@@ -89,6 +95,8 @@ health_checker(health_checker_actor::stateful_pointer<health_checker_state> self
   if (check.phi_threshold)
     st.phi.emplace(health_checker_state::phi_window,
                    check.interval / health_checker_state::phi_std_dev_divisor);
+  else if (!report_samples)
+    st.gate = std::make_shared<quiet_gate>();
   {
     auto& reg = st.peers->metrics();
     metrics::labels type{{"type", config::to_string(check.type)}};
@@ -104,7 +112,9 @@ health_checker(health_checker_actor::stateful_pointer<health_checker_state> self
   // Engine callbacks run on the engine's threads: only a message, to a weak
   // handle (a probe must not keep the checker alive, nor fail when it is gone).
   auto weak = caf::actor_cast<caf::weak_actor_ptr>(self);
-  st.prober->on_connection_lost([weak] {
+  st.prober->on_connection_lost([weak, gate = st.gate] {
+    if (gate)
+      gate->disarm();
     if (auto strong = weak.lock())
       caf::anon_send(caf::actor_cast<health_checker_actor>(strong), conn_lost_atom::value);
   });
@@ -170,11 +180,23 @@ health_checker(health_checker_actor::stateful_pointer<health_checker_state> self
   // Seeded per instance so checkers started together spread out.
   async_probe::periodic_settings periodic{
       check.interval, check.jitter, static_cast<unsigned>(std::hash<std::string>{}(instance.name))};
-  st.engine_timed = st.prober->run_periodically(periodic, [weak](probe_outcome out) {
-    if (auto strong = weak.lock())
-      caf::anon_send(caf::actor_cast<health_checker_actor>(strong),
-                     probe_result{0, std::move(out), true});
-  });
+  st.engine_timed =
+      st.prober->run_periodically(periodic, [weak, gate = st.gate, sent = st.probes_sent,
+                                             duration = st.probe_duration](probe_outcome out) {
+        if (gate && out.ok && gate->quiet()) {
+          // Counted as the checker would count it; its judgement would change nothing.
+          if (weak.lock()) { // the registry outlives a live checker
+            sent->inc();
+            duration->observe(std::chrono::duration<double>(out.latency).count());
+          }
+          return;
+        }
+        if (gate && !out.ok)
+          gate->disarm();
+        if (auto strong = weak.lock())
+          caf::anon_send(caf::actor_cast<health_checker_actor>(strong),
+                         probe_result{0, std::move(out), true});
+      });
   if (!st.engine_timed) {
     st.schedule.emplace(periodic.interval, periodic.jitter, periodic.seed);
     self->send(self, probe_atom::value);
@@ -207,20 +229,26 @@ health_checker(health_checker_actor::stateful_pointer<health_checker_state> self
       // An extra probe: the periodic timer keeps its schedule.
       [self, connection_lost](conn_lost_atom) {
         auto& s = self->state;
+        if (s.gate)
+          ++s.disarms_handled;
         if (s.in_flight) {
           s.lost_while_busy = true; // handled when the probe in flight ends
           return;
         }
         connection_lost();
+        s.settle();
       },
       [self, complete, judge_and_report](probe_result& r) {
         auto& s = self->state;
         if (r.periodic && s.engine_timed) {
+          if (s.gate && !r.outcome.ok)
+            ++s.disarms_handled;
           // A loss left to the next periodic probe is confirmed by this one.
           s.probes_sent->inc();
           judge_and_report(std::move(r.outcome), std::exchange(s.loss_unconfirmed, false)
                                                      ? probe_cause::connection_lost_earlier
                                                      : probe_cause::timer);
+          s.settle();
           return;
         }
         if (r.periodic || !s.in_flight || r.seq != s.seq) {
@@ -229,6 +257,7 @@ health_checker(health_checker_actor::stateful_pointer<health_checker_state> self
           return;
         }
         complete(std::move(r.outcome));
+        s.settle();
       },
   };
 }

@@ -10,7 +10,9 @@
 // result whose sequence number is not the one in flight is stale and ignored.
 // A connection the probe holds open (fast detection) is watched by the
 // engine; when the peer drops it the checker probes at once, and a failure
-// then is unhealthy without `fall`.
+// then is unhealthy without `fall`. A healthy instance's periodic successes
+// do not reach the checker at all while nothing would come of them: the
+// engine's thread counts them and drops them (quiet_gate.hpp).
 #pragma once
 
 #include <functional>
@@ -20,6 +22,7 @@
 #include <vector>
 
 #include "actors/peers.hpp"
+#include "actors/quiet_gate.hpp"
 #include "config/model.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/supervision.hpp"
@@ -99,6 +102,15 @@ struct health_checker_state {
   /// A probe not back after its timeout plus this is given up on (failed):
   /// the engine always answers within the timeout, this only guards the checker.
   static constexpr caf::timespan overdue_grace = std::chrono::seconds(1);
+
+  /// Lets the engine's thread count a success and drop it, instead of sending
+  /// it, while nothing would come of it (quiet_gate.hpp). Only for probes the
+  /// engine times, without phi-accrual or samples (those need every outcome).
+  std::shared_ptr<quiet_gate> gate;
+  /// Failures and lost connections received from the engine: each disarmed the gate.
+  std::uint64_t disarms_handled = 0;
+  /// Arms the gate when a success would change nothing.
+  void settle();
 
   /// Metrics (the process-wide registry), looked up once at spawn.
   metrics::counter* probes_sent = nullptr;

@@ -183,17 +183,43 @@ void net_probe::connect_next(const std::shared_ptr<attempt>& a, asio::error_code
   }
   if (kind_.request().empty() && !p_.hold)
     prefer_half_open(a->sock);
-  a->sock.async_connect(ep, [self = shared_from_this(), a](const asio::error_code& ec) {
-    if (a->finished)
-      return;
-    if (ec == asio::error::connection_reset && self->retry_fresh(a))
-      return; // queued by a dying listener: see retry_fresh
-    if (ec) {
-      self->connect_next(a, ec);
-      return;
-    }
-    self->connected(a);
-  });
+  // Not asio's async_connect: it makes the socket non-blocking again (an
+  // ioctl; ours is opened so) and polls it before it reads SO_ERROR. Waiting
+  // for it to be writable and reading SO_ERROR is the same with two system
+  // calls fewer a check (of about eleven).
+  if (::connect(a->sock.native_handle(), ep.data(), static_cast<socklen_t>(ep.size())) == 0) {
+    connect_done(a, {});
+    return;
+  }
+  if (errno != EINPROGRESS && errno != EINTR) { // refused at once, on loopback
+    connect_done(a, {errno, asio::system_category()});
+    return;
+  }
+  a->sock.async_wait(
+      tcp::socket::wait_write, [self = shared_from_this(), a](const asio::error_code& ec) {
+        if (a->finished)
+          return;
+        if (ec) {
+          self->connect_done(a, ec);
+          return;
+        }
+        int err = 0;
+        socklen_t len = sizeof err;
+        if (::getsockopt(a->sock.native_handle(), SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+          err = errno;
+        self->connect_done(a, err == 0 ? asio::error_code{}
+                                       : asio::error_code{err, asio::system_category()});
+      });
+}
+
+void net_probe::connect_done(const std::shared_ptr<attempt>& a, asio::error_code ec) {
+  if (ec == asio::error::connection_reset && retry_fresh(a))
+    return; // queued by a dying listener: see retry_fresh
+  if (ec) {
+    connect_next(a, ec);
+    return;
+  }
+  connected(a);
 }
 
 void net_probe::connected(const std::shared_ptr<attempt>& a) {

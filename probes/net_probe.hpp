@@ -110,6 +110,8 @@ private:
   std::string timeout_detail(const attempt& a) const;
   void connect(const std::shared_ptr<attempt>& a);
   void connect_next(const std::shared_ptr<attempt>& a, asio::error_code last);
+  /// What a connect to the attempt's current address came to.
+  void connect_done(const std::shared_ptr<attempt>& a, asio::error_code ec);
   void connected(const std::shared_ptr<attempt>& a);
   void send_request(const std::shared_ptr<attempt>& a);
   void read_answer(const std::shared_ptr<attempt>& a);

@@ -25,6 +25,8 @@ public:
   [[nodiscard]] health_status status() const { return status_; }
   /// Consecutive probes that agree with the latest one.
   [[nodiscard]] std::uint32_t streak() const { return streak_; }
+  /// Whether the latest probe fed succeeded (false before the first).
+  [[nodiscard]] bool last_ok() const { return streak_ > 0 && last_ok_; }
   /// When the first probe of the current streak was sent (the `at` it was
   /// observed with): for a transition to unhealthy, the first failed probe.
   [[nodiscard]] caf::timestamp streak_since() const { return since_; }

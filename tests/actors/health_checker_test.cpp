@@ -6,11 +6,14 @@
 
 #include "actors/health_checker.hpp"
 #include "actors/peers.hpp"
+#include "tests/actors/checker_fakes.hpp"
 #include "tests/actors/test_system.hpp"
 
 using namespace std::chrono_literals;
 using namespace switchyard;
 using namespace switchyard::actors;
+using switchyard::testing::counting_monitor;
+using switchyard::testing::recording_classifier;
 
 namespace {
 
@@ -30,15 +33,6 @@ public:
 private:
   std::shared_ptr<script> s_;
 };
-
-classifier_actor::behavior_type
-recording_classifier(classifier_actor::pointer,
-                     std::shared_ptr<std::vector<health_transition>> seen) {
-  return {
-      [seen](health_transition& t) { seen->push_back(std::move(t)); },
-      [](service_topology&) {},
-  };
-}
 
 class health_checker_test : public switchyard::testing::deterministic_test {
 protected:
@@ -159,17 +153,6 @@ TEST_F(health_checker_test, a_server_that_keeps_dropping_connections_cannot_make
 }
 
 namespace {
-
-performance_monitor_actor::behavior_type
-counting_monitor(performance_monitor_actor::pointer,
-                 std::shared_ptr<std::vector<probe_sample>> got) {
-  return {
-      [got](probe_sample& s) { got->push_back(std::move(s)); },
-      [](metrics_scrape&) {},
-      [](service_topology&) {},
-      [](config_update&) {},
-  };
-}
 
 // A checker whose service's performance is monitored, and one whose is not,
 // side by side: only the first sends the monitor its outcomes.
