@@ -4,8 +4,8 @@
 // runner, performance monitor, event hub + fanout), registered under their
 // names like the supervisor does.
 //
-// Topology: N services x 2 instances (primary + standby, tcp checks that are
-// never run: no health checkers are spawned), strategy active_passive with
+// Topology: N services x 2 instances (primary + standby; their health is
+// reported by the benchmark itself), strategy active_passive with
 // one exec fence step (`true`). Safety limits are raised so that they never
 // hold a failover back: max_failovers_per_hour 10000 (its maximum), one failover at a
 // time (the benchmark waits for each switchover to close before the next).
@@ -24,11 +24,21 @@
 // (actors::trace_hop) and printed as `HOP <name> p50 p99`, each from the hop
 // before it.
 //
-// Background load (unless --no-load): a thread sends one probe_sample per
-// instance per second (10,000/s for 10,000 instances, in slices every 100 ms)
-// to the performance monitor, as health checkers of monitored services do.
+// Background load, `--load`:
+// - `probes` (the default): what monitoring the instances costs switchyardd.
+//   One real health checker per instance (tcp, interval 1 s, timeout 500 ms,
+//   every probe a new connection) in the real probe engine, against as many
+//   local ports served by forked workers (bench_targets.hpp); they report to
+//   a classifier of their own, so the timed failures are the only ones on the
+//   path. Healthy, their successes stay on the engine's thread.
+// - `samples`: a thread sends one probe_sample per instance per second
+//   (10,000/s for 10,000 instances, in slices every 100 ms) to the
+//   performance monitor, as the health checkers of services whose performance
+//   is monitored do: the most CAF traffic the instances make.
+// - `none` (or --no-load).
 //
-// Usage: pipeline_bench [--services N] [--failovers K] [--dir DIR] [--label L] [--no-load]
+// Usage: pipeline_bench [--services N] [--failovers K] [--dir DIR] [--label L]
+//                       [--load probes|samples|none]
 // Prints every figure as `RESULT <name> <value> <unit>`.
 #include <algorithm>
 #include <atomic>
@@ -53,10 +63,12 @@
 #include "actors/failover_runner.hpp"
 #include "actors/failure_classifier.hpp"
 #include "actors/fault_injection.hpp"
+#include "actors/health_checker.hpp"
 #include "actors/peers.hpp"
 #include "actors/performance_monitor.hpp"
 #include "actors/scheduler_settings.hpp"
 #include "actors/store.hpp"
+#include "bench/bench_targets.hpp"
 #include "config/loader.hpp"
 #include "messages/message_types.hpp"
 #include "messages/type_ids.hpp"
@@ -74,7 +86,7 @@ struct options {
   int failovers = 200;
   std::string dir = "/var/tmp";
   std::string label = "disk";
-  bool load = true;
+  std::string load = "probes";
 };
 
 std::string service_name(int i) {
@@ -132,9 +144,17 @@ health_transition transition(const std::string& svc, const std::string& inst, he
   return t;
 }
 
+// Where the background checkers' transitions go: nowhere (all healthy).
+classifier_actor::behavior_type sink_classifier() {
+  return {
+      [](health_transition&) {},
+      [](service_topology&) {},
+  };
+}
+
 int usage() {
   std::fprintf(stderr, "usage: pipeline_bench [--services N] [--failovers K] [--dir DIR] "
-                       "[--label L] [--no-load]\n");
+                       "[--label L] [--load probes|samples|none]\n");
   return 2;
 }
 
@@ -154,11 +174,14 @@ int main(int argc, char** argv) {
     else if (a == "--label")
       o.label = next();
     else if (a == "--no-load")
-      o.load = false;
+      o.load = "none";
+    else if (a == "--load")
+      o.load = next();
     else
       return usage();
   }
-  if (o.services < 1 || o.failovers < 1)
+  if (o.services < 1 || o.failovers < 1 ||
+      (o.load != "probes" && o.load != "samples" && o.load != "none"))
     return usage();
   o.failovers = std::min(o.failovers, o.services);
   spdlog::set_level(spdlog::level::warn); // the daemon logs at info; a console sink would dominate
@@ -175,9 +198,9 @@ int main(int argc, char** argv) {
   auto cfg = std::make_shared<const config::switchyard_config>(std::move(loaded.config));
   const int instances = o.services * 2;
   std::printf("pipeline_bench [%s]: %d services, %d instances, %d failovers, database %s, "
-              "background load %s\n",
+              "background load: %s\n",
               o.label.c_str(), o.services, instances, o.failovers, cfg->database_path().c_str(),
-              o.load ? "on" : "off");
+              o.load.c_str());
 
   // When each service's first step was journaled, on the runner's worker
   // thread; and when its failure passed each hop on the way (the first time,
@@ -247,10 +270,45 @@ int main(int argc, char** argv) {
     while (steps->next(ev, 0ms) == event_watcher::wait_result::event) {
     }
 
+    // Real health checkers of every instance, reporting to a classifier of their own.
+    std::unique_ptr<bench::targets> targets;
+    auto probe_peers = std::make_shared<peer_table>();
+    std::vector<caf::actor> checkers;
+    if (o.load == "probes") {
+      bench::raise_fd_limit();
+      targets = bench::start_targets(instances);
+      probe_peers->set(peer::classifier, sys.spawn(sink_classifier));
+      config::health_check_settings check;
+      check.type = config::check_type::tcp;
+      check.rise = 1;
+      check.fall = 3;
+      check.fast_detection = false; // a new connection every probe, as HAProxy's
+      for (std::size_t i = 0; i < targets->ports.size(); ++i) {
+        auto n = service_name(static_cast<int>(i / 2));
+        config::instance_settings inst{n + ((i % 2) == 0 ? "-a" : "-b"),
+                                       "127.0.0.1",
+                                       targets->ports[i],
+                                       "dc1",
+                                       config::instance_role::standby,
+                                       100,
+                                       {}};
+        probe_factory factory = [n, check, inst] { return make_probe(n, check, inst); };
+        checkers.push_back(caf::actor_cast<caf::actor>(
+            sys.spawn(health_checker, n, inst, check, factory, probe_peers, false)));
+      }
+      std::this_thread::sleep_for(3s); // every checker past its first probe
+    }
+    auto probes_run = [&] {
+      return probe_peers->metrics()
+          .counter_for("switchyard_probes_sent_total", "Health probes run.", {{"type", "tcp"}})
+          .value();
+    };
+    const double probes_before = probes_run();
+
     std::atomic<bool> stop{false};
     std::atomic<long> samples{0};
     std::thread load([&] {
-      if (!o.load)
+      if (o.load != "samples")
         return;
       // One sample per instance per second, in 10 slices per second.
       int cursor = 0;
@@ -360,9 +418,11 @@ int main(int argc, char** argv) {
     }
     const auto& L = o.label;
     std::printf("%zu failovers timed (%d completed, %d failed, %d without a step) in %.1f s; "
-                "%ld probe samples sent (%.0f/s)\n",
+                "%ld probe samples sent (%.0f/s); %.0f probes run by %zu health checkers "
+                "(%.0f/s)\n",
                 lat.size(), completed, failed, timeouts, run_s, samples.load(),
-                static_cast<double>(samples.load()) / (run_s + 1.0));
+                static_cast<double>(samples.load()) / (run_s + 1.0), probes_run() - probes_before,
+                checkers.size(), (probes_run() - probes_before) / (run_s + 1.0));
     std::printf("RESULT pipeline_%s_p50 %.3f ms\n", L.c_str(), pct(lat, 0.50));
     std::printf("RESULT pipeline_%s_p99 %.3f ms\n", L.c_str(), pct(lat, 0.99));
     std::printf("RESULT pipeline_%s_max %.3f ms\n", L.c_str(), pct(lat, 1.0));
@@ -372,6 +432,10 @@ int main(int argc, char** argv) {
     if (lat.empty() || timeouts > 0 || lat.size() != watched.size())
       rc = 1;
 
+    for (auto& a : checkers)
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    for (std::size_t i = 0; i < peer_count; ++i)
+      probe_peers->set(static_cast<peer>(i), caf::actor{});
     for (auto& a : all)
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     for (std::size_t i = 0; i < peer_count; ++i)
