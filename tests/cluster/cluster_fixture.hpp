@@ -1,0 +1,39 @@
+// Shared by the etcd suites: a client of a test cluster, and a stopwatch.
+#pragma once
+
+#include <chrono>
+#include <stdexcept>
+#include <string>
+
+#include "cluster/etcd_client.hpp"
+#include "messages/error.hpp"
+
+namespace switchyard::testing {
+
+/// A client of `endpoints` ("127.0.0.1:p0,..."); throws on bad input (a test bug).
+inline cluster::etcd_client etcd_client_of(const std::string& endpoints,
+                                           std::chrono::milliseconds timeout) {
+  auto parsed = cluster::parse_endpoints(endpoints);
+  if (!parsed)
+    throw std::runtime_error(describe(parsed.error()));
+  cluster::client_settings settings;
+  settings.endpoints = *parsed;
+  settings.request_timeout = timeout;
+  auto client = cluster::etcd_client::create(settings);
+  if (!client)
+    throw std::runtime_error(describe(client.error()));
+  return *client;
+}
+
+class stopwatch {
+public:
+  [[nodiscard]] std::chrono::milliseconds elapsed() const {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 start_);
+  }
+
+private:
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+} // namespace switchyard::testing
