@@ -95,8 +95,8 @@ health_checker(health_checker_actor::stateful_pointer<health_checker_state> self
   if (check.phi_threshold)
     st.phi.emplace(health_checker_state::phi_window,
                    check.interval / health_checker_state::phi_std_dev_divisor);
-  else if (!report_samples)
-    st.gate = std::make_shared<quiet_gate>();
+  else if (!report_samples && !spdlog::should_log(spdlog::level::debug))
+    st.gate = std::make_shared<quiet_gate>(); // at debug, every probe is logged: no quiet path
   {
     auto& reg = st.peers->metrics();
     metrics::labels type{{"type", config::to_string(check.type)}};

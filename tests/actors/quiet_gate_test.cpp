@@ -4,6 +4,8 @@
 #include <memory>
 #include <vector>
 
+#include <spdlog/spdlog.h>
+
 #include "actors/health_checker.hpp"
 #include "actors/peers.hpp"
 #include "actors/quiet_gate.hpp"
@@ -176,4 +178,19 @@ TEST_F(quiet_checker_test, a_monitored_service_s_checker_hears_every_outcome) {
     run();
   }
   EXPECT_EQ(samples->size(), 5u) << "the performance monitor needs each one";
+}
+
+// At log level debug every probe is logged, so every outcome reaches the checker.
+TEST_F(quiet_checker_test, at_log_level_debug_the_checker_hears_every_success) {
+  struct restore_level {
+    spdlog::level::level_enum was = spdlog::get_level();
+    ~restore_level() { spdlog::set_level(was); }
+  } restore;
+  spdlog::set_level(spdlog::level::debug);
+  start(false);
+  for (int i = 0; i < 3; ++i) {
+    engine->each(ok());
+    EXPECT_TRUE(sched.has_job()) << "success " << i;
+    run();
+  }
 }
