@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 build_dir=${1:-build-bench}
 quick=${BENCH_QUICK:-0}
-wanted=(plan_bench pipeline_bench api_bench journal_bench probe_bench failover_bench)
+wanted=(plan_bench pipeline_bench api_bench journal_bench probe_bench failover_bench election_bench)
 targets=(switchyardd)
 for t in "${wanted[@]}"; do
   if grep -q "add_executable($t " bench/CMakeLists.txt; then targets+=("$t"); fi
@@ -60,6 +60,7 @@ if ((quick)); then
   run journal_bench 100
   run probe_bench 500 5 tcp
   run failover_bench 1
+  run election_bench 2
 else
   run plan_bench 10000
   # The same failovers with the database on disk (every commit an fsync of
@@ -67,10 +68,14 @@ else
   # what the fsyncs on the path cost.
   LOG_SUFFIX=-disk run pipeline_bench --services 5000 --failovers 1000 --dir /var/tmp --label disk
   LOG_SUFFIX=-tmpfs run pipeline_bench --services 5000 --failovers 1000 --dir /dev/shm --label tmpfs
+  # The same under the former stand-in load (CAF messages instead of real probes).
+  LOG_SUFFIX=-samples run pipeline_bench --services 5000 --failovers 1000 --dir /dev/shm \
+    --label tmpfs_samples --load samples
   run api_bench --services 1000 --clients 16 --seconds 10 --watchers 100 --events 10000
   run journal_bench 1000
   run probe_bench 10000 20 tcp,http
   run failover_bench 3
+  run election_bench 20
 fi
 # Figures of the benchmarks that print tables rather than RESULT lines.
 if [[ -f $out/plan_bench.log ]]; then
