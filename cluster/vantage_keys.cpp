@@ -59,4 +59,16 @@ parse_key(const std::string& key, const std::string& prefix) {
                    std::optional{instance_key{rest.substr(a + 1, b - a - 1), rest.substr(b + 1)}}};
 }
 
+std::string encode_member(const std::string& replica, const std::string& address) {
+  return nlohmann::json{{"replica", replica}, {"address", address}}.dump();
+}
+
+std::string member_address(const std::string& value) {
+  try {
+    return nlohmann::json::parse(value).value("address", std::string{});
+  } catch (const nlohmann::json::exception&) {
+    return {};
+  }
+}
+
 } // namespace switchyard::cluster::vantage_keys

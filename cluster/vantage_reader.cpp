@@ -1,8 +1,6 @@
 #include <set>
 #include <utility>
 
-#include <nlohmann/json.hpp>
-
 #include "cluster/vantage_keys.hpp"
 #include "cluster/vantage_views.hpp"
 #include "messages/error.hpp"
@@ -84,13 +82,7 @@ void vantage_reader::apply_change(const key_value& kv, bool present) {
       state_.members.erase(replica);
       return;
     }
-    member_view m{{}, kv.lease};
-    try {
-      m.address = nlohmann::json::parse(kv.value).value("address", std::string{});
-    } catch (const nlohmann::json::exception&) {
-      m.address.clear(); // the key's presence is what makes it live
-    }
-    state_.members[replica] = std::move(m);
+    state_.members[replica] = member_view{member_address(kv.value), kv.lease};
   } else if (present) {
     state_.down[*view][replica] = decode(kv.value);
   } else if (auto it = state_.down.find(*view); it != state_.down.end()) {

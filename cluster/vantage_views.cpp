@@ -5,8 +5,6 @@
 #include <set>
 #include <utility>
 
-#include <nlohmann/json.hpp>
-
 #include "cluster/vantage_keys.hpp"
 #include "messages/error.hpp"
 
@@ -252,8 +250,9 @@ caf::expected<void> vantage_publisher::publish_all(std::int64_t lease) {
   auto existing = client_.get_prefix(views);
   if (!existing)
     return existing.error();
-  nlohmann::json member{{"replica", settings_.replica_id}, {"address", settings_.address}};
-  if (auto put = client_.put(member_key(), member.dump(), lease); !put)
+  if (auto put =
+          client_.put(member_key(), encode_member(settings_.replica_id, settings_.address), lease);
+      !put)
     return put.error();
   std::set<std::string> wanted;
   for (const auto& [which, report] : down) {
