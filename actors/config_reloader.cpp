@@ -52,10 +52,12 @@ reload_outcome config_reloader::reload(const std::string& who) {
   }
   auto next = std::make_shared<config::switchyard_config>(std::move(loaded.config));
   out.changes = config::diff_configs(*before, *next);
-  // The listener, tokens, data folder and supervision are set up once at start;
-  // the running values stay in force (and in the configuration everyone sees).
+  // The listener, tokens, data folder, supervision and the cluster's election
+  // are set up once at start; the running values stay in force (and in the
+  // configuration everyone sees).
   next->orchestrator = before->orchestrator;
   next->api = before->api;
+  next->cluster = before->cluster;
   if (!out.changes.services_changed()) {
     out.what = reload_outcome::verdict::unchanged;
     out.detail = summary(out.changes);

@@ -18,6 +18,9 @@ config_changes diff_configs(const switchyard_config& before, const switchyard_co
     c.need_restart.emplace_back("orchestrator");
   if (!(before.api == after.api))
     c.need_restart.emplace_back("api");
+  // The election (etcd, lease, members) is set up once at start, like the API listener.
+  if (!(before.cluster == after.cluster))
+    c.need_restart.emplace_back("cluster");
   return c;
 }
 

@@ -14,7 +14,7 @@ struct config_changes {
   std::vector<std::string> added;   ///< in the new file only, in its order
   std::vector<std::string> removed; ///< in the old one only
   std::vector<std::string> changed; ///< in both, with any difference
-  /// Sections that differ but are not applied by a reload ("api", "orchestrator").
+  /// Sections that differ but are not applied by a reload ("api", "orchestrator", "cluster").
   std::vector<std::string> need_restart;
 
   bool services_changed() const { return !added.empty() || !removed.empty() || !changed.empty(); }

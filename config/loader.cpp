@@ -1,8 +1,8 @@
 // Reads a switchyardd configuration file into switchyard_config and checks
 // every rule an operator could break, collecting all errors at once. This is
 // the top level (sections, sites, paths); the sections are read in
-// loader_orchestrator.cpp, loader_services.cpp and loader_strategy.cpp, with
-// the shared readers of loader_support.hpp.
+// loader_orchestrator.cpp, loader_cluster.cpp, loader_services.cpp and
+// loader_strategy.cpp, with the shared readers of loader_support.hpp.
 #include "config/loader.hpp"
 
 #include <algorithm>
@@ -25,6 +25,7 @@ namespace {
 
 using detail::check_dependencies;
 using detail::read_api;
+using detail::read_cluster;
 using detail::read_orchestrator;
 using detail::read_service;
 using detail::resolve_against;
@@ -94,13 +95,23 @@ load_result load_node(const YAML::Node& root, const std::string& file_name) {
   auto& cfg = result.config;
   if (!r.expect_map(root, "(top level)"))
     return result;
-  r.check_keys(root, "", {"orchestrator", "api", "sites", "services"});
+  r.check_keys(root, "", {"orchestrator", "api", "cluster", "sites", "services"});
   if (root["orchestrator"].IsDefined())
     read_orchestrator(r, root["orchestrator"], cfg.orchestrator);
   if (root["sites"].IsDefined())
     read_sites(r, root["sites"], cfg.sites);
   if (root["api"].IsDefined())
     read_api(r, root["api"], cfg.api);
+  // The first `cluster` key (check_keys reports a second one); its own
+  // position is the section's mark.
+  for (const auto& kv : root)
+    if (kv.first.IsScalar() && kv.first.Scalar() == "cluster") {
+      cluster_settings c;
+      c.mark = r.mark_of(kv.first);
+      read_cluster(r, kv.second, c);
+      cfg.cluster = std::move(c);
+      break;
+    }
   if (!r.require(root, "services", ""))
     return result;
   auto list = root["services"];

@@ -38,13 +38,22 @@ bool valid_name(const std::string& s) {
 }
 
 void read_name(yaml_reader& r, const YAML::Node& map, const std::string& field, std::string& out) {
-  if (!r.require(map, "name", field))
-    return;
-  if (r.read(map, "name", join(field, "name"), out) && !valid_name(out))
-    r.fail(map["name"], join(field, "name"),
-           "'" + out +
-               "' is not a valid name (lowercase letters, digits, '_', '.', '-'; "
-               "starts with a letter or digit; at most 63 characters)");
+  read_name(r, map, "name", field, out);
+}
+
+bool read_name(yaml_reader& r, const YAML::Node& map, const char* key, const std::string& field,
+               std::string& out) {
+  if (!r.require(map, key, field))
+    return false;
+  if (!r.read(map, key, join(field, key), out))
+    return false;
+  if (valid_name(out))
+    return true;
+  r.fail(map[key], join(field, key),
+         "'" + out +
+             "' is not a valid name (lowercase letters, digits, '_', '.', '-'; "
+             "starts with a letter or digit; at most 63 characters)");
+  return false;
 }
 
 // The whole of `text` as a decimal number (8, 8.5, 0.25), if it is one.

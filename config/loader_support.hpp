@@ -22,6 +22,10 @@ bool valid_name(const std::string& s);
 
 // The required `name` of `map`, checked against the name syntax.
 void read_name(yaml_reader& r, const YAML::Node& map, const std::string& field, std::string& out);
+// The same for the required name under `key` (e.g. cluster.member); true if
+// it is present and valid.
+bool read_name(yaml_reader& r, const YAML::Node& map, const char* key, const std::string& field,
+               std::string& out);
 
 // The whole of `text` as a decimal number (8, 8.5, 0.25), if it is one.
 std::optional<double> decimal_of(const std::string& text);
@@ -76,6 +80,10 @@ std::string resolve_against(const std::string& config_file, const std::string& p
 // orchestrator: and api: (loader_orchestrator.cpp).
 void read_orchestrator(yaml_reader& r, const YAML::Node& node, orchestrator_settings& o);
 void read_api(yaml_reader& r, const YAML::Node& node, api_settings& a);
+
+// cluster: the replicas, etcd, the leader lease's timings and the vantage
+// points' quorum (loader_cluster.cpp). `c.mark` is set by the caller.
+void read_cluster(yaml_reader& r, const YAML::Node& node, cluster_settings& c);
 
 // One entry of services: with its health check, instances, objectives and
 // performance monitoring (loader_services.cpp).

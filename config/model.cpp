@@ -128,4 +128,11 @@ const instance_settings* service_settings::find_instance(const std::string& inst
   return nullptr;
 }
 
+const cluster_member* cluster_settings::find(const std::string& name) const {
+  for (const auto& m : members)
+    if (m.name == name)
+      return &m;
+  return nullptr;
+}
+
 } // namespace switchyard::config

@@ -381,6 +381,34 @@ struct site_settings {
   bool operator==(const site_settings&) const = default;
 };
 
+/// One replica of a switchyardd cluster, as every replica's configuration lists it.
+struct cluster_member {
+  std::string name; ///< its id: cluster.member in its own configuration
+  std::string api;  ///< host:port where its API answers (what a follower tells a client)
+  bool operator==(const cluster_member&) const = default;
+};
+
+/// `cluster:` (docs/high-availability.md). Absent: a single switchyardd, as
+/// before. Present: this replica campaigns for the leader key in etcd and acts
+/// only while it leads (leader lease, fencing epoch in every switchover step).
+struct cluster_settings {
+  std::string member;                        ///< this replica's name, one of `members`
+  std::vector<cluster_member> members;       ///< every replica, this one included
+  std::vector<std::string> endpoints;        ///< etcd client endpoints, host:port
+  std::string prefix = "/switchyard";        ///< every key under it; no trailing '/'
+  std::chrono::milliseconds lease_ttl{2000}; ///< whole seconds, at least 1 s
+  std::chrono::milliseconds keepalive_interval{500};
+  std::chrono::milliseconds safety_margin{
+      300}; ///< stop acting this long before the lease may expire
+  std::chrono::milliseconds request_timeout{1000}; ///< one etcd request's deadline
+  std::chrono::milliseconds election_retry{500};   ///< a follower's campaign retry
+  std::optional<int> quorum; ///< vantage points that must see a primary down; nullopt: majority
+  source_mark mark;          ///< where `cluster:` is written (for errors found at start)
+  /// The member named `name`, or nullptr.
+  const cluster_member* find(const std::string& name) const;
+  bool operator==(const cluster_settings&) const = default;
+};
+
 struct switchyard_config {
   std::string source_file; ///< absolute path of the file this was loaded from
   orchestrator_settings orchestrator;
@@ -388,6 +416,7 @@ struct switchyard_config {
   /// instance names, in order of first use (without descriptions).
   std::vector<site_settings> sites;
   api_settings api;
+  std::optional<cluster_settings> cluster; ///< absent: a single switchyardd
   std::vector<service_settings> services;
   /// Each service's position in `services` by name, so that find_service
   /// does not scan thousands of services on hot paths. Built by
