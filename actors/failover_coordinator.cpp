@@ -111,6 +111,9 @@ failover_coordinator(coordinator_actor::stateful_pointer<failover_coordinator_st
       [self](adopt_atom) { check_adopted(self); },
       [self](ready_atom, service_id& service) { on_readiness_timer(self, service); },
       [self](tick_atom) { on_tick(self); },
+      [self](cluster_atom, topology_list& topo) { apply_replicated(self, topo); },
+      [self](cluster_atom) { on_leadership_change(self); },
+      [self](cluster_atom, interrupted_list& left) { note_left_in_flight(self, left); },
       [self](plan_atom, service_id& service) -> caf::result<exported_plan_list> {
         auto& st = self->state;
         if (!service.value.empty() && !st.services.count(service.value))

@@ -62,6 +62,9 @@ struct failover_coordinator_state {
   /// Services reserved by a site switchover (its id): no automatic failover,
   /// no other switchover of them until it releases them.
   std::map<std::string, std::int64_t> reserved;
+  /// Cluster mode: switchovers a former leader left in flight, by service
+  /// (their replicated intents); carried on once this replica may act.
+  std::map<std::string, interrupted_switchover> left_in_flight;
   /// "service/instance" being made a replica of its primary (rejoin) now.
   std::set<std::string> rejoining;
   /// Per service: what the last full readiness check found (pre-checks and

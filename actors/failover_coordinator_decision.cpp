@@ -213,6 +213,15 @@ void handle_detection(coord_ptr self, const failure_detection& d) {
   const bool shadow = st.shadow(service);
   auto now = self->clock().now();
   auto dec = decide(view, d, now, st.strategy(service), st.safety_for(service, now));
+  // Cluster mode: a replica that does not lead decides nothing; it keeps the
+  // failure and decides again if it comes to lead (the leader acts meanwhile).
+  if (dec.what == verdict::fail_over && !shadow && !st.peers->authority().may_act()) {
+    auto why = not_leading(st.peers->authority());
+    record_decision(self, d, "blocked", why, shadow);
+    spdlog::info("{}: failover not decided here: {}", service, why);
+    st.keep_pending(d, hold::leadership);
+    return;
+  }
   // A failover is journaled once its plan passed the pre-checks (fail_over_after_checks).
   if (dec.what != verdict::fail_over)
     record_decision(self, d, to_string(dec.what), dec.reason, shadow);
@@ -266,6 +275,8 @@ caf::result<switchover_reply> handle_switchover_request(coord_ptr self, switchov
   if (st.reloading)
     return make_sy_error(sy_errc::unspecified,
                          "a configuration reload is being applied; try again in a moment");
+  if (!req.dry_run && !st.peers->authority().may_act())
+    return make_sy_error(sy_errc::unavailable, not_leading(st.peers->authority()));
   auto i = st.services.find(req.service.value);
   if (i == st.services.end())
     return make_sy_error(sy_errc::unknown_service,

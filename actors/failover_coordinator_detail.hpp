@@ -49,6 +49,21 @@ void start_switchover(coord_ptr self, switchover_kind kind, const failure_detect
 /// Makes an instance healthy again while another is primary a replica of it.
 void maybe_rejoin(coord_ptr self, const std::string& service, const std::string& instance);
 
+// --- cluster mode (failover_coordinator_cluster.cpp)
+
+/// The primaries the leader replicated: adopted where newer than this view.
+void apply_replicated(coord_ptr self, const topology_list& topo);
+/// Leadership changed: when this replica may act now, decides again on the
+/// failures held back while it could not.
+void on_leadership_change(coord_ptr self);
+/// The switchovers a former leader left in flight (replacing the last list);
+/// carried on now if this replica may act.
+void note_left_in_flight(coord_ptr self, interrupted_list& left);
+/// Carries on the switchovers left in flight, when this replica may act.
+void take_over_left(coord_ptr self);
+/// Why this replica may not act, for decisions and refusals.
+std::string not_leading(const control_authority& authority);
+
 // --- timers (failover_coordinator.cpp): the periodic tick and TILT
 
 /// Before a decision: a periodic timer already late is TILT as well.
@@ -76,6 +91,9 @@ void handle_expiry(coord_ptr self, const maintenance_expiry& e);
 
 /// Loads the persisted state from the store (retrying until it is running).
 void start_loading(coord_ptr self);
+/// Hands a resumed or taken-over switchover's job to the runner (the service
+/// is marked in flight) and applies its outcome.
+void hand_to_runner(coord_ptr self, const std::string& service, const char* what, failover_job job);
 /// Checks whether adopted switchovers (still running at start) have ended.
 void check_adopted(coord_ptr self);
 

@@ -114,6 +114,11 @@ void maybe_rejoin(coord_ptr self, const std::string& service, const std::string&
                               instance, view.primary));
     return;
   }
+  if (!st.peers->authority().may_act()) { // the leader's replica rejoins it
+    spdlog::info("{}: {} is healthy again: not made a replica here: {}", service, instance,
+                 not_leading(st.peers->authority()));
+    return;
+  }
   auto runner = self->state.peers->runner();
   if (!runner) {
     spdlog::error("{}: {} returned but the runner is not running: not made a replica", service,

@@ -32,11 +32,18 @@ void resume_switchover(coord_ptr self, const interrupted_switchover& i) {
   else if (problem.empty() && it->second.primary != sw.from.value)
     problem =
         fmt::format("its primary is recorded as {} now, not {}", it->second.primary, sw.from.value);
-  if (!problem.empty()) {
-    auto detail = fmt::format("interrupted by a restart of switchyardd and not resumed: {}; the "
-                              "service keeps its previous primary; check it by hand",
-                              problem);
-    spdlog::error("{}: switchover #{} {}", service, sw.id.value, detail);
+  // Cluster mode: whichever replica leads carries it on from its replicated
+  // intent (as a switchover of its own); this row only records the interruption.
+  const bool clustered = self->state.peers->authority().view().clustered;
+  if (!problem.empty() || clustered) {
+    auto detail = problem.empty()
+                      ? std::string{"interrupted by a restart of switchyardd; in cluster mode the "
+                                    "leader carries it on from its replicated intent"}
+                      : fmt::format("interrupted by a restart of switchyardd and not resumed: {}; "
+                                    "the service keeps its previous primary; check it by hand",
+                                    problem);
+    spdlog::log(problem.empty() ? spdlog::level::warn : spdlog::level::err, "{}: switchover #{} {}",
+                service, sw.id.value, detail);
     if (auto store = self->state.peers->store())
       self->request(store, std::chrono::seconds(10),
                     switchover_finish{sw.id, sw.service, switchover_status::failed, sw.from,
@@ -48,11 +55,7 @@ void resume_switchover(coord_ptr self, const interrupted_switchover& i) {
                 });
     return;
   }
-  auto& view = it->second;
   const char* what = sw.kind == switchover_kind::planned_switchover ? "switchover" : "failover";
-  view.in_flight = true;
-  self->state.note_busy(service);
-  view.last_failover = self->clock().now();
   failover_job job;
   job.kind = sw.kind;
   job.plan = i.plan;
@@ -67,11 +70,22 @@ void resume_switchover(coord_ptr self, const interrupted_switchover& i) {
   note_decision(self, service,
                 fmt::format("resuming {} #{} ({} -> {}) after a restart of switchyardd", what,
                             sw.id.value, sw.from.value, sw.to.value));
+  hand_to_runner(self, service, what, std::move(job));
+}
+
+} // namespace
+
+void hand_to_runner(coord_ptr self, const std::string& service, const char* what,
+                    failover_job job) {
+  auto& view = self->state.services[service];
+  view.in_flight = true;
+  self->state.note_busy(service);
+  view.last_failover = self->clock().now();
   auto finish = on_switchover_end(self, service, what, [](const failover_result&) {});
   auto runner = self->state.peers->runner();
   if (!runner) { // the supervisor starts the runner before the coordinator
     failover_result r;
-    r.service = sw.service;
+    r.service = service_id{service};
     r.detail = "failover runner unavailable: switchover not resumed";
     finish(std::move(r));
     return;
@@ -85,6 +99,8 @@ void resume_switchover(coord_ptr self, const interrupted_switchover& i) {
               finish(std::move(r));
             });
 }
+
+namespace {
 
 // At start: the persisted topology, then maintenance windows, then the
 // switchovers a stopped switchyardd left running (resumed before any new

@@ -100,6 +100,10 @@ void failover_coordinator_state::apply_topology(const topology_list& topo,
     }
     if (!view.health.count(t.primary.value))
       continue; // not configured (any more): the configured primary stands
+    // Epochs never go back: in cluster mode the replicated topology may
+    // have come first, newer than this replica's database.
+    if (t.current_epoch.value < view.epoch)
+      continue;
     view.primary = t.primary.value;
     view.epoch = t.current_epoch.value;
   }

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/fault_injection.hpp"
+#include "actors/fenced_journal.hpp"
 #include "actors/running_jobs.hpp"
 #include "actors/store_journal.hpp"
 #include "messages/error.hpp"
@@ -63,9 +64,15 @@ check_worker_actor::behavior_type check_worker(check_worker_actor::pointer self,
         self->quit();
         return rp;
       },
-      [self, set](site_prepare& req) -> caf::result<site_prepare_outcome> {
+      [self, set, peers](site_prepare& req) -> caf::result<site_prepare_outcome> {
         auto rp = self->make_response_promise<site_prepare_outcome>();
-        rp.deliver(run_site_prepare(*set, req));
+        if (req.work != site_work::gap && !peers->authority().may_act()) {
+          site_prepare_outcome refused;
+          refused.detail = "not done: this replica may not act (it does not lead)";
+          rp.deliver(refused);
+        } else {
+          rp.deliver(run_site_prepare(*set, req));
+        }
         self->quit();
         return rp;
       },
@@ -151,6 +158,16 @@ failover_result run_failover_job(caf::scoped_actor& asker, const peer_table& pee
   if (start.persist_plan)
     start.plan = job.plan;
   start.decision = job.decision;
+  // Cluster mode: the intent goes to etcd under this leader's epoch before
+  // anything is journaled or run here; a replica that does not lead stops.
+  switchover_intent_info intent{job.plan.service, job.resume,    job.kind, job.from,
+                                job.to,           job.new_epoch, job.plan, job.resume.value != 0};
+  if (!intent.resuming)
+    intent.id = switchover_id{peers.switchover_ids()->reserve()};
+  intent.takeover_of = job.takeover;
+  auto& authority = peers.authority();
+  if (auto ok = authority.begin(intent); !ok)
+    return fail("not started, nothing was done: " + describe(ok.error()));
   caf::expected<switchover_id> opened = job.resume;
   if (job.resume.value != 0) {
     auto done = std::count_if(job.journaled.begin(), job.journaled.end(),
@@ -160,11 +177,13 @@ failover_result run_failover_job(caf::scoped_actor& asker, const peer_table& pee
                  service, job.resume.value, job.from.value, job.to.value, job.new_epoch.value, done,
                  job.plan.steps.size());
   } else {
-    start.id = switchover_id{peers.switchover_ids()->reserve()};
+    start.id = intent.id;
     opened = journal.begin_switchover(start);
-    if (!opened)
+    if (!opened) {
+      (void)authority.end(job.plan.service, intent.id, false, job.from, job.new_epoch);
       return fail("switchover could not be journaled, nothing was done: " +
                   describe(opened.error()));
+    }
   }
   result.switchover = *opened;
 
@@ -182,7 +201,8 @@ failover_result run_failover_job(caf::scoped_actor& asker, const peer_table& pee
   in.old_primary_dead = job.kind == switchover_kind::automatic_failover &&
                         settings->strategy.dead_when == config::dead_rule::refused &&
                         job.detection.refused;
-  auto outcome = strategy->execute(in, journal);
+  fenced_journal fenced{journal, authority, job.plan.service};
+  auto outcome = strategy->execute(in, fenced);
   if (!outcome.alert.empty()) {
     failure_detection d;
     d.service = job.plan.service;
@@ -211,6 +231,15 @@ failover_result run_failover_job(caf::scoped_actor& asker, const peer_table& pee
                             opened->value, outcome.success ? "succeeded" : "failed",
                             describe(closed.error())));
   }
+  // Replicated last: a successor that finds the intent still open completes
+  // or rolls back with the same idempotent steps.
+  if (auto ok =
+          authority.end(job.plan.service, *opened, outcome.success, fin.new_primary, job.new_epoch);
+      !ok)
+    spdlog::error("{}: switchover #{} ended ({}), but its end could not be replicated: {}; the "
+                  "next leader will find its intent open",
+                  service, opened->value, outcome.success ? "completed" : "failed",
+                  describe(ok.error()));
   result.success = outcome.success;
   result.new_primary = outcome.success ? job.to : job.from;
   result.detail = outcome.detail;
@@ -225,6 +254,10 @@ rejoin_outcome run_rejoin(caf::actor_system& sys, const peer_table& peers,
   const auto* settings = set.settings(service);
   if (settings == nullptr) {
     out.detail = fmt::format("service '{}' is not configured", service);
+    return out;
+  }
+  if (!peers.authority().may_act()) {
+    out.detail = "not done: this replica may not act (it does not lead)";
     return out;
   }
   if (settings->strategy.rejoin.empty()) {

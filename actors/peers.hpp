@@ -16,6 +16,7 @@
 #include <caf/actor.hpp>
 #include <caf/actor_cast.hpp>
 
+#include "actors/control_authority.hpp"
 #include "actors/running_jobs.hpp"
 #include "messages/interfaces.hpp"
 #include "observability/metrics.hpp"
@@ -58,6 +59,10 @@ public:
   running_jobs& jobs() const { return jobs_; }
   /// Switchover ids: the store opens the database with it, the runner reserves from it.
   const std::shared_ptr<persistence::switchover_ids>& switchover_ids() const { return ids_; }
+  /// Who may act (control_authority.hpp): a single switchyardd's unless the
+  /// daemon set a cluster replica's before spawning anything.
+  control_authority& authority() const { return *authority_; }
+  void set_authority(authority_ptr authority) { authority_ = std::move(authority); }
 
   /// Records `who`'s current handle; an invalid handle removes it.
   template <class Handle> void set(peer who, const Handle& handle) {
@@ -91,6 +96,7 @@ private:
   mutable running_jobs jobs_;
   std::shared_ptr<persistence::switchover_ids> ids_ =
       std::make_shared<persistence::switchover_ids>();
+  authority_ptr authority_ = std::make_shared<single_node_authority>();
   mutable std::mutex mu_;
   std::array<caf::strong_actor_ptr, peer_count> handles_;
 };

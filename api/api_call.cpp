@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "api/api_leadership.hpp"
 #include "api/api_limits.hpp"
 #include "messages/grpc_status_name.hpp"
 #include "messages/interfaces.hpp"
@@ -117,6 +118,13 @@ api_call::api_call(api_core& core, const grpc::ServerContextBase& ctx, std::stri
 grpc::Status api_call::authorize() {
   if (auto st = core_.authorize(ctx_, role_, name_, who_); !st.ok())
     return refuse(st);
+  // Cluster mode: only the replica that may act changes anything. Reload is
+  // each replica's own (it re-reads its own file); reads are never refused.
+  if (audited_ && name_ != "Reload") {
+    const auto& authority = core_.authority();
+    if (!authority.may_act())
+      return refuse({grpc::StatusCode::UNAVAILABLE, not_leader_message(authority.view())});
+  }
   return grpc::Status::OK;
 }
 

@@ -63,6 +63,9 @@ public:
   /// The configuration in force (a reload swaps it).
   config_holder::ptr config() const { return config_->get(); }
 
+  /// Who may act (cluster mode: the leader only; see control_authority.hpp).
+  control_authority& authority() const { return peers_->authority(); }
+
   /// For api_gateway::start(): the interceptors come from it.
   request_guard& guard() { return guard_; }
 
@@ -124,7 +127,10 @@ public:
            config::api_role role, const nlohmann::json& arguments);
 
   /// The token, the role and the request's size: OK, or the refusal (audited
-  /// for a mutating call). Every handler calls it first.
+  /// for a mutating call). Every handler calls it first. In cluster mode a
+  /// mutating call other than Reload is then refused with UNAVAILABLE when
+  /// this replica may not act (peers->authority(); not_leader_message names
+  /// the leader to send it to).
   [[nodiscard]] grpc::Status authorize();
 
   /// The caller (after authorize()).

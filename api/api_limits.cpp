@@ -93,6 +93,7 @@ const std::vector<api_method>& api_methods() {
       method<pb::DrillRequest>("Drill", mutation, true),
       method<pb::ListDrillsRequest>("ListDrills", read, false),
       method<pb::GetDrillReportRequest>("GetDrillReport", read, false),
+      method<pb::GetClusterRequest>("GetCluster", read, false),
   };
   return table;
 }

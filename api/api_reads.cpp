@@ -1,4 +1,4 @@
-// The reads of the API (viewer; ListAudit: admin): status, services,
+// The reads of the API (viewer; ListAudit: admin): status, cluster, services,
 // switchovers, the audit trail, plans and availability.
 #include <ctime>
 
@@ -159,7 +159,8 @@ grpc::Status api_gateway::service::GetStatus(grpc::ServerContext* ctx, const pb:
   out->set_uptime_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
                          std::chrono::steady_clock::now() - started_)
                          .count());
-  out->set_role("leader");
+  // A single switchyardd always leads; a replica of a cluster as it last confirmed (GetCluster).
+  out->set_role(core_.authority().view().leader ? "leader" : "follower");
   out->set_database_path(cfg.database_path());
   out->set_config_file(cfg.source_file);
   out->set_services(summary->services);
@@ -181,6 +182,39 @@ grpc::Status api_gateway::service::GetStatus(grpc::ServerContext* ctx, const pb:
       }
     }
     out->set_drills_overdue(overdue);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status api_gateway::service::GetCluster(grpc::ServerContext* ctx,
+                                              const pb::GetClusterRequest*,
+                                              pb::ClusterStatus* out) {
+  api_call call{core_, *ctx, "GetCluster", config::api_role::viewer};
+  if (auto st = call.authorize(); !st.ok())
+    return st;
+  const auto view = core_.authority().view(); // cheap: no actor asked
+  out->set_clustered(view.clustered);
+  out->set_member(view.member);
+  for (const auto& m : view.members)
+    out->add_members(m);
+  for (const auto& e : view.endpoints)
+    out->add_endpoints(e);
+  out->set_leader(view.leader);
+  out->set_may_act(view.may_act);
+  out->set_leader_id(view.leader_id);
+  out->set_leader_address(view.leader_address);
+  out->set_epoch(view.epoch);
+  out->set_lease_remaining_ms(view.lease_remaining_ms);
+  out->set_lease_ttl_ms(view.lease_ttl_ms);
+  out->set_quorum(static_cast<std::uint32_t>(view.quorum));
+  out->set_reason(view.reason);
+  for (const auto& v : view.votes) {
+    auto* vote = out->add_votes();
+    vote->set_member(v.member);
+    vote->set_service(v.service);
+    vote->set_primary(v.primary);
+    vote->set_down(v.down);
+    vote->set_at_ms(v.at_ms);
   }
   return grpc::Status::OK;
 }

@@ -1,6 +1,6 @@
 // The gRPC service behind api_gateway: one class, its calls defined by
 // subject, each going through one api_call (api_call.hpp):
-// - api_reads.cpp: status, services, switchovers, audit, plans, availability;
+// - api_reads.cpp: status, cluster, services, switchovers, audit, plans, availability;
 // - api_mutations.cpp: switchover, failover, maintenance, reload;
 // - api_sites.cpp: site assessment and switchover, drills (and the last-drill cache);
 // - api_gateway.cpp: WatchEvents (the stream itself: api_watch.cpp) and the server.
@@ -41,6 +41,8 @@ public:
   // Reads (api_reads.cpp).
   grpc::Status GetStatus(grpc::ServerContext* ctx, const pb::GetStatusRequest* req,
                          pb::Status* out) override;
+  grpc::Status GetCluster(grpc::ServerContext* ctx, const pb::GetClusterRequest* req,
+                          pb::ClusterStatus* out) override;
   grpc::Status ListServices(grpc::ServerContext* ctx, const pb::ListServicesRequest* req,
                             pb::ListServicesResponse* out) override;
   grpc::Status GetService(grpc::ServerContext* ctx, const pb::GetServiceRequest* req,

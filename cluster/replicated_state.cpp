@@ -219,19 +219,48 @@ caf::expected<std::int64_t> replicated_state::begin_intent(const state_writer& b
   next.written_by = by.epoch;
   if (next.started_ms == 0)
     next.started_ms = now_ms();
+  auto topo_key = topology_key(intent.service);
   return write_fenced(client_, leader_key_, by, [&]() -> caf::expected<write_plan> {
     auto kv = client_.get(key);
     if (!kv)
       return kv.error();
+    auto topo = client_.get(topo_key);
+    if (!topo)
+      return topo.error();
+    // The switchover must start from the replicated primary, to a newer
+    // epoch: a leader whose own view is stale is refused here.
+    if (*topo) {
+      auto stored = decode_topology(**topo, intent.service);
+      if (!stored)
+        return stored.error();
+      if (stored->primary != intent.from || stored->service_epoch >= intent.new_epoch)
+        return stale(sy_errc::already_in_progress,
+                     "the replicated primary of \"" + intent.service.value + "\" is " +
+                         stored->primary.value + " at epoch " +
+                         std::to_string(stored->service_epoch.value) + "; switchover " +
+                         std::to_string(intent.id.value) + " (" + intent.from.value + " -> " +
+                         intent.to.value + ", epoch " + std::to_string(intent.new_epoch.value) +
+                         ") was decided on an older view");
+    }
     if (*kv) {
       auto in = decode_intent(**kv, intent.service);
       if (!in)
         return in.error();
+      // The same switchover begun again (resumed after a restart, or a
+      // retry after a lost answer): taken over as it stands, steps and all.
+      if (in->id == intent.id && in->from == intent.from && in->to == intent.to &&
+          in->new_epoch == intent.new_epoch) {
+        in->leader_id = by.leader_id;
+        in->written_by = by.epoch;
+        return write_plan{{txn_op::put(key, encode(*in))},
+                          {unchanged(key, *kv), unchanged(topo_key, *topo)}};
+      }
       return stale(sy_errc::already_in_progress,
                    describe_intent(*in) + " is already in flight; switchover " +
                        std::to_string(intent.id.value) + " may not begin");
     }
-    return write_plan{{txn_op::put(key, encode(next))}, {compare::absent(key)}};
+    return write_plan{{txn_op::put(key, encode(next))},
+                      {compare::absent(key), unchanged(topo_key, *topo)}};
   });
 }
 
@@ -239,6 +268,22 @@ caf::expected<std::int64_t> replicated_state::record_step(const state_writer& by
                                                           const service_id& service,
                                                           switchover_id id, std::uint32_t sequence,
                                                           step_progress progress) const {
+  return rewrite_intent(by, service, id, [&](switchover_intent& in) -> caf::error {
+    auto step = std::find_if(in.steps.begin(), in.steps.end(),
+                             [&](const intent_step& s) { return s.sequence == sequence; });
+    if (step == in.steps.end())
+      return make_sy_error(sy_errc::not_found,
+                           "replicated state: switchover " + std::to_string(id.value) + " of \"" +
+                               service.value + "\" has no step " + std::to_string(sequence));
+    step->progress = progress;
+    return {};
+  });
+}
+
+caf::expected<std::int64_t>
+replicated_state::rewrite_intent(const state_writer& by, const service_id& service,
+                                 switchover_id id,
+                                 const std::function<caf::error(switchover_intent&)>& change) const {
   auto key = intent_key(service);
   return write_fenced(client_, leader_key_, by, [&]() -> caf::expected<write_plan> {
     auto kv = client_.get(key);
@@ -247,14 +292,9 @@ caf::expected<std::int64_t> replicated_state::record_step(const state_writer& by
     auto in = expect_intent(*kv, service, id);
     if (!in)
       return in.error();
-    auto step = std::find_if(in->steps.begin(), in->steps.end(),
-                             [&](const intent_step& s) { return s.sequence == sequence; });
-    if (step == in->steps.end())
-      return make_sy_error(sy_errc::not_found,
-                           "replicated state: switchover " + std::to_string(id.value) + " of \"" +
-                               service.value + "\" has no step " + std::to_string(sequence));
-    step->progress = progress;
-    // A successor that took the switchover over writes as itself.
+    if (auto err = change(*in))
+      return err;
+    // Whoever writes it now is its writer (a successor that took it over).
     in->leader_id = by.leader_id;
     in->written_by = by.epoch;
     return write_plan{{txn_op::put(key, encode(*in))}, {unchanged(key, *kv)}};
@@ -298,6 +338,17 @@ caf::expected<std::int64_t> replicated_state::abandon_intent(const state_writer&
     if (auto in = expect_intent(*kv, service, id); !in)
       return in.error();
     return write_plan{{txn_op::erase(key)}, {unchanged(key, *kv)}};
+  });
+}
+
+caf::expected<std::int64_t> replicated_state::take_over_intent(const state_writer& by,
+                                                               const service_id& service,
+                                                               switchover_id previous,
+                                                               switchover_id id) const {
+  // Its steps' progress stays: the successor goes on from there.
+  return rewrite_intent(by, service, previous, [&](switchover_intent& in) -> caf::error {
+    in.id = id;
+    return {};
   });
 }
 

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -99,7 +100,10 @@ public:
   /// refused when the stored one has a higher epoch. Returns the revision.
   [[nodiscard]] caf::expected<std::int64_t> record_topology(const state_writer& by,
                                                             const topology_record& topology) const;
-  /// Refused when the service already has an intent.
+  /// Refused when the service already has another switchover's intent (the
+  /// same switchover again is taken over as it stands, its steps kept), and
+  /// when the replicated topology's primary is not `intent.from` or its
+  /// epoch is not below `intent.new_epoch` (decided on a stale view).
   [[nodiscard]] caf::expected<std::int64_t> begin_intent(const state_writer& by,
                                                          const switchover_intent& intent) const;
   /// Refused unless the service's intent is switchover `id`'s.
@@ -113,6 +117,14 @@ public:
   [[nodiscard]] caf::expected<std::int64_t> finish(const state_writer& by,
                                                    const service_id& service, switchover_id id,
                                                    const topology_record& topology) const;
+  /// A successor takes over switchover `previous` (begun by a leader that is
+  /// gone) as its own switchover `id`: the intent keeps its steps' progress,
+  /// with the successor as its writer. Refused unless the intent is
+  /// `previous`'s.
+  [[nodiscard]] caf::expected<std::int64_t> take_over_intent(const state_writer& by,
+                                                             const service_id& service,
+                                                             switchover_id previous,
+                                                             switchover_id id) const;
   /// Deletes the intent of a rolled-back switchover; the topology stays.
   [[nodiscard]] caf::expected<std::int64_t>
   abandon_intent(const state_writer& by, const service_id& service, switchover_id id) const;
@@ -121,6 +133,12 @@ public:
   [[nodiscard]] std::string intent_key(const service_id& service) const;
 
 private:
+  /// Reads the intent of switchover `id`, applies `change` (an error: refused,
+  /// nothing written) and writes it back as `by`'s, fenced and guarded.
+  [[nodiscard]] caf::expected<std::int64_t>
+  rewrite_intent(const state_writer& by, const service_id& service, switchover_id id,
+                 const std::function<caf::error(switchover_intent&)>& change) const;
+
   etcd_client client_;
   std::string prefix_;
   std::string leader_key_;

@@ -23,6 +23,7 @@ enum class event_kind : std::uint8_t {
   maintenance, ///< maintenance turned on, off, or expired
   config,      ///< the configuration was reloaded
   alert,       ///< an operator must act now (fencing failed, a rejoin failed)
+  leadership,  ///< this replica became leader, lost leadership, or may (not) act
 };
 
 const char* to_string(event_kind x);

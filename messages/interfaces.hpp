@@ -92,6 +92,10 @@ using coordinator_actor =
                      caf::reacts_to<adopt_atom>,
                      // its periodic timer: a late one enters TILT
                      caf::reacts_to<tick_atom>,
+                     // cluster mode: the replicated primaries; leadership changed
+                     // and the switchovers a former leader left in flight
+                     caf::reacts_to<cluster_atom, topology_list>, caf::reacts_to<cluster_atom>,
+                     caf::reacts_to<cluster_atom, interrupted_list>,
                      // a service's periodic readiness check: could a failover succeed now?
                      caf::reacts_to<ready_atom, service_id>,
                      // the plan it would run now, per service (empty id: all), for export

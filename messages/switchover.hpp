@@ -157,11 +157,15 @@ struct failover_job {
   std::vector<journaled_step> journaled;
   /// Journaled with the opening (switchover_start::decision); empty verdict: none.
   decision_record decision{};
+  /// Cluster mode, non-zero: continues switchover `takeover` of a leader that
+  /// is gone (its id in the replicated intent) as a new switchover here;
+  /// `journaled` is the progress the intent recorded.
+  switchover_id takeover{0};
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, failover_job& x) {
   return f(caf::meta::type_name("failover_job"), x.kind, x.detection, x.plan, x.plan_version,
-           x.from, x.to, x.new_epoch, x.reason, x.resume, x.journaled, x.decision);
+           x.from, x.to, x.new_epoch, x.reason, x.resume, x.journaled, x.decision, x.takeover);
 }
 
 /// What the runner reports back when a failover job has ended.

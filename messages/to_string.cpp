@@ -179,14 +179,16 @@ const char* to_string(event_kind x) {
     return "alert";
   case event_kind::config:
     return "config";
+  case event_kind::leadership:
+    return "leadership";
   }
   return "?";
 }
 
 std::optional<event_kind> parse_event_kind(const std::string& text) {
-  for (auto k :
-       {event_kind::health, event_kind::detection, event_kind::decision, event_kind::switchover,
-        event_kind::step, event_kind::maintenance, event_kind::config, event_kind::alert})
+  for (auto k : {event_kind::health, event_kind::detection, event_kind::decision,
+                 event_kind::switchover, event_kind::step, event_kind::maintenance,
+                 event_kind::config, event_kind::alert, event_kind::leadership})
     if (text == to_string(k))
       return k;
   return std::nullopt;

@@ -122,5 +122,8 @@ using ready_atom = caf::atom_constant<caf::atom("ready")>;
 using drill_atom = caf::atom_constant<caf::atom("drill")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using summary_atom = caf::atom_constant<caf::atom("summary")>;
+/// Cluster mode: (cluster_atom, topology_list) the replicated primaries;
+/// (cluster_atom) leadership changed: decide again on what it held back.
+using cluster_atom = caf::atom_constant<caf::atom("cluster")>;
 
 } // namespace switchyard

@@ -116,6 +116,7 @@ enum class hold {
   standbys,    ///< until another standby turns healthy
   concurrency, ///< until a switchover of another service ends
   reserved,    ///< until the site switchover holding the service releases it
+  leadership,  ///< until this replica leads and may act (cluster mode)
 };
 
 struct decision {

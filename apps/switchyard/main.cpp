@@ -2,7 +2,8 @@
 //   switchyard status | services | service NAME | switchovers [ID] | audit | availability |
 //              switchover SERVICE | failover SERVICE | maintenance on|off SERVICE |
 //              events [--follow] | plans export [SERVICE] --format F | reload |
-//              site assess|switchover|failback|list|show | drill [list|report ID]
+//              site assess|switchover|failback|list|show | drill [list|report ID] |
+//              cluster status
 // Common options, before or after the command: --server HOST:PORT, --token T /
 // --token-file F (or SWITCHYARD_SERVER, SWITCHYARD_TOKEN, SWITCHYARD_TOKEN_FILE),
 // --output table|json, --timeout, --tls-*.
@@ -11,6 +12,7 @@
 #include <CLI/CLI.hpp>
 
 #include "apps/switchyard/client.hpp"
+#include "apps/switchyard/cluster_command.hpp"
 #include "apps/switchyard/commands.hpp"
 #include "apps/switchyard/render.hpp"
 #include "apps/switchyard/suggest.hpp"
@@ -305,6 +307,12 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"markdown", "md", "json"}))
       ->capture_default_str();
 
+  auto* cluster_cmd =
+      app.add_subcommand("cluster", "cluster mode: the replicas, the leader and its epoch");
+  cluster_cmd->require_subcommand(1);
+  auto* cluster_status_cmd = cluster_cmd->add_subcommand(
+      "status", "this replica's view: leader, epoch, lease, whether it may act, votes");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -323,6 +331,9 @@ int main(int argc, char** argv) {
 
   if (*status_cmd)
     return run<v1::GetStatusRequest, v1::Status>(c, json, {}, &stub::GetStatus, print_status);
+  if (*cluster_status_cmd)
+    return run<v1::GetClusterRequest, v1::ClusterStatus>(c, json, {}, &stub::GetCluster,
+                                                         print_cluster);
   if (*services_cmd)
     return run<v1::ListServicesRequest, v1::ListServicesResponse>(c, json, {}, &stub::ListServices,
                                                                   print_services);

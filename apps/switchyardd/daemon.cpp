@@ -28,6 +28,7 @@
 #include "actors/store.hpp"
 #include "actors/supervisor.hpp"
 #include "api/api_gateway.hpp"
+#include "apps/switchyardd/cluster_member.hpp"
 #include "messages/error.hpp"
 #include "messages/message_types.hpp"
 #include "messages/type_ids.hpp"
@@ -186,6 +187,17 @@ int run_daemon(config_ptr cfg, std::vector<config::api_token> tokens) {
   // (the coordinator shows switchyard_tilt at 0 from its start).
   registry.gauge_for("switchyard_up", "1 while switchyardd runs.").set(1);
   auto peers = std::make_shared<peer_table>(registry);
+  // Cluster mode: campaigning starts before anything that could act, and the
+  // actors ask this replica's authority before every decision and step.
+  std::unique_ptr<cluster_member> member;
+  if (cfg->cluster) {
+    auto started = cluster_member::start(*cfg, peers);
+    if (!started) {
+      spdlog::error("{}", describe(started.error()));
+      return exit_bad_config;
+    }
+    member = std::move(*started);
+  }
   auto sup = sys.spawn(supervisor, subsystems(current, events, peers), cfg->orchestrator.supervisor,
                        &registry);
   config_reloader reloader{sys, sup, current, peers};
@@ -236,12 +248,16 @@ int run_daemon(config_ptr cfg, std::vector<config::api_token> tokens) {
     while (running) {
       timespec tick{0, 100'000'000};
       int sig = sigtimedwait(&signals, nullptr, &tick);
+      if (member)
+        member->tick();
       if (sig == SIGHUP && !stopping) {
         spdlog::info("SIGHUP received: reloading {}", cfg->source_file);
         (void)reloader.reload("SIGHUP"); // logs its outcome, errors included
       } else if (sig > 0 && !stopping) {
         spdlog::info("{} received: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
         stopping = true;
+        if (member) // another replica takes over now, not after the lease's TTL
+          member->resign();
         self->send_exit(sup, caf::exit_reason::user_shutdown);
       }
       self->receive(

@@ -223,7 +223,7 @@ TEST_F(replicated_state_test, finish_swaps_intent_for_topology_in_one_revision) 
 TEST_F(replicated_state_test, abandoning_keeps_the_topology_and_an_older_epoch_is_refused) {
   auto a = lead(client, "a");
   ASSERT_TRUE(state.record_topology(a, topology_of(orders, "orders-a", 5)));
-  ASSERT_TRUE(state.begin_intent(a, intent_of(switchover_id{9}, 4)));
+  ASSERT_TRUE(state.begin_intent(a, intent_of(switchover_id{9}, 6)));
 
   auto older = state.finish(a, orders, switchover_id{9}, topology_of(orders, "orders-b", 4));
   ASSERT_FALSE(older);
@@ -329,7 +329,13 @@ TEST_F(replicated_state_test, a_malformed_value_is_an_error_naming_its_key) {
       std::string::npos)
       << text(snap.error());
   ASSERT_TRUE(client.put(tkey, "[1,2]"));
+  auto begun = state.begin_intent(a, intent_of(switchover_id{1}, 1));
+  ASSERT_FALSE(begun) << "no switchover begins on a topology that cannot be read";
+  EXPECT_NE(text(begun.error()).find("at \"" + tkey + "\": not a JSON object"), std::string::npos)
+      << text(begun.error());
+  ASSERT_TRUE(client.erase(tkey));
   ASSERT_TRUE(state.begin_intent(a, intent_of(switchover_id{1}, 1)));
+  ASSERT_TRUE(client.put(tkey, "[1,2]"));
   auto finish = state.finish(a, orders, switchover_id{1}, topology_of(orders, "y", 1));
   ASSERT_FALSE(finish);
   EXPECT_NE(text(finish.error()).find("at \"" + tkey + "\": not a JSON object"), std::string::npos)
@@ -372,4 +378,56 @@ TEST_F(replicated_state_test, quorum_loss_is_an_error_within_the_deadline) {
     EXPECT_FALSE(is_fencing_refusal(step.error()));
     EXPECT_FALSE(is_stale_refusal(step.error()));
   }
+}
+
+TEST_F(replicated_state_test, an_intent_decided_on_a_stale_view_is_refused_and_a_resumed_one_kept) {
+  auto a = lead(client, "a");
+  ASSERT_TRUE(state.record_topology(a, topology_of(orders, "orders-b", 4)));
+  // orders-a is no longer primary: a leader that still thinks so is refused.
+  auto stale_from = state.begin_intent(a, intent_of(switchover_id{11}, 5));
+  ASSERT_FALSE(stale_from);
+  EXPECT_TRUE(is_stale_refusal(stale_from.error()));
+  EXPECT_NE(text(stale_from.error())
+                .find("the replicated primary of \"orders-db\" is orders-b at "
+                      "epoch 4"),
+            std::string::npos)
+      << text(stale_from.error());
+  ASSERT_TRUE(state.record_topology(a, topology_of(orders, "orders-a", 5)));
+  auto not_newer = state.begin_intent(a, intent_of(switchover_id{12}, 5));
+  ASSERT_FALSE(not_newer);
+  EXPECT_TRUE(is_stale_refusal(not_newer.error()));
+  EXPECT_TRUE(loaded(state).intents.empty()) << "nothing written";
+
+  ASSERT_TRUE(state.begin_intent(a, intent_of(switchover_id{13}, 6)));
+  ASSERT_TRUE(state.record_step(a, orders, switchover_id{13}, 1, step_progress::done));
+  // Begun again (resumed after a restart): accepted, its progress kept.
+  auto again = state.begin_intent(a, intent_of(switchover_id{13}, 6));
+  ASSERT_TRUE(again) << text(again.error());
+  auto in = loaded(state).intents.at(orders);
+  EXPECT_EQ(in.steps[0].progress, step_progress::done);
+  // Another switchover is not.
+  EXPECT_FALSE(state.begin_intent(a, intent_of(switchover_id{14}, 7)));
+}
+
+TEST_F(replicated_state_test, a_successor_takes_an_intent_over_with_its_progress) {
+  auto a = lead(client, "a");
+  ASSERT_TRUE(state.record_topology(a, topology_of(orders, "orders-a", 1)));
+  ASSERT_TRUE(state.begin_intent(a, intent_of(switchover_id{21}, 2)));
+  ASSERT_TRUE(state.record_step(a, orders, switchover_id{21}, 1, step_progress::done));
+  ASSERT_TRUE(client.erase(leader_key)); // a's term ends
+  auto b = lead(client, "b");            // a new leader key: a higher epoch
+  auto wrong = state.take_over_intent(b, orders, switchover_id{20}, switchover_id{5});
+  ASSERT_FALSE(wrong);
+  EXPECT_TRUE(is_stale_refusal(wrong.error()));
+  auto taken = state.take_over_intent(b, orders, switchover_id{21}, switchover_id{5});
+  ASSERT_TRUE(taken) << text(taken.error());
+  auto in = loaded(state).intents.at(orders);
+  EXPECT_EQ(in.id.value, 5);
+  EXPECT_EQ(in.leader_id, "b");
+  EXPECT_EQ(in.written_by, b.epoch);
+  EXPECT_EQ(in.steps[0].progress, step_progress::done);
+  // The old leader's writes are fenced; the successor finishes as its own.
+  EXPECT_FALSE(state.record_step(a, orders, switchover_id{21}, 2, step_progress::done));
+  ASSERT_TRUE(state.finish(b, orders, switchover_id{5}, topology_of(orders, "orders-b", 2)));
+  EXPECT_TRUE(loaded(state).intents.empty());
 }

@@ -1,0 +1,339 @@
+#include "cluster/cluster_authority.hpp"
+
+#include <set>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "cluster/fencing.hpp"
+#include "messages/error.hpp"
+#include "rules/quorum_rules.hpp"
+
+namespace switchyard::cluster {
+
+namespace {
+
+using namespace std::chrono;
+
+client_settings client_of(const config::cluster_settings& s) {
+  client_settings c;
+  c.endpoints = s.endpoints;
+  c.request_timeout = s.request_timeout;
+  return c;
+}
+
+lease_timing timing_of(const config::cluster_settings& s) {
+  lease_timing t;
+  t.ttl = s.lease_ttl;
+  t.keepalive_interval = s.keepalive_interval;
+  t.safety_margin = s.safety_margin;
+  t.request_timeout = s.request_timeout;
+  t.retry_interval = s.election_retry;
+  return t;
+}
+
+step_progress progress_of(step_status s) {
+  switch (s) {
+  case step_status::started:
+    return step_progress::running;
+  case step_status::done:
+    return step_progress::done;
+  case step_status::failed:
+    return step_progress::failed;
+  }
+  return step_progress::running;
+}
+
+step_status status_of(step_progress p) {
+  switch (p) {
+  case step_progress::done:
+    return step_status::done;
+  case step_progress::failed:
+    return step_status::failed;
+  case step_progress::pending:
+  case step_progress::running:
+    return step_status::started;
+  }
+  return step_status::started;
+}
+
+// An intent as the coordinator takes a switchover over: the steps it never
+// began are left out (they run as new ones).
+interrupted_switchover interrupted_of(const switchover_intent& in) {
+  interrupted_switchover out;
+  out.switchover.id = in.id;
+  out.switchover.service = in.service;
+  out.switchover.kind = in.kind;
+  out.switchover.from = in.from;
+  out.switchover.to = in.to;
+  out.switchover.run_epoch = in.new_epoch;
+  out.switchover.started_at_ms = in.started_ms;
+  out.switchover.reason =
+      fmt::format("switchover #{} begun by {} at leader epoch {}", in.id.value,
+                  in.leader_id.empty() ? "?" : in.leader_id, in.written_by.value);
+  for (const auto& s : in.steps) {
+    if (s.progress == step_progress::pending)
+      continue;
+    step_record r;
+    r.switchover = in.id;
+    r.sequence = s.sequence;
+    r.phase = s.phase;
+    r.name = s.name;
+    r.status = status_of(s.progress);
+    out.steps.push_back(std::move(r));
+  }
+  return out;
+}
+
+bool same_leadership(const actors::leadership_view& a, const actors::leadership_view& b) {
+  return a.leader == b.leader && a.may_act == b.may_act && a.leader_id == b.leader_id &&
+         a.epoch == b.epoch;
+}
+
+} // namespace
+
+caf::expected<std::unique_ptr<cluster_authority>>
+cluster_authority::start(const config::cluster_settings& settings, authority_callbacks callbacks) {
+  if (auto ok = validate(timing_of(settings)); !ok)
+    return ok.error();
+  auto client = etcd_client::create(client_of(settings));
+  if (!client)
+    return client.error();
+  // One read before anything starts: endpoints nobody answers at are a
+  // start-up error, not a replica that campaigns into the void.
+  if (auto probe = read_leader(*client, settings.prefix + "/leader"); !probe)
+    return probe.error();
+  std::unique_ptr<cluster_authority> self{
+      new cluster_authority(settings, std::move(callbacks), std::move(*client))};
+  leader_settings ls;
+  ls.leader_key = settings.prefix + "/leader";
+  ls.candidate_id = settings.member;
+  ls.timing = timing_of(settings);
+  auto* raw = self.get();
+  ls.on_change = [raw](const leadership& l) { raw->lease_changed(l); };
+  auto lease = leader_lease::start(self->client_, std::move(ls));
+  if (!lease)
+    return lease.error();
+  self->lease_ = std::move(*lease);
+  watch_options wo;
+  wo.prefix = true;
+  wo.on_event = [raw](const watch_event&) {
+    std::lock_guard lock{raw->mtx_};
+    raw->dirty_ = true;
+    raw->wake_.notify_all();
+  };
+  self->watch_ = self->client_.watch(settings.prefix + "/state/topology/", std::move(wo));
+  self->sync_thread_ = std::thread([raw] { raw->sync_loop(); });
+  return self;
+}
+
+cluster_authority::cluster_authority(config::cluster_settings settings,
+                                     authority_callbacks callbacks, etcd_client client)
+    : settings_(std::move(settings)), callbacks_(std::move(callbacks)), client_(client),
+      state_(client, settings_.prefix + "/state", settings_.prefix + "/leader") {}
+
+cluster_authority::~cluster_authority() {
+  {
+    std::lock_guard lock{mtx_};
+    stopping_ = true;
+    wake_.notify_all();
+  }
+  if (sync_thread_.joinable())
+    sync_thread_.join();
+  watch_.reset();
+  lease_.reset();
+}
+
+void cluster_authority::lease_changed(const leadership& l) {
+  std::lock_guard lock{mtx_};
+  // A new term must read the replicated state before it acts.
+  if (l.leader && synced_epoch_ != l.epoch.value)
+    dirty_ = true;
+  wake_.notify_all();
+}
+
+void cluster_authority::sync_loop() {
+  for (;;) {
+    bool sync = false;
+    {
+      std::unique_lock lock{mtx_};
+      wake_.wait_for(lock, settings_.election_retry, [this] { return stopping_ || dirty_; });
+      if (stopping_)
+        return;
+      sync = std::exchange(dirty_, false);
+    }
+    if (sync && !sync_once()) {
+      std::lock_guard lock{mtx_};
+      dirty_ = true; // again after election_retry
+    }
+    notify(); // also catches may_act running out with the clock
+  }
+}
+
+bool cluster_authority::sync_once() {
+  auto before = lease_->status();
+  auto snap = state_.load();
+  if (!snap) {
+    std::lock_guard lock{mtx_};
+    sync_error_ = "reading the replicated state: " + describe(snap.error());
+    return false;
+  }
+  topology_list topo;
+  for (const auto& [service, t] : snap->topology)
+    topo.push_back(service_topology{service, t.primary, t.service_epoch,
+                                    caf::timestamp{milliseconds(t.at_ms)}});
+  // The switchovers a former leader left in flight (this term's are this
+  // replica's own, running here): the coordinator carries them on once it may act.
+  interrupted_list left;
+  for (const auto& [service, in] : snap->intents) {
+    if (before.leader && in.written_by.value >= before.epoch.value)
+      continue;
+    spdlog::warn("cluster: switchover {} of {} ({} -> {}, epoch {}) was left in flight by {} at "
+                 "leader epoch {}",
+                 in.id.value, service.value, in.from.value, in.to.value, in.new_epoch.value,
+                 in.leader_id, in.written_by.value);
+    left.push_back(interrupted_of(in));
+  }
+  if (callbacks_.on_topology)
+    callbacks_.on_topology(topo);
+  if (callbacks_.on_intents)
+    callbacks_.on_intents(left);
+  std::lock_guard lock{mtx_};
+  sync_error_.clear();
+  if (before.leader)
+    synced_epoch_ = before.epoch.value;
+  return true;
+}
+
+void cluster_authority::notify() {
+  std::lock_guard serial{notify_mtx_};
+  auto now = view();
+  if (same_leadership(now, notified_) && notified_.clustered)
+    return;
+  notified_ = now;
+  if (callbacks_.on_change)
+    callbacks_.on_change(now);
+}
+
+bool cluster_authority::may_act() const {
+  auto l = lease_->status();
+  std::lock_guard lock{mtx_};
+  return l.may_act && synced_epoch_ == l.epoch.value;
+}
+
+std::int64_t cluster_authority::epoch() const {
+  return lease_->status().epoch.value;
+}
+
+actors::leadership_view cluster_authority::view() const {
+  auto l = lease_->status();
+  actors::leadership_view v;
+  v.clustered = true;
+  v.member = settings_.member;
+  for (const auto& m : settings_.members)
+    v.members.push_back(m.name);
+  v.endpoints = settings_.endpoints;
+  v.leader = l.leader;
+  v.leader_id = l.leader_id;
+  if (const auto* m = settings_.find(l.leader_id))
+    v.leader_address = m->api;
+  v.epoch = l.epoch.value;
+  v.lease_remaining_ms = l.act_remaining.count();
+  v.lease_ttl_ms = settings_.lease_ttl.count();
+  v.quorum = effective_quorum({v.members, settings_.quorum});
+  std::lock_guard lock{mtx_};
+  v.may_act = l.may_act && synced_epoch_ == l.epoch.value;
+  if (!v.may_act) {
+    if (!l.last_error.empty() && !l.may_act)
+      v.reason = "etcd: " + l.last_error;
+    else if (l.leader && !l.may_act)
+      v.reason = "the lease was not renewed in time";
+    else if (l.leader)
+      v.reason = sync_error_.empty() ? "taking over: reading the replicated state" : sync_error_;
+    else if (l.leader_id.empty())
+      v.reason = "no leader elected";
+    else
+      v.reason = "follower: " + l.leader_id + " leads";
+  }
+  return v;
+}
+
+caf::expected<state_writer> cluster_authority::writer() const {
+  auto l = lease_->status();
+  bool synced = false;
+  {
+    std::lock_guard lock{mtx_};
+    synced = synced_epoch_ == l.epoch.value;
+  }
+  if (!l.may_act || !synced) {
+    auto v = view();
+    return make_sy_error(sy_errc::failover_blocked, "refused: not leader: this replica (" +
+                                                        settings_.member +
+                                                        ") may not act: " + v.reason);
+  }
+  return state_writer{settings_.member, l.epoch};
+}
+
+caf::expected<void> cluster_authority::begin(const actors::switchover_intent_info& intent) {
+  auto w = writer();
+  if (!w)
+    return w.error();
+  switchover_intent in;
+  in.service = intent.service;
+  in.id = intent.id;
+  in.kind = intent.kind;
+  in.from = intent.from;
+  in.to = intent.to;
+  in.new_epoch = intent.new_epoch;
+  in.steps = steps_of(intent.plan.steps);
+  auto written = intent.takeover_of.value != 0
+                     ? state_.take_over_intent(*w, intent.service, intent.takeover_of, intent.id)
+                     : state_.begin_intent(*w, in);
+  if (!written) {
+    if (is_stale_refusal(written.error())) { // read again: the coordinator's view is behind
+      std::lock_guard lock{mtx_};
+      dirty_ = true;
+      wake_.notify_all();
+    }
+    return written.error();
+  }
+  return caf::unit;
+}
+
+caf::expected<void> cluster_authority::step(const service_id& service, switchover_id id,
+                                            std::uint32_t sequence, step_status status) {
+  auto w = writer();
+  if (!w)
+    return w.error();
+  if (auto written = state_.record_step(*w, service, id, sequence, progress_of(status)); !written)
+    return written.error();
+  return caf::unit;
+}
+
+caf::expected<void> cluster_authority::end(const service_id& service, switchover_id id,
+                                           bool completed, const instance_id& primary,
+                                           switchyard::epoch new_epoch) {
+  auto w = writer();
+  if (!w)
+    return w.error();
+  caf::expected<std::int64_t> written = std::int64_t{0};
+  if (completed) {
+    topology_record t;
+    t.service = service;
+    t.primary = primary;
+    t.service_epoch = new_epoch;
+    t.switchover = id;
+    written = state_.finish(*w, service, id, t);
+  } else {
+    written = state_.abandon_intent(*w, service, id);
+  }
+  if (!written)
+    return written.error();
+  return caf::unit;
+}
+
+caf::expected<void> cluster_authority::resign() {
+  return lease_->resign();
+}
+
+} // namespace switchyard::cluster

@@ -1,0 +1,96 @@
+// A replica of a switchyardd cluster as the control authority
+// (actors/control_authority.hpp): it campaigns for the leader key
+// (leader_lease), may act only while it leads with its lease renewed in time
+// and once it has read the replicated state of its term, and records every
+// switchover's intent and steps in etcd with fenced writes under its epoch
+// (replicated_state). Every replica follows the replicated topology (a watch)
+// and hands it to its coordinator, so that whoever leads next starts from the
+// primaries the last leader left.
+//
+//   follower ──wins the key──► leader, syncing ──snapshot read──► leader, may act
+//      ▲                              │                               │
+//      └──────── key lost / lease not renewed in time ◄───────────────┘
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "actors/control_authority.hpp"
+#include "cluster/etcd_client.hpp"
+#include "cluster/leader_lease.hpp"
+#include "cluster/replicated_state.hpp"
+#include "config/model.hpp"
+#include "messages/records.hpp"
+#include "messages/topology.hpp"
+
+namespace switchyard::cluster {
+
+struct authority_callbacks {
+  /// The leadership view changed (leader, may_act, leader id or epoch).
+  /// Called on one of the authority's threads, one call at a time.
+  std::function<void(const actors::leadership_view&)> on_change;
+  /// The replicated primaries, after every change and when this replica
+  /// takes the lead (before it may act). Same threads and rules.
+  std::function<void(const topology_list&)> on_topology;
+  /// Right after on_topology: the switchovers a former leader left in flight
+  /// (from their intents; the list replaces the last one).
+  std::function<void(const interrupted_list&)> on_intents;
+};
+
+class cluster_authority final : public actors::control_authority {
+public:
+  /// Reads the leader key once (unavailable when no endpoint answers), then
+  /// starts campaigning and following the replicated topology.
+  /// invalid_config for unsound timings.
+  [[nodiscard]] static caf::expected<std::unique_ptr<cluster_authority>>
+  start(const config::cluster_settings& settings, authority_callbacks callbacks);
+  /// Stops without resigning (the key expires with the lease, as after a crash).
+  ~cluster_authority() override;
+  cluster_authority(const cluster_authority&) = delete;
+  cluster_authority& operator=(const cluster_authority&) = delete;
+
+  bool may_act() const override;
+  std::int64_t epoch() const override;
+  actors::leadership_view view() const override;
+  caf::expected<void> begin(const actors::switchover_intent_info& intent) override;
+  caf::expected<void> step(const service_id& service, switchover_id id, std::uint32_t sequence,
+                           step_status status) override;
+  caf::expected<void> end(const service_id& service, switchover_id id, bool completed,
+                          const instance_id& primary, switchyard::epoch new_epoch) override;
+
+  /// Hands the leadership over at once (a clean shutdown).
+  caf::expected<void> resign();
+
+private:
+  cluster_authority(config::cluster_settings settings, authority_callbacks callbacks,
+                    etcd_client client);
+  void lease_changed(const leadership& l);
+  void sync_loop();
+  /// Reads the replicated state and hands its topology on; true on success.
+  bool sync_once();
+  /// The writer of this term, or the refusal when this replica may not act.
+  caf::expected<state_writer> writer() const;
+  void notify();
+
+  config::cluster_settings settings_;
+  authority_callbacks callbacks_;
+  etcd_client client_;
+  replicated_state state_;
+  std::unique_ptr<leader_lease> lease_;
+  std::unique_ptr<etcd_watch> watch_;
+
+  mutable std::mutex mtx_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  bool dirty_ = true;                ///< the replicated state should be read again
+  std::int64_t synced_epoch_ = 0;    ///< the term whose state was read while leading
+  std::string sync_error_;           ///< the last failed read; "" after a success
+  std::mutex notify_mtx_;            ///< one on_change at a time
+  actors::leadership_view notified_; ///< the last view handed to on_change
+  std::thread sync_thread_;
+};
+
+} // namespace switchyard::cluster
