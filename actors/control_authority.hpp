@@ -64,6 +64,12 @@ struct switchover_intent_info {
   switchover_id takeover_of{0};
 };
 
+/// Whether enough vantage points see an instance down to act on it.
+struct down_confirmation {
+  bool confirmed = true;
+  std::string explanation; ///< "objectively down: 2 of 2 votes (down: sy-a, sy-b; up: sy-c)"
+};
+
 class control_authority {
 public:
   virtual ~control_authority() = default;
@@ -73,6 +79,14 @@ public:
   /// The fencing epoch in force (0 for a single switchyardd).
   [[nodiscard]] virtual std::int64_t epoch() const = 0;
   [[nodiscard]] virtual leadership_view view() const = 0;
+
+  /// This replica's own view of an instance, from its health checks: in
+  /// cluster mode published for the others (asynchronously; never blocks).
+  virtual void report(const std::string& service, const std::string& instance, bool down) = 0;
+  /// Whether a quorum of replicas sees `instance` down (cluster mode; a
+  /// single switchyardd's own view is the only one). Cheap; any thread.
+  [[nodiscard]] virtual down_confirmation confirm_down(const std::string& service,
+                                                       const std::string& instance) const = 0;
 
   // Called by a failover worker around its journal (blocking; any thread).
   // An error means: do not run the step (the switchover stops); its message
@@ -97,6 +111,10 @@ public:
   bool may_act() const override { return true; }
   std::int64_t epoch() const override { return 0; }
   leadership_view view() const override { return {}; }
+  void report(const std::string&, const std::string&, bool) override {}
+  down_confirmation confirm_down(const std::string&, const std::string&) const override {
+    return {};
+  }
   caf::expected<void> begin(const switchover_intent_info&) override { return caf::unit; }
   caf::expected<void> step(const service_id&, switchover_id, std::uint32_t, step_status) override {
     return caf::unit;

@@ -7,9 +7,15 @@
 
 namespace switchyard::actors {
 
-events_actor::behavior_type event_hub(events_actor::pointer, std::shared_ptr<event_fanout> fanout) {
+events_actor::behavior_type event_hub(events_actor::pointer, std::shared_ptr<event_fanout> fanout,
+                                      peers_ptr peers) {
   return {
-      [fanout](orchestrator_event& e) { fanout->publish(std::move(e)); },
+      [fanout, peers](orchestrator_event& e) {
+        // Cluster mode: every event carries the epoch of the leader in force.
+        if (e.leader_epoch == 0 && peers)
+          e.leader_epoch = peers->authority().epoch();
+        fanout->publish(std::move(e));
+      },
   };
 }
 

@@ -12,8 +12,10 @@
 
 namespace switchyard::actors {
 
+/// Hands every event to the fanout; in cluster mode stamps it with the epoch
+/// of the leader in force (`peers`' control authority).
 events_actor::behavior_type event_hub(events_actor::pointer self,
-                                      std::shared_ptr<event_fanout> fanout);
+                                      std::shared_ptr<event_fanout> fanout, peers_ptr peers);
 
 /// Sends `e` to the event hub of `peers`, if one is running; never waits.
 /// `at_ms` is set to now when it is 0.

@@ -51,9 +51,10 @@ void apply_replicated(coord_ptr self, const topology_list& topo) {
 void on_leadership_change(coord_ptr self) {
   if (!self->state.peers->authority().may_act())
     return;
-  spdlog::info("coordinator: this replica may act: deciding again on failures held back");
+  spdlog::debug("coordinator: this replica may act: deciding again on failures held back");
   take_over_left(self);
   retry_pending(self, hold::leadership, {});
+  retry_pending(self, hold::quorum, {}); // the replicas' views changed, perhaps
 }
 
 namespace {

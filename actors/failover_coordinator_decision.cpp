@@ -222,6 +222,17 @@ void handle_detection(coord_ptr self, const failure_detection& d) {
     st.keep_pending(d, hold::leadership);
     return;
   }
+  // Cluster mode: a primary counts as down only when a quorum of replicas
+  // sees it down; one replica cut off from it is one vote, not a failover.
+  if (dec.what == verdict::fail_over && d.type != failure_type::recovered) {
+    if (auto c = st.peers->authority().confirm_down(service, d.instance.value); !c.confirmed) {
+      auto why = fmt::format("{} is not objectively down: {}", d.instance.value, c.explanation);
+      record_decision(self, d, "blocked", why, shadow);
+      spdlog::warn("{}: failover held: {}", service, why);
+      st.keep_pending(d, hold::quorum);
+      return;
+    }
+  }
   // A failover is journaled once its plan passed the pre-checks (fail_over_after_checks).
   if (dec.what != verdict::fail_over)
     record_decision(self, d, to_string(dec.what), dec.reason, shadow);
@@ -369,6 +380,10 @@ void on_health_transition(coord_ptr self, const health_transition& t) {
   if (i == st.services.end())
     return;
   i->second.health[t.instance.value] = t.to;
+  // Cluster mode: this replica's view, for the others' quorum.
+  if (t.to == health_status::unhealthy || t.to == health_status::healthy)
+    st.peers->authority().report(t.service.value, t.instance.value,
+                                 t.to == health_status::unhealthy);
   report_readiness(self, t.service.value);
   if (t.to == health_status::healthy && !st.readiness[t.service.value].full)
     check_readiness(self, t.service.value); // the first real check, not in 30 s

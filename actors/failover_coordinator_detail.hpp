@@ -53,8 +53,9 @@ void maybe_rejoin(coord_ptr self, const std::string& service, const std::string&
 
 /// The primaries the leader replicated: adopted where newer than this view.
 void apply_replicated(coord_ptr self, const topology_list& topo);
-/// Leadership changed: when this replica may act now, decides again on the
-/// failures held back while it could not.
+/// Leadership or the replicas' views changed: when this replica may act now,
+/// carries on what a former leader left in flight and decides again on the
+/// failures held back (while it could not act, or for want of a quorum).
 void on_leadership_change(coord_ptr self);
 /// The switchovers a former leader left in flight (replacing the last list);
 /// carried on now if this replica may act.

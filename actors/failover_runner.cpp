@@ -158,6 +158,7 @@ failover_result run_failover_job(caf::scoped_actor& asker, const peer_table& pee
   if (start.persist_plan)
     start.plan = job.plan;
   start.decision = job.decision;
+  start.leader_epoch = peers.authority().epoch();
   // Cluster mode: the intent goes to etcd under this leader's epoch before
   // anything is journaled or run here; a replica that does not lead stops.
   switchover_intent_info intent{job.plan.service, job.resume,    job.kind, job.from,
@@ -198,6 +199,7 @@ failover_result run_failover_job(caf::scoped_actor& asker, const peer_table& pee
                                  job.journaled};
   // Only the evidence of the detection that triggered it counts; a resumed or
   // operator-started switchover has none, so its fence steps must succeed.
+  in.leader_epoch = authority.epoch();
   in.old_primary_dead = job.kind == switchover_kind::automatic_failover &&
                         settings->strategy.dead_when == config::dead_rule::refused &&
                         job.detection.refused;

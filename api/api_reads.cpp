@@ -98,6 +98,7 @@ void fill(pb::Switchover& out, const switchover_record& s) {
   out.set_detail(s.detail);
   out.set_started_at_ms(s.started_at_ms);
   out.set_finished_at_ms(s.finished_at_ms);
+  out.set_leader_epoch(s.leader_epoch);
 }
 
 void fill(pb::Step& out, const step_record& s) {
@@ -112,6 +113,7 @@ void fill(pb::Step& out, const step_record& s) {
   out.set_detail(s.detail);
   out.set_started_at_ms(s.started_at_ms);
   out.set_finished_at_ms(s.finished_at_ms);
+  out.set_leader_epoch(s.leader_epoch);
 }
 
 // A service's last drill (null: never drilled) and whether one is due.

@@ -33,6 +33,7 @@ void fill(pb::Event& out, const orchestrator_event& e) {
   out.set_instance(e.instance.value);
   out.set_switchover_id(e.switchover.value);
   out.set_summary(e.summary);
+  out.set_leader_epoch(e.leader_epoch);
 }
 
 class refused_watch final : public watch_reactor_base {

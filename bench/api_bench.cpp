@@ -45,6 +45,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "bench/bench_stats.hpp"
 #include "switchyard/v1/switchyard.grpc.pb.h"
 #include "tests/support/process.hpp"
 #include "tests/support/test_tokens.hpp"
@@ -70,13 +71,7 @@ double ms_since(bench_clock::time_point a, bench_clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
 
-double pct(std::vector<double> v, double p) {
-  if (v.empty())
-    return -1;
-  std::sort(v.begin(), v.end());
-  auto idx = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
-  return v[std::min(idx, v.size() - 1)];
-}
+using switchyard::bench::pct;
 
 /// A TCP listener on 127.0.0.1:port that accepts and closes; can be stopped
 /// (the port then refuses) and started again.

@@ -26,6 +26,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include "bench/bench_stats.hpp"
 #include "cluster/etcd_client.hpp"
 #include "cluster/leader_lease.hpp"
 #include "messages/error.hpp"
@@ -96,13 +97,7 @@ int run_candidate(const std::string& endpoints, const std::string& id,
     std::this_thread::sleep_for(1s);
 }
 
-double pct(std::vector<double> v, double p) {
-  if (v.empty())
-    return 0;
-  std::sort(v.begin(), v.end());
-  auto i = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
-  return v[std::min(i, v.size() - 1)];
-}
+using switchyard::bench::pct;
 
 // Polls `cond` every millisecond; the time it took, or -1 after `limit`.
 template <class Cond> double time_until(Cond cond, std::chrono::milliseconds limit) {

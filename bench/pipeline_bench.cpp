@@ -68,6 +68,7 @@
 #include "actors/performance_monitor.hpp"
 #include "actors/scheduler_settings.hpp"
 #include "actors/store.hpp"
+#include "bench/bench_stats.hpp"
 #include "bench/bench_targets.hpp"
 #include "config/loader.hpp"
 #include "messages/message_types.hpp"
@@ -122,13 +123,7 @@ std::string make_config(const options& o, const std::string& data_dir) {
   return y;
 }
 
-double pct(std::vector<double> v, double p) {
-  if (v.empty())
-    return -1;
-  std::sort(v.begin(), v.end());
-  auto idx = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
-  return v[std::min(idx, v.size() - 1)];
-}
+using switchyard::bench::pct;
 
 health_transition transition(const std::string& svc, const std::string& inst, health_status from,
                              health_status to, std::uint32_t streak, bool refused) {
@@ -239,7 +234,7 @@ int main(int argc, char** argv) {
     };
     auto t_start = bench_clock::now();
     put(peer::store, caf::actor_cast<caf::actor>(sys.spawn<caf::detached>(store, cfg, peers)));
-    put(peer::events, caf::actor_cast<caf::actor>(sys.spawn(event_hub, fanout)));
+    put(peer::events, caf::actor_cast<caf::actor>(sys.spawn(event_hub, fanout, peers)));
     auto cls = sys.spawn(failure_classifier, peers);
     caf::anon_send(cls, config_update{cfg});
     put(peer::classifier, caf::actor_cast<caf::actor>(cls));

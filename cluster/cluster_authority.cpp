@@ -15,6 +15,9 @@ namespace {
 
 using namespace std::chrono;
 
+/// Reads of the leader key at start before the endpoints count as unreachable.
+constexpr int startup_attempts = 3;
+
 client_settings client_of(const config::cluster_settings& s) {
   client_settings c;
   c.endpoints = s.endpoints;
@@ -100,9 +103,15 @@ cluster_authority::start(const config::cluster_settings& settings, authority_cal
   if (!client)
     return client.error();
   // One read before anything starts: endpoints nobody answers at are a
-  // start-up error, not a replica that campaigns into the void.
-  if (auto probe = read_leader(*client, settings.prefix + "/leader"); !probe)
-    return probe.error();
+  // start-up error, not a replica that campaigns into the void. A few
+  // attempts: the first connection of a busy machine may miss one deadline.
+  for (int attempt = 1;; ++attempt) {
+    auto probe = read_leader(*client, settings.prefix + "/leader");
+    if (probe)
+      break;
+    if (attempt == startup_attempts)
+      return probe.error();
+  }
   std::unique_ptr<cluster_authority> self{
       new cluster_authority(settings, std::move(callbacks), std::move(*client))};
   leader_settings ls;
@@ -123,6 +132,25 @@ cluster_authority::start(const config::cluster_settings& settings, authority_cal
     raw->wake_.notify_all();
   };
   self->watch_ = self->client_.watch(settings.prefix + "/state/topology/", std::move(wo));
+  // Every replica's view of the fleet, for the quorum (vantage_views.hpp).
+  vantage_settings vs;
+  vs.prefix = settings.prefix + "/vantage";
+  vs.replica_id = settings.member;
+  if (const auto* me = settings.find(settings.member))
+    vs.address = me->api;
+  vs.ttl = duration_cast<seconds>(settings.lease_ttl);
+  vs.keepalive_interval = settings.keepalive_interval;
+  auto publisher = vantage_publisher::start(self->client_, vs);
+  if (!publisher)
+    return publisher.error();
+  self->publisher_ = std::move(*publisher);
+  auto reader = vantage_reader::start(self->client_, vs.prefix, [raw] {
+    if (raw->callbacks_.on_votes)
+      raw->callbacks_.on_votes();
+  });
+  if (!reader)
+    return reader.error();
+  self->reader_ = std::move(*reader);
   self->sync_thread_ = std::thread([raw] { raw->sync_loop(); });
   return self;
 }
@@ -140,6 +168,8 @@ cluster_authority::~cluster_authority() {
   }
   if (sync_thread_.joinable())
     sync_thread_.join();
+  reader_.reset();
+  publisher_.reset();
   watch_.reset();
   lease_.reset();
 }
@@ -157,17 +187,50 @@ void cluster_authority::sync_loop() {
     bool sync = false;
     {
       std::unique_lock lock{mtx_};
-      wake_.wait_for(lock, settings_.election_retry, [this] { return stopping_ || dirty_; });
+      wake_.wait_for(lock, settings_.election_retry,
+                     [this] { return stopping_ || dirty_ || !reports_.empty(); });
       if (stopping_)
         return;
       sync = std::exchange(dirty_, false);
     }
+    publish_reports();
     if (sync && !sync_once()) {
       std::lock_guard lock{mtx_};
       dirty_ = true; // again after election_retry
     }
     notify(); // also catches may_act running out with the clock
   }
+}
+
+void cluster_authority::report(const std::string& service, const std::string& instance, bool down) {
+  std::lock_guard lock{mtx_};
+  reports_[{service, instance}] = down;
+  wake_.notify_all();
+}
+
+void cluster_authority::publish_reports() {
+  std::map<std::pair<std::string, std::string>, bool> now;
+  {
+    std::lock_guard lock{mtx_};
+    now.swap(reports_);
+  }
+  // A failed write is kept by the publisher and published again as soon as
+  // it can (its lease thread); nothing is lost here.
+  for (const auto& [which, down] : now)
+    if (auto ok = publisher_->report(which.first, which.second, down); !ok)
+      spdlog::warn("cluster: publishing this replica's view of {}/{}: {}", which.first,
+                   which.second, describe(ok.error()));
+}
+
+actors::down_confirmation cluster_authority::confirm_down(const std::string& service,
+                                                          const std::string& instance) const {
+  std::vector<std::string> members;
+  for (const auto& m : settings_.members)
+    members.push_back(m.name);
+  auto verdict = reader_->verdict(service, instance, {members, settings_.quorum});
+  if (!verdict)
+    return {false, describe(verdict.error())};
+  return {verdict->objectively_down, verdict->explanation};
 }
 
 bool cluster_authority::sync_once() {
@@ -241,6 +304,9 @@ actors::leadership_view cluster_authority::view() const {
   v.lease_remaining_ms = l.act_remaining.count();
   v.lease_ttl_ms = settings_.lease_ttl.count();
   v.quorum = effective_quorum({v.members, settings_.quorum});
+  for (const auto& [which, by] : reader_->snapshot().down)
+    for (const auto& [member, report] : by)
+      v.votes.push_back({member, which.service, which.instance, true, report.since_ms});
   std::lock_guard lock{mtx_};
   v.may_act = l.may_act && synced_epoch_ == l.epoch.value;
   if (!v.may_act) {

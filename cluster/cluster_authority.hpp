@@ -14,6 +14,7 @@
 
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -22,6 +23,7 @@
 #include "cluster/etcd_client.hpp"
 #include "cluster/leader_lease.hpp"
 #include "cluster/replicated_state.hpp"
+#include "cluster/vantage_views.hpp"
 #include "config/model.hpp"
 #include "messages/records.hpp"
 #include "messages/topology.hpp"
@@ -38,6 +40,8 @@ struct authority_callbacks {
   /// Right after on_topology: the switchovers a former leader left in flight
   /// (from their intents; the list replaces the last one).
   std::function<void(const interrupted_list&)> on_intents;
+  /// A replica's published view changed (on the vantage watch's thread).
+  std::function<void()> on_votes;
 };
 
 class cluster_authority final : public actors::control_authority {
@@ -55,6 +59,9 @@ public:
   bool may_act() const override;
   std::int64_t epoch() const override;
   actors::leadership_view view() const override;
+  void report(const std::string& service, const std::string& instance, bool down) override;
+  actors::down_confirmation confirm_down(const std::string& service,
+                                         const std::string& instance) const override;
   caf::expected<void> begin(const actors::switchover_intent_info& intent) override;
   caf::expected<void> step(const service_id& service, switchover_id id, std::uint32_t sequence,
                            step_status status) override;
@@ -69,6 +76,8 @@ private:
                     etcd_client client);
   void lease_changed(const leadership& l);
   void sync_loop();
+  /// Publishes the views report() queued (on the sync thread).
+  void publish_reports();
   /// Reads the replicated state and hands its topology on; true on success.
   bool sync_once();
   /// The writer of this term, or the refusal when this replica may not act.
@@ -80,12 +89,16 @@ private:
   etcd_client client_;
   replicated_state state_;
   std::unique_ptr<leader_lease> lease_;
+  std::unique_ptr<vantage_publisher> publisher_; ///< this replica's view
+  std::unique_ptr<vantage_reader> reader_;       ///< everyone's
   std::unique_ptr<etcd_watch> watch_;
 
   mutable std::mutex mtx_;
   std::condition_variable wake_;
   bool stopping_ = false;
-  bool dirty_ = true;                ///< the replicated state should be read again
+  bool dirty_ = true; ///< the replicated state should be read again
+  /// Views to publish, latest per instance: (service, instance) -> down.
+  std::map<std::pair<std::string, std::string>, bool> reports_;
   std::int64_t synced_epoch_ = 0;    ///< the term whose state was read while leading
   std::string sync_error_;           ///< the last failed read; "" after a success
   std::mutex notify_mtx_;            ///< one on_change at a time

@@ -9,8 +9,8 @@ namespace switchyard::cluster {
 
 using namespace vantage_keys;
 
-caf::expected<std::unique_ptr<vantage_reader>> vantage_reader::start(etcd_client client,
-                                                                     std::string prefix) {
+caf::expected<std::unique_ptr<vantage_reader>>
+vantage_reader::start(etcd_client client, std::string prefix, std::function<void()> on_change) {
   if (auto ok = validate_prefix(prefix); !ok)
     return ok.error();
   std::unique_ptr<vantage_reader> self{new vantage_reader(std::move(client), std::move(prefix))};
@@ -22,7 +22,12 @@ caf::expected<std::unique_ptr<vantage_reader>> vantage_reader::start(etcd_client
   options.prefix = true;
   options.start_revision = self->state_.revision + 1;
   auto* raw = self.get();
-  options.on_event = [raw](const watch_event& e) { raw->apply(e); };
+  raw->on_change_ = std::move(on_change);
+  options.on_event = [raw](const watch_event& e) {
+    raw->apply(e);
+    if (raw->on_change_)
+      raw->on_change_();
+  };
   self->watch_ = self->client_.watch(self->prefix_ + "/", std::move(options));
   return self;
 }

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -130,8 +131,11 @@ private:
 class vantage_reader {
 public:
   /// Reads the prefix (the error when etcd does not answer) and watches it.
+  /// `on_change`, if set, is called on the watch's thread after each change
+  /// was applied (snapshot() and verdict() already reflect it).
   [[nodiscard]] static caf::expected<std::unique_ptr<vantage_reader>>
-  start(etcd_client client, std::string prefix = "/switchyard/vantage");
+  start(etcd_client client, std::string prefix = "/switchyard/vantage",
+        std::function<void()> on_change = {});
   ~vantage_reader();
   vantage_reader(const vantage_reader&) = delete;
   vantage_reader& operator=(const vantage_reader&) = delete;
@@ -158,6 +162,7 @@ private:
   mutable std::mutex mtx_;
   vantage_snapshot state_;
   std::int64_t seed_revision_ = 0; ///< the revision of the last full read
+  std::function<void()> on_change_;
   std::unique_ptr<etcd_watch> watch_;
 };
 

@@ -35,15 +35,16 @@ struct orchestrator_event {
   std::int64_t at_ms = 0;     ///< wall clock (ms since the epoch) when it happened
   event_kind kind = event_kind::health;
   service_id service;
-  instance_id instance;        ///< empty when the event is about the whole service
-  switchover_id switchover{0}; ///< for switchover and step events
-  std::string summary;         ///< one line for a person
+  instance_id instance;          ///< empty when the event is about the whole service
+  switchover_id switchover{0};   ///< for switchover and step events
+  std::string summary;           ///< one line for a person
+  std::int64_t leader_epoch = 0; ///< cluster mode: the epoch of the leader in force; 0 otherwise
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, orchestrator_event& x) {
   return f(caf::meta::type_name("orchestrator_event"), x.sequence, x.at_ms, x.kind, x.service,
-           x.instance, x.switchover, x.summary);
+           x.instance, x.switchover, x.summary, x.leader_epoch);
 }
 
 } // namespace switchyard

@@ -30,13 +30,14 @@ struct switchover_record {
   std::string detail;
   std::int64_t started_at_ms = 0;  ///< unix epoch milliseconds
   std::int64_t finished_at_ms = 0; ///< 0 while running
+  std::int64_t leader_epoch = 0;   ///< cluster mode: the fencing epoch of the leader that ran it
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, switchover_record& x) {
   return f(caf::meta::type_name("switchover_record"), x.id, x.service, x.kind, x.status, x.from,
            x.to, x.detection, x.plan_version, x.run_epoch, x.reason, x.detail, x.started_at_ms,
-           x.finished_at_ms);
+           x.finished_at_ms, x.leader_epoch);
 }
 
 struct step_record {
@@ -52,12 +53,13 @@ struct step_record {
   std::string detail;
   std::int64_t started_at_ms = 0;
   std::int64_t finished_at_ms = 0;
+  std::int64_t leader_epoch = 0; ///< cluster mode: the fencing epoch of the leader that ran it
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, step_record& x) {
   return f(caf::meta::type_name("step_record"), x.id, x.switchover, x.sequence, x.phase, x.name,
            x.action_kind, x.target, x.run_epoch, x.status, x.detail, x.started_at_ms,
-           x.finished_at_ms);
+           x.finished_at_ms, x.leader_epoch);
 }
 
 struct detection_record {

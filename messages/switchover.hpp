@@ -68,12 +68,16 @@ struct switchover_start {
   /// same transaction as the opening: no commit of its own on the path. None
   /// when its verdict is empty.
   decision_record decision{};
+  /// Cluster mode: the fencing epoch of the leader that opened it (0: a
+  /// single switchyardd).
+  std::int64_t leader_epoch = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, switchover_start& x) {
   return f(caf::meta::type_name("switchover_start"), x.service, x.kind, x.from, x.to, x.detection,
-           x.plan_version, x.new_epoch, x.reason, x.persist_plan, x.plan, x.id, x.decision);
+           x.plan_version, x.new_epoch, x.reason, x.persist_plan, x.plan, x.id, x.decision,
+           x.leader_epoch);
 }
 
 /// Journals a step as started, before its action runs; the store replies with its step_id.
@@ -81,10 +85,11 @@ struct step_start {
   switchover_id switchover{0};
   plan_step step;
   epoch run_epoch{0};
+  std::int64_t leader_epoch = 0; ///< cluster mode: the leader's fencing epoch
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, step_start& x) {
-  return f(caf::meta::type_name("step_start"), x.switchover, x.step, x.run_epoch);
+  return f(caf::meta::type_name("step_start"), x.switchover, x.step, x.run_epoch, x.leader_epoch);
 }
 
 /// Opens a switchover with a reserved id (`start.id`) together with its first

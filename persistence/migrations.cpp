@@ -253,6 +253,12 @@ CREATE TABLE drill_services (
 );
 CREATE INDEX drill_services_by_service ON drill_services (service, finished_ms);
 )sql",
+      // v7: cluster mode: the fencing epoch of the leader that ran each
+      // switchover and each step (0: a single switchyardd).
+      R"sql(
+ALTER TABLE switchovers ADD COLUMN leader_epoch INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE switchover_steps ADD COLUMN leader_epoch INTEGER NOT NULL DEFAULT 0;
+)sql",
   };
   return all;
 }

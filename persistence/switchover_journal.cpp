@@ -28,7 +28,7 @@ constexpr step_status all_step_statuses[] = {step_status::started, step_status::
 // One column list and one row mapper for every switchover query.
 constexpr const char* select_switchovers =
     "SELECT id, service, kind, status, from_instance, to_instance, detection_id, plan_version, "
-    "epoch, reason, detail, started_at_ms, finished_at_ms FROM switchovers ";
+    "epoch, reason, detail, started_at_ms, finished_at_ms, leader_epoch FROM switchovers ";
 
 switchover_row read_switchover(const statement& s) {
   switchover_row r;
@@ -45,6 +45,7 @@ switchover_row read_switchover(const statement& s) {
   r.detail = s.column_text(10);
   r.started_at_ms = s.column_int(11);
   r.finished_at_ms = s.column_int(12);
+  r.leader_epoch = s.column_int(13);
   return r;
 }
 
@@ -99,8 +100,8 @@ caf::expected<switchover_id> sqlite_store::begin_switchover(const switchover_sta
   impl_->ids->seen(id);
   auto st = impl_->stmt(
       "INSERT INTO switchovers (id, service, kind, status, from_instance, to_instance, "
-      "detection_id, plan_version, epoch, reason, started_at_ms) VALUES (?10, ?1, ?2, 'running', "
-      "?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+      "detection_id, plan_version, epoch, reason, started_at_ms, leader_epoch) VALUES (?10, ?1, "
+      "?2, 'running', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?11)");
   if (!st)
     return st.error();
   (*st)
@@ -113,7 +114,8 @@ caf::expected<switchover_id> sqlite_store::begin_switchover(const switchover_sta
       .bind(6, s.plan_version)
       .bind(7, static_cast<std::int64_t>(s.new_epoch.value))
       .bind(8, s.reason)
-      .bind(9, detail::now_ms());
+      .bind(9, detail::now_ms())
+      .bind(11, s.leader_epoch);
   if (auto r = (*st)->run(); !r)
     return r.error();
   return switchover_id{id};
@@ -153,8 +155,9 @@ caf::expected<step_id> sqlite_store::begin_step(const step_start& s) {
   // `failed` one is never re-run: no row comes back and that is an error.
   auto st = impl_->stmt(
       "INSERT INTO switchover_steps (switchover_id, sequence, phase, name, action_kind, target, "
-      "epoch, status, started_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'started', ?8) "
-      "ON CONFLICT (switchover_id, sequence) DO UPDATE SET started_at_ms = excluded.started_at_ms, "
+      "epoch, status, started_at_ms, leader_epoch) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'started', "
+      "?8, ?9) ON CONFLICT (switchover_id, sequence) DO UPDATE SET started_at_ms = "
+      "excluded.started_at_ms, leader_epoch = excluded.leader_epoch, "
       "detail = 're-run: switchyardd stopped while it ran' WHERE status = 'started' RETURNING id");
   if (!st)
     return st.error();
@@ -166,7 +169,8 @@ caf::expected<step_id> sqlite_store::begin_step(const step_start& s) {
       .bind(5, s.step.action_kind)
       .bind(6, s.step.target.value)
       .bind(7, static_cast<std::int64_t>(s.run_epoch.value))
-      .bind(8, detail::now_ms());
+      .bind(8, detail::now_ms())
+      .bind(9, s.leader_epoch);
   auto row = (*st)->step();
   if (!row)
     return row.error();
@@ -332,7 +336,7 @@ sqlite_store::list_switchovers(const std::string& service) {
 
 caf::expected<std::vector<step_row>> sqlite_store::list_steps(switchover_id id) {
   auto st = impl_->stmt("SELECT id, switchover_id, sequence, phase, name, action_kind, target, "
-                        "epoch, status, detail, started_at_ms, finished_at_ms "
+                        "epoch, status, detail, started_at_ms, finished_at_ms, leader_epoch "
                         "FROM switchover_steps WHERE switchover_id = ?1 ORDER BY sequence");
   if (!st)
     return st.error();
@@ -352,6 +356,7 @@ caf::expected<std::vector<step_row>> sqlite_store::list_steps(switchover_id id) 
     r.detail = s.column_text(9);
     r.started_at_ms = s.column_int(10);
     r.finished_at_ms = s.column_int(11);
+    r.leader_epoch = s.column_int(12);
     rows.push_back(std::move(r));
   });
   if (!walked)

@@ -117,6 +117,7 @@ enum class hold {
   concurrency, ///< until a switchover of another service ends
   reserved,    ///< until the site switchover holding the service releases it
   leadership,  ///< until this replica leads and may act (cluster mode)
+  quorum,      ///< until a quorum of replicas sees the primary down (cluster mode)
 };
 
 struct decision {

@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 
 build_dir=${1:-build-bench}
 quick=${BENCH_QUICK:-0}
-wanted=(plan_bench pipeline_bench api_bench journal_bench probe_bench failover_bench election_bench)
+wanted=(plan_bench pipeline_bench api_bench journal_bench probe_bench failover_bench election_bench
+  cluster_bench)
 targets=(switchyardd)
 for t in "${wanted[@]}"; do
   if grep -q "add_executable($t " bench/CMakeLists.txt; then targets+=("$t"); fi
@@ -61,6 +62,7 @@ if ((quick)); then
   run probe_bench 500 5 tcp
   run failover_bench 1
   run election_bench 2
+  run cluster_bench 2 1
 else
   run plan_bench 10000
   # The same failovers with the database on disk (every commit an fsync of
@@ -76,6 +78,7 @@ else
   run probe_bench 10000 20 tcp,http
   run failover_bench 3
   run election_bench 20
+  run cluster_bench 20 10
 fi
 # Figures of the benchmarks that print tables rather than RESULT lines.
 if [[ -f $out/plan_bench.log ]]; then

@@ -27,7 +27,8 @@ struct action_context {
   std::string step_name;
   std::int64_t switchover = 0;
   std::uint64_t epoch = 0;
-  std::int64_t rpo_ms = 0; ///< the service's recovery point objective
+  std::int64_t leader_epoch = 0; ///< cluster mode: the leader's fencing epoch; 0 otherwise
+  std::int64_t rpo_ms = 0;       ///< the service's recovery point objective
 };
 
 struct action_result {

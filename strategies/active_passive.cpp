@@ -243,7 +243,7 @@ execution_result active_passive::execute(const execution_input& in, step_journal
     auto act = make_(settings);
     if (act == nullptr)
       return fmt::format("cannot build a {} action", config::to_string(settings.type));
-    auto id = journal.begin_step(step_start{in.switchover, st, in.run_epoch});
+    auto id = journal.begin_step(step_start{in.switchover, st, in.run_epoch, in.leader_epoch});
     if (!id)
       return "journal write failed before the action ran: " + describe(id.error());
     action_context ctx;
@@ -258,6 +258,7 @@ execution_result active_passive::execute(const execution_input& in, step_journal
     ctx.step_name = st.name;
     ctx.switchover = in.switchover.value;
     ctx.epoch = in.run_epoch.value;
+    ctx.leader_epoch = in.leader_epoch;
     auto outcome = act->run(ctx);
     if (!outcome.ok && st.phase == step_phase::fence && in.old_primary_dead) {
       // Nothing to isolate: the strategy's rule says it is dead. Journaled

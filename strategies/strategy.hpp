@@ -49,6 +49,9 @@ struct execution_input {
   /// The old primary is confirmed dead by the strategy's rule (dead_when):
   /// a failed fence step is passed over instead of stopping the failover.
   bool old_primary_dead = false;
+  /// Cluster mode: the fencing epoch of the leader running it (journaled
+  /// with each step, SWITCHYARD_LEADER_EPOCH for exec actions); 0 otherwise.
+  std::int64_t leader_epoch = 0;
 };
 
 struct execution_result {

@@ -218,6 +218,8 @@ void print_switchover(std::ostream& out, const v1::Switchover& s) {
                      format_time(s.finished_at_ms()));
   if (!s.reason().empty())
     out << "reason: " << s.reason() << '\n';
+  if (s.leader_epoch() != 0)
+    out << "run by the cluster's leader at leader epoch " << s.leader_epoch() << '\n';
   if (!s.detail().empty())
     out << "detail: " << s.detail() << '\n';
   out << '\n';

@@ -119,6 +119,13 @@ cluster_member::start(const config::switchyard_config& cfg, actors::peers_ptr pe
     if (auto sp = weak.lock())
       left_in_flight(*sp, left);
   };
+  // The replicas' views changed: the leader decides again on what it held
+  // back for want of a quorum.
+  callbacks.on_votes = [weak] {
+    if (auto sp = weak.lock())
+      if (auto coordinator = sp->peers->coordinator())
+        caf::anon_send(coordinator, cluster_atom::value);
+  };
   auto started = cluster::cluster_authority::start(settings, std::move(callbacks));
   if (!started) {
     auto where =

@@ -64,8 +64,8 @@ std::vector<child_spec> subsystems(const std::shared_ptr<config_holder>& current
                    publish_as(peer::store)});
   // The fanout outlives hub restarts: watchers stay subscribed.
   specs.push_back({"event_hub",
-                   [events](caf::actor_system& sys) {
-                     return caf::actor_cast<caf::actor>(sys.spawn(event_hub, events));
+                   [events, peers](caf::actor_system& sys) {
+                     return caf::actor_cast<caf::actor>(sys.spawn(event_hub, events, peers));
                    },
                    publish_as(peer::events)});
   specs.push_back({"failure_classifier",

@@ -158,6 +158,7 @@ std::vector<std::string> exec_environment(const config::action_settings& setting
   env["SWITCHYARD_STEP"] = ctx.step_name;
   env["SWITCHYARD_SWITCHOVER_ID"] = std::to_string(ctx.switchover);
   env["SWITCHYARD_EPOCH"] = std::to_string(ctx.epoch);
+  env["SWITCHYARD_LEADER_EPOCH"] = std::to_string(ctx.leader_epoch);
   env["SWITCHYARD_RPO_MS"] = std::to_string(ctx.rpo_ms);
   std::vector<std::string> result;
   result.reserve(env.size());

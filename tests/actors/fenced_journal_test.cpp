@@ -22,23 +22,17 @@ struct recording_journal : strategies::step_journal {
   }
 };
 
-struct recording_authority final : control_authority {
+struct recording_authority final : single_node_authority {
   std::vector<std::string> calls;
   bool refuse = false;
   bool may_act() const override { return !refuse; }
   std::int64_t epoch() const override { return 3; }
-  leadership_view view() const override { return {}; }
-  caf::expected<void> begin(const switchover_intent_info&) override { return caf::unit; }
   caf::expected<void> step(const service_id& service, switchover_id id, std::uint32_t sequence,
                            step_status status) override {
     calls.push_back(service.value + " #" + std::to_string(id.value) + " step " +
                     std::to_string(sequence) + " " + to_string(status));
     if (refuse)
       return make_sy_error(sy_errc::failover_blocked, "refused: not leader (epoch 3)");
-    return caf::unit;
-  }
-  caf::expected<void> end(const service_id&, switchover_id, bool, const instance_id&,
-                          switchyard::epoch) override {
     return caf::unit;
   }
 };

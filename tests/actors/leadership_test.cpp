@@ -4,6 +4,7 @@
 // the leader replicated, and epochs never go back. The authority is a fake
 // switched by the test; the etcd side is tested in tests/cluster/.
 #include <atomic>
+#include <mutex>
 
 #include "tests/actors/pipeline_fixture.hpp"
 
@@ -14,6 +15,18 @@ namespace {
 class switchable_authority final : public single_node_authority {
 public:
   std::atomic<bool> acting{false};
+  std::atomic<bool> quorum{true}; ///< confirm_down's answer
+  mutable std::mutex mtx;
+  std::vector<std::string> reports; ///< "web-a down", "web-a up"
+  void report(const std::string&, const std::string& instance, bool down) override {
+    std::lock_guard lock{mtx};
+    reports.push_back(instance + (down ? " down" : " up"));
+  }
+  down_confirmation confirm_down(const std::string&, const std::string&) const override {
+    if (quorum)
+      return {true, "objectively down: 2 of 2 votes"};
+    return {false, "1 of 2 votes (down: sy-c; up: sy-a)"};
+  }
   bool may_act() const override { return acting; }
   std::int64_t epoch() const override { return 12; }
   leadership_view view() const override {
@@ -105,4 +118,28 @@ TEST_F(leadership_test, a_replicated_primary_that_is_not_configured_here_is_not_
   run();
   EXPECT_EQ(web_state().primary.value, "web-a");
   EXPECT_EQ(web_state().current_epoch.value, 1u);
+}
+
+TEST_F(leadership_test, the_leader_waits_for_a_quorum_of_replicas_to_see_the_primary_down) {
+  authority->acting = true;
+  authority->quorum = false;
+  start();
+  (*up)["web-a"] = false;
+  advance(1s);
+  advance(1s);
+  EXPECT_TRUE(runner->jobs.empty()) << "one vote is not a failover";
+  {
+    std::lock_guard lock{authority->mtx};
+    EXPECT_NE(std::find(authority->reports.begin(), authority->reports.end(), "web-a down"),
+              authority->reports.end())
+        << "this replica's own view is published";
+  }
+  auto held = web_state().last_decision;
+  EXPECT_NE(held.find("web-a is not objectively down: 1 of 2 votes"), std::string::npos) << held;
+
+  authority->quorum = true; // another replica's view arrived
+  caf::anon_send(coord, cluster_atom::value);
+  run();
+  ASSERT_EQ(runner->jobs.size(), 1u);
+  EXPECT_EQ(runner->jobs.front().to.value, "web-b");
 }

@@ -1,157 +1,16 @@
-// Three switchyardd replicas on a real three-member etcd cluster, guarding the
-// two demo_service instances of `deployment`: exactly one leads and acts; it
-// fails the primary over and the replicated primary survives its death; a
-// follower refuses mutations, naming the leader; a leader stopped past its
-// lease (SIGSTOP) acts on nothing when it resumes. Each replica's actions
-// append to a log of its own, which is how the tests tell who acted.
-#include <atomic>
-#include <filesystem>
-#include <fstream>
-#include <regex>
-#include <thread>
-
-#include "tests/integration/cli_fixture.hpp"
-#include "tests/support/etcd_cluster.hpp"
+// The cluster of switchyardd replicas at work (replicas_fixture.hpp): exactly
+// one leads and acts; it fails the primary over and the replicated primary
+// survives its death; a follower refuses mutations, naming the leader; a
+// switchover whose leader dies mid-way is carried on by the next; a leader
+// stopped past its lease (SIGSTOP) acts on nothing when it resumes; one
+// replica's view is one vote, not a failover.
+#include "tests/integration/replicas_fixture.hpp"
 
 namespace switchyard::testing {
 namespace {
 
-struct replica {
-  std::string name;
-  std::string dir;
-  std::string actions;
-  std::uint16_t api = 0;
-  std::uint16_t metrics = 0;
-  std::unique_ptr<child_process> process;
-};
-
-// A gauge of `body` (a /metrics answer), or -1 when it is absent.
-double gauge(const std::string& body, const std::string& name) {
-  std::smatch m;
-  if (std::regex_search(body, m, std::regex("\n" + name + " ([-0-9.e+]+)")))
-    return std::stod(m[1]);
-  return -1;
-}
-
-class cluster_replicas : public cli_integration {
-protected:
-  void SetUp() override {
-    cli_integration::SetUp();
-    if (HasFatalFailure())
-      return;
-    ASSERT_EQ(etcd.start(), "");
-    const char* names[] = {"sy-a", "sy-b", "sy-c"};
-    for (const char* n : names) {
-      replica r;
-      r.name = n;
-      r.dir = root + "/" + n;
-      r.actions = root + "/actions-" + n + ".log";
-      r.api = free_port();
-      r.metrics = free_port();
-      replicas.push_back(std::move(r));
-    }
-    std::string members;
-    for (const auto& r : replicas)
-      members += fmt::format("    - {{name: {}, api: 127.0.0.1:{}}}\n", r.name, r.api);
-    for (auto& r : replicas) {
-      std::filesystem::create_directories(r.dir);
-      api_port = r.api;
-      actions_log = r.actions;
-      metrics_listen = "127.0.0.1:" + std::to_string(r.metrics);
-      write_config();
-      std::filesystem::rename(root + "/switchyard.yaml", r.dir + "/switchyard.yaml");
-      std::filesystem::copy_file(root + "/tokens.yaml", r.dir + "/tokens.yaml");
-      std::ofstream out(r.dir + "/switchyard.yaml", std::ios::app);
-      out << "cluster:\n"
-          << "  member: " << r.name << "\n"
-          << "  members:\n"
-          << members << "  endpoints: [" << etcd.endpoints() << "]\n"
-          << "  lease_ttl: 2s\n";
-    }
-  }
-
-  void start(replica& r) {
-    r.process = std::make_unique<child_process>(
-        std::vector<std::string>{SWITCHYARDD_PATH, "--config", r.dir + "/switchyard.yaml"},
-        r.dir + "/switchyardd.log");
-  }
-
-  void start_all() {
-    for (auto& r : replicas)
-      start(r);
-  }
-
-  /// The replica's /metrics, "" when it does not answer.
-  static std::string metrics_of(const replica& r) {
-    if (!r.process)
-      return {};
-    auto answer = http_request("GET", r.metrics, "/metrics");
-    return answer.rfind("200", 0) == 0 ? answer : std::string{};
-  }
-
-  /// The replicas that say they may act now.
-  std::vector<replica*> acting() {
-    std::vector<replica*> out;
-    for (auto& r : replicas)
-      if (gauge(metrics_of(r), "switchyard_cluster_may_act") == 1)
-        out.push_back(&r);
-    return out;
-  }
-
-  replica* wait_for_leader(std::chrono::milliseconds limit, const replica* not_this = nullptr) {
-    replica* leader = nullptr;
-    (void)wait_until(
-        [&] {
-          auto now = acting();
-          leader = now.size() == 1 && now.front() != not_this ? now.front() : nullptr;
-          return leader != nullptr;
-        },
-        limit);
-    return leader;
-  }
-
-  cli_result cli_at(const replica& r, std::vector<std::string> args,
-                    const std::string& token = "viewer-token") {
-    auto saved = api_port;
-    api_port = r.api;
-    auto out = cli(std::move(args), token);
-    api_port = saved;
-    return out;
-  }
-
-  /// The replica sees both instances of web healthy (within a bound).
-  bool both_healthy(const replica& r) {
-    return wait_until(
-        [&] {
-          auto out = cli_at(r, {"services"});
-          return out.exit_code == 0 && out.output.find("2/2 healthy") != std::string::npos;
-        },
-        15s);
-  }
-
-  std::string logs() {
-    std::string out;
-    for (const auto& r : replicas)
-      out += "--- " + r.name + "\n" + read_file(r.dir + "/switchyardd.log").substr(0, 20000);
-    return out;
-  }
-
-  void TearDown() override {
-    for (auto& r : replicas)
-      if (r.process) {
-        r.process->signal(SIGCONT);
-        r.process->signal(SIGTERM);
-        EXPECT_EQ(r.process->wait_for_exit(15s), 0) << r.name;
-      }
-  }
-
-  etcd_cluster etcd;
-  std::vector<replica> replicas;
-};
-
 TEST_F(cluster_replicas, exactly_one_leads_and_another_takes_over_after_kill_9) {
-  start_all();
-  auto* leader = wait_for_leader(30s);
+  auto* leader = start_all_and_elect();
   ASSERT_NE(leader, nullptr) << logs();
   // Sampled while the leader dies and another takes over: never two at once.
   std::atomic<bool> sampling{true};
@@ -183,15 +42,11 @@ TEST_F(cluster_replicas, exactly_one_leads_and_another_takes_over_after_kill_9) 
 }
 
 TEST_F(cluster_replicas, the_leader_alone_fails_over_and_its_successor_keeps_the_new_primary) {
-  start_all();
-  auto* leader = wait_for_leader(30s);
+  auto* leader = start_all_and_elect();
   ASSERT_NE(leader, nullptr) << logs();
   ASSERT_TRUE(both_healthy(*leader)) << logs();
   web_a->signal(SIGKILL);
-  ASSERT_TRUE(wait_until(
-      [&] { return read_file(leader->actions).find("verify verify-role") != std::string::npos; },
-      20s))
-      << logs();
+  ASSERT_TRUE(failed_over_by(*leader)) << logs();
   for (const auto& r : replicas) {
     if (&r != leader) {
       EXPECT_EQ(read_file(r.actions), "") << r.name << " acted but does not lead";
@@ -219,8 +74,7 @@ TEST_F(cluster_replicas, the_leader_alone_fails_over_and_its_successor_keeps_the
 }
 
 TEST_F(cluster_replicas, a_follower_refuses_mutations_naming_the_leader_and_answers_reads) {
-  start_all();
-  auto* leader = wait_for_leader(30s);
+  auto* leader = start_all_and_elect();
   ASSERT_NE(leader, nullptr) << logs();
   auto* follower = leader == &replicas[0] ? &replicas[1] : &replicas[0];
   auto refused =
@@ -247,8 +101,7 @@ TEST_F(cluster_replicas, a_follower_refuses_mutations_naming_the_leader_and_answ
 }
 
 TEST_F(cluster_replicas, a_switchover_whose_leader_dies_mid_way_is_completed_by_the_next_leader) {
-  start_all();
-  auto* leader = wait_for_leader(30s);
+  auto* leader = start_all_and_elect();
   ASSERT_NE(leader, nullptr) << logs();
   ASSERT_TRUE(both_healthy(*leader)) << logs();
   // The first step (drain-old) takes 2 s while the flag exists: the leader
@@ -270,10 +123,7 @@ TEST_F(cluster_replicas, a_switchover_whose_leader_dies_mid_way_is_completed_by_
 
   auto* next = wait_for_leader(15s, leader);
   ASSERT_NE(next, nullptr) << logs();
-  ASSERT_TRUE(wait_until(
-      [&] { return read_file(next->actions).find("verify verify-role") != std::string::npos; },
-      20s))
-      << logs();
+  ASSERT_TRUE(failed_over_by(*next)) << logs();
   auto actions = read_file(next->actions);
   // It went on from the step that was running (run again: actions are
   // idempotent), through the rest of the plan, once.
@@ -293,22 +143,20 @@ TEST_F(cluster_replicas, a_switchover_whose_leader_dies_mid_way_is_completed_by_
       << journal.output;
   EXPECT_NE(journal.output.find("begun by " + leader->name), std::string::npos) << journal.output;
   EXPECT_NE(journal.output.find("completed"), std::string::npos) << journal.output;
+  EXPECT_NE(journal.output.find("run by the cluster's leader at leader epoch "), std::string::npos)
+      << journal.output;
   EXPECT_NE(http_request("GET", port_b, "/role").find("primary"), std::string::npos);
 }
 
 TEST_F(cluster_replicas, a_leader_stopped_past_its_lease_acts_on_nothing_when_it_resumes) {
-  start_all();
-  auto* leader = wait_for_leader(30s);
+  auto* leader = start_all_and_elect();
   ASSERT_NE(leader, nullptr) << logs();
   ASSERT_TRUE(both_healthy(*leader)) << logs();
   leader->process->signal(SIGSTOP);
   auto* next = wait_for_leader(15s, leader);
   ASSERT_NE(next, nullptr) << logs();
   web_a->signal(SIGKILL);
-  ASSERT_TRUE(wait_until(
-      [&] { return read_file(next->actions).find("verify verify-role") != std::string::npos; },
-      20s))
-      << logs();
+  ASSERT_TRUE(failed_over_by(*next)) << logs();
   leader->process->signal(SIGCONT);
   // It learns it was deposed...
   ASSERT_TRUE(wait_until(
@@ -323,6 +171,45 @@ TEST_F(cluster_replicas, a_leader_stopped_past_its_lease_acts_on_nothing_when_it
   std::this_thread::sleep_for(1500ms);
   EXPECT_EQ(read_file(leader->actions), "") << "the deposed leader acted";
   EXPECT_EQ(acting().size(), 1u);
+}
+
+TEST_F(cluster_replicas_one_cut_off,
+       one_replica_seeing_the_primary_down_is_one_vote_not_a_failover) {
+  // The cut-off replica leads (started first): it sees web-a down itself,
+  // and still may not fail it over on its own vote.
+  auto& cut = replicas[2];
+  ASSERT_EQ(cut.name, cut_off_from_a);
+  start(cut);
+  auto* leader = wait_for_leader(30s);
+  ASSERT_EQ(leader, &cut) << logs();
+  start(replicas[0]);
+  start(replicas[1]);
+  ASSERT_TRUE(all_follow(*leader)) << logs();
+  // sy-c's view is published: web-a down, one vote of the two needed.
+  auto votes = [&] { return cli_at(*leader, {"cluster", "status"}).output; };
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto out = votes();
+        return out.find("web-a") != std::string::npos && out.find("1/2") != std::string::npos;
+      },
+      15s))
+      << votes() << logs();
+  EXPECT_EQ(votes().find("DOWN\n"), std::string::npos) << votes();
+  std::this_thread::sleep_for(1500ms); // an observation window: nothing may happen in it
+  for (const auto& r : replicas)
+    EXPECT_EQ(read_file(r.actions), "") << r.name << " failed over on one vote";
+  EXPECT_NE(cli_at(*leader, {"service", "web"}).output.find("primary web-a"), std::string::npos);
+  auto held = cli_at(*leader, {"service", "web"}).output;
+  EXPECT_NE(held.find("web-a is not objectively down"), std::string::npos) << held;
+
+  // The primary dies for real: every replica sees it down, the leader acts.
+  web_a->signal(SIGKILL);
+  ASSERT_TRUE(failed_over_by(*leader)) << votes() << logs();
+  for (const auto& r : replicas) {
+    if (&r != leader) {
+      EXPECT_EQ(read_file(r.actions), "") << r.name;
+    }
+  }
 }
 
 } // namespace

@@ -118,8 +118,10 @@ TEST_F(operations, maintenance_suppresses_automatic_failover_survives_a_restart_
 
 TEST_F(operations, instance_maintenance_expires_by_itself) {
   start_healthy();
+  // Long enough for the two calls below on a loaded machine (each starts a
+  // CLI process), short enough to watch it expire.
   auto on = cli({"maintenance", "on", "web", "--instance", "web-b", "--reason", "patching", "--for",
-                 "1s", "--yes"},
+                 "3s", "--yes"},
                 "operator-token");
   ASSERT_EQ(on.exit_code, 0) << on.output;
   EXPECT_TRUE(contains(cli({"service", "web"}).output, "healthy (maintenance)"));

@@ -63,3 +63,38 @@ TEST_F(decisions_test, a_decision_without_a_verdict_is_refused_by_the_schema) {
   EXPECT_FALSE(db->record_decision({0, service_id{"web"}, detection_id{1}, "", false, "x", 0}));
   EXPECT_TRUE(db->list_decisions("web", 10)->empty());
 }
+
+// Schema v7: cluster mode journals the fencing epoch of the leader that ran
+// each switchover and each step; a step run again by a successor (taken over)
+// carries the successor's.
+TEST_F(decisions_test, switchovers_and_steps_keep_the_leader_epoch_they_ran_under) {
+  auto db = open();
+  ASSERT_TRUE(db);
+  switchover_start start{service_id{"web"},
+                         switchover_kind::automatic_failover,
+                         instance_id{"web-a"},
+                         instance_id{"web-b"},
+                         detection_id{0},
+                         0,
+                         epoch{2},
+                         "test"};
+  start.leader_epoch = 17;
+  auto id = db->begin_switchover(start);
+  ASSERT_TRUE(id) << describe(id.error());
+  plan_step step;
+  step.sequence = 1;
+  step.name = "fence-a";
+  ASSERT_TRUE(db->begin_step(step_start{*id, step, epoch{2}, 17}));
+  // Run again (a restart while it ran) under a later leader's epoch.
+  ASSERT_TRUE(db->begin_step(step_start{*id, step, epoch{2}, 23}));
+  auto detail = db->get_switchover(*id);
+  ASSERT_TRUE(detail) << describe(detail.error());
+  EXPECT_EQ(detail->switchover.leader_epoch, 17);
+  ASSERT_EQ(detail->steps.size(), 1u);
+  EXPECT_EQ(detail->steps[0].leader_epoch, 23);
+  auto plain = db->begin_switchover(
+      switchover_start{service_id{"db"}, switchover_kind::automatic_failover, instance_id{"db-a"},
+                       instance_id{"db-b"}, detection_id{0}, 0, epoch{2}, "single switchyardd"});
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(db->get_switchover(*plain)->switchover.leader_epoch, 0);
+}
