@@ -13,15 +13,20 @@ caf::expected<step_id> fenced_journal::begin_step(const step_start& s) {
 }
 
 caf::expected<void> fenced_journal::finish_step(const step_finish& s) {
-  if (auto ok = inner_.finish_step(s); !ok)
-    return ok;
   auto i = steps_.find(s.step.value);
   if (i == steps_.end())
-    return caf::unit;
+    return inner_.finish_step(s);
   auto [switchover, sequence] = i->second;
   steps_.erase(i);
-  return authority_.step(service_, switchover, sequence,
-                         s.ok ? step_status::done : step_status::failed);
+  // The outcome goes to etcd first: a successor trusts etcd's record of the
+  // step, so a step done here is not run again by the next leader even if
+  // this process dies before its own journal says so. The local journal
+  // keeps the outcome either way; the first error stops the switchover.
+  auto fenced = authority_.step(service_, switchover, sequence,
+                                s.ok ? step_status::done : step_status::failed);
+  if (auto local = inner_.finish_step(s); !local)
+    return local;
+  return fenced;
 }
 
 } // namespace switchyard::actors

@@ -1,7 +1,8 @@
 // The step journal of a failover worker with the control authority in front
 // (control_authority.hpp): a step is recorded with the authority (in cluster
 // mode: a fenced etcd write under the leader's epoch) before it is journaled
-// and run, and its outcome after. When the authority refuses (this replica no
+// and run, and its outcome after (before the local journal's: a successor
+// goes by etcd's record of the step). When the authority refuses (this replica no
 // longer leads) or cannot answer, begin_step fails and the strategy does not
 // run the step's action: a deposed leader stops at the next step.
 #pragma once

@@ -10,14 +10,19 @@ using namespace switchyard::actors;
 
 namespace {
 
+// Both fakes also append to one log, which shows the order of their calls.
+std::vector<std::string> both;
+
 struct recording_journal : strategies::step_journal {
   std::vector<std::string> calls;
   caf::expected<step_id> begin_step(const step_start& s) override {
     calls.push_back("begin " + std::to_string(s.step.sequence));
+    both.push_back("journal: " + calls.back());
     return step_id{100 + s.step.sequence};
   }
   caf::expected<void> finish_step(const step_finish& s) override {
     calls.push_back("finish " + std::to_string(s.step.value) + (s.ok ? " ok" : " failed"));
+    both.push_back("journal: " + calls.back());
     return caf::unit;
   }
 };
@@ -31,6 +36,7 @@ struct recording_authority final : single_node_authority {
                            step_status status) override {
     calls.push_back(service.value + " #" + std::to_string(id.value) + " step " +
                     std::to_string(sequence) + " " + to_string(status));
+    both.push_back("etcd: " + calls.back());
     if (refuse)
       return make_sy_error(sy_errc::failover_blocked, "refused: not leader (epoch 3)");
     return caf::unit;
@@ -48,6 +54,7 @@ step_start start_of(std::uint32_t sequence) {
 } // namespace
 
 TEST(fenced_journal, a_step_is_recorded_with_the_authority_before_and_after) {
+  both.clear();
   recording_journal inner;
   recording_authority authority;
   fenced_journal journal{inner, authority, service_id{"web"}};
@@ -57,6 +64,10 @@ TEST(fenced_journal, a_step_is_recorded_with_the_authority_before_and_after) {
   EXPECT_EQ(authority.calls,
             (std::vector<std::string>{"web #7 step 2 started", "web #7 step 2 done"}));
   EXPECT_EQ(inner.calls, (std::vector<std::string>{"begin 2", "finish 102 ok"}));
+  // etcd first both times: a successor going by etcd never runs a step this
+  // one did not begin there, nor again one it finished there.
+  EXPECT_EQ(both, (std::vector<std::string>{"etcd: web #7 step 2 started", "journal: begin 2",
+                                            "etcd: web #7 step 2 done", "journal: finish 102 ok"}));
 }
 
 TEST(fenced_journal, a_refused_step_is_neither_journaled_nor_run) {

@@ -18,19 +18,12 @@
 using namespace std::chrono_literals;
 using namespace switchyard;
 using switchyard::testing::child_process;
+using switchyard::testing::count_lines_with;
 using switchyard::testing::http_request;
 using switchyard::testing::read_file;
 using switchyard::testing::wait_until;
 
 namespace {
-
-int count_lines_with(const std::string& text, const std::string& part) {
-  std::istringstream in(text);
-  int n = 0;
-  for (std::string line; std::getline(in, line);)
-    n += line.find(part) != std::string::npos ? 1 : 0;
-  return n;
-}
 
 class crash_fixture : public switchyard::testing::cli_integration {
 protected:

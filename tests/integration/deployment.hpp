@@ -5,6 +5,7 @@
 #include <csignal>
 #include <fstream>
 #include <memory>
+#include <sstream>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -16,6 +17,15 @@
 namespace switchyard::testing {
 
 using namespace std::chrono_literals;
+
+// How many lines of `text` contain `part` (e.g. an action's name in its log).
+inline int count_lines_with(const std::string& text, const std::string& part) {
+  std::istringstream in(text);
+  int n = 0;
+  for (std::string line; std::getline(in, line);)
+    n += line.find(part) != std::string::npos ? 1 : 0;
+  return n;
+}
 
 // Every action appends one line with its view of the failover.
 inline std::string action(const std::string& name, const std::string& log,

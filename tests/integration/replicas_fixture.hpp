@@ -90,10 +90,15 @@ protected:
     }
   }
 
-  void start(replica& r) {
+  /// Starts `r`; with `fault_at`, armed to kill itself at that journal point
+  /// (actors/fault_injection.hpp; the variable is only in its environment).
+  void start(replica& r, const std::string& fault_at = {}) {
+    if (!fault_at.empty())
+      ::setenv("SWITCHYARD_FAULT_AT", fault_at.c_str(), 1);
     r.process = std::make_unique<child_process>(
         std::vector<std::string>{SWITCHYARDD_PATH, "--config", r.dir + "/switchyard.yaml"},
         r.dir + "/switchyardd.log");
+    ::unsetenv("SWITCHYARD_FAULT_AT");
   }
 
   void start_all() {
