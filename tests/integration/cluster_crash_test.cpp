@@ -66,17 +66,7 @@ TEST_P(leader_killed_during_failover, the_next_leader_completes_the_same_failove
 }
 
 INSTANTIATE_TEST_SUITE_P(every_journal_point, leader_killed_during_failover,
-                         ::testing::Values("switchover_opened", "step_started:1", "step_done:1",
-                                           "step_started:2", "step_done:2", "step_started:3",
-                                           "step_done:3", "step_started:4", "step_done:4",
-                                           "switchover_closed"),
-                         [](const auto& param_info) {
-                           auto name = param_info.param;
-                           for (auto& c : name)
-                             if (c == ':')
-                               c = '_';
-                           return name;
-                         });
+                         ::testing::ValuesIn(failover_journal_points()), journal_point_name);
 
 } // namespace
 } // namespace switchyard::testing

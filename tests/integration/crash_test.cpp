@@ -19,6 +19,8 @@ using namespace std::chrono_literals;
 using namespace switchyard;
 using switchyard::testing::child_process;
 using switchyard::testing::count_lines_with;
+using switchyard::testing::failover_journal_points;
+using switchyard::testing::journal_point_name;
 using switchyard::testing::http_request;
 using switchyard::testing::read_file;
 using switchyard::testing::wait_until;
@@ -129,17 +131,7 @@ TEST_P(crash_during_failover, a_restarted_switchyardd_finishes_the_same_switchov
 }
 
 INSTANTIATE_TEST_SUITE_P(every_journal_point, crash_during_failover,
-                         ::testing::Values("switchover_opened", "step_started:1", "step_done:1",
-                                           "step_started:2", "step_done:2", "step_started:3",
-                                           "step_done:3", "step_started:4", "step_done:4",
-                                           "switchover_closed"),
-                         [](const auto& param_info) {
-                           auto name = param_info.param;
-                           for (auto& c : name)
-                             if (c == ':')
-                               c = '_';
-                           return name;
-                         });
+                         ::testing::ValuesIn(failover_journal_points()), journal_point_name);
 
 using crash_during_rollback = crash_fixture;
 

@@ -18,6 +18,21 @@ namespace switchyard::testing {
 
 using namespace std::chrono_literals;
 
+// Every journal point of the deployment's automatic failover (4 steps), for
+// the crash suites (actors/fault_injection.hpp), and a test name for each.
+inline std::vector<std::string> failover_journal_points() {
+  return {"switchover_opened", "step_started:1",   "step_done:1", "step_started:2",
+          "step_done:2",       "step_started:3",   "step_done:3", "step_started:4",
+          "step_done:4",       "switchover_closed"};
+}
+inline std::string journal_point_name(const ::testing::TestParamInfo<std::string>& info) {
+  auto name = info.param;
+  for (auto& c : name)
+    if (c == ':')
+      c = '_';
+  return name;
+}
+
 // How many lines of `text` contain `part` (e.g. an action's name in its log).
 inline int count_lines_with(const std::string& text, const std::string& part) {
   std::istringstream in(text);
