@@ -39,6 +39,15 @@ TEST_F(cluster_replicas, exactly_one_leads_and_another_takes_over_after_kill_9) 
   EXPECT_GT(gauge(m, "switchyard_cluster_epoch"), 0);
   EXPECT_GT(gauge(m, "switchyard_cluster_lease_remaining_seconds"), 0);
   EXPECT_EQ(gauge(m, "switchyard_cluster_quorum"), 2);
+  // The change of leadership is in the new leader's audit trail.
+  EXPECT_TRUE(wait_until(
+      [&] {
+        auto audit = cli_at(*next, {"audit"}, "admin-token").output;
+        return audit.find("Leadership") != std::string::npos &&
+               audit.find(next->name + " leads (epoch") != std::string::npos;
+      },
+      10s))
+      << cli_at(*next, {"audit"}, "admin-token").output;
 }
 
 TEST_F(cluster_replicas, the_leader_alone_fails_over_and_its_successor_keeps_the_new_primary) {
