@@ -16,7 +16,9 @@
 #include <caf/expected.hpp>
 
 #include "messages/ids.hpp"
+#include "messages/maintenance.hpp"
 #include "messages/plan.hpp"
+#include "messages/site.hpp"
 #include "messages/switchover.hpp"
 
 namespace switchyard::actors {
@@ -102,6 +104,22 @@ public:
   [[nodiscard]] virtual caf::expected<void> end(const service_id& service, switchover_id id,
                                                 bool completed, const instance_id& primary,
                                                 switchyard::epoch new_epoch) = 0;
+
+  // Operations that must outlive a leader (blocking; off the actors' threads).
+
+  /// An operator's maintenance window, recorded before it takes effect.
+  [[nodiscard]] virtual caf::expected<void> set_maintenance(const maintenance_record& m) = 0;
+  /// The window ends (turned off or expired).
+  [[nodiscard]] virtual caf::expected<void> clear_maintenance(const service_id& service,
+                                                              const instance_id& instance) = 0;
+  /// A site switchover at each of its journal points (r.id: its id in this
+  /// replica's journal); forgotten once finished. Refused while another
+  /// leader's is in flight. An error at the commit decision aborts it.
+  [[nodiscard]] virtual caf::expected<void> record_site(const site_record& r) = 0;
+  /// Claims `previous` (a site switchover a former leader left in flight) for
+  /// this leader, before it is journaled here: the next record_site of this
+  /// leader continues it. Refused when it is not in flight any more.
+  [[nodiscard]] virtual caf::expected<void> take_over_site(const site_takeover& previous) = 0;
 };
 
 /// A switchyardd without a `cluster:` section: it alone decides, always.
@@ -123,6 +141,12 @@ public:
                           switchyard::epoch) override {
     return caf::unit;
   }
+  caf::expected<void> set_maintenance(const maintenance_record&) override { return caf::unit; }
+  caf::expected<void> clear_maintenance(const service_id&, const instance_id&) override {
+    return caf::unit;
+  }
+  caf::expected<void> record_site(const site_record&) override { return caf::unit; }
+  caf::expected<void> take_over_site(const site_takeover&) override { return caf::unit; }
 };
 
 using authority_ptr = std::shared_ptr<control_authority>;

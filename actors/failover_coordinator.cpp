@@ -114,6 +114,7 @@ failover_coordinator(coordinator_actor::stateful_pointer<failover_coordinator_st
       [self](cluster_atom, topology_list& topo) { apply_replicated(self, topo); },
       [self](cluster_atom) { on_leadership_change(self); },
       [self](cluster_atom, interrupted_list& left) { note_left_in_flight(self, left); },
+      [self](cluster_atom, maintenance_list& windows) { apply_replicated_windows(self, windows); },
       [self](plan_atom, service_id& service) -> caf::result<exported_plan_list> {
         auto& st = self->state;
         if (!service.value.empty() && !st.services.count(service.value))

@@ -59,6 +59,9 @@ struct failover_coordinator_state {
   /// Services whose switchover a previous incarnation of this coordinator
   /// started and the runner is still executing: busy until it ends.
   std::set<std::string> adopted;
+  /// Cluster mode: windows this leader recorded in etcd and applied, not yet
+  /// seen in a replicated list: an older list does not end them.
+  std::set<std::pair<std::string, std::string>> unconfirmed_windows;
   /// Services reserved by a site switchover (its id): no automatic failover,
   /// no other switchover of them until it releases them.
   std::map<std::string, std::int64_t> reserved;

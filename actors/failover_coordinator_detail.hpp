@@ -87,6 +87,8 @@ void on_unjournaled(coord_ptr self, unjournaled_detection& u);
 void apply_maintenance(coord_ptr self, maintenance_record m);
 caf::result<maintenance_reply> handle_maintenance(coord_ptr self, maintenance_request& req);
 void handle_expiry(coord_ptr self, const maintenance_expiry& e);
+/// Cluster mode: makes this replica's windows those etcd holds (all of them).
+void apply_replicated_windows(coord_ptr self, const maintenance_list& windows);
 
 // --- recovery at start (failover_coordinator_recovery.cpp)
 

@@ -1,7 +1,11 @@
 // Maintenance windows of a service or one instance: set and ended by an
 // operator (persisted first), ended by their expiry; a failure they held back
-// is decided on again when they end.
+// is decided on again when they end. In a cluster the leader records a window
+// in etcd before anything else (control_authority::set_maintenance) and every
+// replica follows the replicated windows, so that the next leader keeps them.
 #include <algorithm>
+#include <functional>
+#include <map>
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
@@ -48,6 +52,7 @@ namespace {
 void end_maintenance(coord_ptr self, const service_id& service, const instance_id& instance,
                      const std::string& why) {
   auto& view = self->state.services[service.value];
+  self->state.unconfirmed_windows.erase({service.value, instance.value});
   if (instance.value.empty())
     view.maintenance.reset();
   else
@@ -61,6 +66,82 @@ void end_maintenance(coord_ptr self, const service_id& service, const instance_i
     auto d = p->second;
     handle_detection(self, d);
   }
+}
+
+// Runs `write` (a blocking write of the control authority: etcd in a cluster)
+// on a thread of its own, then `then` on the coordinator with its outcome.
+void off_the_actor(coord_ptr self, std::function<caf::expected<void>()> write,
+                   std::function<void(const caf::error&)> then) {
+  auto worker = self->spawn<caf::detached>([write](caf::event_based_actor* me) -> caf::behavior {
+    return {[me, write](caf::ok_atom) -> caf::result<caf::ok_atom> {
+      me->quit();
+      if (auto done = write(); !done)
+        return done.error();
+      return caf::ok_atom::value;
+    }};
+  });
+  self->request(worker, std::chrono::seconds(30), caf::ok_atom::value)
+      .then([then](caf::ok_atom) { then(caf::error{}); }, [then](caf::error& err) { then(err); });
+}
+
+// The same window is in force already.
+bool already_in_force(coord_ptr self, const maintenance_record& m) {
+  const auto& view = self->state.services[m.service.value];
+  const maintenance_record* have = nullptr;
+  if (m.instance.value.empty()) {
+    if (view.maintenance)
+      have = &*view.maintenance;
+  } else if (auto i = view.instance_maintenance.find(m.instance.value);
+             i != view.instance_maintenance.end()) {
+    have = &i->second;
+  }
+  return have != nullptr && have->since_ms == m.since_ms && have->until_ms == m.until_ms &&
+         have->reason == m.reason && have->principal == m.principal;
+}
+
+bool clustered(coord_ptr self) {
+  return self->state.peers->authority().view().clustered;
+}
+
+// Persists a window (store) and makes it effective; the operator's answer.
+void persist_and_apply(coord_ptr self, caf::response_promise rp, maintenance_record m,
+                       std::string what) {
+  auto store = self->state.peers->store();
+  self->request(store, std::chrono::seconds(10), m)
+      .then(
+          [self, rp, m, what](caf::ok_atom) mutable {
+            if (already_in_force(self, m)) { // replicated meanwhile (a cluster)
+              rp.deliver(maintenance_reply{true, what + " is in maintenance", m.until_ms});
+              return;
+            }
+            if (clustered(self))
+              self->state.unconfirmed_windows.insert({m.service.value, m.instance.value});
+            apply_maintenance(self, m);
+            publish_event(*self->state.peers,
+                          {0, 0, event_kind::maintenance, m.service, m.instance, switchover_id{0},
+                           fmt::format("{} in maintenance by {}: {}{}", what, m.principal, m.reason,
+                                       m.until_ms > 0 ? " (expires)" : " (until turned off)")});
+            rp.deliver(maintenance_reply{true, what + " is in maintenance", m.until_ms});
+          },
+          [rp](caf::error& err) mutable { rp.deliver(err); });
+}
+
+void persist_and_end(coord_ptr self, caf::response_promise rp, maintenance_request req,
+                     std::string what) {
+  auto store = self->state.peers->store();
+  self->request(store, std::chrono::seconds(10), maintenance_clear{req.service, req.instance})
+      .then(
+          [self, rp, req, what](caf::ok_atom) mutable {
+            // The replicated windows may have ended it already (a cluster).
+            const auto& view = self->state.services[req.service.value];
+            bool active = req.instance.value.empty()
+                              ? view.maintenance.has_value()
+                              : view.instance_maintenance.count(req.instance.value) > 0;
+            if (active)
+              end_maintenance(self, req.service, req.instance, "turned off by " + req.principal);
+            rp.deliver(maintenance_reply{true, what + " is out of maintenance", 0});
+          },
+          [rp](caf::error& err) mutable { rp.deliver(err); });
 }
 
 } // namespace
@@ -82,6 +163,7 @@ caf::result<maintenance_reply> handle_maintenance(coord_ptr self, maintenance_re
                          "the store is not running: maintenance not changed");
   auto what = window_target(inst);
   auto rp = self->make_response_promise<maintenance_reply>();
+  const bool replicate = clustered(self);
   if (!req.enable) {
     bool active = inst.value.empty() ? view.maintenance.has_value()
                                      : view.instance_maintenance.count(inst.value) > 0;
@@ -89,30 +171,44 @@ caf::result<maintenance_reply> handle_maintenance(coord_ptr self, maintenance_re
       rp.deliver(maintenance_reply{false, what + " was not in maintenance", 0});
       return rp;
     }
-    self->request(store, std::chrono::seconds(10), maintenance_clear{req.service, inst})
-        .then(
-            [self, rp, req, what](caf::ok_atom) mutable {
-              end_maintenance(self, req.service, req.instance, "turned off by " + req.principal);
-              rp.deliver(maintenance_reply{true, what + " is out of maintenance", 0});
-            },
-            [rp](caf::error& err) mutable { rp.deliver(err); });
+    if (!replicate) {
+      persist_and_end(self, rp, req, what);
+      return rp;
+    }
+    auto& authority = self->state.peers->authority();
+    off_the_actor(
+        self, [&authority, req] { return authority.clear_maintenance(req.service, req.instance); },
+        [self, rp, req, what](const caf::error& err) mutable {
+          if (err)
+            rp.deliver(make_sy_error(sy_errc::failover_blocked,
+                                     "maintenance not changed: the cluster did not record its "
+                                     "end: " +
+                                         describe(err)));
+          else
+            persist_and_end(self, rp, req, what);
+        });
     return rp;
   }
   auto now = wall_clock_ms();
   maintenance_record m{req.service,   inst, req.reason,
                        req.principal, now,  req.duration_ms > 0 ? now + req.duration_ms : 0};
-  // Persisted first: a window that would vanish with a restart is not one.
-  self->request(store, std::chrono::seconds(10), m)
-      .then(
-          [self, rp, m, what](caf::ok_atom) mutable {
-            apply_maintenance(self, m);
-            publish_event(*self->state.peers,
-                          {0, 0, event_kind::maintenance, m.service, m.instance, switchover_id{0},
-                           fmt::format("{} in maintenance by {}: {}{}", what, m.principal, m.reason,
-                                       m.until_ms > 0 ? " (expires)" : " (until turned off)")});
-            rp.deliver(maintenance_reply{true, what + " is in maintenance", m.until_ms});
-          },
-          [rp](caf::error& err) mutable { rp.deliver(err); });
+  // Persisted first: a window that would vanish with a restart (or with the
+  // leader, in a cluster) is not one.
+  if (!replicate) {
+    persist_and_apply(self, rp, m, what);
+    return rp;
+  }
+  auto& authority = self->state.peers->authority();
+  off_the_actor(
+      self, [&authority, m] { return authority.set_maintenance(m); },
+      [self, rp, m, what](const caf::error& err) mutable {
+        if (err)
+          rp.deliver(make_sy_error(sy_errc::failover_blocked,
+                                   "maintenance not changed: the cluster did not record it: " +
+                                       describe(err)));
+        else
+          persist_and_apply(self, rp, m, what);
+      });
   return rp;
 }
 
@@ -129,7 +225,62 @@ void handle_expiry(coord_ptr self, const maintenance_expiry& e) {
               [](caf::error& err) {
                 spdlog::warn("expired maintenance row not deleted yet: {}", describe(err));
               });
+  // In a cluster every replica ends it on its own clock; the leader also
+  // deletes its key (best effort: an expired window is ignored where read).
+  auto& authority = self->state.peers->authority();
+  if (clustered(self) && authority.may_act()) {
+    auto service = e.service;
+    auto instance = e.instance;
+    off_the_actor(
+        self,
+        [&authority, service, instance] { return authority.clear_maintenance(service, instance); },
+        [](const caf::error& err) {
+          if (err)
+            spdlog::warn("expired maintenance: its replicated key is not deleted yet: {}",
+                         describe(err));
+        });
+  }
   end_maintenance(self, e.service, e.instance, "expired");
+}
+
+void apply_replicated_windows(coord_ptr self, const maintenance_list& windows) {
+  auto now = wall_clock_ms();
+  // (service, instance) -> the window in force; expired ones are ignored.
+  std::map<std::pair<std::string, std::string>, maintenance_record> want;
+  for (const auto& w : windows)
+    if (w.until_ms == 0 || w.until_ms > now)
+      want[{w.service.value, w.instance.value}] = w;
+  auto& unconfirmed = self->state.unconfirmed_windows;
+  for (const auto& [which, w] : want)
+    unconfirmed.erase(which);
+  // Ended elsewhere (by the leader, or by another leader before it) — unless
+  // this replica recorded it after the list was read.
+  std::vector<std::pair<service_id, instance_id>> ended;
+  auto gone = [&](const std::string& service, const std::string& instance) {
+    return !want.count({service, instance}) && !unconfirmed.count({service, instance});
+  };
+  for (const auto& [name, view] : self->state.services) {
+    if (view.maintenance && gone(name, ""))
+      ended.push_back({service_id{name}, instance_id{}});
+    for (const auto& [instance, w] : view.instance_maintenance)
+      if (gone(name, instance))
+        ended.push_back({service_id{name}, instance_id{instance}});
+  }
+  for (const auto& [service, instance] : ended)
+    end_maintenance(self, service, instance, "ended by the cluster's leader");
+  for (auto& [which, w] : want) {
+    auto i = self->state.services.find(which.first);
+    if (i == self->state.services.end())
+      continue;
+    if (already_in_force(self, w))
+      continue;
+    auto what = window_target(w.instance);
+    publish_event(
+        *self->state.peers,
+        {0, 0, event_kind::maintenance, w.service, w.instance, switchover_id{0},
+         fmt::format("{} in maintenance by {} (replicated): {}", what, w.principal, w.reason)});
+    apply_maintenance(self, std::move(w));
+  }
 }
 
 } // namespace switchyard::actors::coordinator

@@ -137,8 +137,11 @@ void load_state(coord_ptr self, store_actor store, std::function<void()> retry) 
                               [self, topo, windows](interrupted_list& interrupted) {
                                 self->state.apply_topology(topo, self->clock().now(),
                                                            wall_clock_ms());
-                                for (auto w : windows)
-                                  apply_maintenance(self, std::move(w));
+                                // In a cluster the replicated windows count, not
+                                // this replica's copy (another leader may have ended them).
+                                if (!self->state.peers->authority().view().clustered)
+                                  for (auto w : windows)
+                                    apply_maintenance(self, std::move(w));
                                 for (auto& [name, view] : self->state.services) {
                                   spdlog::info("{}: primary {} (epoch {})", name, view.primary,
                                                view.epoch);

@@ -1,9 +1,12 @@
 #include "actors/site_coordinator.hpp"
 
+#include <utility>
+
 #include <caf/all.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "actors/control_authority.hpp"
 #include "actors/site_procedure.hpp"
 #include "messages/error.hpp"
 
@@ -29,7 +32,8 @@ void site_worker(caf::blocking_actor* self, std::shared_ptr<const config::switch
           return r.error();
         return std::move(*r);
       },
-      [&](resume_atom) { procedure.recover(); });
+      [&](resume_atom) { procedure.recover(); },
+      [&](cluster_atom, site_takeover& t) { procedure.take_over(t); });
 }
 
 /// How long after start the recovery begins: the coordinator asks the store
@@ -43,10 +47,27 @@ site_coordinator(site_coordinator_actor::stateful_pointer<site_coordinator_state
                  std::shared_ptr<config_holder> config, peers_ptr peers) {
   self->state.config = std::move(config);
   self->state.peers = std::move(peers);
-  self->set_down_handler([self](const caf::down_msg& dm) {
+  // Cluster mode: a leader with nothing running takes over the site
+  // switchover a former leader left in flight.
+  auto take_over = [self] {
+    auto& st = self->state;
+    if (st.replicated.leader_id.empty() || st.worker || !st.checked ||
+        !st.peers->authority().may_act())
+      return;
+    // Once: a refused claim (it ended meanwhile) is not tried again until
+    // etcd says again that it is in flight.
+    auto t = std::exchange(st.replicated, site_takeover{});
+    auto worker =
+        self->spawn<caf::detached + caf::monitored>(site_worker, st.config->get(), st.peers);
+    st.worker = worker.address();
+    st.running = fmt::format("the takeover of site switchover #{} of {}", t.record.id, t.leader_id);
+    caf::anon_send(worker, cluster_atom::value, std::move(t));
+  };
+  self->set_down_handler([self, take_over](const caf::down_msg& dm) {
     if (dm.source == self->state.worker) {
       self->state.worker = caf::actor_addr{};
       self->state.running.clear();
+      take_over();
     }
   });
   // Starts one worker for `what`, or refuses while another runs.
@@ -86,7 +107,12 @@ site_coordinator(site_coordinator_actor::stateful_pointer<site_coordinator_state
           return worker.error();
         return self->delegate(*worker, std::move(req));
       },
-      [self, start](resume_atom) {
+      [self, take_over](cluster_atom, site_takeover& t) {
+        self->state.replicated = std::move(t);
+        take_over();
+      },
+      [take_over](cluster_atom) { take_over(); },
+      [self, start, take_over](resume_atom) {
         auto store = self->state.peers->store();
         auto retry = [self] { self->delayed_send(self, recovery_delay, resume_atom::value); };
         if (!store) {
@@ -95,10 +121,12 @@ site_coordinator(site_coordinator_actor::stateful_pointer<site_coordinator_state
         }
         self->request(store, std::chrono::seconds(10), site_query{0, 0, true})
             .then(
-                [self, start](site_record_list& unfinished) {
+                [self, start, take_over](site_record_list& unfinished) {
                   self->state.checked = true;
-                  if (unfinished.empty())
+                  if (unfinished.empty()) {
+                    take_over();
                     return;
+                  }
                   auto worker = start("the recovery of unfinished site switchovers");
                   if (worker)
                     self->send(*worker, resume_atom::value);

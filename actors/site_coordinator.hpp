@@ -14,7 +14,9 @@
 //   verify   -> available on the new site, integrity actions, performance
 //
 // After a crash of switchyardd the log decides: a committed site switchover
-// is carried through, an undecided one is aborted (resume_atom at start).
+// is carried through, an undecided one is aborted (resume_atom at start). In
+// a cluster the leader records each journal point in etcd as well, and the
+// next leader takes over what a former one left (cluster_atom).
 // DR drills are a site switchover to the standby site and, by default, a
 // failback, measured and reported. One site operation runs at a time; each
 // runs on its own detached worker (it waits on the runner, coordinator and
@@ -41,6 +43,10 @@ struct site_coordinator_state {
   /// new starts: a new operation's own `preparing` row must not be taken for
   /// an undecided one of the past.
   bool checked = false;
+  /// Cluster mode: the site switchover etcd holds as in flight (leader_id
+  /// empty: none). A leader that may act and runs nothing takes it over; if
+  /// it was this replica's own and has ended, the claim is refused harmlessly.
+  site_takeover replicated;
 };
 
 site_coordinator_actor::behavior_type

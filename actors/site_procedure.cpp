@@ -33,12 +33,19 @@ caf::expected<service_state_list> site_procedure::coordinator_state() {
                                  get_state_atom::value);
 }
 
-caf::expected<std::int64_t> site_procedure::save(site_record& r) {
+caf::expected<std::int64_t> site_procedure::save(site_record& r, bool replicate) {
   auto id = ask<std::int64_t>(self_, peers_->store(), caf::timespan{ask_timeout}, site_save{r});
-  if (id)
-    r.id = *id;
-  else
+  if (!id) {
     spdlog::error("site switchover #{}: journal write failed: {}", r.id, describe(id.error()));
+    return id;
+  }
+  r.id = *id;
+  if (replicate)
+    if (auto recorded = peers_->authority().record_site(r); !recorded) {
+      spdlog::error("site switchover #{}: not recorded in the cluster: {}", r.id,
+                    describe(recorded.error()));
+      return recorded.error();
+    }
   return id;
 }
 
@@ -309,10 +316,19 @@ caf::expected<site_record> site_procedure::run(const site_request& req, std::int
   }
   r.state = site_state::preparing;
   r.started_ms = wall_clock_ms();
-  if (auto id = save(r); !id)
-    return make_sy_error(sy_errc::storage_failure,
-                         "the site switchover could not be journaled, nothing was done: " +
-                             describe(id.error()));
+  if (auto id = save(r); !id) {
+    if (r.id == 0)
+      return make_sy_error(sy_errc::storage_failure,
+                           "the site switchover could not be journaled, nothing was done: " +
+                               describe(id.error()));
+    // Journaled here, refused by the cluster (not the leader, or a former
+    // leader's site switchover is still in flight).
+    r.state = site_state::aborted;
+    r.finished_ms = wall_clock_ms();
+    r.detail = "refused, nothing was done: " + describe(id.error());
+    (void)save(r, false);
+    return make_sy_error(sy_errc::failover_blocked, r.detail);
+  }
   announce(r, fmt::format("started by {}: {} service(s), estimated RTO {} ms", r.principal,
                           r.participants.size(), r.estimated_rto_ms));
   crash_point("site_opened");

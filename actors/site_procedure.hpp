@@ -51,15 +51,26 @@ public:
   caf::expected<drill_report> drill(const drill_request& req);
 
   /// At start: site switchovers a stopped switchyardd left unfinished.
-  /// Committed ones are carried through, undecided ones aborted.
+  /// Committed ones are carried through, undecided ones aborted. (In a
+  /// cluster they are closed as interrupted: the leader carries on from etcd.)
   void recover();
+
+  /// Cluster mode: carries on the site switchover a former leader left in
+  /// flight (claimed in etcd first, then journaled here as this replica's).
+  void take_over(const site_takeover& t);
 
 private:
   caf::expected<service_state_list> coordinator_state();
   /// A failback: blocks each participant whose instance on the site returned
   /// to has a `diverged` detection since that site was left.
   void block_on_divergence(site_record& r);
-  caf::expected<std::int64_t> save(site_record& r);
+  /// Journals `r` (setting its id); with `replicate`, then in the cluster
+  /// too (control_authority::record_site): an error from either is returned.
+  caf::expected<std::int64_t> save(site_record& r, bool replicate = true);
+  /// Aborts an undecided `r`, carries a committed one through.
+  void resume(site_record& r, const std::string& why);
+  /// Closes the unfinished drill `r` was a leg of, as interrupted.
+  void close_drill(const site_record& r, const std::string& why);
   /// Prepares every participant; true when all are prepared.
   bool prepare(site_record& r);
   /// Rolls back what was prepared and releases every participant.

@@ -35,18 +35,6 @@ lease_timing timing_of(const config::cluster_settings& s) {
   return t;
 }
 
-step_progress progress_of(step_status s) {
-  switch (s) {
-  case step_status::started:
-    return step_progress::running;
-  case step_status::done:
-    return step_progress::done;
-  case step_status::failed:
-    return step_progress::failed;
-  }
-  return step_progress::running;
-}
-
 step_status status_of(step_progress p) {
   switch (p) {
   case step_progress::done:
@@ -131,7 +119,8 @@ cluster_authority::start(const config::cluster_settings& settings, authority_cal
     raw->dirty_ = true;
     raw->wake_.notify_all();
   };
-  self->watch_ = self->client_.watch(settings.prefix + "/state/topology/", std::move(wo));
+  // Everything under state/: the topology, intents, maintenance windows and the site switchover.
+  self->watch_ = self->client_.watch(settings.prefix + "/state/", std::move(wo));
   // Every replica's view of the fleet, for the quorum (vantage_views.hpp).
   vantage_settings vs;
   vs.prefix = settings.prefix + "/vantage";
@@ -261,6 +250,14 @@ bool cluster_authority::sync_once() {
     callbacks_.on_topology(topo);
   if (callbacks_.on_intents)
     callbacks_.on_intents(left);
+  if (callbacks_.on_maintenance)
+    callbacks_.on_maintenance(snap->maintenance);
+  if (callbacks_.on_site) {
+    site_takeover site;
+    if (snap->site)
+      site = {snap->site->record, snap->site->leader_id, snap->site->written_by.value};
+    callbacks_.on_site(site);
+  }
   std::lock_guard lock{mtx_};
   sync_error_.clear();
   if (before.leader)
@@ -322,80 +319,6 @@ actors::leadership_view cluster_authority::view() const {
       v.reason = "follower: " + l.leader_id + " leads";
   }
   return v;
-}
-
-caf::expected<state_writer> cluster_authority::writer() const {
-  auto l = lease_->status();
-  bool synced = false;
-  {
-    std::lock_guard lock{mtx_};
-    synced = synced_epoch_ == l.epoch.value;
-  }
-  if (!l.may_act || !synced) {
-    auto v = view();
-    return make_sy_error(sy_errc::failover_blocked, "refused: not leader: this replica (" +
-                                                        settings_.member +
-                                                        ") may not act: " + v.reason);
-  }
-  return state_writer{settings_.member, l.epoch};
-}
-
-caf::expected<void> cluster_authority::begin(const actors::switchover_intent_info& intent) {
-  auto w = writer();
-  if (!w)
-    return w.error();
-  switchover_intent in;
-  in.service = intent.service;
-  in.id = intent.id;
-  in.kind = intent.kind;
-  in.from = intent.from;
-  in.to = intent.to;
-  in.new_epoch = intent.new_epoch;
-  in.steps = steps_of(intent.plan.steps);
-  auto written = intent.takeover_of.value != 0
-                     ? state_.take_over_intent(*w, intent.service, intent.takeover_of, intent.id)
-                     : state_.begin_intent(*w, in);
-  if (!written) {
-    if (is_stale_refusal(written.error())) { // read again: the coordinator's view is behind
-      std::lock_guard lock{mtx_};
-      dirty_ = true;
-      wake_.notify_all();
-    }
-    return written.error();
-  }
-  return caf::unit;
-}
-
-caf::expected<void> cluster_authority::step(const service_id& service, switchover_id id,
-                                            std::uint32_t sequence, step_status status) {
-  auto w = writer();
-  if (!w)
-    return w.error();
-  if (auto written = state_.record_step(*w, service, id, sequence, progress_of(status)); !written)
-    return written.error();
-  return caf::unit;
-}
-
-caf::expected<void> cluster_authority::end(const service_id& service, switchover_id id,
-                                           bool completed, const instance_id& primary,
-                                           switchyard::epoch new_epoch) {
-  auto w = writer();
-  if (!w)
-    return w.error();
-  caf::expected<std::int64_t> written = std::int64_t{0};
-  if (completed) {
-    topology_record t;
-    t.service = service;
-    t.primary = primary;
-    t.service_epoch = new_epoch;
-    t.switchover = id;
-    written = state_.finish(*w, service, id, t);
-  } else {
-    written = state_.abandon_intent(*w, service, id);
-  }
-  if (!written)
-    return written.error();
-  return caf::unit;
 }
 
 caf::expected<void> cluster_authority::resign() {

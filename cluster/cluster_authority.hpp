@@ -25,7 +25,9 @@
 #include "cluster/replicated_state.hpp"
 #include "cluster/vantage_views.hpp"
 #include "config/model.hpp"
+#include "messages/maintenance.hpp"
 #include "messages/records.hpp"
+#include "messages/site.hpp"
 #include "messages/topology.hpp"
 
 namespace switchyard::cluster {
@@ -40,6 +42,11 @@ struct authority_callbacks {
   /// Right after on_topology: the switchovers a former leader left in flight
   /// (from their intents; the list replaces the last one).
   std::function<void(const interrupted_list&)> on_intents;
+  /// Right after on_intents: every replicated maintenance window.
+  std::function<void(const maintenance_list&)> on_maintenance;
+  /// Right after on_maintenance: the site switchover in flight (leader_id
+  /// empty: none); a leader that may act takes over one that is not its own.
+  std::function<void(const site_takeover&)> on_site;
   /// A replica's published view changed (on the vantage watch's thread).
   std::function<void()> on_votes;
 };
@@ -68,6 +75,12 @@ public:
   caf::expected<void> end(const service_id& service, switchover_id id, bool completed,
                           const instance_id& primary, switchyard::epoch new_epoch) override;
 
+  caf::expected<void> set_maintenance(const maintenance_record& m) override;
+  caf::expected<void> clear_maintenance(const service_id& service,
+                                        const instance_id& instance) override;
+  caf::expected<void> record_site(const site_record& r) override;
+  caf::expected<void> take_over_site(const site_takeover& previous) override;
+
   /// Hands the leadership over at once (a clean shutdown).
   caf::expected<void> resign();
 
@@ -82,6 +95,9 @@ private:
   bool sync_once();
   /// The writer of this term, or the refusal when this replica may not act.
   caf::expected<state_writer> writer() const;
+  /// Runs `write` as this term's writer; a stale refusal makes the state be read again.
+  caf::expected<void>
+  write_as_leader(const std::function<caf::expected<std::int64_t>(const state_writer&)>& write);
   void notify();
 
   config::cluster_settings settings_;

@@ -7,7 +7,7 @@
 #include <limits>
 #include <optional>
 
-#include "cluster/fencing.hpp"
+#include "cluster/fenced_update.hpp"
 #include "cluster/replicated_state_codec.hpp"
 #include "messages/error.hpp"
 
@@ -18,68 +18,17 @@ namespace {
 using detail::decode_intent;
 using detail::decode_topology;
 using detail::encode;
-
-// A write is retried when one of its guards failed while we still lead: the
-// keys changed between our read and our write (another step of ours was
-// recorded meanwhile). More than a few in a row means something is wrong.
-constexpr int max_attempts = 5;
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-// Stale refusals: already_in_progress when something newer is in the way,
-// unknown_switchover when the intent is not the caller's switchover.
-caf::error stale(sy_errc code, const std::string& why) {
-  return make_sy_error(code, "refused: stale: " + why);
-}
-
-// The key as read still is: same mod revision, or still absent.
-compare unchanged(const std::string& key, const std::optional<key_value>& read) {
-  if (!read)
-    return compare::absent(key);
-  return {key, compare::target::mod_revision, compare::result::equal, read->mod_revision, {}};
-}
-
-// What one optimistic attempt writes, and the compares that must still hold.
-struct write_plan {
-  std::vector<txn_op> ops;
-  std::vector<compare> guards;
-};
+using detail::now_ms;
+using detail::stale;
+using detail::unchanged;
+using detail::write_fenced;
+using detail::write_plan;
 
 std::string describe_intent(const switchover_intent& in) {
   return "switchover " + std::to_string(in.id.value) + " of \"" + in.service.value + "\" (" +
          in.from.value + " -> " + in.to.value + ", epoch " + std::to_string(in.new_epoch.value) +
          ", written by \"" + in.leader_id + "\" at leader epoch " +
          std::to_string(in.written_by.value) + ")";
-}
-
-// Runs `prepare` (read, check, decide) and its fenced write until the write
-// holds, a refusal is final, or max_attempts guards failed in a row.
-caf::expected<std::int64_t>
-write_fenced(const etcd_client& client, const std::string& leader_key, const state_writer& by,
-             const std::function<caf::expected<write_plan>()>& prepare) {
-  for (int attempt = 1;; ++attempt) {
-    auto plan = prepare();
-    if (!plan)
-      return plan.error();
-    auto written = fenced_write(client, leader_key, by.epoch, plan->ops, plan->guards);
-    if (written || !is_fencing_refusal(written.error()))
-      return written;
-    // etcd does not say which compare failed. A leader key at our epoch now
-    // was there at the write too (a key never comes back with the same create
-    // revision), so one of our guards failed: read again and decide again.
-    // Any other answer (a successor, no key, etcd silent) keeps the refusal.
-    auto holder = read_leader(client, leader_key);
-    if (!holder || !*holder || (*holder)->epoch != by.epoch)
-      return written.error();
-    if (attempt == max_attempts)
-      return stale(sy_errc::already_in_progress, "the keys changed between read and write " +
-                                                     std::to_string(max_attempts) +
-                                                     " times in a row");
-  }
 }
 
 // The service's intent, checked to be switchover `id`'s.
@@ -161,15 +110,18 @@ std::string replicated_state::intent_key(const service_id& service) const {
 }
 
 caf::expected<replicated_snapshot> replicated_state::load() const {
-  // One read-only transaction: both prefixes at the same revision.
+  // One read-only transaction: every prefix at the same revision.
   auto topo_prefix = prefix_ + "/topology/";
   auto intent_prefix = prefix_ + "/intent/";
-  auto read =
-      client_.txn({}, {txn_op::get_prefix(topo_prefix), txn_op::get_prefix(intent_prefix)}, {});
+  auto maintenance_prefix = prefix_ + "/maintenance/";
+  auto read = client_.txn({},
+                          {txn_op::get_prefix(topo_prefix), txn_op::get_prefix(intent_prefix),
+                           txn_op::get_prefix(maintenance_prefix), txn_op::get(site_key())},
+                          {});
   if (!read)
     return read.error();
-  if (read->reads.size() != 2)
-    return make_sy_error(sy_errc::unavailable, "replicated state: etcd answered a snapshot of 2 "
+  if (read->reads.size() != 4)
+    return make_sy_error(sy_errc::unavailable, "replicated state: etcd answered a snapshot of 4 "
                                                "reads with " +
                                                    std::to_string(read->reads.size()));
   replicated_snapshot out;
@@ -191,6 +143,18 @@ caf::expected<replicated_snapshot> replicated_state::load() const {
     return err;
   if (auto err = fill(read->reads[1], intent_prefix.size(), out.intents, decode_intent))
     return err;
+  for (const auto& kv : read->reads[2]) {
+    auto m = detail::decode_maintenance(kv);
+    if (!m)
+      return m.error();
+    out.maintenance.push_back(std::move(*m));
+  }
+  if (!read->reads[3].empty()) {
+    auto site = detail::decode_site(read->reads[3].front());
+    if (!site)
+      return site.error();
+    out.site = std::move(*site);
+  }
   return out;
 }
 
@@ -280,10 +244,9 @@ caf::expected<std::int64_t> replicated_state::record_step(const state_writer& by
   });
 }
 
-caf::expected<std::int64_t>
-replicated_state::rewrite_intent(const state_writer& by, const service_id& service,
-                                 switchover_id id,
-                                 const std::function<caf::error(switchover_intent&)>& change) const {
+caf::expected<std::int64_t> replicated_state::rewrite_intent(
+    const state_writer& by, const service_id& service, switchover_id id,
+    const std::function<caf::error(switchover_intent&)>& change) const {
   auto key = intent_key(service);
   return write_fenced(client_, leader_key_, by, [&]() -> caf::expected<write_plan> {
     auto kv = client_.get(key);

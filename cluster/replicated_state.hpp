@@ -2,6 +2,9 @@
 //
 //   <prefix>/topology/<service>  the current primary, its epoch, who made it
 //   <prefix>/intent/<service>    the switchover in flight and its progress
+//   <prefix>/maintenance/<service>/<instance>
+//                                a maintenance window (instance "": the service)
+//   <prefix>/site                the site switchover in flight, as journaled
 //
 // Values are small JSON documents. Every write is a fenced_write with the
 // writer's leader epoch (a deposed leader's write is refused by etcd and
@@ -14,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,7 +25,9 @@
 
 #include "cluster/etcd_client.hpp"
 #include "messages/ids.hpp"
+#include "messages/maintenance.hpp"
 #include "messages/plan.hpp"
+#include "messages/site.hpp"
 #include "messages/switchover.hpp"
 #include "rules/lease_rules.hpp"
 
@@ -71,11 +77,24 @@ struct switchover_intent {
   std::int64_t mod_revision = 0; ///< as read by load(); ignored when writing
 };
 
+/// `<prefix>/site`: the site switchover in flight (at most one at a time),
+/// as its leader last journaled it. It is that leader's until a successor
+/// takes it over (take_over_site): `leader_id` and `record.id` (an id of
+/// that leader's journal) say whose it is.
+struct site_in_flight {
+  site_record record;
+  std::string leader_id;
+  leader_epoch written_by;
+  std::int64_t mod_revision = 0; ///< as read by load(); ignored when writing
+};
+
 /// Every service's topology and every intent, all read at one revision.
 struct replicated_snapshot {
   std::int64_t revision = 0;
   std::map<service_id, topology_record> topology;
   std::map<service_id, switchover_intent> intents;
+  maintenance_list maintenance; ///< every window, expired ones included
+  std::optional<site_in_flight> site;
 };
 
 /// The steps of a plan, all pending.
@@ -129,8 +148,38 @@ public:
   [[nodiscard]] caf::expected<std::int64_t>
   abandon_intent(const state_writer& by, const service_id& service, switchover_id id) const;
 
+  // Maintenance windows (replicated_operations.cpp): an operator's window is
+  // written here before it takes effect; every replica follows them.
+
+  /// Writes (or replaces) the window of `m.service` / `m.instance`.
+  [[nodiscard]] caf::expected<std::int64_t> record_maintenance(const state_writer& by,
+                                                               const maintenance_record& m) const;
+  /// Deletes that window (done when it was not there).
+  [[nodiscard]] caf::expected<std::int64_t> clear_maintenance(const state_writer& by,
+                                                              const service_id& service,
+                                                              const instance_id& instance) const;
+
+  // The site switchover in flight (replicated_operations.cpp).
+
+  /// Writes `by`'s site switchover `r` (r.id: its id in `by`'s journal) as it
+  /// stands, or deletes it once it is finished (r.finished_ms set). Refused
+  /// while the key holds another's (a former leader's, to be taken over).
+  [[nodiscard]] caf::expected<std::int64_t> record_site(const state_writer& by,
+                                                        const site_record& r) const;
+  /// A successor claims site switchover `previous_id` of `previous_leader`:
+  /// `r` (its id 0: not journaled by `by` yet) becomes `by`'s, and the next
+  /// record_site of `by` (with the id its journal gave) continues it.
+  /// Refused unless the key holds exactly that one.
+  [[nodiscard]] caf::expected<std::int64_t> take_over_site(const state_writer& by,
+                                                           const std::string& previous_leader,
+                                                           std::int64_t previous_id,
+                                                           const site_record& r) const;
+
   [[nodiscard]] std::string topology_key(const service_id& service) const;
   [[nodiscard]] std::string intent_key(const service_id& service) const;
+  [[nodiscard]] std::string maintenance_key(const service_id& service,
+                                            const instance_id& instance) const;
+  [[nodiscard]] std::string site_key() const;
 
 private:
   /// Reads the intent of switchover `id`, applies `change` (an error: refused,

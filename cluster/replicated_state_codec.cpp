@@ -170,4 +170,175 @@ caf::expected<switchover_intent> decode_intent(const key_value& kv, const servic
   return in;
 }
 
+std::string encode(const maintenance_record& m) {
+  return dump(json{{"service", m.service.value},
+                   {"instance", m.instance.value},
+                   {"reason", m.reason},
+                   {"principal", m.principal},
+                   {"since_ms", m.since_ms},
+                   {"until_ms", m.until_ms}});
+}
+
+caf::expected<maintenance_record> decode_maintenance(const key_value& kv) {
+  auto j = parse_object(kv);
+  if (!j)
+    return j.error();
+  field_reader f{*j};
+  maintenance_record m;
+  m.service = service_id{f.text("service")};
+  m.instance = instance_id{f.text("instance")};
+  m.reason = f.text("reason");
+  m.principal = f.text("principal");
+  m.since_ms = f.integer("since_ms");
+  m.until_ms = f.integer("until_ms");
+  if (f.problem().empty() && m.service.value.empty())
+    f.fail("service", "a service name", "expected ");
+  if (!f.problem().empty())
+    return malformed(kv.key, f.problem());
+  return m;
+}
+
+namespace {
+
+json encode_participant(const site_participant& p) {
+  auto checks = json::array();
+  for (const auto& c : p.checks)
+    checks.push_back(json{{"name", c.name}, {"ok", c.ok}, {"detail", c.detail}});
+  return json{{"service", p.service.value},
+              {"from", p.from.value},
+              {"to", p.to.value},
+              {"level", p.level},
+              {"state", to_string(p.state)},
+              {"switchover", p.switchover.value},
+              {"estimated_ms", p.estimated_ms},
+              {"rto_ms", p.rto_ms},
+              {"rpo_ms", p.rpo_ms},
+              {"gap", p.gap},
+              {"detail", p.detail},
+              {"prepared_ms", p.prepared_ms},
+              {"commit_started_ms", p.commit_started_ms},
+              {"commit_finished_ms", p.commit_finished_ms},
+              {"verified_ms", p.verified_ms},
+              {"verified", p.verified},
+              {"checks", checks}};
+}
+
+std::uint32_t small_natural(field_reader& f, const char* name) {
+  auto v = f.natural(name);
+  if (v > std::numeric_limits<std::uint32_t>::max())
+    f.fail(name, "a 32-bit number");
+  return static_cast<std::uint32_t>(v);
+}
+
+site_participant decode_participant(field_reader& f, const json& obj) {
+  site_participant p;
+  p.service = service_id{f.text("service")};
+  p.from = instance_id{f.text("from")};
+  p.to = instance_id{f.text("to")};
+  p.level = small_natural(f, "level");
+  p.state = f.choice<participant_state>("state", 7);
+  p.switchover = switchover_id{f.integer("switchover")};
+  p.estimated_ms = f.integer("estimated_ms");
+  p.rto_ms = f.integer("rto_ms");
+  p.rpo_ms = f.integer("rpo_ms");
+  p.gap = f.integer("gap");
+  p.detail = f.text("detail");
+  p.prepared_ms = f.integer("prepared_ms");
+  p.commit_started_ms = f.integer("commit_started_ms");
+  p.commit_finished_ms = f.integer("commit_finished_ms");
+  p.verified_ms = f.integer("verified_ms");
+  auto verified = obj.find("verified");
+  if (verified == obj.end() || !verified->is_boolean())
+    f.fail("verified", "a boolean");
+  else
+    p.verified = verified->get<bool>();
+  if (const auto* checks = f.array("checks"))
+    for (const auto& c : *checks) {
+      if (!c.is_object() || !c.contains("name") || !c["name"].is_string() || !c.contains("ok") ||
+          !c["ok"].is_boolean() || !c.contains("detail") || !c["detail"].is_string()) {
+        f.fail("checks", "objects of name, ok and detail");
+        break;
+      }
+      p.checks.push_back(
+          {c["name"].get<std::string>(), c["ok"].get<bool>(), c["detail"].get<std::string>()});
+    }
+  return p;
+}
+
+} // namespace
+
+std::string encode(const site_in_flight& s) {
+  const auto& r = s.record;
+  auto participants = json::array();
+  for (const auto& p : r.participants)
+    participants.push_back(encode_participant(p));
+  return dump(json{{"id", r.id},
+                   {"operation", to_string(r.operation)},
+                   {"from_site", r.from_site},
+                   {"to_site", r.to_site},
+                   {"state", to_string(r.state)},
+                   {"principal", r.principal},
+                   {"reason", r.reason},
+                   {"drill", r.drill},
+                   {"started_ms", r.started_ms},
+                   {"decided_ms", r.decided_ms},
+                   {"parallelism", r.parallelism},
+                   {"estimated_rto_ms", r.estimated_rto_ms},
+                   {"detail", r.detail},
+                   {"untouched", r.untouched},
+                   {"participants", participants},
+                   {"leader_id", s.leader_id},
+                   {"leader_epoch", s.written_by.value}});
+}
+
+caf::expected<site_in_flight> decode_site(const key_value& kv) {
+  auto j = parse_object(kv);
+  if (!j)
+    return j.error();
+  field_reader f{*j};
+  site_in_flight s;
+  auto& r = s.record;
+  r.id = f.integer("id");
+  r.operation = f.choice<site_operation>("operation", 4);
+  r.from_site = f.text("from_site");
+  r.to_site = f.text("to_site");
+  r.state = f.choice<site_state>("state", 5);
+  r.principal = f.text("principal");
+  r.reason = f.text("reason");
+  r.drill = f.integer("drill");
+  r.started_ms = f.integer("started_ms");
+  r.decided_ms = f.integer("decided_ms");
+  r.parallelism = small_natural(f, "parallelism");
+  r.estimated_rto_ms = f.integer("estimated_rto_ms");
+  r.detail = f.text("detail");
+  if (const auto* untouched = f.array("untouched"))
+    for (const auto& u : *untouched) {
+      if (!u.is_string()) {
+        f.fail("untouched", "an array of service names");
+        break;
+      }
+      r.untouched.push_back(u.get<std::string>());
+    }
+  s.leader_id = f.text("leader_id");
+  s.written_by = leader_epoch{f.integer("leader_epoch")};
+  if (const auto* participants = f.array("participants")) {
+    for (std::size_t i = 0; i < participants->size() && f.problem().empty(); ++i) {
+      const auto& p = (*participants)[i];
+      auto where = "participants[" + std::to_string(i) + "]";
+      if (!p.is_object()) {
+        f.fail(where, "an object");
+        break;
+      }
+      field_reader pf{p};
+      r.participants.push_back(decode_participant(pf, p));
+      if (!pf.problem().empty())
+        f.fail(where, pf.problem(), "");
+    }
+  }
+  if (!f.problem().empty())
+    return malformed(kv.key, f.problem());
+  s.mod_revision = kv.mod_revision;
+  return s;
+}
+
 } // namespace switchyard::cluster::detail

@@ -96,6 +96,7 @@ using coordinator_actor =
                      // and the switchovers a former leader left in flight
                      caf::reacts_to<cluster_atom, topology_list>, caf::reacts_to<cluster_atom>,
                      caf::reacts_to<cluster_atom, interrupted_list>,
+                     caf::reacts_to<cluster_atom, maintenance_list>,
                      // a service's periodic readiness check: could a failover succeed now?
                      caf::reacts_to<ready_atom, service_id>,
                      // the plan it would run now, per service (empty id: all), for export
@@ -126,7 +127,10 @@ using site_coordinator_actor =
     caf::typed_actor<caf::replies_to<site_request>::with<site_record>,
                      caf::replies_to<drill_request>::with<drill_report>,
                      // at start: carries committed decisions through, aborts undecided ones
-                     caf::reacts_to<resume_atom>>;
+                     caf::reacts_to<resume_atom>,
+                     // cluster mode: the site switchover in flight in etcd, and
+                     // a change of leadership (a new leader carries it on)
+                     caf::reacts_to<cluster_atom, site_takeover>, caf::reacts_to<cluster_atom>>;
 
 /// Fans orchestrator events out to the API's watchers; publishers never wait.
 using events_actor = caf::typed_actor<caf::reacts_to<orchestrator_event>>;

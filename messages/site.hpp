@@ -112,6 +112,19 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
 
 using site_record_list = std::vector<site_record>;
 
+/// Cluster mode: the site switchover etcd holds as in flight (its leader may
+/// be gone), handed to the site coordinator after every read of the
+/// replicated state. `leader_id` empty: none is in flight.
+struct site_takeover {
+  site_record record; ///< as its leader last journaled it; record.id is that leader's id
+  std::string leader_id;
+  std::int64_t leader_epoch = 0; ///< the term that wrote it last
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, site_takeover& x) {
+  return f(caf::meta::type_name("site_takeover"), x.record, x.leader_id, x.leader_epoch);
+}
+
 /// An operator's site switchover (or failback), its assessment (dry run).
 struct site_request {
   std::string from_site;

@@ -100,6 +100,7 @@ CAF_ADD_TYPE_ID(switchyard, (switchyard::reserve_request))
 CAF_ADD_TYPE_ID(switchyard, (switchyard::probe_outcome))
 CAF_ADD_TYPE_ID(switchyard, (switchyard::probe_result))
 CAF_ADD_TYPE_ID(switchyard, (switchyard::fleet_summary))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::site_takeover))
 
 CAF_END_TYPE_ID_BLOCK(switchyard)
 
@@ -123,6 +124,8 @@ using drill_atom = caf::atom_constant<caf::atom("drill")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using summary_atom = caf::atom_constant<caf::atom("summary")>;
 /// Cluster mode: (cluster_atom, topology_list) the replicated primaries;
+/// (cluster_atom, maintenance_list) the replicated maintenance windows;
+/// (cluster_atom, site_takeover) the site switchover in flight in etcd;
 /// (cluster_atom) leadership changed: decide again on what it held back.
 using cluster_atom = caf::atom_constant<caf::atom("cluster")>;
 

@@ -17,10 +17,13 @@ namespace switchyard::app {
 struct cluster_member::shared {
   actors::peers_ptr peers;
   std::mutex mtx;
-  topology_list topology; ///< the last replicated topology
-  interrupted_list left;  ///< the switchovers a former leader left in flight
+  topology_list topology;   ///< the last replicated topology
+  interrupted_list left;    ///< the switchovers a former leader left in flight
+  maintenance_list windows; ///< the replicated maintenance windows
+  site_takeover site;       ///< the site switchover in flight in etcd
   bool have_topology = false;
-  caf::actor_addr told; ///< the coordinator incarnation that has it
+  caf::actor_addr told;      ///< the coordinator incarnation that has it
+  caf::actor_addr site_told; ///< the site coordinator incarnation that has `site`
   metrics::gauge* leader = nullptr;
   metrics::gauge* may_act = nullptr;
   metrics::gauge* epoch = nullptr;
@@ -63,13 +66,27 @@ void leadership_changed(cluster_member::shared& s, const actors::leadership_view
   }
   if (auto coordinator = s.peers->coordinator())
     caf::anon_send(coordinator, cluster_atom::value);
+  if (auto site = s.peers->site())
+    caf::anon_send(site, cluster_atom::value);
 }
 
-void left_in_flight(cluster_member::shared& s, const interrupted_list& left) {
+// Keeps `value` in `slot` (tick() hands it to a coordinator started later)
+// and hands it to the coordinator now.
+template <class T>
+void to_coordinator(cluster_member::shared& s, T cluster_member::shared::*slot, const T& value) {
   std::lock_guard lock{s.mtx};
-  s.left = left;
+  s.*slot = value;
   if (auto coordinator = s.peers->coordinator())
-    caf::anon_send(coordinator, cluster_atom::value, left);
+    caf::anon_send(coordinator, cluster_atom::value, value);
+}
+
+void site_replicated(cluster_member::shared& s, const site_takeover& site) {
+  std::lock_guard lock{s.mtx};
+  s.site = site;
+  if (auto coordinator = s.peers->site()) {
+    caf::anon_send(coordinator, cluster_atom::value, site);
+    s.site_told = coordinator.address();
+  }
 }
 
 void topology_replicated(cluster_member::shared& s, const topology_list& topo) {
@@ -117,7 +134,15 @@ cluster_member::start(const config::switchyard_config& cfg, actors::peers_ptr pe
   };
   callbacks.on_intents = [weak](const interrupted_list& left) {
     if (auto sp = weak.lock())
-      left_in_flight(*sp, left);
+      to_coordinator(*sp, &cluster_member::shared::left, left);
+  };
+  callbacks.on_maintenance = [weak](const maintenance_list& windows) {
+    if (auto sp = weak.lock())
+      to_coordinator(*sp, &cluster_member::shared::windows, windows);
+  };
+  callbacks.on_site = [weak](const site_takeover& site) {
+    if (auto sp = weak.lock())
+      site_replicated(*sp, site);
   };
   // The replicas' views changed: the leader decides again on what it held
   // back for want of a quorum.
@@ -162,8 +187,14 @@ void cluster_member::tick() {
   if (s.have_topology && coordinator && coordinator.address() != s.told) {
     caf::anon_send(coordinator, cluster_atom::value, s.topology);
     caf::anon_send(coordinator, cluster_atom::value, s.left);
+    caf::anon_send(coordinator, cluster_atom::value, s.windows);
     caf::anon_send(coordinator, cluster_atom::value);
     s.told = coordinator.address();
+  }
+  auto site = s.peers->site();
+  if (s.have_topology && site && site.address() != s.site_told) {
+    caf::anon_send(site, cluster_atom::value, s.site);
+    s.site_told = site.address();
   }
 }
 

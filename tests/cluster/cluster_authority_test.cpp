@@ -3,8 +3,9 @@
 // replicated state; the other's writes are refused before they reach etcd; a
 // switchover's intent, steps and end are replicated, and every replica hands
 // the new topology on; when the leader dies the other takes over within the
-// lease's TTL and starts from that topology; endpoints nobody answers at are
-// refused at start.
+// lease's TTL and starts from that topology; maintenance windows and a site
+// switchover in flight reach the follower, which claims the site switchover
+// once it leads; endpoints nobody answers at are refused at start.
 #include <mutex>
 
 #include <gtest/gtest.h>
@@ -47,6 +48,8 @@ struct observed {
   std::mutex mtx;
   std::vector<actors::leadership_view> changes;
   std::vector<topology_list> topologies;
+  maintenance_list windows;
+  site_takeover site;
 
   authority_callbacks callbacks() {
     authority_callbacks c;
@@ -57,6 +60,14 @@ struct observed {
     c.on_topology = [this](const topology_list& t) {
       std::lock_guard lock{mtx};
       topologies.push_back(t);
+    };
+    c.on_maintenance = [this](const maintenance_list& w) {
+      std::lock_guard lock{mtx};
+      windows = w;
+    };
+    c.on_site = [this](const site_takeover& t) {
+      std::lock_guard lock{mtx};
+      site = t;
     };
     return c;
   }
@@ -98,6 +109,24 @@ actors::switchover_intent_info intent(switchover_id id, const char* from, const 
 
 struct cluster_authority_test : ::testing::Test {
   void SetUp() override { ASSERT_EQ(etcd.start(), ""); }
+
+  /// sy-a, once it may act, and sy-b, once it follows sy-a (nullptr each when
+  /// that did not happen in time: the test fails).
+  std::pair<std::unique_ptr<cluster_authority>, std::unique_ptr<cluster_authority>>
+  leader_and_follower(observed& oa, observed& ob) {
+    auto a = started(settings_of(etcd, "sy-a"), oa);
+    if (!wait_until([&] { return a->may_act(); }, 5s)) {
+      ADD_FAILURE() << "sy-a never acted: " << a->view().reason;
+      return {};
+    }
+    auto b = started(settings_of(etcd, "sy-b"), ob);
+    if (!wait_until([&] { return b->view().leader_id == "sy-a"; }, 5s)) {
+      ADD_FAILURE() << "sy-b never followed sy-a: " << b->view().reason;
+      return {};
+    }
+    return {std::move(a), std::move(b)};
+  }
+
   etcd_cluster etcd;
 };
 
@@ -106,10 +135,8 @@ struct cluster_authority_test : ::testing::Test {
 TEST_F(cluster_authority_test, one_replica_acts_the_other_is_refused_and_takes_over_when_it_dies) {
   observed oa;
   observed ob;
-  auto a = started(settings_of(etcd, "sy-a"), oa);
-  ASSERT_TRUE(wait_until([&] { return a->may_act(); }, 5s)) << a->view().reason;
-  auto b = started(settings_of(etcd, "sy-b"), ob);
-  ASSERT_TRUE(wait_until([&] { return b->view().leader_id == "sy-a"; }, 5s));
+  auto [a, b] = leader_and_follower(oa, ob);
+  ASSERT_TRUE(a && b);
   EXPECT_FALSE(b->may_act());
   auto bv = b->view();
   EXPECT_EQ(bv.leader_address, "127.0.0.1:7401");
@@ -153,6 +180,62 @@ TEST_F(cluster_authority_test, one_replica_acts_the_other_is_refused_and_takes_o
   ASSERT_FALSE(ob.changes.empty());
   EXPECT_TRUE(ob.changes.back().may_act);
   EXPECT_EQ(ob.changes.back().leader_id, "sy-b");
+}
+
+TEST_F(cluster_authority_test, windows_and_a_site_switchover_outlive_the_leader) {
+  observed oa;
+  observed ob;
+  auto [a, b] = leader_and_follower(oa, ob);
+  ASSERT_TRUE(a && b);
+
+  maintenance_record w{service_id{"orders"}, instance_id{}, "schema change", "alice", 1, 0};
+  auto refused = b->set_maintenance(w);
+  ASSERT_FALSE(refused) << "a follower records no window";
+  EXPECT_NE(describe(refused.error()).find("refused: not leader"), std::string::npos);
+  ASSERT_TRUE(a->set_maintenance(w));
+  site_record r;
+  r.id = 3;
+  r.from_site = "dc1";
+  r.to_site = "dc2";
+  r.state = site_state::committed;
+  ASSERT_TRUE(a->record_site(r));
+  auto seen = [&](observed& o) {
+    std::lock_guard lock{o.mtx};
+    return o.windows.size() == 1 && o.windows[0].reason == "schema change" &&
+           o.site.leader_id == "sy-a" && o.site.record.id == 3;
+  };
+  ASSERT_TRUE(wait_until([&] { return seen(ob); }, 5s)) << "the follower follows them";
+  ASSERT_TRUE(wait_until([&] { return seen(oa); }, 5s));
+
+  // The leader dies; the follower leads, still sees both, and claims the
+  // site switchover (once).
+  a.reset();
+  ASSERT_TRUE(wait_until([&] { return b->may_act(); }, 6s)) << b->view().reason;
+  ASSERT_TRUE(seen(ob));
+  site_takeover left;
+  {
+    std::lock_guard lock{ob.mtx};
+    left = ob.site;
+  }
+  ASSERT_TRUE(b->take_over_site(left));
+  EXPECT_FALSE(b->take_over_site(left)) << "it is sy-b's now";
+  r.id = 1; // its id in sy-b's journal
+  ASSERT_TRUE(b->record_site(r));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        std::lock_guard lock{ob.mtx};
+        return ob.site.leader_id == "sy-b" && ob.site.record.id == 1;
+      },
+      5s));
+  ASSERT_TRUE(b->clear_maintenance(service_id{"orders"}, instance_id{}));
+  r.finished_ms = 1;
+  ASSERT_TRUE(b->record_site(r));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        std::lock_guard lock{ob.mtx};
+        return ob.windows.empty() && ob.site.leader_id.empty();
+      },
+      5s));
 }
 
 TEST_F(cluster_authority_test, endpoints_nobody_answers_at_are_refused_at_start) {

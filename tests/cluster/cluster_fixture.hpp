@@ -1,4 +1,5 @@
-// Shared by the etcd suites: a client of a test cluster, and a stopwatch.
+// Shared by the etcd suites: a client of a test cluster, a leader without a
+// lease, and a stopwatch.
 #pragma once
 
 #include <chrono>
@@ -6,6 +7,7 @@
 #include <string>
 
 #include "cluster/etcd_client.hpp"
+#include "cluster/replicated_state.hpp"
 #include "messages/error.hpp"
 
 namespace switchyard::testing {
@@ -23,6 +25,17 @@ inline cluster::etcd_client etcd_client_of(const std::string& endpoints,
   if (!client)
     throw std::runtime_error(describe(client.error()));
   return *client;
+}
+
+/// Makes `id` the leader without a lease (a test's stand-in for an election):
+/// the leader key's create revision is its epoch. Throws when etcd fails.
+inline cluster::state_writer lead_without_lease(const cluster::etcd_client& client,
+                                                const std::string& leader_key,
+                                                const std::string& id) {
+  auto rev = client.put(leader_key, id);
+  if (!rev)
+    throw std::runtime_error(describe(rev.error()));
+  return {id, cluster::leader_epoch{*rev}};
 }
 
 class stopwatch {

@@ -34,12 +34,8 @@ const std::string prefix = "/switchyard/state";
 const service_id orders{"orders-db"};
 const service_id billing{"billing-db"};
 
-// A leader without a lease: the leader key's create revision is its epoch.
 state_writer lead(const etcd_client& client, const std::string& id) {
-  auto rev = client.put(leader_key, id);
-  if (!rev)
-    throw std::runtime_error(describe(rev.error()));
-  return {id, leader_epoch{*rev}};
+  return switchyard::testing::lead_without_lease(client, leader_key, id);
 }
 
 switchover_intent intent_of(switchover_id id, std::uint64_t new_epoch) {

@@ -20,8 +20,8 @@ using namespace switchyard;
 using switchyard::testing::child_process;
 using switchyard::testing::count_lines_with;
 using switchyard::testing::failover_journal_points;
-using switchyard::testing::journal_point_name;
 using switchyard::testing::http_request;
+using switchyard::testing::journal_point_name;
 using switchyard::testing::read_file;
 using switchyard::testing::wait_until;
 

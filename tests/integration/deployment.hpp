@@ -6,6 +6,8 @@
 #include <fstream>
 #include <memory>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -33,13 +35,20 @@ inline std::string journal_point_name(const ::testing::TestParamInfo<std::string
   return name;
 }
 
+// The numbers (from 0) of the lines of `text` that contain `part`, in order.
+inline std::vector<int> lines_with(const std::string& text, const std::string& part) {
+  std::istringstream in(text);
+  std::vector<int> at;
+  int n = 0;
+  for (std::string line; std::getline(in, line); ++n)
+    if (line.find(part) != std::string::npos)
+      at.push_back(n);
+  return at;
+}
+
 // How many lines of `text` contain `part` (e.g. an action's name in its log).
 inline int count_lines_with(const std::string& text, const std::string& part) {
-  std::istringstream in(text);
-  int n = 0;
-  for (std::string line; std::getline(in, line);)
-    n += line.find(part) != std::string::npos ? 1 : 0;
-  return n;
+  return static_cast<int>(lines_with(text, part).size());
 }
 
 // Every action appends one line with its view of the failover.

@@ -61,6 +61,7 @@ protected:
       api_port = r.api;
       actions_log = r.actions;
       metrics_listen = "127.0.0.1:" + std::to_string(r.metrics);
+      configure_replica(r);
       // A replica "cut off" from web-a: its file has web-a on a port nothing
       // listens on, so its probes are refused, as behind a firewall rule
       // (which would need root and a network namespace per replica).
@@ -82,13 +83,18 @@ protected:
         }
       }
       std::ofstream out(r.dir + "/switchyard.yaml", std::ios::app);
-      out << "cluster:\n"
+      out << extra_yaml << "cluster:\n"
           << "  member: " << r.name << "\n"
           << "  members:\n"
           << members << "  endpoints: [" << endpoints << "]\n"
           << "  lease_ttl: 2s\n";
     }
   }
+
+  /// A derived fixture's changes to the deployment before `r`'s file is
+  /// written (actions_log and metrics_listen are already `r`'s), e.g.
+  /// extra_services, which may name `r.actions`.
+  virtual void configure_replica(replica& /*r*/) {}
 
   /// Starts `r`; with `fault_at`, armed to kill itself at that journal point
   /// (actors/fault_injection.hpp; the variable is only in its environment).
@@ -208,6 +214,7 @@ protected:
   std::vector<replica> replicas;
   std::string cut_off_from_a; ///< the replica that cannot reach web-a, if any
   bool proxied = false;       ///< each replica reaches etcd through tcp_proxy
+  std::string extra_yaml;     ///< top-level YAML before each file's `cluster:` (e.g. sites:)
 };
 
 class cluster_replicas_one_cut_off : public cluster_replicas {

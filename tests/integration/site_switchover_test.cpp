@@ -16,29 +16,19 @@
 #include "messages/error.hpp"
 #include "persistence/sqlite_store.hpp"
 #include "tests/integration/cli_fixture.hpp"
+#include "tests/integration/site_services.hpp"
 
 using namespace std::chrono_literals;
 using namespace switchyard;
 using switchyard::testing::child_process;
-using switchyard::testing::free_port;
 using switchyard::testing::http_request;
+using switchyard::testing::lines_with;
 using switchyard::testing::read_file;
 using switchyard::testing::wait_until;
 
 namespace {
 
-const std::vector<std::string> service_names{"db", "cache", "app1", "app2"};
-
-// The line numbers of `log` that contain `part`, in order.
-std::vector<int> lines_with(const std::string& log, const std::string& part) {
-  std::istringstream in(log);
-  std::vector<int> at;
-  int n = 0;
-  for (std::string line; std::getline(in, line); ++n)
-    if (line.find(part) != std::string::npos)
-      at.push_back(n);
-  return at;
-}
+const std::vector<std::string> service_names = switchyard::testing::site_service_names();
 
 class site_switchover : public switchyard::testing::cli_integration {
 protected:
@@ -46,91 +36,18 @@ protected:
     cli_integration::SetUp(); // web-a/web-b: a fifth service, alone on dc1
     if (HasFatalFailure())
       return;
-    for (const auto& svc : service_names)
-      for (const char* side : {"a", "b"}) {
-        auto name = svc + "-" + side;
-        auto port = free_port();
-        ports[name] = port;
-        instances[name] = std::make_unique<child_process>(
-            std::vector<std::string>{DEMO_SERVICE_PATH, "--name", name, "--port",
-                                     std::to_string(port), "--role",
-                                     std::string{side} == "a" ? "primary" : "standby"},
-            root + "/" + name + ".log");
-      }
-    for (const auto& [name, port] : ports) {
-      auto p = port;
-      ASSERT_TRUE(
-          wait_until([&] { return http_request("GET", p, "/health").rfind("200", 0) == 0; }, 10s))
-          << name;
-    }
+    ASSERT_EQ(switchyard::testing::start_site_instances(root, ports, instances), "")
+        << "did not answer";
     extra_services = site_services();
     write_config();
     // The deployment's web service is on dc1 only; declare both sites.
     auto text = read_file(root + "/switchyard.yaml");
     std::ofstream(root + "/switchyard.yaml", std::ios::trunc)
-        << text << "sites:\n  - {name: dc1, description: primary data center}\n"
-        << "  - {name: dc2, description: standby data center}\n";
+        << text << switchyard::testing::site_declarations();
   }
 
   std::string site_services() {
-    std::string yaml;
-    for (const auto& svc : service_names) {
-      std::string deps = svc == "app1" ? "[db, cache]" : svc == "app2" ? "[db]" : "[]";
-      auto log = actions_log;
-      yaml += fmt::format(
-          "  - name: {0}\n"
-          "    depends_on: {1}\n"
-          "    objectives: {{rto: 30s, rpo: 0s}}\n"
-          "    health_check: {{type: http, path: /health, interval: 200ms, timeout: 150ms,"
-          " rise: 1, fall: 2}}\n"
-          "    instances:\n"
-          "      - {{name: {0}-a, address: 127.0.0.1:{2}, site: dc1, role: primary, priority: "
-          "100}}\n"
-          "      - {{name: {0}-b, address: 127.0.0.1:{3}, site: dc2, role: standby, priority: "
-          "90}}\n"
-          "    strategy:\n"
-          "      type: active_passive\n"
-          "      prepare:\n"
-          "        - name: reserve-capacity\n"
-          "          type: exec\n"
-          "          command: >-\n"
-          "            test ! -f {4}/fail-prepare-$SWITCHYARD_SERVICE &&\n"
-          "            echo \"prepare $SWITCHYARD_SERVICE $SWITCHYARD_TARGET\" >> {5}\n"
-          "          rollback: >-\n"
-          "            echo \"unprepare $SWITCHYARD_SERVICE\" >> {5}\n"
-          "      demote:\n"
-          "        - name: step-down\n"
-          "          type: exec\n"
-          "          command: >-\n"
-          "            curl -fsS -m 2 -X POST \"http://$SWITCHYARD_OLD_PRIMARY_ADDRESS/demote\" "
-          "&&\n"
-          "            echo \"demote $SWITCHYARD_SERVICE $SWITCHYARD_OLD_PRIMARY\" >> {5}\n"
-          "          rollback: >-\n"
-          "            curl -fsS -m 2 -X POST \"http://$SWITCHYARD_OLD_PRIMARY_ADDRESS/promote\"\n"
-          "      promote:\n"
-          "        - name: take-over\n"
-          "          type: exec\n"
-          "          command: >-\n"
-          "            curl -fsS -m 2 -X POST \"http://$SWITCHYARD_NEW_PRIMARY_ADDRESS/promote\" "
-          "&&\n"
-          "            echo \"promote $SWITCHYARD_SERVICE $SWITCHYARD_NEW_PRIMARY\" >> {5}\n"
-          "          rollback: >-\n"
-          "            curl -fsS -m 2 -X POST \"http://$SWITCHYARD_NEW_PRIMARY_ADDRESS/demote\"\n"
-          "      verify:\n"
-          "        - name: check-role\n"
-          "          type: exec\n"
-          "          command: >-\n"
-          "            curl -fsS -m 2 \"http://$SWITCHYARD_NEW_PRIMARY_ADDRESS/role\" | grep -qx "
-          "primary\n"
-          "      integrity:\n"
-          "        - name: role-report\n"
-          "          type: exec\n"
-          "          command: >-\n"
-          "            echo \"role=$(curl -fsS -m 2 "
-          "http://$SWITCHYARD_NEW_PRIMARY_ADDRESS/role)\"\n",
-          svc, deps, ports[svc + "-a"], ports[svc + "-b"], root, log);
-    }
-    return yaml;
+    return switchyard::testing::site_services_yaml(ports, root, actions_log);
   }
 
   void start() {
