@@ -198,7 +198,7 @@ health_checker(health_checker_actor::stateful_pointer<health_checker_state> self
                          probe_result{0, std::move(out), true});
       });
   if (!st.engine_timed) {
-    st.schedule.emplace(periodic.interval, periodic.jitter, periodic.seed);
+    st.schedule.emplace(periodic.interval, periodic.jitter, periodic.seed, false);
     self->send(self, probe_atom::value);
   }
   return {

@@ -39,7 +39,7 @@ void net_probe::shutdown() {
 
 void net_probe::run_periodically(const async_probe::periodic_settings& s,
                                  async_probe::completion each) {
-  schedule_.emplace(s.interval, s.jitter, s.seed);
+  schedule_.emplace(s.interval, s.jitter, s.seed, true);
   each_ = std::move(each);
   beat(); // the first check at once
 }
