@@ -65,6 +65,7 @@ void net_probe::abandon_current() {
   cur_->finished = true; // it never completes
   cur_->timer.cancel();
   close_quietly(cur_->sock);
+  close_plain(*cur_, false);
   cur_.reset();
 }
 
@@ -120,9 +121,10 @@ void net_probe::arm_timer(const std::shared_ptr<attempt>& a, std::chrono::millis
 
 // Whether the check's pending operation can complete at once.
 bool net_probe::answer_waiting(attempt& a) {
-  if (!a.sock.is_open())
+  int fd = a.raw >= 0 ? a.raw : a.sock.is_open() ? a.sock.native_handle() : -1;
+  if (fd < 0)
     return false;
-  pollfd pfd{a.sock.native_handle(), POLLIN | POLLOUT, 0};
+  pollfd pfd{fd, POLLIN | POLLOUT, 0};
   if (::poll(&pfd, 1, 0) <= 0)
     return false;
   auto done = POLLERR | POLLHUP;
@@ -177,6 +179,9 @@ void net_probe::connect_next(const std::shared_ptr<attempt>& a, asio::error_code
   }
   auto ep = a->endpoints[a->next_endpoint++];
   close_quietly(a->sock);
+  close_plain(*a, false);
+  if (plain() && connect_plain(a, ep))
+    return;
   if (auto ec = open_socket(a->sock, ep)) {
     finish(a, false, fmt::format("socket: {}", ec.message()));
     return;
@@ -210,6 +215,43 @@ void net_probe::connect_next(const std::shared_ptr<attempt>& a, asio::error_code
         self->connect_done(a, err == 0 ? asio::error_code{}
                                        : asio::error_code{err, asio::system_category()});
       });
+}
+
+bool net_probe::connect_plain(const std::shared_ptr<attempt>& a, const tcp::endpoint& ep) {
+  int fd = ::socket(ep.protocol().family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return false; // asio's socket says why
+  a->raw = fd;
+  prefer_half_open(fd);
+  if (::connect(fd, ep.data(), static_cast<socklen_t>(ep.size())) == 0) {
+    connect_done(a, {});
+    return true;
+  }
+  if (errno != EINPROGRESS && errno != EINTR) { // refused at once, on loopback
+    connect_done(a, {errno, asio::system_category()});
+    return true;
+  }
+  if (lane_.connects.wait(fd, shared_from_this(), a))
+    return true;
+  close_plain(*a, false);
+  return false;
+}
+
+void net_probe::connect_ready(const std::shared_ptr<attempt>& a, int error) {
+  if (a->finished)
+    return;
+  connect_done(a,
+               error == 0 ? asio::error_code{} : asio::error_code{error, asio::system_category()});
+}
+
+void net_probe::close_plain(attempt& a, bool reset) {
+  if (a.raw < 0)
+    return;
+  lane_.connects.forget(a.raw);
+  if (reset)
+    reset_on_close(a.raw);
+  ::close(a.raw);
+  a.raw = -1;
 }
 
 void net_probe::connect_done(const std::shared_ptr<attempt>& a, asio::error_code ec) {
@@ -296,6 +338,7 @@ bool net_probe::retry_fresh(const std::shared_ptr<attempt>& a) {
     return false;
   a->retried = true;
   close_quietly(a->sock); // may be out of step: never reused
+  close_plain(*a, false);
   auto pause = std::make_shared<asio::steady_timer>(lane_.ioc, retry_pause);
   pause->async_wait([self = shared_from_this(), a, pause](const asio::error_code& ec) {
     if (!ec && !a->finished)
@@ -323,6 +366,7 @@ void net_probe::finish(const std::shared_ptr<attempt>& a, bool ok, std::string d
     close_with_reset(a->sock);
   else
     close_quietly(a->sock);
+  close_plain(*a, ok); // never asked either
   if (cur_ == a)
     cur_.reset();
   if (a->periodic)

@@ -28,10 +28,19 @@ namespace switchyard::actors::probe_detail {
 // and return at once when it has finished (timed out, or abandoned).
 struct attempt {
   explicit attempt(asio::io_context& ioc) : sock(ioc), timer(ioc) {}
+  ~attempt() {
+    if (raw >= 0)
+      ::close(raw);
+  }
+  attempt(const attempt&) = delete;
+  attempt& operator=(const attempt&) = delete;
   async_probe::completion done; ///< empty for a periodic check (the probe's `each`)
   bool periodic = false;
   steady::time_point start;
   tcp::socket sock;
+  /// A plain tcp check's own socket (not asio's), waited on in the lane's
+  /// connect_waits; -1 otherwise.
+  int raw = -1;
   asio::steady_timer timer;
   check_phase at = check_phase::connecting;
   std::vector<tcp::endpoint> endpoints; ///< resolved, tried in order
@@ -78,6 +87,9 @@ public:
   // The handle is gone: abandon the check in flight, close the held connection.
   void shutdown();
 
+  /// The connect of `a`'s plain socket ended (`error`: its SO_ERROR).
+  void connect_ready(const std::shared_ptr<attempt>& a, int error);
+
   void start(async_probe::completion done) {
     if (cur_ && cur_->periodic) {
       // A check is under way now: its outcome answers this one too. Starting
@@ -110,6 +122,13 @@ private:
   std::string timeout_detail(const attempt& a) const;
   void connect(const std::shared_ptr<attempt>& a);
   void connect_next(const std::shared_ptr<attempt>& a, asio::error_code last);
+  /// A check whose connect is the whole check (tcp, no held connection).
+  bool plain() const { return kind_.request().empty() && !p_.hold; }
+  /// Connects `a` on a socket of its own (plain checks); false when the lane
+  /// could not watch it (then asio's socket does).
+  bool connect_plain(const std::shared_ptr<attempt>& a, const tcp::endpoint& ep);
+  /// Closes `a`'s plain socket, if any; `reset`: with a reset (a success).
+  void close_plain(attempt& a, bool reset);
   /// What a connect to the attempt's current address came to.
   void connect_done(const std::shared_ptr<attempt>& a, asio::error_code ec);
   void connected(const std::shared_ptr<attempt>& a);

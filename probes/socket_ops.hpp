@@ -52,16 +52,24 @@ inline void close_quietly(tcp::socket& s) {
 // client that went away; on loopback that work would even be charged to us.
 // HAProxy's plain tcp checks do the same. Best effort: a kernel that refuses
 // either option gets an ordinary connect and close.
-inline void prefer_half_open(tcp::socket& s) {
+inline void prefer_half_open(int fd) {
   int off = 0;
-  (void)::setsockopt(s.native_handle(), IPPROTO_TCP, TCP_QUICKACK, &off, sizeof off);
+  (void)::setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &off, sizeof off);
+}
+
+inline void prefer_half_open(tcp::socket& s) {
+  prefer_half_open(s.native_handle());
+}
+
+inline void reset_on_close(int fd) {
+  linger now{1, 0};
+  (void)::setsockopt(fd, SOL_SOCKET, SO_LINGER, &now, sizeof now);
 }
 
 inline void close_with_reset(tcp::socket& s) {
   if (!s.is_open())
     return;
-  linger now{1, 0};
-  (void)::setsockopt(s.native_handle(), SOL_SOCKET, SO_LINGER, &now, sizeof now);
+  reset_on_close(s.native_handle());
   close_quietly(s);
 }
 

@@ -162,7 +162,7 @@ TEST_F(cluster_replicas, a_leader_stopped_past_its_lease_acts_on_nothing_when_it
   ASSERT_NE(leader, nullptr) << logs();
   ASSERT_TRUE(both_healthy(*leader)) << logs();
   leader->process->signal(SIGSTOP);
-  auto* next = wait_for_leader(15s, leader);
+  auto* next = wait_for_leader(15s, leader, leader); // stopped: it would not answer
   ASSERT_NE(next, nullptr) << logs();
   web_a->signal(SIGKILL);
   ASSERT_TRUE(failed_over_by(*next)) << logs();

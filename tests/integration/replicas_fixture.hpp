@@ -120,20 +120,24 @@ protected:
     return answer.rfind("200", 0) == 0 ? answer : std::string{};
   }
 
-  /// The replicas that say they may act now.
-  std::vector<replica*> acting() {
+  /// The replicas that say they may act now; `skip` is not asked (a stopped
+  /// process would hold each poll for the request's 2 s timeout).
+  std::vector<replica*> acting(const replica* skip = nullptr) {
     std::vector<replica*> out;
     for (auto& r : replicas)
-      if (gauge(metrics_of(r), "switchyard_cluster_may_act") == 1)
+      if (&r != skip && gauge(metrics_of(r), "switchyard_cluster_may_act") == 1)
         out.push_back(&r);
     return out;
   }
 
-  replica* wait_for_leader(std::chrono::milliseconds limit, const replica* not_this = nullptr) {
+  /// The one replica acting, once exactly one is and it is not `not_this`
+  /// (nullptr after `limit`). `not_asked` (a stopped process) is not polled.
+  replica* wait_for_leader(std::chrono::milliseconds limit, const replica* not_this = nullptr,
+                           const replica* not_asked = nullptr) {
     replica* leader = nullptr;
     (void)wait_until(
         [&] {
-          auto now = acting();
+          auto now = acting(not_asked);
           leader = now.size() == 1 && now.front() != not_this ? now.front() : nullptr;
           return leader != nullptr;
         },
@@ -196,7 +200,7 @@ protected:
   std::string logs() {
     std::string out;
     for (const auto& r : replicas)
-      out += "--- " + r.name + "\n" + read_file(r.dir + "/switchyardd.log").substr(0, 20000);
+      out += "--- " + r.name + "\n" + tail(r.dir + "/switchyardd.log", 20000);
     return out;
   }
 

@@ -15,6 +15,7 @@
 
 #include "messages/error.hpp"
 #include "persistence/sqlite_store.hpp"
+#include "tests/integration/deployment.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -122,11 +123,10 @@ protected:
         << cli({"services"}).output << log();
   }
 
+  // Lines, not occurrences: "healthy" is in a healthy service's line twice
+  // (its primary's health and "3/3 healthy").
   static std::size_t count_lines(const std::string& text, const std::string& part) {
-    std::size_t n = 0;
-    for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + 1))
-      ++n;
-    return n;
+    return static_cast<std::size_t>(switchyard::testing::count_lines_with(text, part));
   }
 
   run_result cli(std::vector<std::string> args, const std::string& token = "demo-viewer-token") {
