@@ -244,39 +244,27 @@ void handle_expiry(coord_ptr self, const maintenance_expiry& e) {
 }
 
 void apply_replicated_windows(coord_ptr self, const maintenance_list& windows) {
-  auto now = wall_clock_ms();
-  // (service, instance) -> the window in force; expired ones are ignored.
-  std::map<std::pair<std::string, std::string>, maintenance_record> want;
-  for (const auto& w : windows)
-    if (w.until_ms == 0 || w.until_ms > now)
-      want[{w.service.value, w.instance.value}] = w;
-  auto& unconfirmed = self->state.unconfirmed_windows;
-  for (const auto& [which, w] : want)
-    unconfirmed.erase(which);
-  // Ended elsewhere (by the leader, or by another leader before it) — unless
-  // this replica recorded it after the list was read.
-  std::vector<std::pair<service_id, instance_id>> ended;
-  auto gone = [&](const std::string& service, const std::string& instance) {
-    return !want.count({service, instance}) && !unconfirmed.count({service, instance});
-  };
-  for (const auto& [name, view] : self->state.services) {
-    if (view.maintenance && gone(name, ""))
-      ended.push_back({service_id{name}, instance_id{}});
+  auto& st = self->state;
+  std::map<window_key, maintenance_record> in_force;
+  for (const auto& [name, view] : st.services) {
+    if (view.maintenance)
+      in_force[{name, ""}] = *view.maintenance;
     for (const auto& [instance, w] : view.instance_maintenance)
-      if (gone(name, instance))
-        ended.push_back({service_id{name}, instance_id{instance}});
+      in_force[{name, instance}] = w;
   }
-  for (const auto& [service, instance] : ended)
-    end_maintenance(self, service, instance, "ended by the cluster's leader");
-  for (auto& [which, w] : want) {
-    auto i = self->state.services.find(which.first);
-    if (i == self->state.services.end())
-      continue;
-    if (already_in_force(self, w))
-      continue;
+  auto sync = sync_windows(in_force, windows, st.unconfirmed_windows, wall_clock_ms());
+  for (const auto& key : sync.confirmed)
+    st.unconfirmed_windows.erase(key);
+  // Ended elsewhere (by the leader, or by another leader before it).
+  for (const auto& [service, instance] : sync.end)
+    end_maintenance(self, service_id{service}, instance_id{instance},
+                    "ended by the cluster's leader");
+  for (auto& w : sync.take) {
+    if (!st.services.count(w.service.value))
+      continue; // not configured here
     auto what = window_target(w.instance);
     publish_event(
-        *self->state.peers,
+        *st.peers,
         {0, 0, event_kind::maintenance, w.service, w.instance, switchover_id{0},
          fmt::format("{} in maintenance by {} (replicated): {}", what, w.principal, w.reason)});
     apply_maintenance(self, std::move(w));

@@ -76,4 +76,29 @@ readiness_news readiness_change(std::optional<std::string>& reported, const std:
   return first ? readiness_news::none : readiness_news::ready_again;
 }
 
+window_sync sync_windows(const std::map<window_key, maintenance_record>& in_force,
+                         const maintenance_list& replicated,
+                         const std::set<window_key>& unconfirmed, std::int64_t wall_now_ms) {
+  std::map<window_key, const maintenance_record*> wanted;
+  for (const auto& w : replicated)
+    if (w.until_ms == 0 || w.until_ms > wall_now_ms)
+      wanted[{w.service.value, w.instance.value}] = &w;
+  window_sync out;
+  for (const auto& key : unconfirmed)
+    if (wanted.count(key))
+      out.confirmed.push_back(key);
+  for (const auto& [key, w] : in_force)
+    if (!wanted.count(key) && !unconfirmed.count(key))
+      out.end.push_back(key);
+  for (const auto& [key, w] : wanted) {
+    auto have = in_force.find(key);
+    bool same = have != in_force.end() && have->second.since_ms == w->since_ms &&
+                have->second.until_ms == w->until_ms && have->second.reason == w->reason &&
+                have->second.principal == w->principal;
+    if (!same)
+      out.take.push_back(*w);
+  }
+  return out;
+}
+
 } // namespace switchyard::actors

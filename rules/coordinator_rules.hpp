@@ -5,7 +5,9 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "messages/detection.hpp"
@@ -32,6 +34,25 @@ std::vector<failure_detection> held_back(const std::map<std::string, failure_det
 /// Whether a maintenance expiry timer still ends the window it was armed
 /// for: false when that window ended or was replaced meanwhile.
 bool expiry_ends_window(const service_view& view, const maintenance_expiry& e);
+
+/// A maintenance window's key: its service and instance ("" for the service).
+using window_key = std::pair<std::string, std::string>;
+
+/// What a replica does with the maintenance windows the cluster replicated.
+struct window_sync {
+  std::vector<window_key> end;          ///< in force here, gone from the cluster: end them
+  std::vector<maintenance_record> take; ///< the cluster's, not in force here (or different)
+  std::vector<window_key> confirmed;    ///< recorded here and now seen in the cluster's list
+};
+
+/// Compares the windows in force here with `replicated` (every window etcd
+/// holds), ignoring the expired ones (until_ms ≤ `wall_now_ms`). A window in
+/// `unconfirmed` (this leader recorded it after the list may have been read)
+/// is not ended for being absent: an older list must not end it, which would
+/// release a failure it holds back.
+window_sync sync_windows(const std::map<window_key, maintenance_record>& in_force,
+                         const maintenance_list& replicated,
+                         const std::set<window_key>& unconfirmed, std::int64_t wall_now_ms);
 
 /// When a failover whose pre-checks found no candidate is looked at again:
 /// a full fall of health checks later, at least 2 s.

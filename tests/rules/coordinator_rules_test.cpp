@@ -171,3 +171,52 @@ TEST_F(coordinator_rules_test, readiness_is_reported_when_it_changes_not_on_ever
   std::optional<std::string> first;
   EXPECT_EQ(readiness_change(first, "no healthy standby to promote"), readiness_news::not_ready);
 }
+
+namespace {
+
+maintenance_record window(const std::string& service, const std::string& instance,
+                          std::int64_t since_ms, std::int64_t until_ms = 0) {
+  return {service_id{service}, instance_id{instance}, "patching", "ops", since_ms, until_ms};
+}
+
+} // namespace
+
+TEST(sync_windows, the_clusters_windows_are_taken_and_the_ones_it_ended_end) {
+  std::map<window_key, maintenance_record> here{{{"web", ""}, window("web", "", 1)},
+                                                {{"db", "db-b"}, window("db", "db-b", 2)}};
+  // The cluster still has web's (unchanged), no longer db-b's, and a new one of cache.
+  maintenance_list cluster{window("web", "", 1), window("cache", "", 3)};
+  auto sync = sync_windows(here, cluster, {}, wall);
+  EXPECT_EQ(sync.end, (std::vector<window_key>{{"db", "db-b"}}));
+  ASSERT_EQ(sync.take.size(), 1u) << "web's is in force already, the same";
+  EXPECT_EQ(sync.take[0].service.value, "cache");
+  EXPECT_TRUE(sync.confirmed.empty());
+}
+
+TEST(sync_windows, a_changed_window_is_taken_again_and_an_expired_one_ignored) {
+  std::map<window_key, maintenance_record> here{{{"web", ""}, window("web", "", 1, wall + 60'000)}};
+  // Extended by the leader: taken again. db's ran out already: not taken.
+  maintenance_list cluster{window("web", "", 1, wall + 120'000), window("db", "", 5, wall - 1)};
+  auto sync = sync_windows(here, cluster, {}, wall);
+  EXPECT_TRUE(sync.end.empty());
+  ASSERT_EQ(sync.take.size(), 1u);
+  EXPECT_EQ(sync.take[0].until_ms, wall + 120'000);
+  // Expired here too: a window the cluster only has expired is ended.
+  auto later = sync_windows(here, {window("web", "", 1, wall + 60'000)}, {}, wall + 60'000);
+  EXPECT_EQ(later.end, (std::vector<window_key>{{"web", ""}}));
+}
+
+TEST(sync_windows, a_window_just_recorded_here_is_not_ended_by_an_older_list) {
+  std::map<window_key, maintenance_record> here{{{"web", ""}, window("web", "", 7)}};
+  std::set<window_key> unconfirmed{{"web", ""}};
+  // A list read before the window was written: it lacks it. Not ended, not confirmed.
+  auto older = sync_windows(here, {}, unconfirmed, wall);
+  EXPECT_TRUE(older.end.empty()) << "an older list would release a held failover";
+  EXPECT_TRUE(older.confirmed.empty());
+  // The list that has it confirms it; after that, its absence ends it.
+  auto newer = sync_windows(here, {window("web", "", 7)}, unconfirmed, wall);
+  EXPECT_EQ(newer.confirmed, (std::vector<window_key>{{"web", ""}}));
+  EXPECT_TRUE(newer.take.empty());
+  auto ended = sync_windows(here, {}, {}, wall);
+  EXPECT_EQ(ended.end, (std::vector<window_key>{{"web", ""}}));
+}
