@@ -86,17 +86,8 @@ void off_the_actor(coord_ptr self, std::function<caf::expected<void>()> write,
 
 // The same window is in force already.
 bool already_in_force(coord_ptr self, const maintenance_record& m) {
-  const auto& view = self->state.services[m.service.value];
-  const maintenance_record* have = nullptr;
-  if (m.instance.value.empty()) {
-    if (view.maintenance)
-      have = &*view.maintenance;
-  } else if (auto i = view.instance_maintenance.find(m.instance.value);
-             i != view.instance_maintenance.end()) {
-    have = &i->second;
-  }
-  return have != nullptr && have->since_ms == m.since_ms && have->until_ms == m.until_ms &&
-         have->reason == m.reason && have->principal == m.principal;
+  const auto* have = window_in_force(self->state.services[m.service.value], m.instance.value);
+  return have != nullptr && same_window(*have, m);
 }
 
 bool clustered(coord_ptr self) {
@@ -133,11 +124,7 @@ void persist_and_end(coord_ptr self, caf::response_promise rp, maintenance_reque
       .then(
           [self, rp, req, what](caf::ok_atom) mutable {
             // The replicated windows may have ended it already (a cluster).
-            const auto& view = self->state.services[req.service.value];
-            bool active = req.instance.value.empty()
-                              ? view.maintenance.has_value()
-                              : view.instance_maintenance.count(req.instance.value) > 0;
-            if (active)
+            if (window_in_force(self->state.services[req.service.value], req.instance.value))
               end_maintenance(self, req.service, req.instance, "turned off by " + req.principal);
             rp.deliver(maintenance_reply{true, what + " is out of maintenance", 0});
           },
@@ -165,9 +152,7 @@ caf::result<maintenance_reply> handle_maintenance(coord_ptr self, maintenance_re
   auto rp = self->make_response_promise<maintenance_reply>();
   const bool replicate = clustered(self);
   if (!req.enable) {
-    bool active = inst.value.empty() ? view.maintenance.has_value()
-                                     : view.instance_maintenance.count(inst.value) > 0;
-    if (!active) {
+    if (window_in_force(view, inst.value) == nullptr) {
       rp.deliver(maintenance_reply{false, what + " was not in maintenance", 0});
       return rp;
     }

@@ -57,34 +57,22 @@ caf::expected<void> cluster_authority::begin(const actors::switchover_intent_inf
 
 caf::expected<void> cluster_authority::step(const service_id& service, switchover_id id,
                                             std::uint32_t sequence, step_status status) {
-  auto w = writer();
-  if (!w)
-    return w.error();
-  if (auto written = state_.record_step(*w, service, id, sequence, progress_of(status)); !written)
-    return written.error();
-  return caf::unit;
+  return write_as_leader([&](const state_writer& w) {
+    return state_.record_step(w, service, id, sequence, progress_of(status));
+  });
 }
 
 caf::expected<void> cluster_authority::end(const service_id& service, switchover_id id,
                                            bool completed, const instance_id& primary,
                                            switchyard::epoch new_epoch) {
-  auto w = writer();
-  if (!w)
-    return w.error();
-  caf::expected<std::int64_t> written = std::int64_t{0};
-  if (completed) {
-    topology_record t;
-    t.service = service;
-    t.primary = primary;
-    t.service_epoch = new_epoch;
-    t.switchover = id;
-    written = state_.finish(*w, service, id, t);
-  } else {
-    written = state_.abandon_intent(*w, service, id);
-  }
-  if (!written)
-    return written.error();
-  return caf::unit;
+  topology_record t;
+  t.service = service;
+  t.primary = primary;
+  t.service_epoch = new_epoch;
+  t.switchover = id;
+  return write_as_leader([&](const state_writer& w) {
+    return completed ? state_.finish(w, service, id, t) : state_.abandon_intent(w, service, id);
+  });
 }
 
 caf::expected<void> cluster_authority::write_as_leader(

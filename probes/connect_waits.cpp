@@ -55,11 +55,7 @@ void connect_waits::drain() {
         continue; // its check ended meanwhile
       auto w = std::move(it->second);
       waiting_.erase(it);
-      int err = 0;
-      socklen_t len = sizeof err;
-      if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
-        err = errno;
-      w.probe->connect_ready(w.a, err);
+      w.probe->connect_ready(w.a, pending_error(fd));
     }
     if (static_cast<std::size_t>(n) < ready.size())
       return;

@@ -186,35 +186,37 @@ void net_probe::connect_next(const std::shared_ptr<attempt>& a, asio::error_code
     finish(a, false, fmt::format("socket: {}", ec.message()));
     return;
   }
-  if (kind_.request().empty() && !p_.hold)
+  if (plain()) // the lane could not watch its own socket
     prefer_half_open(a->sock);
   // Not asio's async_connect: it makes the socket non-blocking again (an
   // ioctl; ours is opened so) and polls it before it reads SO_ERROR. Waiting
   // for it to be writable and reading SO_ERROR is the same with two system
   // calls fewer a check (of about eleven).
-  if (::connect(a->sock.native_handle(), ep.data(), static_cast<socklen_t>(ep.size())) == 0) {
-    connect_done(a, {});
+  if (!connect_started(a, a->sock.native_handle(), ep))
     return;
+  a->sock.async_wait(tcp::socket::wait_write,
+                     [self = shared_from_this(), a](const asio::error_code& ec) {
+                       if (a->finished)
+                         return;
+                       if (ec) {
+                         self->connect_done(a, ec);
+                         return;
+                       }
+                       self->connect_ready(a, pending_error(a->sock.native_handle()));
+                     });
+}
+
+bool net_probe::connect_started(const std::shared_ptr<attempt>& a, int fd,
+                                const tcp::endpoint& ep) {
+  if (::connect(fd, ep.data(), static_cast<socklen_t>(ep.size())) == 0) {
+    connect_done(a, {});
+    return false;
   }
   if (errno != EINPROGRESS && errno != EINTR) { // refused at once, on loopback
     connect_done(a, {errno, asio::system_category()});
-    return;
+    return false;
   }
-  a->sock.async_wait(
-      tcp::socket::wait_write, [self = shared_from_this(), a](const asio::error_code& ec) {
-        if (a->finished)
-          return;
-        if (ec) {
-          self->connect_done(a, ec);
-          return;
-        }
-        int err = 0;
-        socklen_t len = sizeof err;
-        if (::getsockopt(a->sock.native_handle(), SOL_SOCKET, SO_ERROR, &err, &len) != 0)
-          err = errno;
-        self->connect_done(a, err == 0 ? asio::error_code{}
-                                       : asio::error_code{err, asio::system_category()});
-      });
+  return true;
 }
 
 bool net_probe::connect_plain(const std::shared_ptr<attempt>& a, const tcp::endpoint& ep) {
@@ -223,15 +225,7 @@ bool net_probe::connect_plain(const std::shared_ptr<attempt>& a, const tcp::endp
     return false; // asio's socket says why
   a->raw = fd;
   prefer_half_open(fd);
-  if (::connect(fd, ep.data(), static_cast<socklen_t>(ep.size())) == 0) {
-    connect_done(a, {});
-    return true;
-  }
-  if (errno != EINPROGRESS && errno != EINTR) { // refused at once, on loopback
-    connect_done(a, {errno, asio::system_category()});
-    return true;
-  }
-  if (lane_.connects.wait(fd, shared_from_this(), a))
+  if (!connect_started(a, fd, ep) || lane_.connects.wait(fd, shared_from_this(), a))
     return true;
   close_plain(*a, false);
   return false;

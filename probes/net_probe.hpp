@@ -127,6 +127,9 @@ private:
   /// Connects `a` on a socket of its own (plain checks); false when the lane
   /// could not watch it (then asio's socket does).
   bool connect_plain(const std::shared_ptr<attempt>& a, const tcp::endpoint& ep);
+  /// Connects `fd` (non-blocking) to `ep`: true while in progress; false when
+  /// it ended at once (connect_done has been called).
+  bool connect_started(const std::shared_ptr<attempt>& a, int fd, const tcp::endpoint& ep);
   /// Closes `a`'s plain socket, if any; `reset`: with a reset (a success).
   void close_plain(attempt& a, bool reset);
   /// What a connect to the attempt's current address came to.

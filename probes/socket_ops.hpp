@@ -40,6 +40,16 @@ inline bool peer_gone(int fd, bool& unread) {
   return (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
 }
 
+// The outcome of a non-blocking connect on `fd` once it is writable: its
+// SO_ERROR (0: connected).
+inline int pending_error(int fd) {
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+    err = errno;
+  return err;
+}
+
 inline void close_quietly(tcp::socket& s) {
   asio::error_code ignored;
   s.close(ignored);

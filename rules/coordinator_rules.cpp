@@ -31,13 +31,20 @@ std::vector<failure_detection> held_back(const std::map<std::string, failure_det
   return again;
 }
 
+const maintenance_record* window_in_force(const service_view& view, const std::string& instance) {
+  if (instance.empty())
+    return view.maintenance ? &*view.maintenance : nullptr;
+  auto m = view.instance_maintenance.find(instance);
+  return m != view.instance_maintenance.end() ? &m->second : nullptr;
+}
+
+bool same_window(const maintenance_record& a, const maintenance_record& b) {
+  return a.since_ms == b.since_ms && a.until_ms == b.until_ms && a.reason == b.reason &&
+         a.principal == b.principal;
+}
+
 bool expiry_ends_window(const service_view& view, const maintenance_expiry& e) {
-  const maintenance_record* current = nullptr;
-  if (e.instance.value.empty())
-    current = view.maintenance ? &*view.maintenance : nullptr;
-  else if (auto m = view.instance_maintenance.find(e.instance.value);
-           m != view.instance_maintenance.end())
-    current = &m->second;
+  const auto* current = window_in_force(view, e.instance.value);
   return current != nullptr && current->until_ms == e.until_ms;
 }
 
@@ -92,10 +99,7 @@ window_sync sync_windows(const std::map<window_key, maintenance_record>& in_forc
       out.end.push_back(key);
   for (const auto& [key, w] : wanted) {
     auto have = in_force.find(key);
-    bool same = have != in_force.end() && have->second.since_ms == w->since_ms &&
-                have->second.until_ms == w->until_ms && have->second.reason == w->reason &&
-                have->second.principal == w->principal;
-    if (!same)
+    if (have == in_force.end() || !same_window(have->second, *w))
       out.take.push_back(*w);
   }
   return out;

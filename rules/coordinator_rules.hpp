@@ -31,6 +31,12 @@ std::vector<failure_detection> held_back(const std::map<std::string, failure_det
                                          const std::map<std::string, hold>& held_by, hold why,
                                          const std::string& except);
 
+/// The window in force for `instance` ("": the whole service), or nullptr.
+const maintenance_record* window_in_force(const service_view& view, const std::string& instance);
+
+/// The same window (when, until when, why, by whom).
+bool same_window(const maintenance_record& a, const maintenance_record& b);
+
 /// Whether a maintenance expiry timer still ends the window it was armed
 /// for: false when that window ended or was replaced meanwhile.
 bool expiry_ends_window(const service_view& view, const maintenance_expiry& e);
