@@ -58,6 +58,20 @@ reload_outcome config_reloader::reload(const std::string& who) {
   next->orchestrator = before->orchestrator;
   next->api = before->api;
   next->cluster = before->cluster;
+  // Backup policies apply at the backup manager's next tick; with no service
+  // changed there is nothing else to do.
+  bool backups_changed = !(before->backups == next->backups);
+  if (!out.changes.services_changed() && backups_changed) {
+    current_->set(next);
+    if (auto backups = peers_->backups())
+      caf::anon_send(backups, config_update{next});
+    out.what = reload_outcome::verdict::applied;
+    out.detail = "backup policies changed";
+    spdlog::warn("reload by {}: {}", who, out.detail);
+    publish_event(*peers_, {0, 0, event_kind::config, service_id{}, instance_id{}, switchover_id{0},
+                            fmt::format("configuration reloaded by {}: {}", who, out.detail)});
+    return out;
+  }
   if (!out.changes.services_changed()) {
     out.what = reload_outcome::verdict::unchanged;
     out.detail = summary(out.changes);
@@ -104,8 +118,10 @@ reload_outcome config_reloader::reload(const std::string& who) {
   caf::anon_send(supervisor_, std::move(update));
 
   current_->set(next);
+  if (auto backups = peers_->backups())
+    caf::anon_send(backups, config_update{next});
   out.what = reload_outcome::verdict::applied;
-  out.detail = summary(out.changes);
+  out.detail = summary(out.changes) + (backups_changed ? "; backup policies changed" : "");
   spdlog::warn("reload by {}: {}", who, out.detail);
   publish_event(*peers_, {0, 0, event_kind::config, service_id{}, instance_id{}, switchover_id{0},
                           fmt::format("configuration reloaded by {}: {}", who, out.detail)});

@@ -33,15 +33,16 @@ enum class peer : std::uint8_t {
   runner,
   events,
   performance,
-  site
+  site,
+  backups
 };
-inline constexpr std::size_t peer_count = 7;
+inline constexpr std::size_t peer_count = 8;
 
 /// For messages: "store", "classifier", ...
 constexpr std::string_view to_string(peer who) {
   constexpr std::string_view names[peer_count] = {
-      "store",     "classifier",          "coordinator",     "runner",
-      "event hub", "performance monitor", "site coordinator"};
+      "store",     "classifier",          "coordinator",      "runner",
+      "event hub", "performance monitor", "site coordinator", "backup manager"};
   return names[static_cast<std::size_t>(who)];
 }
 
@@ -81,6 +82,7 @@ public:
     return get<performance_monitor_actor>(peer::performance);
   }
   site_coordinator_actor site() const { return get<site_coordinator_actor>(peer::site); }
+  backup_manager_actor backups() const { return get<backup_manager_actor>(peer::backups); }
   /// Untyped, for a caller that names the peer at run time (the API).
   caf::actor actor(peer who) const { return get<caf::actor>(who); }
 

@@ -27,7 +27,7 @@ using steady = std::chrono::steady_clock;
 // switchyard_journal_write_failures_total (each is shown at 0 from the start).
 constexpr const char* journal_records[] = {"health",   "detection", "switchover", "step",
                                            "decision", "plan",      "audit",      "maintenance",
-                                           "config",   "site",      "drill"};
+                                           "config",   "site",      "drill",      "backup"};
 
 metrics::counter& write_failures(metrics::registry& registry, const char* record) {
   return registry.counter_for(
@@ -217,6 +217,13 @@ store_actor::behavior_type store_with(store_actor::stateful_pointer<store_state>
   } else {
     // Switchovers a stopped switchyardd left running are resumed by the coordinator.
     self->state.db = std::move(*opened);
+    self->state.database_path = path;
+    // A backup that was running when switchyardd stopped never reached its
+    // artifact's final name: failed, never listed as restorable.
+    if (auto n = self->state.db->fail_interrupted_backups(
+            "interrupted: switchyardd stopped while it ran");
+        n && *n > 0)
+      spdlog::warn("store: {} backup(s) interrupted by a stop marked failed", *n);
     for (const auto* record : journal_records)
       write_failures(self->state.metrics->registry, record); // every series from the start, at 0
     spdlog::info("store: {} (schema v{}, journal {})", path, self->state.db->schema_version(),
@@ -445,6 +452,40 @@ store_actor::behavior_type store_with(store_actor::stateful_pointer<store_state>
       [self](drill_atom) -> caf::result<service_drill_list> {
         flush(self); // answer in order: after the writes received before
         return reply(self->state.db->last_drills(), "reading the last drills");
+      },
+      [self](backup_begin& b) -> caf::result<std::int64_t> {
+        flush(self); // answer in order: after the writes received before
+        return written(self, self->state.db->begin_backup(b.record), "cataloguing a backup",
+                       "backup");
+      },
+      [self](backup_finish& b) -> caf::result<caf::ok_atom> {
+        flush(self); // answer in order: after the writes received before
+        return written_ok(self, self->state.db->finish_backup(b.record),
+                          "recording a backup's outcome", "backup");
+      },
+      [self](backup_verification& v) -> caf::result<caf::ok_atom> {
+        flush(self); // answer in order: after the writes received before
+        return written_ok(self,
+                          self->state.db->record_verification(v.id, v.passed, v.at_ms, v.error),
+                          "recording a verification", "backup");
+      },
+      [self](backups_query& q) -> caf::result<backup_list> {
+        flush(self); // answer in order: after the writes received before
+        return reply(self->state.db->list_backups(q.service, q.id), "reading the backup catalog");
+      },
+      [self](backup_forget& f) -> caf::result<caf::ok_atom> {
+        flush(self); // answer in order: after the writes received before
+        return written_ok(self, self->state.db->forget_backups(f.ids), "forgetting backups",
+                          "backup");
+      },
+      [self](state_recorder_query& q) -> caf::result<std::int64_t> {
+        return self->state.recorder_base(q.tier);
+      },
+      [self](state_capture_request& r) -> caf::result<state_capture> {
+        // Committed first: a changeset holds only what is durable, and a
+        // snapshot must not start inside the batch's transaction.
+        flush(self);
+        return reply(self->state.capture_state(r), "capturing switchyardd's state for a backup");
       },
   };
 }

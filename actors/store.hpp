@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -16,6 +17,7 @@
 #include <caf/error.hpp>
 
 #include "actors/peers.hpp"
+#include "backups/sqlite_state.hpp"
 #include "config/model.hpp"
 #include "messages/interfaces.hpp"
 #include "persistence/sqlite_store.hpp"
@@ -62,6 +64,22 @@ struct store_state {
   std::uint64_t commits = 0; ///< batches committed (or failed), for benchmarks
   /// Journal writes failed since the last one that succeeded (0: all well).
   std::uint64_t failed_writes = 0;
+  /// Where the database is (state snapshots open it again, read-only).
+  std::string database_path;
+  /// Per tier of switchyardd's own state backups: the changes recorded since
+  /// backup `base` (actors/store_backups.cpp). Nothing is recorded (no cost
+  /// on the journal's writes) until a tier's first full state backup.
+  struct state_recording {
+    std::unique_ptr<backups::change_recorder> recorder;
+    std::int64_t base = 0;
+  };
+  std::unordered_map<std::string, state_recording> recordings;
+  /// The backup id `tier`'s recording continues from (0: none).
+  std::int64_t recorder_base(const std::string& tier) const;
+  /// A full snapshot (recording for the tier restarts at r.backup_id) or the
+  /// changes since r.parent (refused if the tier's recording is not there).
+  caf::expected<state_capture> capture_state(const state_capture_request& r);
+
   /// Started steps: phase and start, for switchyard_step_duration_seconds.
   std::unordered_map<std::int64_t, std::pair<step_phase, std::chrono::steady_clock::time_point>>
       steps_running;

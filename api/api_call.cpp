@@ -31,6 +31,10 @@ grpc::Status to_status(const caf::error& err) {
       return {grpc::StatusCode::INVALID_ARGUMENT, text};
     case sy_errc::storage_failure:
       return {grpc::StatusCode::UNAVAILABLE, "nothing was changed: " + text};
+    case sy_errc::backup_failed:
+      return {grpc::StatusCode::ABORTED, text};
+    case sy_errc::corrupt:
+      return {grpc::StatusCode::DATA_LOSS, text};
     default: // unavailable (not running, no reply) and the rest
       break;
     }
@@ -120,7 +124,7 @@ grpc::Status api_call::authorize() {
     return refuse(st);
   // Cluster mode: only the replica that may act changes anything. Reload is
   // each replica's own (it re-reads its own file); reads are never refused.
-  if (audited_ && name_ != "Reload") {
+  if (audited_ && name_ != "Reload" && !replica_local_) {
     const auto& authority = core_.authority();
     if (!authority.may_act())
       return refuse({grpc::StatusCode::UNAVAILABLE, not_leader_message(authority.view())});

@@ -132,6 +132,10 @@ public:
   /// this replica may not act (peers->authority(); not_leader_message names
   /// the leader to send it to).
   [[nodiscard]] grpc::Status authorize();
+  /// Before authorize(): this mutation concerns this replica's own state (a
+  /// backup of its own database), so a replica that is not the leader does
+  /// it too.
+  void on_this_replica() { replica_local_ = true; }
 
   /// The caller (after authorize()).
   const principal& who() const { return who_; }
@@ -172,6 +176,7 @@ public:
 
 private:
   friend class api_core;
+  bool replica_local_ = false;
 
   grpc::Status record(const std::string& result);
 

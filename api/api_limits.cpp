@@ -94,6 +94,12 @@ const std::vector<api_method>& api_methods() {
       method<pb::ListDrillsRequest>("ListDrills", read, false),
       method<pb::GetDrillReportRequest>("GetDrillReport", read, false),
       method<pb::GetClusterRequest>("GetCluster", read, false),
+      method<pb::GetBackupPoliciesRequest>("GetBackupPolicies", read, false),
+      method<pb::ListBackupsRequest>("ListBackups", read, false),
+      method<pb::CreateBackupRequest>("CreateBackup", read, true),
+      method<pb::VerifyBackupRequest>("VerifyBackup", read, true),
+      method<pb::RestoreBackupRequest>("RestoreBackup", read, true),
+      method<pb::GetBackupComplianceRequest>("GetBackupCompliance", read, false),
   };
   return table;
 }

@@ -3,6 +3,7 @@
 // - api_reads.cpp: status, cluster, services, switchovers, audit, plans, availability;
 // - api_mutations.cpp: switchover, failover, maintenance, reload;
 // - api_sites.cpp: site assessment and switchover, drills (and the last-drill cache);
+// - api_backups.cpp: backup policies, the catalog, create/verify/restore, compliance;
 // - api_gateway.cpp: WatchEvents (the stream itself: api_watch.cpp) and the server.
 #pragma once
 
@@ -84,6 +85,21 @@ public:
                           pb::ListDrillsResponse* out) override;
   grpc::Status GetDrillReport(grpc::ServerContext* ctx, const pb::GetDrillReportRequest* req,
                               pb::DrillReport* out) override;
+
+  // Backups (api_backups.cpp).
+  grpc::Status GetBackupPolicies(grpc::ServerContext* ctx, const pb::GetBackupPoliciesRequest* req,
+                                 pb::GetBackupPoliciesResponse* out) override;
+  grpc::Status ListBackups(grpc::ServerContext* ctx, const pb::ListBackupsRequest* req,
+                           pb::ListBackupsResponse* out) override;
+  grpc::Status CreateBackup(grpc::ServerContext* ctx, const pb::CreateBackupRequest* req,
+                            pb::ListBackupsResponse* out) override;
+  grpc::Status VerifyBackup(grpc::ServerContext* ctx, const pb::VerifyBackupRequest* req,
+                            pb::BackupOutcome* out) override;
+  grpc::Status RestoreBackup(grpc::ServerContext* ctx, const pb::RestoreBackupRequest* req,
+                             pb::BackupOutcome* out) override;
+  grpc::Status GetBackupCompliance(grpc::ServerContext* ctx,
+                                   const pb::GetBackupComplianceRequest* req,
+                                   pb::GetBackupComplianceResponse* out) override;
 
   // Events (api_gateway.cpp). Without a thread of its own: the reactor
   // (api_watch.hpp) is woken by the fanout. Beyond api.max_watch_streams (in

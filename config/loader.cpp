@@ -95,7 +95,7 @@ load_result load_node(const YAML::Node& root, const std::string& file_name) {
   auto& cfg = result.config;
   if (!r.expect_map(root, "(top level)"))
     return result;
-  r.check_keys(root, "", {"orchestrator", "api", "cluster", "sites", "services"});
+  r.check_keys(root, "", {"orchestrator", "api", "cluster", "sites", "backups", "services"});
   if (root["orchestrator"].IsDefined())
     read_orchestrator(r, root["orchestrator"], cfg.orchestrator);
   if (root["sites"].IsDefined())
@@ -112,6 +112,8 @@ load_result load_node(const YAML::Node& root, const std::string& file_name) {
       cfg.cluster = std::move(c);
       break;
     }
+  if (root["backups"].IsDefined())
+    detail::read_backups(r, root["backups"], cfg.backups);
   if (!r.require(root, "services", ""))
     return result;
   auto list = root["services"];
@@ -145,6 +147,7 @@ load_result load_node(const YAML::Node& root, const std::string& file_name) {
   }
   check_dependencies(r, list, cfg.services);
   check_sites(r, root, list, cfg);
+  detail::check_backups(r, root, cfg);
   return result;
 }
 
@@ -167,6 +170,7 @@ void resolve_paths(switchyard_config& cfg, const std::string& file_name) {
   if (!cfg.orchestrator.data_dir.empty() && cfg.orchestrator.data_dir.back() == '/' &&
       cfg.orchestrator.data_dir.size() > 1)
     cfg.orchestrator.data_dir.pop_back();
+  detail::resolve_backup_paths(cfg);
 }
 
 } // namespace

@@ -200,8 +200,8 @@ void read_service(yaml_reader& r, const YAML::Node& node, const std::string& f,
     return;
   r.check_keys(node, f,
                {"name", "block_period", "objectives", "health_check", "instances", "strategy",
-                "shadow", "min_healthy_standbys", "depends_on", "performance",
-                "readiness_interval"});
+                "shadow", "min_healthy_standbys", "depends_on", "performance", "readiness_interval",
+                "backup"});
   read_name(r, node, f, svc.name);
   r.read(node, "block_period", join(f, "block_period"), svc.block_period);
   // The names are checked once every service is known (check_dependencies).
@@ -218,6 +218,11 @@ void read_service(yaml_reader& r, const YAML::Node& node, const std::string& f,
     r.fail(node["readiness_interval"], join(f, "readiness_interval"), "must be at least 1s");
   if (node["objectives"].IsDefined())
     read_objectives(r, node["objectives"], join(f, "objectives"), svc.objective);
+  if (auto backup = node["backup"]; backup.IsDefined()) {
+    service_backup_settings b;
+    read_service_backup(r, backup, join(f, "backup"), b);
+    svc.backup = std::move(b);
+  }
   if (r.require(node, "health_check", f))
     read_health_check(r, node["health_check"], join(f, "health_check"), svc.health_check);
   // Present (even empty: `performance: {}`) turns performance monitoring on.

@@ -95,6 +95,15 @@ void read_service(yaml_reader& r, const YAML::Node& node, const std::string& f,
 void check_dependencies(yaml_reader& r, const YAML::Node& list,
                         const std::vector<service_settings>& services);
 
+// backups: (policies, their tiers, the state's policy) and a service's
+// backup: (loader_backups.cpp); check_backups cross-checks the names once
+// everything is read; resolve_backup_paths makes the paths absolute.
+void read_backups(yaml_reader& r, const YAML::Node& node, backups_settings& b);
+void read_service_backup(yaml_reader& r, const YAML::Node& node, const std::string& f,
+                         service_backup_settings& b);
+void check_backups(yaml_reader& r, const YAML::Node& root, const switchyard_config& cfg);
+void resolve_backup_paths(switchyard_config& cfg);
+
 // A service's strategy: and its actions (loader_strategy.cpp).
 void read_strategy(yaml_reader& r, const YAML::Node& node, const std::string& f,
                    strategy_settings& s);

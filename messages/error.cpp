@@ -34,6 +34,10 @@ const char* to_string(sy_errc code) {
     return "not_found";
   case sy_errc::unavailable:
     return "unavailable";
+  case sy_errc::backup_failed:
+    return "backup_failed";
+  case sy_errc::corrupt:
+    return "corrupt";
   }
   return "unknown";
 }

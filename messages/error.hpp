@@ -26,6 +26,8 @@ enum class sy_errc : std::uint8_t {
   unknown_site,        ///< a site name that is not configured
   not_found,           ///< no site switchover or drill with that id
   unavailable,         ///< a subsystem is not running (restarting?) or did not reply
+  backup_failed,       ///< a backup, a copy to a destination or a restore did not complete
+  corrupt,             ///< an artifact or a chain failed its integrity check
 };
 
 const char* to_string(sy_errc code);

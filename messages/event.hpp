@@ -24,6 +24,7 @@ enum class event_kind : std::uint8_t {
   config,      ///< the configuration was reloaded
   alert,       ///< an operator must act now (fencing failed, a rejoin failed)
   leadership,  ///< this replica became leader, lost leadership, or may (not) act
+  backup,      ///< a backup, verification or restore ended (a 3-2-1/RPO breach is an alert)
 };
 
 const char* to_string(event_kind x);

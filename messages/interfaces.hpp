@@ -59,7 +59,15 @@ using store_actor = caf::typed_actor<
     caf::replies_to<drill_save>::with<std::int64_t>,
     caf::replies_to<drill_query>::with<drill_report_list>,
     // the last drill of every service that has one
-    caf::replies_to<drill_atom>::with<service_drill_list>>;
+    caf::replies_to<drill_atom>::with<service_drill_list>,
+    // the backup catalog, and points of switchyardd's own state to back up
+    caf::replies_to<backup_begin>::with<std::int64_t>,
+    caf::replies_to<backup_finish>::with<caf::ok_atom>,
+    caf::replies_to<backup_verification>::with<caf::ok_atom>,
+    caf::replies_to<backups_query>::with<backup_list>,
+    caf::replies_to<backup_forget>::with<caf::ok_atom>,
+    caf::replies_to<state_recorder_query>::with<std::int64_t>,
+    caf::replies_to<state_capture_request>::with<state_capture>>;
 
 /// Turns health transitions into classified failure detections. The
 /// coordinator tells it who is primary (service_topology) so it can rate severity.
@@ -131,6 +139,19 @@ using site_coordinator_actor =
                      // cluster mode: the site switchover in flight in etcd, and
                      // a change of leadership (a new leader carries it on)
                      caf::reacts_to<cluster_atom, site_takeover>, caf::reacts_to<cluster_atom>>;
+
+/// Backups (docs/backups.md): takes them on each tier's schedule and on
+/// request, verifies and restores them, and judges 3-2-1 and RPO. The I/O
+/// runs in jobs of its own, off the cooperative scheduler.
+using backup_manager_actor =
+    caf::typed_actor<caf::replies_to<backup_create_request>::with<backup_list>,
+                     caf::replies_to<backup_verify_request>::with<backup_outcome>,
+                     caf::replies_to<backup_restore_request>::with<backup_outcome>,
+                     caf::replies_to<backup_compliance_query>::with<backup_compliance_list>,
+                     caf::replies_to<backups_query>::with<backup_list>,
+                     // a job's result; its timer; a reload
+                     caf::reacts_to<backup_job_done>, caf::reacts_to<tick_atom>,
+                     caf::reacts_to<config_update>>;
 
 /// Fans orchestrator events out to the API's watchers; publishers never wait.
 using events_actor = caf::typed_actor<caf::reacts_to<orchestrator_event>>;

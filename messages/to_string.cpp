@@ -1,4 +1,5 @@
 // Names of the message enums, as shown in logs, the database and the API.
+#include "messages/backup.hpp"
 #include "messages/detection.hpp"
 #include "messages/event.hpp"
 #include "messages/health.hpp"
@@ -181,6 +182,8 @@ const char* to_string(event_kind x) {
     return "config";
   case event_kind::leadership:
     return "leadership";
+  case event_kind::backup:
+    return "backup";
   }
   return "?";
 }
@@ -188,10 +191,51 @@ const char* to_string(event_kind x) {
 std::optional<event_kind> parse_event_kind(const std::string& text) {
   for (auto k : {event_kind::health, event_kind::detection, event_kind::decision,
                  event_kind::switchover, event_kind::step, event_kind::maintenance,
-                 event_kind::config, event_kind::alert, event_kind::leadership})
+                 event_kind::config, event_kind::alert, event_kind::leadership, event_kind::backup})
     if (text == to_string(k))
       return k;
   return std::nullopt;
+}
+
+} // namespace switchyard
+
+namespace switchyard {
+
+const char* to_string(backup_kind k) {
+  return k == backup_kind::incremental ? "incremental" : "full";
+}
+
+const char* to_string(backup_status s) {
+  switch (s) {
+  case backup_status::running:
+    return "running";
+  case backup_status::complete:
+    return "complete";
+  case backup_status::failed:
+    return "failed";
+  case backup_status::corrupt:
+    return "corrupt";
+  }
+  return "unknown";
+}
+
+bool from_string(const std::string& text, backup_kind& out) {
+  for (auto k : {backup_kind::full, backup_kind::incremental})
+    if (text == to_string(k)) {
+      out = k;
+      return true;
+    }
+  return false;
+}
+
+bool from_string(const std::string& text, backup_status& out) {
+  for (auto s : {backup_status::running, backup_status::complete, backup_status::failed,
+                 backup_status::corrupt})
+    if (text == to_string(s)) {
+      out = s;
+      return true;
+    }
+  return false;
 }
 
 } // namespace switchyard

@@ -7,6 +7,7 @@
 #include <caf/type_id.hpp>
 
 #include "messages/availability.hpp"
+#include "messages/backup.hpp"
 #include "messages/config_update.hpp"
 #include "messages/detection.hpp"
 #include "messages/event.hpp"
@@ -101,6 +102,24 @@ CAF_ADD_TYPE_ID(switchyard, (switchyard::probe_outcome))
 CAF_ADD_TYPE_ID(switchyard, (switchyard::probe_result))
 CAF_ADD_TYPE_ID(switchyard, (switchyard::fleet_summary))
 CAF_ADD_TYPE_ID(switchyard, (switchyard::site_takeover))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::backup_record))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::backup_list))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::backup_begin))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::backup_finish))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::backup_verification))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::backups_query))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::backup_forget))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::state_recorder_query))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::state_capture_request))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::state_capture))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::backup_create_request))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::backup_verify_request))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::backup_restore_request))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::backup_outcome))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::backup_compliance_row))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::backup_compliance_list))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::backup_compliance_query))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::backup_job_done))
 
 CAF_END_TYPE_ID_BLOCK(switchyard)
 

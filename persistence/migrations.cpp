@@ -259,6 +259,37 @@ CREATE INDEX drill_services_by_service ON drill_services (service, finished_ms);
 ALTER TABLE switchovers ADD COLUMN leader_epoch INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE switchover_steps ADD COLUMN leader_epoch INTEGER NOT NULL DEFAULT 0;
 )sql",
+      // v8: the backup catalog: one row per backup of one tier; incrementals
+      // name their parent (no foreign key: retention forgets whole chains,
+      // and a row naming a forgotten parent is what a broken chain looks like).
+      R"sql(
+CREATE TABLE backups (
+  id           INTEGER PRIMARY KEY,
+  service      TEXT NOT NULL,
+  policy       TEXT NOT NULL,
+  tier         TEXT NOT NULL,
+  destination  TEXT NOT NULL,
+  site         TEXT NOT NULL DEFAULT '',
+  medium       TEXT NOT NULL DEFAULT '',
+  kind         TEXT NOT NULL CHECK (kind IN ('full', 'incremental')),
+  parent       INTEGER NOT NULL DEFAULT 0,
+  artifact     TEXT NOT NULL,
+  status       TEXT NOT NULL CHECK (status IN ('running', 'complete', 'failed', 'corrupt')),
+  error        TEXT NOT NULL DEFAULT '',
+  source       TEXT NOT NULL DEFAULT '',
+  trigger      TEXT NOT NULL DEFAULT '',
+  raw_bytes    INTEGER NOT NULL DEFAULT 0,
+  stored_bytes INTEGER NOT NULL DEFAULT 0,
+  sha256       TEXT NOT NULL DEFAULT '',
+  started_ms   INTEGER NOT NULL,
+  finished_ms  INTEGER NOT NULL DEFAULT 0,
+  point_ms     INTEGER NOT NULL DEFAULT 0,
+  verified_ms  INTEGER NOT NULL DEFAULT 0,
+  leader_epoch INTEGER NOT NULL DEFAULT 0,
+  facts        TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX backups_by_service ON backups (service, tier, id);
+)sql",
   };
   return all;
 }

@@ -14,6 +14,7 @@
 
 #include "config/model.hpp"
 #include "messages/availability.hpp"
+#include "messages/backup.hpp"
 #include "messages/detection.hpp"
 #include "messages/health.hpp"
 #include "messages/plan.hpp"
@@ -170,6 +171,33 @@ public:
   [[nodiscard]] caf::expected<drill_report_list> list_drills(const drill_query& q);
   /// The last drill of every configured service that has one.
   [[nodiscard]] caf::expected<service_drill_list> last_drills();
+
+  // -- the backup catalog (persistence/backup_catalog.cpp) ----------------------
+
+  /// Inserts a backup as `running` (before anything is written anywhere);
+  /// returns its id. started_ms 0: now.
+  [[nodiscard]] caf::expected<std::int64_t> begin_backup(const backup_record& b);
+  /// Records its outcome: status, error, sizes, sum, point and finish time
+  /// (finished_ms 0: now). The artifact's name too (known once the id is).
+  [[nodiscard]] caf::expected<void> finish_backup(const backup_record& b);
+  /// A verification's outcome: passed sets verified_ms; failed marks the
+  /// backup corrupt with `error` (an unknown id: not_found).
+  [[nodiscard]] caf::expected<void>
+  record_verification(std::int64_t id, bool passed, std::int64_t at_ms, const std::string& error);
+  /// Backups still `running` (left by a switchyardd that stopped mid-way)
+  /// become failed with `reason`; returns how many. Their artifacts never
+  /// reached a final name, so nothing restorable is lost.
+  [[nodiscard]] caf::expected<std::int64_t> fail_interrupted_backups(const std::string& reason);
+  /// Every backup of `service` (empty: all), oldest first; `id` > 0: that one only.
+  [[nodiscard]] caf::expected<backup_list> list_backups(const std::string& service,
+                                                        std::int64_t id = 0);
+  /// Deletes the rows (retention, after their artifacts were removed).
+  [[nodiscard]] caf::expected<void> forget_backups(const std::vector<std::int64_t>& ids);
+
+  /// The connection itself, for what must see every write made through it
+  /// (the change recorder of state backups, backups/sqlite_state.hpp). Only
+  /// on the store's own thread.
+  sqlite3* connection();
 
 private:
   explicit sqlite_store(sqlite3* db);

@@ -10,6 +10,7 @@ PACKAGES=(
   libcli11-dev nlohmann-json3-dev libssl-dev sqlite3 curl procps python3 python3-grpcio
   graphviz openssl redis-server redis-tools haproxy libcurl4-openssl-dev libasio-dev
   etcd-server etcd-client golang-etcd-server-dev golang-github-gogo-protobuf-dev
+  libzstd-dev zstd
   golang-github-gogo-googleapis-dev
 )
 

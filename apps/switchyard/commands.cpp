@@ -26,8 +26,6 @@ bool read_token_file(const std::string& path, std::string& token, std::string& w
   return true;
 }
 
-namespace {
-
 // Asks on the terminal; false (and why, on stderr) when not confirmed or
 // when there is no terminal to ask on (scripts must say --yes).
 bool confirmed(const std::string& question, const std::string& what) {
@@ -43,8 +41,6 @@ bool confirmed(const std::string& question, const std::string& what) {
   std::cerr << "switchyard: aborted; nothing was changed\n";
   return false;
 }
-
-} // namespace
 
 int run_switchover(client& c, bool json, v1::SwitchoverRequest req, switchover_call call,
                    bool dry_run, bool yes, int timeout_seconds, const char* what) {

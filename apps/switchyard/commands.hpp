@@ -17,6 +17,10 @@ std::string env_or(const char* name, std::string fallback);
 /// files of at most 1 MiB only (config/file_read.hpp): not /dev/zero, not a FIFO.
 bool read_token_file(const std::string& path, std::string& token, std::string& why);
 
+/// Asks `question` on the terminal; false (and why, on stderr) when not
+/// confirmed or when there is no terminal (scripts must say --yes).
+bool confirmed(const std::string& question, const std::string& what);
+
 /// Runs one unary call and prints its answer as a table or JSON.
 template <class Request, class Response, class Call, class Print>
 int run(client& c, bool json, const Request& req, Call call, Print print) {

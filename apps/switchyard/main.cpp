@@ -3,7 +3,7 @@
 //              switchover SERVICE | failover SERVICE | maintenance on|off SERVICE |
 //              events [--follow] | plans export [SERVICE] --format F | reload |
 //              site assess|switchover|failback|list|show | drill [list|report ID] |
-//              cluster status
+//              cluster status | backup policy|list|create|verify|restore|compliance
 // Common options, before or after the command: --server HOST:PORT, --token T /
 // --token-file F (or SWITCHYARD_SERVER, SWITCHYARD_TOKEN, SWITCHYARD_TOKEN_FILE),
 // --output table|json, --timeout, --tls-*.
@@ -11,6 +11,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "apps/switchyard/backup_command.hpp"
 #include "apps/switchyard/client.hpp"
 #include "apps/switchyard/cluster_command.hpp"
 #include "apps/switchyard/commands.hpp"
@@ -313,6 +314,59 @@ int main(int argc, char** argv) {
   auto* cluster_status_cmd = cluster_cmd->add_subcommand(
       "status", "this replica's view: leader, epoch, lease, whether it may act, votes");
 
+  auto* backup_cmd = app.add_subcommand(
+      "backup", "backups: policies, the catalog, create, verify, restore, 3-2-1 compliance");
+  backup_cmd->require_subcommand(1);
+  auto* backup_policy_cmd = backup_cmd->add_subcommand("policy", "the backup policies");
+  backup_policy_cmd->require_subcommand(1);
+  auto* backup_policy_show_cmd =
+      backup_policy_cmd->add_subcommand("show", "each policy's tiers and who uses it");
+  auto* backup_list_cmd = backup_cmd->add_subcommand("list", "the backup catalog");
+  std::string bk_service;
+  backup_list_cmd->add_option("service", bk_service,
+                              "one service (@switchyard: switchyardd's own state)");
+  auto* backup_create_cmd =
+      backup_cmd->add_subcommand("create", "a backup now, to every tier or --tier (operator)");
+  std::string bk_tier;
+  bool bk_full = false;
+  int bk_timeout = 6 * 3600;
+  backup_create_cmd->add_option("service", bk_service, "the service, or @switchyard")->required();
+  backup_create_cmd->add_option("--tier", bk_tier, "only this tier");
+  backup_create_cmd->add_flag("--full", bk_full,
+                              "a full backup even where an incremental would do");
+  auto* backup_verify_cmd = backup_cmd->add_subcommand(
+      "verify", "check a backup's chain and test-restore it (operator): ID, or SERVICE (the "
+                "newest point of each tier)");
+  std::string bk_what;
+  backup_verify_cmd->add_option("what", bk_what, "a backup id or a service")->required();
+  auto* backup_restore_cmd = backup_cmd->add_subcommand(
+      "restore", "restore a service's data to --to (operator): the newest point at or before "
+                 "--at, tiers tried in --prefer order");
+  std::string bk_at;
+  std::vector<std::string> bk_prefer;
+  std::string bk_to;
+  bool bk_force = false;
+  bool bk_yes = false;
+  std::int64_t bk_id = 0;
+  backup_restore_cmd->add_option("service", bk_service, "the service, or @switchyard")->required();
+  backup_restore_cmd->add_option("--at", bk_at,
+                                 "point in time: 2026-12-07T10:00:00Z, '2026-12-07 10:00:00', "
+                                 "or a duration ago (2h)");
+  backup_restore_cmd->add_option("--prefer", bk_prefer, "tiers in the order to try")
+      ->delimiter(',');
+  backup_restore_cmd
+      ->add_option("--to", bk_to, "where to write (absolute path on the daemon's host)")
+      ->required();
+  backup_restore_cmd->add_option("--id", bk_id, "restore this backup (with its chain)");
+  backup_restore_cmd->add_flag("--force", bk_force,
+                               "over an existing target (what is there is kept, renamed)");
+  backup_restore_cmd->add_flag("-y,--yes", bk_yes, "do not ask for confirmation");
+  for (auto* cmd : {backup_create_cmd, backup_verify_cmd, backup_restore_cmd})
+    cmd->add_option("--wait", bk_timeout, "seconds to wait for it to end")->capture_default_str();
+  auto* backup_compliance_cmd =
+      backup_cmd->add_subcommand("compliance", "3-2-1 and RPO per service, from verified copies");
+  backup_compliance_cmd->add_option("service", bk_service, "one service");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -454,6 +508,58 @@ int main(int argc, char** argv) {
     req.set_no_failback(dr_no_failback);
     req.set_reason(dr_reason);
     return run_drill(c, json, req, dr_yes, dr_timeout);
+  }
+  if (*backup_policy_show_cmd)
+    return run<v1::GetBackupPoliciesRequest, v1::GetBackupPoliciesResponse>(
+        c, json, {}, &stub::GetBackupPolicies, print_backup_policies);
+  if (*backup_list_cmd) {
+    v1::ListBackupsRequest req;
+    req.set_service(bk_service);
+    return run<v1::ListBackupsRequest, v1::ListBackupsResponse>(c, json, req, &stub::ListBackups,
+                                                                print_backups);
+  }
+  if (*backup_create_cmd) {
+    v1::CreateBackupRequest req;
+    req.set_service(bk_service);
+    req.set_tier(bk_tier);
+    req.set_full(bk_full);
+    return run_backup_create(c, json, req, bk_timeout);
+  }
+  if (*backup_verify_cmd) {
+    v1::VerifyBackupRequest req;
+    if (!bk_what.empty() && bk_what.find_first_not_of("0123456789") == std::string::npos)
+      req.set_id(std::stoll(bk_what));
+    else
+      req.set_service(bk_what);
+    return run_backup_verify(c, json, req, bk_timeout);
+  }
+  if (*backup_restore_cmd) {
+    v1::RestoreBackupRequest req;
+    req.set_service(bk_service);
+    if (!bk_at.empty()) {
+      std::int64_t at = 0;
+      std::string why;
+      auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count();
+      if (!parse_point_in_time(bk_at, now, at, why)) {
+        std::cerr << "switchyard: --at: " << why << '\n';
+        return exit_usage;
+      }
+      req.set_at_ms(at);
+    }
+    for (const auto& t : bk_prefer)
+      req.add_prefer(t);
+    req.set_target(bk_to);
+    req.set_force(bk_force);
+    req.set_id(bk_id);
+    return run_backup_restore(c, json, req, bk_yes, bk_timeout);
+  }
+  if (*backup_compliance_cmd) {
+    v1::GetBackupComplianceRequest req;
+    req.set_service(bk_service);
+    return run<v1::GetBackupComplianceRequest, v1::GetBackupComplianceResponse>(
+        c, json, req, &stub::GetBackupCompliance, print_backup_compliance);
   }
   if (*audit_cmd) {
     v1::ListAuditRequest req;

@@ -14,6 +14,7 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/backup_manager.hpp"
 #include "actors/config_holder.hpp"
 #include "actors/config_reloader.hpp"
 #include "actors/event_hub.hpp"
@@ -105,6 +106,16 @@ std::vector<child_spec> subsystems(const std::shared_ptr<config_holder>& current
                          sys.spawn(site_coordinator, current, peers));
                    },
                    publish_as(peer::site)});
+  // Backups: the manager only schedules; its jobs do the I/O in threads of
+  // their own. Artifact names carry who took them (replicas share destinations).
+  specs.push_back({"backup_manager",
+                   [current, peers](caf::actor_system& sys) {
+                     auto cfg = current->get();
+                     auto node = cfg->cluster ? cfg->cluster->member : std::string{"local"};
+                     return caf::actor_cast<caf::actor>(
+                         sys.spawn(backup_manager, cfg, peers, node));
+                   },
+                   publish_as(peer::backups)});
   for (const auto& svc : current->get()->services)
     for (auto& spec : health_checker_specs(svc, peers))
       specs.push_back(std::move(spec));

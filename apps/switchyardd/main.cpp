@@ -1,8 +1,11 @@
 // switchyardd: the Switchyard failover orchestrator daemon.
 //   switchyardd --config FILE          run
 //   switchyardd --check-config FILE    validate and exit (0 valid, 1 invalid)
+//   switchyardd --config FILE --restore-state --from DIR [--at TIME] [--force]
+//                                      rebuild the database from state backups, offline
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <iostream>
 #include <memory>
 
@@ -13,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "apps/switchyardd/daemon.hpp"
+#include "apps/switchyardd/restore_state.hpp"
 #include "config/loader.hpp"
 #include "config/tokens.hpp"
 
@@ -58,6 +62,20 @@ bool load_tokens(const switchyard::config::switchyard_config& cfg,
   return true;
 }
 
+// "2026-12-07T10:00:00Z" or unix milliseconds.
+bool parse_at(const std::string& text, std::int64_t& out) {
+  if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos) {
+    out = std::stoll(text);
+    return true;
+  }
+  std::tm tm{};
+  const char* end = ::strptime(text.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  if (end == nullptr || *end != '\0')
+    return false;
+  out = static_cast<std::int64_t>(::timegm(&tm)) * 1000;
+  return true;
+}
+
 } // namespace
 
 // glibc gives every thread that allocates its own malloc arena (up to 8 per
@@ -86,6 +104,22 @@ int main(int argc, char** argv) {
   bool hash_token = false;
   cli.add_flag("--hash-token", hash_token,
                "read a token on stdin and print its SHA-256, for the tokens file");
+  bool restore = false;
+  switchyard::app::restore_state_options restore_opts;
+  std::string restore_at;
+  auto* restore_flag = cli.add_flag(
+      "--restore-state", restore,
+      "rebuild the database (orchestrator.data_dir) from state backups offline, then exit");
+  cli.add_option("--from", restore_opts.from,
+                 "with --restore-state: a folder holding state backups (a tier's folder)")
+      ->needs(restore_flag);
+  cli.add_option("--at", restore_at,
+                 "with --restore-state: the newest point at or before 2026-12-07T10:00:00Z "
+                 "(UTC) or unix ms")
+      ->needs(restore_flag);
+  cli.add_flag("--force", restore_opts.force,
+               "with --restore-state: replace an existing database (it is kept, renamed)")
+      ->needs(restore_flag);
   cli.set_version_flag("--version", "switchyardd 0.1.0");
   CLI11_PARSE(cli, argc, argv);
 
@@ -120,6 +154,19 @@ int main(int argc, char** argv) {
   auto loaded = switchyard::config::load_config_file(config_file);
   if (!loaded.ok())
     return report_errors(loaded.errors);
+
+  if (restore) {
+    if (restore_opts.from.empty()) {
+      std::cerr << "switchyardd --restore-state: --from FOLDER is required\n";
+      return switchyard::app::exit_bad_config;
+    }
+    if (!restore_at.empty() && !parse_at(restore_at, restore_opts.at_ms)) {
+      std::cerr << "switchyardd --restore-state: --at " << restore_at
+                << " is neither 2026-12-07T10:00:00Z (UTC) nor unix milliseconds\n";
+      return switchyard::app::exit_bad_config;
+    }
+    return switchyard::app::restore_state(loaded.config, restore_opts, std::cout, std::cerr);
+  }
 
   auto logger = spdlog::stdout_color_mt("switchyardd");
   logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");

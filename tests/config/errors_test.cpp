@@ -334,7 +334,7 @@ services:
                 "warn, error",
                 "test.yaml:6:5: services[0].colour: unknown key (allowed: name, block_period, "
                 "objectives, health_check, instances, strategy, shadow, min_healthy_standbys, "
-                "depends_on, performance, readiness_interval)",
+                "depends_on, performance, readiness_interval, backup)",
                 "test.yaml:5:11: services[0].name: 'Web' is not a valid name (lowercase letters, "
                 "digits, '_', '.', '-'; starts with a letter or digit; at most 63 characters)",
                 "test.yaml:7:51: services[0].health_check.interval: '2' has no unit (add a unit: "
