@@ -74,9 +74,12 @@ void backup_job::verify() {
     auto now = wall_clock_ms();
     if (!verdict) {
       ++failed;
-      auto culprit = bad_link != 0 ? bad_link : point;
-      (void)ask<caf::ok_atom>(peers->store(),
-                              backup_verification{culprit, false, now, describe(verdict.error())});
+      // Only damage marks a backup corrupt; a download or a test server that
+      // failed says nothing about it (it is verified again next time).
+      if (verdict.error() == sy_errc::corrupt)
+        (void)ask<caf::ok_atom>(peers->store(),
+                                backup_verification{bad_link != 0 ? bad_link : point, false, now,
+                                                    describe(verdict.error())});
       auto text = fmt::format("verification of #{} (tier {}) failed: {}", point, last.tier,
                               describe(verdict.error()));
       line(text);
@@ -176,14 +179,16 @@ void backup_job::restore() {
     std::int64_t bad_link = 0;
     auto raw = backups::fetch_chain(*dest, choice.chain, *dir, bad_link);
     if (!raw) {
-      (void)ask<caf::ok_atom>(peers->store(), backup_verification{bad_link, false, wall_clock_ms(),
-                                                                  describe(raw.error())});
-      line(fmt::format("{}: marked corrupt; trying an older point or the next tier",
-                       describe(raw.error())));
-      if (r.id != 0 || bad_link == 0) {
+      if (bad_link != 0)
+        (void)ask<caf::ok_atom>(
+            peers->store(),
+            backup_verification{bad_link, false, wall_clock_ms(), describe(raw.error())});
+      if (bad_link == 0 || r.id != 0) {
         out.detail = "restore failed: " + describe(raw.error());
         return;
       }
+      line(fmt::format("{}: marked corrupt; trying an older point or the next tier",
+                       describe(raw.error())));
       bad.insert(bad_link);
       continue;
     }

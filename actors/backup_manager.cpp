@@ -52,7 +52,8 @@ void publish_metrics(self_ptr self, const backup_compliance_row& row) {
 }
 
 // Alerts once when a service stops meeting 3-2-1 or its RPO (and says when it
-// meets them again); only for services that had a verified backup at all.
+// meets them again). Not at start: what a service lacks then is in the
+// metrics (switchyard_backup_compliant 0) without an alert at every restart.
 void judge(self_ptr self, const std::string& service, std::int64_t now) {
   auto row = self->state.compliance(service, now);
   publish_metrics(self, row);
@@ -61,7 +62,7 @@ void judge(self_ptr self, const std::string& service, std::int64_t now) {
   if (!fresh && it->second == ok)
     return;
   it->second = ok;
-  if (fresh && ok)
+  if (fresh)
     return;
   std::string gaps;
   for (const auto& g : row.gaps)

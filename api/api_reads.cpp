@@ -368,6 +368,13 @@ grpc::Status api_gateway::service::ExportPlans(grpc::ServerContext* ctx,
     e.note = std::move(p.note);
     entries.push_back(std::move(e));
   }
+  // Each service's backups as measured (best effort: the plans are worth
+  // exporting without them).
+  if (auto rows = call.ask<backup_compliance_list>(peer::backups, backup_compliance_query{}))
+    for (auto& e : entries)
+      for (const auto& r : *rows)
+        if (r.service == e.service->name)
+          e.backups = r;
   out->set_format(renderers::to_string(*format));
   renderers::plan_export_context context;
   context.sites = cfg.sites;

@@ -136,8 +136,11 @@ caf::expected<std::vector<std::string>> fetch_chain(destination& dest,
     auto fetched = fmt::format("{}/{}.zst", dir, link.id);
     auto unpacked = fmt::format("{}/{}.raw", dir, link.id);
     if (auto got = dest.get(link.artifact, fetched); !got) {
-      failed_link = link.id;
-      return make_sy_error(sy_errc::corrupt,
+      // Missing: the link is gone (corrupt). Anything else (a download
+      // command that failed, a timeout) says nothing about the artifact.
+      bool missing = got.error() == sy_errc::not_found;
+      failed_link = missing ? link.id : 0;
+      return make_sy_error(missing ? sy_errc::corrupt : sy_errc::backup_failed,
                            fmt::format("link #{} ({} in tier {}): {}", link.id, link.artifact,
                                        link.tier, plain(got.error(), fetched, link.artifact)));
     }

@@ -81,9 +81,12 @@ std::string payload(std::mt19937_64& rng, std::size_t n) {
   return s;
 }
 
-void row(const char* what, std::uint64_t raw, std::uint64_t stored, double secs) {
-  fmt::print("{:<52} {:>9.1f} MB -> {:>8.1f} MB  {:>7.2f} s  {:>7.1f} MB/s\n", what, mb(raw),
+// One figure, and its RESULT line for scripts/bench.sh.
+void row(const char* key, const std::string& what, std::uint64_t raw, std::uint64_t stored,
+         double secs) {
+  fmt::print("{:<58} {:>9.1f} MB -> {:>8.1f} MB  {:>7.2f} s  {:>7.1f} MB/s\n", what, mb(raw),
              mb(stored), secs, secs > 0 ? mb(raw) / secs : 0.0);
+  fmt::print("RESULT {}_seconds {:.3f} s\n", key, secs);
 }
 
 void bench_redis(const std::string& root, std::size_t megabytes) {
@@ -120,11 +123,13 @@ void bench_redis(const std::string& root, std::size_t megabytes) {
   auto dump = must(fetch_rdb(address, root + "/fetched.rdb", 600'000ms), "fetch_rdb");
   auto packed = must(pack_file(root + "/fetched.rdb", root + "/rdb.zst", 3), "pack");
   must_ok(dest->put(root + "/rdb.zst", "cache/local/1-full.rdb.zst"), "put");
-  row("switchyard: fetch RDB + zstd -3 + store", dump.bytes, packed.stored_bytes, seconds_since(t));
+  row("redis_backup", "switchyard: fetch RDB + zstd -3 + store", dump.bytes, packed.stored_bytes,
+      seconds_since(t));
   t = clock_type::now();
   must_ok(dest->get("cache/local/1-full.rdb.zst", root + "/got.zst"), "get");
   auto size = must(unpack_file(root + "/got.zst", packed.sha256, root + "/restored.rdb"), "unpack");
-  row("switchyard: restore (get + check + unzstd)", size, packed.stored_bytes, seconds_since(t));
+  row("redis_restore", "switchyard: restore (get + check + unzstd)", size, packed.stored_bytes,
+      seconds_since(t));
   for (const auto* f : {"/fetched.rdb", "/rdb.zst", "/got.zst", "/restored.rdb"})
     fs::remove(root + f);
 
@@ -132,12 +137,12 @@ void bench_redis(const std::string& root, std::size_t megabytes) {
       "redis-cli -p {0} --rdb {1}/cli.rdb > /dev/null 2>&1 && zstd -3 -q -f {1}/cli.rdb -o "
       "{1}/cli.rdb.zst && cp {1}/cli.rdb.zst {1}/dest/cli.rdb.zst && sync -f {1}/dest/cli.rdb.zst",
       port, root));
-  row("command line: redis-cli --rdb + zstd -3 + cp", fs::file_size(root + "/cli.rdb"),
-      fs::file_size(root + "/cli.rdb.zst"), cli);
+  row("redis_backup_cli", "command line: redis-cli --rdb + zstd -3 + cp",
+      fs::file_size(root + "/cli.rdb"), fs::file_size(root + "/cli.rdb.zst"), cli);
   auto back = timed_shell(fmt::format("cp {0}/dest/cli.rdb.zst {0}/back.zst && zstd -d -q -f "
                                       "{0}/back.zst -o {0}/back.rdb",
                                       root));
-  row("command line: cp + zstd -d", fs::file_size(root + "/back.rdb"),
+  row("redis_restore_cli", "command line: cp + zstd -d", fs::file_size(root + "/back.rdb"),
       fs::file_size(root + "/back.zst"), back);
   fs::remove_all(root + "/dest");
   for (const auto* f : {"/cli.rdb", "/cli.rdb.zst", "/back.zst", "/back.rdb", "/source.rdb"})
@@ -159,7 +164,7 @@ void bench_folder(const std::string& root, std::size_t megabytes) {
   auto full = must(write_archive(src, nullptr, root + "/full.archive"), "archive");
   auto packed = must(pack_file(root + "/full.archive", root + "/full.zst", 3), "pack");
   must_ok(dest->put(root + "/full.zst", "files/local/1-full.archive.zst"), "put");
-  row("switchyard: archive (SHA-256 manifest) + zstd + store", full.bytes_stored,
+  row("folder_backup", "switchyard: archive (SHA-256 manifest) + zstd + store", full.bytes_stored,
       packed.stored_bytes, seconds_since(t));
   // 1 % of the files change.
   for (std::size_t i = 0; i < files / 100 + 1; ++i)
@@ -170,8 +175,8 @@ void bench_folder(const std::string& root, std::size_t megabytes) {
   auto inc_packed = must(pack_file(root + "/inc.archive", root + "/inc.zst", 3), "pack");
   must_ok(dest->put(root + "/inc.zst", "files/local/2-incremental.archive.zst"), "put");
   auto inc_secs = seconds_since(t);
-  row("switchyard: incremental after 1 % changed", inc.bytes_stored, inc_packed.stored_bytes,
-      inc_secs);
+  row("folder_incremental", "switchyard: incremental after 1 % changed", inc.bytes_stored,
+      inc_packed.stored_bytes, inc_secs);
   fmt::print("  incremental / full stored: {:.2f} % ({} of {} files)\n",
              100.0 * static_cast<double>(inc_packed.stored_bytes) /
                  static_cast<double>(packed.stored_bytes),
@@ -184,8 +189,8 @@ void bench_folder(const std::string& root, std::size_t megabytes) {
   auto restored =
       must(restore_archives({root + "/g1.archive", root + "/g2.archive"}, root + "/restored"),
            "restore");
-  row("switchyard: restore full + incremental (every file checked)", full.bytes_stored,
-      packed.stored_bytes + inc_packed.stored_bytes, seconds_since(t));
+  row("folder_restore", "switchyard: restore full + incremental (every file checked)",
+      full.bytes_stored, packed.stored_bytes + inc_packed.stored_bytes, seconds_since(t));
   fmt::print("  restored {} files\n", restored);
   fs::remove_all(root + "/restored");
   for (const auto* f : {"/full.archive", "/full.zst", "/inc.archive", "/inc.zst", "/g1.zst",
@@ -196,15 +201,15 @@ void bench_folder(const std::string& root, std::size_t megabytes) {
                                      "{1}/cli.tar.zst {1}/dest/cli.tar.zst && sync -f "
                                      "{1}/dest/cli.tar.zst",
                                      src, root));
-  row("command line: tar | zstd -3 + cp", full.bytes_stored, fs::file_size(root + "/cli.tar.zst"),
-      cli);
+  row("folder_backup_cli", "command line: tar | zstd -3 + cp", full.bytes_stored,
+      fs::file_size(root + "/cli.tar.zst"), cli);
   fs::create_directories(root + "/untar");
   auto back = timed_shell(
       fmt::format("cp {0}/dest/cli.tar.zst {0}/back.zst && zstd -d -q -c {0}/back.zst | tar -C "
                   "{0}/untar -xf -",
                   root));
-  row("command line: cp + zstd -d | tar -x", full.bytes_stored, fs::file_size(root + "/back.zst"),
-      back);
+  row("folder_restore_cli", "command line: cp + zstd -d | tar -x", full.bytes_stored,
+      fs::file_size(root + "/back.zst"), back);
   fs::remove_all(root + "/untar");
   fs::remove_all(src);
   fs::remove_all(root + "/dest");
@@ -239,20 +244,20 @@ void bench_state(const std::string& root, std::size_t rows) {
   auto recorder = must(change_recorder::start(store->connection()), "recorder");
   auto size = must(snapshot->copy_to(root + "/full.db"), "copy");
   auto packed = must(pack_file(root + "/full.db", root + "/full.zst", 3), "pack");
-  row(fmt::format("state: full ({} journal rows)", rows).c_str(), size, packed.stored_bytes,
+  row("state_full", fmt::format("state: full ({} journal rows)", rows), size, packed.stored_bytes,
       seconds_since(t));
   write(rows / 100, rows);
   t = clock_type::now();
   auto changes = must(recorder->take(), "changeset");
   auto inc = must(pack_bytes(changes, root + "/inc.zst", 3), "pack");
-  row(fmt::format("state: incremental ({} more rows)", rows / 100).c_str(), changes.size(),
-      inc.stored_bytes, seconds_since(t));
+  row("state_incremental", fmt::format("state: incremental ({} more rows)", rows / 100),
+      changes.size(), inc.stored_bytes, seconds_since(t));
   t = clock_type::now();
   std::ofstream(root + "/inc.changeset", std::ios::binary) << changes;
   auto report =
       must(rebuild_database(root + "/full.db", {root + "/inc.changeset"}, root + "/rebuilt.db"),
            "rebuild");
-  row("state: rebuild (full + changeset, integrity_check)", size + changes.size(),
+  row("state_rebuild", "state: rebuild (full + changeset, integrity_check)", size + changes.size(),
       packed.stored_bytes + inc.stored_bytes, seconds_since(t));
   fmt::print("  {} changes applied; integrity_check: {}\n", report.changes, report.integrity);
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/model.hpp"
+#include "messages/backup.hpp"
 #include "messages/health.hpp"
 #include "messages/plan.hpp"
 
@@ -32,6 +33,10 @@ struct plan_export_entry {
   /// Why there is no plan, or a caveat such as "no standby is healthy now:
   /// planned as if <x> were".
   std::string note;
+  /// The service's backups as measured from the catalog (Switchyard's own,
+  /// docs/backups.md); nullopt: it has no backup policy (or the backup
+  /// manager did not answer).
+  std::optional<backup_compliance_row> backups;
 };
 
 /// What the site-level parts of the Markdown and DOT exports need beyond the

@@ -81,7 +81,8 @@ void objectives_md(std::string& out, const plan_export_entry& e) {
                        "running to its timeout){}\n",
                        human(estimate), over ? "; **exceeds the RTO**" : "");
   }
-  out += fmt::format("- Backups: {}\n", backup_summary(svc.objective));
+  out += fmt::format("- Backups: {}\n", e.backups ? measured_backup_summary(*e.backups)
+                                                  : backup_summary(svc.objective));
   out += "\n";
 }
 

@@ -119,7 +119,9 @@ void objectives_table(std::string& out, const std::vector<plan_export_entry>& en
     out += fmt::format("| {} | {} | {} | {} | {} | {} |\n", cell(svc.name),
                        site.empty() ? "?" : cell(site), human_duration(svc.objective.rto.count()),
                        human_duration(svc.objective.rpo.count()), estimated,
-                       backup_summary(svc.objective));
+                       e.backups              ? measured_backup_summary(*e.backups)
+                       : svc.objective.backup ? backup_summary(svc.objective) + " (declared)"
+                                              : backup_summary(svc.objective));
   }
   out += "\n";
 }
@@ -289,6 +291,20 @@ std::string backup_summary(const config::objectives& objective) {
   return fmt::format("{} copies, {} media, {} offsite: {}", b.copies, b.media, b.offsite,
                      b.meets_3_2_1() ? std::string{"meets 3-2-1"}
                                      : "**does not meet 3-2-1** (needs " + missing + ")");
+}
+
+std::string measured_backup_summary(const backup_compliance_row& row) {
+  auto summary = fmt::format("{} verified cop{}, {} media, {} offsite: {}", row.copies,
+                             row.copies == 1 ? "y" : "ies", row.media, row.offsite,
+                             row.meets_3_2_1 ? "meets 3-2-1" : "**does not meet 3-2-1**");
+  if (row.age_ms < 0)
+    return summary + "; **no verified backup**";
+  auto age = human_duration(row.age_ms);
+  if (row.rpo_ms <= 0)
+    return fmt::format("{}; newest verified {} old", summary, age);
+  return fmt::format("{}; newest verified {} old ({})", summary, age,
+                     row.rpo_met ? "RPO " + human_duration(row.rpo_ms)
+                                 : "**past the RPO of " + human_duration(row.rpo_ms) + "**");
 }
 
 std::string site_runbook_markdown(const std::vector<plan_export_entry>& entries,

@@ -57,6 +57,11 @@ site_runbook_plan plan_site_switchover(const std::vector<plan_export_entry>& ent
 /// "3 copies, 2 media, 1 offsite: meets 3-2-1" or "not declared".
 std::string backup_summary(const config::objectives& objective);
 
+/// Measured from the catalog: "3 verified copies, 2 media, 1 offsite: meets
+/// 3-2-1; newest verified 2h 5m old (RPO 4h)", or what is missing and how
+/// far past the RPO it is.
+std::string measured_backup_summary(const backup_compliance_row& row);
+
 /// The "Site switchover runbook" Markdown section (starts with "# ").
 std::string site_runbook_markdown(const std::vector<plan_export_entry>& entries,
                                   const plan_export_context& context);

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 build_dir=${1:-build-bench}
 quick=${BENCH_QUICK:-0}
 wanted=(plan_bench pipeline_bench api_bench journal_bench probe_bench failover_bench election_bench
-  cluster_bench)
+  cluster_bench backup_bench)
 targets=(switchyardd)
 for t in "${wanted[@]}"; do
   if grep -q "add_executable($t " bench/CMakeLists.txt; then targets+=("$t"); fi
@@ -63,6 +63,7 @@ if ((quick)); then
   run failover_bench 1
   run election_bench 2
   run cluster_bench 2 1
+  run backup_bench --mb 16 --rows 5000 --dir /var/tmp
 else
   run plan_bench 10000
   # The same failovers with the database on disk (every commit an fsync of
@@ -79,6 +80,7 @@ else
   run failover_bench 3
   run election_bench 20
   run cluster_bench 20 10
+  run backup_bench --mb 1024 --rows 100000 --dir /var/tmp
 fi
 # Figures of the benchmarks that print tables rather than RESULT lines.
 if [[ -f $out/plan_bench.log ]]; then

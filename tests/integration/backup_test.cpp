@@ -3,14 +3,18 @@
 // real CLI: scheduled backups and verification, restore by tier preference
 // compared key by key, a corrupt artifact found and passed over, the state
 // rebuilt offline, kill -9 in the middle of a backup.
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <set>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <sys/mount.h>
 
 #include "tests/support/process.hpp"
 #include "tests/support/redis_rig.hpp"
@@ -96,7 +100,7 @@ protected:
            "full_every: 3}\n"
         << "        - {name: remote, destination: {path: tier-remote}, site: dc2, medium: "
            "object-store, every: 1h, full_every: 3}\n"
-        << "    - name: own\n"
+        << extra_tiers << "    - name: own\n"
         << "      tiers:\n"
         << "        - {name: local, destination: {path: tier-state}, site: dc1, every: 1h, "
            "full_every: 10}\n"
@@ -172,6 +176,7 @@ protected:
 
   temp_dir dir;
   std::string root;
+  std::string extra_tiers; ///< YAML appended to policy standard's tiers
   std::uint16_t port_a = 0, port_b = 0, api_port = 0;
   std::unique_ptr<child_process> redis_a, redis_b, daemon;
   int calls = 0;
@@ -344,4 +349,41 @@ TEST_F(backups_e2e, kill_9_during_a_backup_leaves_it_failed_and_nothing_restorab
               << e.path() << " is at a destination but no complete backup names it";
         }
       }
+}
+
+TEST_F(backups_e2e, a_full_destination_fails_its_tier_and_the_other_tiers_proceed) {
+  fs::create_directories(root + "/tier-tiny");
+  // A 16 KB tmpfs: the RDB with a 200 KB random value (about 100 KB compressed) does not fit.
+  if (::mount("tmpfs", (root + "/tier-tiny").c_str(), "tmpfs", 0, "size=16k") != 0)
+    GTEST_SKIP() << "cannot mount a tmpfs here (needs root): " << std::strerror(errno);
+  struct unmount {
+    std::string path;
+    ~unmount() { ::umount2(path.c_str(), MNT_DETACH); }
+  } cleanup{root + "/tier-tiny"};
+  std::string big;
+  std::mt19937 rng{3};
+  for (int i = 0; i < 200'000; ++i)
+    big += "0123456789abcdef"[rng() % 16];
+  redis_command(port_a, {"SET", "big", big}, 2s);
+  ASSERT_TRUE(wait_until([&] { return redis_command(port_b, {"DBSIZE"}, 200ms) == "303"; }, 10s));
+  extra_tiers = "        - {name: tiny, destination: {path: tier-tiny}, site: dc3, every: 1h}\n";
+  write_config();
+  start_daemon();
+  ASSERT_TRUE(verified_in("cache", {"local", "remote"})) << log();
+  std::string error;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        for (const auto& b : backups("cache"))
+          if (b.value("tier", "") == "tiny" && b.value("status", "") == "failed")
+            error = b.value("error", "");
+        return !error.empty();
+      },
+      20s))
+      << log();
+  EXPECT_NE(error.find("No space left on device"), std::string::npos) << error;
+  // The folder service's small backup fits; of the cache's nothing is left, not even partly.
+  if (fs::exists(root + "/tier-tiny/cache")) {
+    for (const auto& e : fs::recursive_directory_iterator(root + "/tier-tiny/cache"))
+      EXPECT_FALSE(e.is_regular_file()) << e.path() << ": nothing partial is left behind";
+  }
 }

@@ -125,6 +125,34 @@ TEST_F(site_runbook_test, backup_summary_checks_3_2_1) {
                                "more copy, 1 more kind of media, an offsite copy)");
 }
 
+TEST_F(site_runbook_test, measured_backups_replace_the_declared_ones) {
+  backup_compliance_row row;
+  row.service = "db";
+  row.copies = 2;
+  row.media = 2;
+  row.offsite = 1;
+  row.age_ms = 3 * 3'600'000;
+  row.rpo_ms = 3'600'000;
+  EXPECT_EQ(measured_backup_summary(row),
+            "2 verified copies, 2 media, 1 offsite: **does not meet 3-2-1**; newest verified 3 h "
+            "old (**past the RPO of 1 h**)");
+  row.copies = 3;
+  row.meets_3_2_1 = true;
+  row.rpo_met = true;
+  row.age_ms = 1'800'000;
+  EXPECT_EQ(measured_backup_summary(row), "3 verified copies, 2 media, 1 offsite: meets 3-2-1; "
+                                          "newest verified 30 m old (RPO 1 h)");
+  row.age_ms = -1;
+  EXPECT_EQ(measured_backup_summary(row),
+            "3 verified copies, 2 media, 1 offsite: meets 3-2-1; **no verified backup**");
+  db.objective.backup = config::backup_settings{3, 2, 1};
+  auto all = entries();
+  all[2].backups = row; // db
+  auto md = site_runbook_markdown(all, plan_export_context{});
+  EXPECT_TRUE(has(md, "| db | dc1 | 2 m | 1 s | 30 s | 3 verified copies")) << md;
+  EXPECT_FALSE(has(md, "(declared)")) << "measured, not declared: " << md;
+}
+
 TEST_F(site_runbook_test, markdown_has_every_pair_levels_steps_and_rollback) {
   db.objective.backup = config::backup_settings{3, 2, 1};
   plan_export_context ctx;
@@ -133,7 +161,7 @@ TEST_F(site_runbook_test, markdown_has_every_pair_levels_steps_and_rollback) {
   auto md = site_runbook_markdown(entries(), ctx);
   for (const char* part :
        {"# Site switchover runbook", "Sites: dc1, dc2, dc3.", "## Objectives per service",
-        "| db | dc1 | 2 m | 1 s | 30 s | 3 copies, 2 media, 1 offsite: meets 3-2-1 |",
+        "| db | dc1 | 2 m | 1 s | 30 s | 3 copies, 2 media, 1 offsite: meets 3-2-1 (declared) |",
         "| web | dc1 | 2 m | 1 s | 40 s | not declared |", "## From dc1 to dc2",
         "## From dc1 to dc3", "## From dc2 to dc1", "## From dc2 to dc3",
         "Estimated RTO: **1 m 30 s**", "#### Level 0 (longest estimate 30 s)",
