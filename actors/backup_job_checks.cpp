@@ -3,6 +3,7 @@
 // was recorded (verify) or the data rebuilt at the operator's target
 // (restore), falling back to an older point or another tier when a link is
 // found damaged.
+#include <algorithm>
 #include <filesystem>
 #include <set>
 
@@ -183,9 +184,16 @@ void backup_job::restore() {
         (void)ask<caf::ok_atom>(
             peers->store(),
             backup_verification{bad_link, false, wall_clock_ms(), describe(raw.error())});
-      if (bad_link == 0 || r.id != 0) {
+      if (r.id != 0) {
         out.detail = "restore failed: " + describe(raw.error());
         return;
+      }
+      if (bad_link == 0) {
+        // Not damage but a tier that did not deliver (a download that
+        // failed): the next tier, not an older point of this one.
+        line(fmt::format("tier {}: {}; trying the next tier", choice.tier, describe(raw.error())));
+        r.prefer.erase(std::remove(r.prefer.begin(), r.prefer.end(), choice.tier), r.prefer.end());
+        continue;
       }
       line(fmt::format("{}: marked corrupt; trying an older point or the next tier",
                        describe(raw.error())));

@@ -22,6 +22,64 @@ namespace switchyard::actors {
 
 using namespace site_detail;
 
+namespace {
+
+// A test restore waits for the I/O of every tier's newest chain.
+constexpr auto backup_check_timeout = std::chrono::hours(1);
+
+} // namespace
+
+// A moved service's backups in the drill: the newest verified point's age
+// against its RPO (measured from the catalog), and with req.restore_backups
+// a test restore of each tier's newest point. Each is a check of the
+// service's result; one that fails fails the service. Services without a
+// backup policy have neither.
+void site_procedure::backup_checks(const drill_request& req, drill_service_result& s,
+                                   std::vector<std::string>& why) {
+  const auto* svc = cfg_->find_service(s.service.value);
+  if (svc == nullptr || !svc->backup)
+    return;
+  auto backups = peers_->backups();
+  auto rows = ask<backup_compliance_list>(self_, backups, caf::timespan{ask_timeout},
+                                          backup_compliance_query{s.service.value});
+  if (!rows || rows->empty()) {
+    s.checks.push_back({"backups", false,
+                        "the backup manager did not answer: " +
+                            (rows ? std::string{"no row"} : describe(rows.error()))});
+    why.push_back("backups unknown");
+  } else {
+    const auto& r = rows->front();
+    bool ok = r.age_ms >= 0 && r.rpo_met;
+    auto detail =
+        r.age_ms < 0
+            ? std::string{"no verified backup"}
+            : fmt::format("newest verified backup {} s old{}; {} verified copies, {} media, {} "
+                          "offsite{}",
+                          r.age_ms / 1000,
+                          r.rpo_ms > 0 ? fmt::format(" (RPO {} s)", r.rpo_ms / 1000) : "", r.copies,
+                          r.media, r.offsite,
+                          r.meets_3_2_1 ? " (meets 3-2-1)" : " (does not meet 3-2-1)");
+    s.checks.push_back({"backups", ok, detail});
+    if (!ok)
+      why.push_back("backups: " + detail);
+  }
+  if (!req.restore_backups)
+    return;
+  auto outcome = ask<backup_outcome>(self_, backups, caf::timespan{backup_check_timeout},
+                                     backup_verify_request{s.service.value, 0, req.principal});
+  if (!outcome) {
+    s.checks.push_back({"backup restore", false, describe(outcome.error())});
+    why.push_back("backup restore: " + describe(outcome.error()));
+    return;
+  }
+  std::string lines;
+  for (const auto& l : outcome->lines)
+    lines += (lines.empty() ? "" : "; ") + l;
+  s.checks.push_back({"backup restore", outcome->ok, lines.empty() ? outcome->detail : lines});
+  if (!outcome->ok)
+    why.push_back("backup restore: " + outcome->detail);
+}
+
 caf::expected<drill_report> site_procedure::drill(const drill_request& req) {
   auto states = coordinator_state();
   if (!states)
@@ -105,6 +163,7 @@ caf::expected<drill_report> site_procedure::drill(const drill_request& req) {
       if (s.rpo > 0 && s.rpo_objective_ms == 0)
         why.push_back(
             fmt::format("the target was {} behind at the switch, RPO objective is 0", s.rpo));
+      backup_checks(req, s, why);
       s.passed = why.empty();
       s.detail = why.empty() ? fmt::format("switched in {} ms, verified", s.rto_ms)
                              : fmt::format("{}", fmt::join(why, "; "));

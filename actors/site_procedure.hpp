@@ -60,6 +60,9 @@ public:
   void take_over(const site_takeover& t);
 
 private:
+  /// A moved service's backup checks in a drill (site_drill.cpp).
+  void backup_checks(const drill_request& req, drill_service_result& s,
+                     std::vector<std::string>& why);
   caf::expected<service_state_list> coordinator_state();
   /// A failback: blocks each participant whose instance on the site returned
   /// to has a `diverged` detection since that site was left.

@@ -221,8 +221,10 @@ grpc::Status api_gateway::service::GetSiteSwitchover(grpc::ServerContext* ctx,
 
 grpc::Status api_gateway::service::Drill(grpc::ServerContext* ctx, const pb::DrillRequest* req,
                                          pb::DrillReport* out) {
-  nlohmann::json args{
-      {"site", req->site()}, {"no_failback", req->no_failback()}, {"reason", req->reason()}};
+  nlohmann::json args{{"site", req->site()},
+                      {"no_failback", req->no_failback()},
+                      {"reason", req->reason()},
+                      {"restore_backups", req->restore_backups()}};
   api_call call{core_, *ctx, "Drill", config::api_role::operator_, args};
   if (auto st = call.authorize(); !st.ok())
     return st;
@@ -233,7 +235,8 @@ grpc::Status api_gateway::service::Drill(grpc::ServerContext* ctx, const pb::Dri
     return call.refuse(st);
   if (auto st = call.requested("requested"); !st.ok())
     return st;
-  drill_request msg{req->site(), !req->no_failback(), call.who().name, req->reason()};
+  drill_request msg{req->site(), !req->no_failback(), call.who().name, req->reason(),
+                    req->restore_backups()};
   auto reply = call.ask_within<drill_report>(peer::site, drill_timeout, std::move(msg));
   forget_drills(); // LAST DRILL shows this one at once
   if (!reply)

@@ -16,10 +16,10 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <openssl/evp.h>
 #include <zstd.h>
 
 #include "backups/file_io.hpp"
+#include "backups/sha256.hpp"
 #include "messages/error.hpp"
 
 namespace switchyard::backups {
@@ -28,6 +28,7 @@ namespace {
 
 using detail::fd_guard;
 using detail::io_error;
+using detail::sha256_hasher;
 
 using clock_type = std::chrono::steady_clock;
 
@@ -89,33 +90,6 @@ caf::expected<void> commit(fd_guard& out, const std::string& partial, const std:
   }
   return {};
 }
-
-/// SHA-256 through OpenSSL's EVP interface.
-class sha256_hasher {
-public:
-  sha256_hasher() : ctx_(EVP_MD_CTX_new(), &EVP_MD_CTX_free) {
-    ok_ = ctx_ != nullptr && EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) == 1;
-  }
-  void update(const char* data, std::size_t n) {
-    if (ok_ && n > 0)
-      ok_ = EVP_DigestUpdate(ctx_.get(), data, n) == 1;
-  }
-  caf::expected<std::string> hex() {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    if (!ok_ || EVP_DigestFinal_ex(ctx_.get(), md, &len) != 1)
-      return make_sy_error(sy_errc::backup_failed, "backup: OpenSSL could not compute a SHA-256");
-    std::string out;
-    out.reserve(2 * len);
-    for (unsigned int i = 0; i < len; ++i)
-      fmt::format_to(std::back_inserter(out), "{:02x}", md[i]);
-    return out;
-  }
-
-private:
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx_;
-  bool ok_ = false;
-};
 
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),

@@ -133,24 +133,30 @@ caf::expected<std::vector<std::string>> fetch_chain(destination& dest,
   std::error_code ec;
   fs::create_directories(dir, ec);
   for (const auto& link : chain) {
-    auto fetched = fmt::format("{}/{}.zst", dir, link.id);
     auto unpacked = fmt::format("{}/{}.raw", dir, link.id);
-    if (auto got = dest.get(link.artifact, fetched); !got) {
-      // Missing: the link is gone (corrupt). Anything else (a download
-      // command that failed, a timeout) says nothing about the artifact.
-      bool missing = got.error() == sy_errc::not_found;
-      failed_link = missing ? link.id : 0;
-      return make_sy_error(missing ? sy_errc::corrupt : sy_errc::backup_failed,
-                           fmt::format("link #{} ({} in tier {}): {}", link.id, link.artifact,
-                                       link.tier, plain(got.error(), fetched, link.artifact)));
+    // A directory destination's artifact is read where it is: no copy.
+    auto source = dest.local_path(link.artifact);
+    bool copied = source.empty() || ::access(source.c_str(), R_OK) != 0;
+    if (copied) {
+      source = fmt::format("{}/{}.zst", dir, link.id);
+      if (auto got = dest.get(link.artifact, source); !got) {
+        // Missing: the link is gone (corrupt). Anything else (a download
+        // command that failed, a timeout) says nothing about the artifact.
+        bool missing = got.error() == sy_errc::not_found;
+        failed_link = missing ? link.id : 0;
+        return make_sy_error(missing ? sy_errc::corrupt : sy_errc::backup_failed,
+                             fmt::format("link #{} ({} in tier {}): {}", link.id, link.artifact,
+                                         link.tier, plain(got.error(), source, link.artifact)));
+      }
     }
-    auto size = unpack_file(fetched, link.sha256, unpacked);
-    fs::remove(fetched, ec);
+    auto size = unpack_file(source, link.sha256, unpacked);
+    if (copied)
+      fs::remove(source, ec);
     if (!size) {
       failed_link = link.id;
       return make_sy_error(sy_errc::corrupt,
                            fmt::format("link #{} ({} in tier {}): {}", link.id, link.artifact,
-                                       link.tier, plain(size.error(), fetched, link.artifact)));
+                                       link.tier, plain(size.error(), source, link.artifact)));
     }
     raw.push_back(unpacked);
   }

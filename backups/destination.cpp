@@ -176,6 +176,10 @@ public:
 
   std::string describe() const override { return "dir " + root_; }
 
+  std::string local_path(const std::string& name) const override {
+    return check_name(name) ? path_of(name) : std::string{};
+  }
+
 private:
   std::string path_of(const std::string& name) const { return (fs::path(root_) / name).string(); }
 

@@ -29,6 +29,12 @@ public:
   [[nodiscard]] virtual caf::expected<void> remove(const std::string& name) = 0;
   /// For the catalog and messages: "dir /srv/backups" or "exec".
   virtual std::string describe() const = 0;
+  /// Where `name` can be read in place (a directory destination), so a
+  /// restore need not copy it first; empty: get() it.
+  virtual std::string local_path(const std::string& name) const {
+    (void)name;
+    return {};
+  }
 };
 
 /// The destination `s` describes (a directory when s.path is set, else the

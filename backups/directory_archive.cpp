@@ -26,8 +26,9 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
-#include <openssl/evp.h>
 
+#include "backups/archive_io.hpp"
+#include "backups/sha256.hpp"
 #include "messages/error.hpp"
 
 namespace switchyard::backups {
@@ -36,179 +37,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr char magic[] = "SYDIRARC";
-constexpr char trailer[] = "SYDIREND";
-constexpr std::uint32_t format_version = 1;
-constexpr std::size_t chunk = 64 * 1024;
-constexpr std::uint32_t max_path = 4096;
+using namespace detail::archive;
+using detail::fd_guard;
+using detail::sha256_hasher;
 
-caf::error failed(const std::string& what) {
-  return make_sy_error(sy_errc::backup_failed, "backup: " + what);
-}
-caf::error io_failed(const std::string& what, const std::string& path, int err = errno) {
-  return failed(fmt::format("cannot {} {}: {}", what, path, std::strerror(err)));
-}
-caf::error corrupt(const std::string& archive, const std::string& what) {
-  return make_sy_error(sy_errc::corrupt, fmt::format("restore: {}: {}", archive, what));
-}
-
-/// Closes a file descriptor when it goes out of scope.
-struct fd_guard {
-  explicit fd_guard(int f) : fd(f) {}
-  ~fd_guard() {
-    if (fd >= 0)
-      ::close(fd);
-  }
-  fd_guard(const fd_guard&) = delete;
-  fd_guard& operator=(const fd_guard&) = delete;
-  int fd;
-};
-
-/// SHA-256 through OpenSSL's EVP interface, hex at the end.
-class sha256 {
-public:
-  sha256() : ctx_(EVP_MD_CTX_new(), &EVP_MD_CTX_free) {
-    EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr);
-  }
-  void update(const char* data, std::size_t n) { EVP_DigestUpdate(ctx_.get(), data, n); }
-  std::string hex() {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(ctx_.get(), md, &len);
-    std::string out;
-    for (unsigned int i = 0; i < len; ++i)
-      out += fmt::format("{:02x}", md[i]);
-    return out;
-  }
-
-private:
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx_;
-};
-
-/// Reads all of `fd` through `sink(data, n)`; errno on a read error, else 0.
-template <class Sink> int read_through(int fd, Sink&& sink) {
-  std::vector<char> buf(chunk);
-  while (true) {
-    auto n = ::read(fd, buf.data(), buf.size());
-    if (n <= 0 && (n == 0 || errno != EINTR))
-      return n == 0 ? 0 : errno;
-    if (n > 0)
-      sink(buf.data(), static_cast<std::size_t>(n));
-  }
-}
-
-/// Writes all `n` bytes; errno on failure, else 0.
-int write_all(int fd, const char* data, std::size_t n) {
-  while (n > 0) {
-    auto w = ::write(fd, data, n);
-    if (w < 0 && errno != EINTR)
-      return errno;
-    auto done = w > 0 ? static_cast<std::size_t>(w) : 0;
-    data += done, n -= done;
-  }
-  return 0;
-}
-
-struct file_closer {
-  void operator()(std::FILE* f) const { std::fclose(f); }
-};
-using file_ptr = std::unique_ptr<std::FILE, file_closer>;
-
-/// An archive written (buffered) to a ".partial" file, removed unless
-/// committed; the first failure is kept in `error`.
-class writer {
-public:
-  explicit writer(std::string path)
-      : path_(std::move(path)), out_(std::fopen(path_.c_str(), "wbe")) {
-    if (!out_)
-      error = io_failed("write", path_);
-  }
-  ~writer() {
-    if (!committed_)
-      ::unlink(path_.c_str());
-  }
-  writer(const writer&) = delete;
-  writer& operator=(const writer&) = delete;
-
-  void put(const char* data, std::size_t n) {
-    if (!error && n > 0 && std::fwrite(data, 1, n, out_.get()) != n)
-      error = io_failed("write", path_);
-  }
-  template <class T> void put_int(T v) {
-    char b[sizeof(T)];
-    for (std::size_t i = 0; i < sizeof(T); ++i)
-      b[i] = static_cast<char>((v >> (8 * i)) & 0xff);
-    put(b, sizeof(T));
-  }
-  void put_str(const std::string& s) {
-    put_int(static_cast<std::uint32_t>(s.size()));
-    put(s.data(), s.size());
-  }
-  /// Flushed, fsynced and renamed to `target`, with its folder fsynced.
-  void commit(const std::string& target) {
-    if (!error && (std::fflush(out_.get()) != 0 || ::fsync(::fileno(out_.get())) != 0 ||
-                   std::fclose(out_.release()) != 0))
-      error = io_failed("write", path_);
-    if (!error && ::rename(path_.c_str(), target.c_str()) != 0)
-      error = io_failed("rename to", target);
-    committed_ = !error;
-    auto folder = fs::path(target).parent_path();
-    fd_guard dir{::open(folder.empty() ? "." : folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
-    if (committed_ && dir.fd >= 0)
-      ::fsync(dir.fd);
-  }
-  caf::error error;
-
-private:
-  std::string path_;
-  file_ptr out_;
-  bool committed_ = false;
-};
-
-/// An archive read (buffered): get() is false at a premature end (truncated)
-/// or on a read error (io_error is then its errno).
-class reader {
-public:
-  explicit reader(const std::string& path) : in_(std::fopen(path.c_str(), "rbe")) {
-    io_error = in_ ? 0 : errno;
-  }
-  bool ok() const { return in_ != nullptr; }
-  bool get(char* out, std::size_t n) {
-    if (n == 0 || std::fread(out, 1, n, in_.get()) == n)
-      return true;
-    io_error = std::ferror(in_.get()) != 0 ? errno : 0;
-    return false;
-  }
-  template <class T> bool get_int(T& v) {
-    unsigned char b[sizeof(T)];
-    if (!get(reinterpret_cast<char*>(b), sizeof(T)))
-      return false;
-    v = 0;
-    for (std::size_t i = sizeof(T); i-- > 0;)
-      v = static_cast<T>((v << 8) | b[i]);
-    return true;
-  }
-  bool at_end() { return std::fgetc(in_.get()) == EOF && std::ferror(in_.get()) == 0; }
-  int io_error = 0;
-
-private:
-  file_ptr in_;
-};
-
-bool safe_path(const std::string& p) {
-  if (p.empty() || p.front() == '/' || p.find('\0') != std::string::npos)
-    return false;
-  for (std::size_t start = 0; start <= p.size();) {
-    auto end = std::min(p.find('/', start), p.size());
-    auto part = p.substr(start, end - start);
-    if (part.empty() || part == "." || part == "..")
-      return false;
-    start = end + 1;
-  }
-  return true;
-}
-
-/// A path as stored: `what` names the section for the error.
 caf::expected<std::string> get_path(reader& in, const std::string& archive, const char* what) {
   auto cut = [&] {
     return in.io_error != 0 ? io_failed("read", archive, in.io_error)
@@ -287,16 +119,16 @@ caf::error walk(const fs::path& root, const std::string& rel, manifest& files,
 /// Content size and SHA-256 of a file, read as a stream.
 caf::error hash_file(const std::string& path, manifest_entry& e) {
   fd_guard f{::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW)};
-  if (f.fd < 0)
+  if (f.get() < 0)
     return io_failed("read", path);
-  sha256 h;
+  sha256_hasher h;
   e.size = 0;
-  if (int err = read_through(f.fd, [&](const char* d, std::size_t n) {
+  if (int err = read_through(f.get(), [&](const char* d, std::size_t n) {
         h.update(d, n);
         e.size += n;
       }))
     return io_failed("read", path, err);
-  e.sha256 = h.hex();
+  e.sha256 = h.hex_or_empty();
   return {};
 }
 
@@ -315,7 +147,7 @@ caf::error prune(const fs::path& root, const std::map<std::string, const manifes
 }
 
 /// Writes the `size` bytes of content that follow in `in` to the new file `file`.
-caf::error unpack(reader& in, std::uint64_t size, const fs::path& file, sha256& h,
+caf::error unpack(reader& in, std::uint64_t size, const fs::path& file, sha256_hasher& h,
                   const std::string& archive) {
   std::error_code ec;
   fs::create_directories(file.parent_path(), ec);
@@ -323,7 +155,7 @@ caf::error unpack(reader& in, std::uint64_t size, const fs::path& file, sha256& 
     return failed(fmt::format("cannot create {}: {}", file.parent_path().string(), ec.message()));
   ::unlink(file.c_str()); // replaced, even when it was read-only
   fd_guard out{::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)};
-  if (out.fd < 0)
+  if (out.get() < 0)
     return io_failed("write", file.string());
   std::vector<char> buf(chunk);
   for (std::uint64_t left = size; left > 0;) {
@@ -332,15 +164,19 @@ caf::error unpack(reader& in, std::uint64_t size, const fs::path& file, sha256& 
       return in.io_error != 0 ? io_failed("read", archive, in.io_error)
                               : corrupt(archive, "truncated in the content of " + file.string());
     h.update(buf.data(), n);
-    if (int err = write_all(out.fd, buf.data(), n))
+    if (int err = write_all(out.get(), buf.data(), n))
       return io_failed("write", file.string(), err);
     left -= n;
   }
   return {};
 }
 
+/// What a restore wrote, by path: size and SHA-256 as checked while writing.
+using written_files = std::map<std::string, manifest_entry>;
+
 /// Applies one archive of the chain to `root`; `m` becomes its manifest.
-caf::error apply(const std::string& archive, const fs::path& root, manifest& m) {
+caf::error apply(const std::string& archive, const fs::path& root, manifest& m,
+                 written_files& written) {
   reader in{archive};
   auto got = get_manifest(in, archive);
   if (!got)
@@ -365,11 +201,13 @@ caf::error apply(const std::string& archive, const fs::path& root, manifest& m) 
     auto entry = listed.find(*p);
     if (entry == listed.end() || entry->second->size != size || entry->second->mode != mode)
       return corrupt(archive, *p + " is stored, but not as its manifest lists it");
-    sha256 h;
+    sha256_hasher h;
     if (auto err = unpack(in, size, root / *p, h, archive))
       return err;
-    if (h.hex() != entry->second->sha256)
+    auto sum = h.hex_or_empty();
+    if (sum != entry->second->sha256)
       return corrupt(archive, *p + " is stored with content that does not match its SHA-256");
+    written[*p] = {*p, size, std::move(sum), mode};
   }
   char end[sizeof(trailer) - 1];
   if (!in.get(end, sizeof(end)) || std::memcmp(end, trailer, sizeof(end)) != 0 || !in.at_end())
@@ -432,23 +270,23 @@ caf::expected<archive_info> write_archive(const std::string& dir, const manifest
       return out.error;
     auto path = (fs::path(dir) / e->path).string();
     fd_guard in{::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW)};
-    if (in.fd < 0)
+    if (in.get() < 0)
       return io_failed("read", path);
     out.put_str(e->path);
     out.put_int(e->mode);
     out.put_int(e->size);
     // The content streamed must be what the manifest says: a file changed
     // since the scan would make an archive that cannot be restored.
-    sha256 h;
+    sha256_hasher h;
     std::uint64_t n = 0;
-    int err = read_through(in.fd, [&](const char* d, std::size_t len) {
+    int err = read_through(in.get(), [&](const char* d, std::size_t len) {
       out.put(d, len);
       h.update(d, len);
       n += len;
     });
     if (err != 0)
       return io_failed("read", path, err);
-    if (n != e->size || h.hex() != e->sha256)
+    if (n != e->size || h.hex_or_empty() != e->sha256)
       return failed(fmt::format("{} changed while it was archived: try again", path));
     info.bytes_stored += e->size;
   }
@@ -476,21 +314,31 @@ caf::expected<std::size_t> restore_archives(const std::vector<std::string>& arch
   if (ec)
     return failed(fmt::format("cannot create {}: {}", target, ec.message()));
   manifest last;
+  written_files written;
   for (const auto& a : archives)
-    if (auto err = apply(a, target, last))
+    if (auto err = apply(a, target, last, written))
       return err;
-  // Everything against the last manifest: what it lists, nothing else.
-  auto now = scan_directory(target);
-  if (!now)
-    return now.error();
+  // Everything against the last manifest: what it lists, nothing else. Each
+  // file's content was hashed as it was written (every file of the target
+  // was: it started empty); what is checked here is that the last manifest
+  // wants exactly that content, without reading a byte again.
+  manifest now;
+  if (auto err = walk(target, "", now))
+    return err;
+  std::sort(now.begin(), now.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
+  for (auto& e : now)
+    if (auto it = written.find(e.path); it != written.end()) {
+      e.size = it->second.size;
+      e.sha256 = it->second.sha256;
+    }
   auto differs = [&](const std::string& path, const std::string& how) {
     return make_sy_error(sy_errc::corrupt,
                          fmt::format("restore: {}/{} {} (checked against the manifest of {})",
                                      target, path, how, archives.back()));
   };
-  for (std::size_t i = 0; i < std::max(now->size(), last.size()); ++i) {
+  for (std::size_t i = 0; i < std::max(now.size(), last.size()); ++i) {
     const auto* want = i < last.size() ? &last[i] : nullptr;
-    const auto* got = i < now->size() ? &(*now)[i] : nullptr;
+    const auto* got = i < now.size() ? &now[i] : nullptr;
     if (want == nullptr || (got != nullptr && got->path < want->path))
       return differs(got->path, "is not in the manifest");
     if (got == nullptr || got->path > want->path)

@@ -11,12 +11,13 @@
 #include <thread>
 
 #include <fcntl.h>
-#include <openssl/evp.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 
+#include "backups/sha256.hpp"
 #include "messages/error.hpp"
 #include "strategies/actions/resp.hpp"
 #include "strategies/actions/stream_socket.hpp"
@@ -35,16 +36,6 @@ std::string flatten(const resp::reply& r) {
   for (const auto& item : r.items)
     out += (out.empty() ? "" : "\n") + flatten(item);
   return out;
-}
-
-std::string sha256_hex(const std::string& bytes) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest, &size, EVP_sha256(), nullptr);
-  std::string hex;
-  for (unsigned int i = 0; i < size; ++i)
-    hex += fmt::format("{:02x}", digest[i]);
-  return hex;
 }
 
 // One request and its reply on an open connection.
@@ -141,12 +132,18 @@ scratch_redis::start(const std::string& dir, std::chrono::milliseconds timeout) 
   for (auto& a : args)
     argv.push_back(a.data());
   argv.push_back(nullptr);
+  const pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0)
     return make_sy_error(sy_errc::backup_failed,
                          fmt::format("cannot start redis-server: fork: {}", std::strerror(errno)));
   if (pid == 0) {
     ::setpgid(0, 0);
+    // Gone with the thread that started it, even when switchyardd is killed
+    // or exits mid-job: a check's server must never outlive its job.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent)
+      ::_exit(127);
     int null = ::open("/dev/null", O_RDWR);
     if (null >= 0) {
       ::dup2(null, 0);
@@ -201,7 +198,7 @@ scratch_redis::dump_sums(const std::vector<std::string>& keys, std::chrono::mill
     auto r = exchange(*conn, {"DUMP", key}, deadline, socket_);
     if (!r)
       return r.error();
-    sums[key] = r->text.empty() ? std::string{} : sha256_hex(r->text); // empty: no such key
+    sums[key] = r->text.empty() ? std::string{} : detail::sha256_hex(r->text); // empty: no such key
   }
   return sums;
 }

@@ -149,10 +149,14 @@ struct drill_request {
   bool failback = true;
   std::string principal;
   std::string reason;
+  /// Also test-restore each moved service's newest backups (a verification:
+  /// fetched, checksummed, restored in scratch) and report it.
+  bool restore_backups = false;
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, drill_request& x) {
-  return f(caf::meta::type_name("drill_request"), x.site, x.failback, x.principal, x.reason);
+  return f(caf::meta::type_name("drill_request"), x.site, x.failback, x.principal, x.reason,
+           x.restore_backups);
 }
 
 /// One step of a service's switchover in a drill, as the journal timed it.

@@ -293,6 +293,9 @@ int main(int argc, char** argv) {
   int dr_timeout = 7200;
   drill_cmd->add_option("--site", dr_site, "the site to switch over to");
   drill_cmd->add_flag("--no-failback", dr_no_failback, "stay on --site afterwards");
+  bool dr_restore_backups = false;
+  drill_cmd->add_flag("--restore-backups", dr_restore_backups,
+                      "also test-restore each moved service's newest backups");
   drill_cmd->add_option("--reason", dr_reason, "why (goes into the journal and audit)");
   drill_cmd->add_flag("-y,--yes", dr_yes, "do not ask for confirmation");
   drill_cmd->add_option("--wait", dr_timeout, "seconds to wait for it to end")
@@ -506,6 +509,7 @@ int main(int argc, char** argv) {
     v1::DrillRequest req;
     req.set_site(dr_site);
     req.set_no_failback(dr_no_failback);
+    req.set_restore_backups(dr_restore_backups);
     req.set_reason(dr_reason);
     return run_drill(c, json, req, dr_yes, dr_timeout);
   }

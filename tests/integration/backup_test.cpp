@@ -113,9 +113,9 @@ protected:
         << fmt::format("      - {{name: cache-a, address: 127.0.0.1:{}, site: dc1, role: "
                        "primary}}\n",
                        port_a)
-        << fmt::format("      - {{name: cache-b, address: 127.0.0.1:{}, site: dc1, role: "
+        << fmt::format("      - {{name: cache-b, address: 127.0.0.1:{}, site: {}, role: "
                        "standby}}\n",
-                       port_b)
+                       port_b, standby_site)
         << "    strategy:\n      type: active_passive\n"
         << "      promote:\n        - {name: promote, type: exec, command: 'true'}\n"
         << "  - name: files\n"
@@ -123,8 +123,12 @@ protected:
         << "    backup: {policy: standard, source: exec, directory: true, command: \"" << command
         << "\", timeout: 30s}\n"
         << "    instances:\n"
-        << fmt::format("      - {{name: files-a, address: 127.0.0.1:{}, role: primary}}\n", port_a)
-        << fmt::format("      - {{name: files-b, address: 127.0.0.1:{}, role: standby}}\n", port_b)
+        << fmt::format("      - {{name: files-a, address: 127.0.0.1:{}, site: dc1, role: "
+                       "primary}}\n",
+                       port_a)
+        << fmt::format("      - {{name: files-b, address: 127.0.0.1:{}, site: {}, role: "
+                       "standby}}\n",
+                       port_b, standby_site)
         << "    strategy:\n      type: active_passive\n"
         << "      promote:\n        - {name: promote, type: exec, command: 'true'}\n";
   }
@@ -176,7 +180,8 @@ protected:
 
   temp_dir dir;
   std::string root;
-  std::string extra_tiers; ///< YAML appended to policy standard's tiers
+  std::string extra_tiers;          ///< YAML appended to policy standard's tiers
+  std::string standby_site = "dc1"; ///< the standbys' site (a drill needs another one)
   std::uint16_t port_a = 0, port_b = 0, api_port = 0;
   std::unique_ptr<child_process> redis_a, redis_b, daemon;
   int calls = 0;
@@ -386,4 +391,22 @@ TEST_F(backups_e2e, a_full_destination_fails_its_tier_and_the_other_tiers_procee
     for (const auto& e : fs::recursive_directory_iterator(root + "/tier-tiny/cache"))
       EXPECT_FALSE(e.is_regular_file()) << e.path() << ": nothing partial is left behind";
   }
+}
+
+TEST_F(backups_e2e, a_drill_reports_each_moved_services_backups_and_test_restores_them) {
+  standby_site = "dc2";
+  write_config();
+  start_daemon();
+  ASSERT_TRUE(verified_in("cache", {"local", "remote"})) << log();
+  ASSERT_TRUE(verified_in("files", {"local", "remote"})) << log();
+  auto drill = cli({"drill", "--site", "dc2", "--restore-backups", "--yes", "--wait", "120"});
+  ASSERT_EQ(drill.code, 0) << drill.text << log();
+  auto list = cli({"drill", "list"}, "viewer-token");
+  auto report = cli({"drill", "report", "1", "--format", "markdown"}, "viewer-token");
+  ASSERT_EQ(report.code, 0) << report.text;
+  for (const char* part :
+       {"backups", "newest verified backup", "backup restore",
+        "test restore into a scratch redis-server: 302 keys", "test restore: 20 files"})
+    EXPECT_NE(report.text.find(part), std::string::npos) << "missing: " << part << "\n"
+                                                         << report.text;
 }
