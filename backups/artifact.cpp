@@ -70,8 +70,9 @@ caf::expected<void> write_all(int fd, const char* data, std::size_t n, const std
 
 /// Makes a finished `partial` durable and gives it its final name: fsync,
 /// close (where NFS reports late errors), rename, fsync of the folder.
-caf::expected<void> commit(fd_guard& out, const std::string& partial, const std::string& target) {
-  if (::fsync(out.get()) != 0)
+caf::expected<void> commit(fd_guard& out, const std::string& partial, const std::string& target,
+                           bool durable = true) {
+  if (durable && ::fsync(out.get()) != 0)
     return io_error("fsync", partial, errno);
   if (::close(out.release()) != 0)
     return io_error("close", partial, errno);
@@ -79,6 +80,8 @@ caf::expected<void> commit(fd_guard& out, const std::string& partial, const std:
     return make_sy_error(
         sy_errc::backup_failed,
         fmt::format("backup: cannot rename {} to {}: {}", partial, target, std::strerror(errno)));
+  if (!durable)
+    return {};
   auto folder = std::filesystem::path(target).parent_path();
   if (folder.empty())
     folder = ".";
@@ -290,7 +293,7 @@ caf::expected<std::uint64_t> check_artifact(const std::string& artifact,
 }
 
 caf::expected<std::uint64_t> unpack_file(const std::string& artifact, const std::string& sha256,
-                                         const std::string& target) {
+                                         const std::string& target, bool durable) {
   std::string partial = target + ".partial";
   fd_guard out{::open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)};
   if (out.get() < 0)
@@ -299,7 +302,7 @@ caf::expected<std::uint64_t> unpack_file(const std::string& artifact, const std:
     return write_all(out.get(), data, n, partial);
   });
   if (size) {
-    if (auto ok = commit(out, partial, target); !ok)
+    if (auto ok = commit(out, partial, target, durable); !ok)
       size = ok.error();
   }
   if (!size) {

@@ -47,8 +47,12 @@ struct artifact_info {
 /// `sha256` (empty: not checked) and that the zstd frame is whole. On a
 /// mismatch, a damaged or truncated frame: a corrupt error and no target.
 /// Returns the decompressed size.
-[[nodiscard]] caf::expected<std::uint64_t>
-unpack_file(const std::string& artifact, const std::string& sha256, const std::string& target);
+/// `durable`: fsynced before the rename (false for scratch copies that a
+/// restore reads once: writing them durably costs a flush of every byte).
+[[nodiscard]] caf::expected<std::uint64_t> unpack_file(const std::string& artifact,
+                                                       const std::string& sha256,
+                                                       const std::string& target,
+                                                       bool durable = true);
 
 /// The same into memory.
 [[nodiscard]] caf::expected<std::string> unpack_bytes(const std::string& artifact,

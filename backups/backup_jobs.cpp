@@ -149,7 +149,7 @@ caf::expected<std::vector<std::string>> fetch_chain(destination& dest,
                                          link.tier, plain(got.error(), source, link.artifact)));
       }
     }
-    auto size = unpack_file(source, link.sha256, unpacked);
+    auto size = unpack_file(source, link.sha256, unpacked, false); // scratch, read once
     if (copied)
       fs::remove(source, ec);
     if (!size) {

@@ -349,6 +349,10 @@ caf::expected<std::size_t> restore_archives(const std::vector<std::string>& arch
     if (got->mode != want->mode)
       return differs(want->path, fmt::format("has mode {:o}, not {:o}", got->mode, want->mode));
   }
+  // Durable once, for every file written (not one fsync per file).
+  fd_guard root{::open(target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  if (root.get() < 0 || ::syncfs(root.get()) != 0)
+    return io_failed("flush", target);
   return last.size();
 }
 

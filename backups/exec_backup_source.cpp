@@ -10,6 +10,7 @@
 #include "backups/artifact.hpp"
 #include "backups/backup_source.hpp"
 #include "backups/directory_archive.hpp"
+#include "backups/file_io.hpp"
 #include "messages/error.hpp"
 #include "strategies/actions/exec_action.hpp"
 
@@ -90,19 +91,10 @@ public:
       return fmt::format("restored {} file(s) into {} (every one checked against the manifest)",
                          *files, target);
     }
-    std::error_code ec;
-    if (auto parent = fs::path(target).parent_path(); !parent.empty())
-      fs::create_directories(parent, ec);
-    auto partial = target + ".partial";
-    fs::copy_file(raw.back(), partial, fs::copy_options::overwrite_existing, ec);
-    if (!ec)
-      fs::rename(partial, target, ec);
-    if (ec) {
-      fs::remove(partial, ec);
-      return make_sy_error(sy_errc::backup_failed,
-                           fmt::format("cannot write {}: {}", target, ec.message()));
-    }
-    return fmt::format("wrote {} ({} bytes)", target, fs::file_size(target, ec));
+    auto size = detail::place_file(raw.back(), target);
+    if (!size)
+      return size.error();
+    return fmt::format("wrote {} ({} bytes)", target, *size);
   }
 
   caf::expected<std::string> check(const std::vector<std::string>& raw, const std::string& facts,

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "backups/backup_source.hpp"
+#include "backups/file_io.hpp"
 #include "backups/redis_source.hpp"
 #include "backups/scratch_redis.hpp"
 #include "messages/error.hpp"
@@ -68,21 +69,13 @@ public:
                                      const std::string& target) override {
     if (raw.size() != 1)
       return make_sy_error(sy_errc::corrupt, "a Redis restore needs exactly one RDB");
-    std::error_code ec;
-    fs::create_directories(target, ec);
     auto final_path = target + "/dump.rdb";
-    auto partial = final_path + ".partial";
-    fs::copy_file(raw[0], partial, fs::copy_options::overwrite_existing, ec);
-    if (!ec)
-      fs::rename(partial, final_path, ec);
-    if (ec) {
-      fs::remove(partial, ec);
-      return make_sy_error(sy_errc::backup_failed,
-                           fmt::format("cannot write {}: {}", final_path, ec.message()));
-    }
+    auto size = detail::place_file(raw[0], final_path);
+    if (!size)
+      return size.error();
     return fmt::format("wrote {} ({} bytes): start a redis-server with --dir {} --dbfilename "
                        "dump.rdb",
-                       final_path, fs::file_size(final_path, ec), target);
+                       final_path, *size, target);
   }
 
   caf::expected<std::string> check(const std::vector<std::string>& raw, const std::string& facts,

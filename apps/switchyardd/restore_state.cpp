@@ -103,7 +103,7 @@ int restore_state(const config::switchyard_config& cfg, const restore_state_opti
     std::int64_t broken = 0;
     for (const auto& link : choice->chain) {
       auto file = fmt::format("{}/{}.raw", work, link.id);
-      if (auto u = backups::unpack_file(f.files[link.id], link.sha256, file); !u) {
+      if (auto u = backups::unpack_file(f.files[link.id], link.sha256, file, false); !u) {
         out << fmt::format("  #{} ({}) is damaged: {}; trying an older point\n", link.id,
                            f.files[link.id], describe(u.error()));
         broken = link.id;
