@@ -164,9 +164,9 @@ void bench_redis(const std::string& root, std::size_t megabytes) {
   row("redis_backup_cli", "command line: redis-cli --rdb + zstd -3 + cp",
       fs::file_size(root + "/cli.rdb"), fs::file_size(root + "/cli.rdb.zst"), cli);
   auto back = timed_shell(fmt::format("cp {0}/dest/cli.rdb.zst {0}/back.zst && zstd -d -q -f "
-                                      "{0}/back.zst -o {0}/back.rdb",
+                                      "{0}/back.zst -o {0}/back.rdb && sync -f {0}/back.rdb",
                                       root));
-  row("redis_restore_cli", "command line: cp + zstd -d", fs::file_size(root + "/back.rdb"),
+  row("redis_restore_cli", "command line: cp + zstd -d + sync", fs::file_size(root + "/back.rdb"),
       fs::file_size(root + "/back.zst"), back);
   fs::remove_all(root + "/dest");
   for (const auto* f : {"/cli.rdb", "/cli.rdb.zst", "/back.zst", "/back.rdb", "/source.rdb"})
@@ -211,9 +211,14 @@ void bench_folder(const std::string& root, std::size_t megabytes) {
             {record("files", 1, "files/local/1-full.archive.zst", packed.sha256),
              record("files", 2, "files/local/2-incremental.archive.zst", inc_packed.sha256)},
             root + "/fetch");
+  auto fetched_secs = seconds_since(t);
+  auto extract = clock_type::now();
   auto restored = must(restore_archives(chain, root + "/restored"), "restore");
+  auto extract_secs = seconds_since(extract);
   row("folder_restore", "switchyard: restore full + incremental (every file checked)",
       full.bytes_stored, packed.stored_bytes + inc_packed.stored_bytes, seconds_since(t));
+  fmt::print("  of which fetch + check + unzstd {:.2f} s, extract + flush {:.2f} s\n", fetched_secs,
+             extract_secs);
   fmt::print("  restored {} files\n", restored);
   fs::remove_all(root + "/restored");
   fs::remove_all(root + "/fetch");
@@ -229,9 +234,9 @@ void bench_folder(const std::string& root, std::size_t megabytes) {
   fs::create_directories(root + "/untar");
   auto back = timed_shell(
       fmt::format("cp {0}/dest/cli.tar.zst {0}/back.zst && zstd -d -q -c {0}/back.zst | tar -C "
-                  "{0}/untar -xf -",
+                  "{0}/untar -xf - && sync -f {0}/untar",
                   root));
-  row("folder_restore_cli", "command line: cp + zstd -d | tar -x", full.bytes_stored,
+  row("folder_restore_cli", "command line: cp + zstd -d | tar -x + sync", full.bytes_stored,
       fs::file_size(root + "/back.zst"), back);
   fs::remove_all(root + "/untar");
   fs::remove_all(src);
