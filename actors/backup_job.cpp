@@ -221,6 +221,10 @@ namespace {
 
 void backup_job_actor(caf::blocking_actor* self, backup_job_spec spec, peers_ptr peers,
                       backup_manager_actor manager) {
+  struct counted {
+    std::atomic<int>& n;
+    ~counted() { --n; }
+  } running{peers->backup_jobs()};
   detail::backup_job job{self, std::move(peers), spec, {}};
   switch (spec.what) {
   case backup_job_spec::kind::take:
@@ -241,6 +245,7 @@ void backup_job_actor(caf::blocking_actor* self, backup_job_spec spec, peers_ptr
 void run_backup_job(caf::actor_system& sys, backup_job_spec spec, peers_ptr peers,
                     backup_manager_actor manager) {
   // A blocking actor: a thread of its own for the job's I/O.
+  ++peers->backup_jobs();
   sys.spawn(backup_job_actor, std::move(spec), std::move(peers), std::move(manager));
 }
 

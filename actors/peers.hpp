@@ -7,6 +7,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -58,6 +59,9 @@ public:
   metrics::registry& metrics() const { return *metrics_; }
   /// The services whose failover job runs in this process now (runner and coordinator).
   running_jobs& jobs() const { return jobs_; }
+  /// Backup jobs running now (their threads): switchyardd does not wait for
+  /// them when it stops (apps/switchyardd/daemon.cpp).
+  std::atomic<int>& backup_jobs() const { return backup_jobs_; }
   /// Switchover ids: the store opens the database with it, the runner reserves from it.
   const std::shared_ptr<persistence::switchover_ids>& switchover_ids() const { return ids_; }
   /// Who may act (control_authority.hpp): a single switchyardd's unless the
@@ -96,6 +100,7 @@ private:
   std::unique_ptr<metrics::registry> owned_;
   metrics::registry* metrics_;
   mutable running_jobs jobs_;
+  mutable std::atomic<int> backup_jobs_{0};
   std::shared_ptr<persistence::switchover_ids> ids_ =
       std::make_shared<persistence::switchover_ids>();
   authority_ptr authority_ = std::make_shared<single_node_authority>();

@@ -2,8 +2,11 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <system_error>
 
@@ -141,6 +144,32 @@ std::string check_database_access(const std::string& db) {
     return "cannot write in data folder " + folder + " (SQLite keeps " + db +
            "-wal and -shm there): " + std::strerror(errno);
   return {};
+}
+
+// Kills the process group of every child of this process (each exec action
+// and test redis-server leads its own group): the commands of abandoned
+// backup jobs must not outlive switchyardd.
+void kill_child_groups() {
+  const auto me = ::getpid();
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    auto name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos)
+      continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    std::getline(stat, line);
+    // pid (comm) state ppid ...: comm may hold spaces, so read after the last ')'.
+    auto close = line.rfind(')');
+    if (close == std::string::npos)
+      continue;
+    std::istringstream rest(line.substr(close + 1));
+    std::string state;
+    long ppid = 0;
+    rest >> state >> ppid;
+    if (ppid == me)
+      ::kill(-static_cast<pid_t>(std::stol(name)), SIGKILL);
+  }
 }
 
 void log_topology(const config::switchyard_config& cfg) {
@@ -285,6 +314,18 @@ int run_daemon(config_ptr cfg, std::vector<config::api_token> tokens) {
   events->close_all(); // ends every WatchEvents stream now, not at the shutdown deadline
   metrics_http.stop();
   api.stop();
+  // A backup job in the middle of its I/O (an upload can take hours) is not
+  // waited for: leaving now is what kill -9 does to it, and that is handled
+  // (its row is marked failed at the next start; nothing partial is listed).
+  // The actor system would otherwise join the job's thread on the way out.
+  if (int jobs = peers->backup_jobs(); jobs > 0) {
+    spdlog::warn("switchyardd stopped; {} backup job(s) abandoned (marked failed at the next "
+                 "start)",
+                 jobs);
+    kill_child_groups();
+    spdlog::shutdown();
+    std::_Exit(code);
+  }
   spdlog::info("switchyardd stopped");
   return code;
 }

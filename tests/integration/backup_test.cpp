@@ -410,3 +410,36 @@ TEST_F(backups_e2e, a_drill_reports_each_moved_services_backups_and_test_restore
     EXPECT_NE(report.text.find(part), std::string::npos) << "missing: " << part << "\n"
                                                          << report.text;
 }
+
+TEST_F(backups_e2e, a_stop_does_not_wait_for_a_backup_in_the_middle_of_its_io) {
+  write_config("sleep 60 && cp -a {src}/. {output}/");
+  start_daemon();
+  ASSERT_TRUE(wait_until(
+      [&] {
+        for (const auto& b : backups("files"))
+          if (b.value("status", "") == "running")
+            return true;
+        return false;
+      },
+      20s))
+      << log();
+  daemon->signal(SIGTERM);
+  EXPECT_EQ(daemon->wait_for_exit(10s), 0) << "a 60 s backup command held the stop: " << log();
+  EXPECT_NE(log().find("backup job(s) abandoned"), std::string::npos) << log();
+  daemon.reset();
+  // Its command went with it.
+  EXPECT_TRUE(wait_until(
+      [&] { return std::system("pgrep -f '[s]leep 60 && cp -a' > /dev/null") != 0; }, 5s))
+      << "the backup command outlived switchyardd";
+  write_config();
+  start_daemon();
+  ASSERT_TRUE(wait_until(
+      [&] {
+        for (const auto& b : backups("files"))
+          if (b.value("error", "").find("interrupted") != std::string::npos)
+            return true;
+        return false;
+      },
+      20s))
+      << log();
+}
