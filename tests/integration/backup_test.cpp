@@ -178,6 +178,14 @@ protected:
 
   std::string log() { return read_file(root + "/switchyardd.log"); }
 
+  // Whether a backup of `service` has `text` in its field `field`.
+  bool has_backup(const std::string& service, const char* field, const std::string& text) {
+    for (const auto& b : backups(service))
+      if (b.value(field, std::string{}).find(text) != std::string::npos)
+        return true;
+    return false;
+  }
+
   temp_dir dir;
   std::string root;
   std::string extra_tiers;          ///< YAML appended to policy standard's tiers
@@ -315,15 +323,7 @@ TEST_F(backups_e2e, kill_9_during_a_backup_leaves_it_failed_and_nothing_restorab
   // A folder copy that takes a while: long enough to be killed in the middle.
   write_config("sleep 3 && cp -a {src}/. {output}/");
   start_daemon();
-  ASSERT_TRUE(wait_until(
-      [&] {
-        for (const auto& b : backups("files"))
-          if (b.value("status", "") == "running")
-            return true;
-        return false;
-      },
-      20s))
-      << log();
+  ASSERT_TRUE(wait_until([&] { return has_backup("files", "status", "running"); }, 20s)) << log();
   daemon->signal(SIGKILL);
   daemon->wait_for_exit(5s);
   daemon.reset();
@@ -414,15 +414,7 @@ TEST_F(backups_e2e, a_drill_reports_each_moved_services_backups_and_test_restore
 TEST_F(backups_e2e, a_stop_does_not_wait_for_a_backup_in_the_middle_of_its_io) {
   write_config("sleep 60 && cp -a {src}/. {output}/");
   start_daemon();
-  ASSERT_TRUE(wait_until(
-      [&] {
-        for (const auto& b : backups("files"))
-          if (b.value("status", "") == "running")
-            return true;
-        return false;
-      },
-      20s))
-      << log();
+  ASSERT_TRUE(wait_until([&] { return has_backup("files", "status", "running"); }, 20s)) << log();
   daemon->signal(SIGTERM);
   EXPECT_EQ(daemon->wait_for_exit(10s), 0) << "a 60 s backup command held the stop: " << log();
   EXPECT_NE(log().find("backup job(s) abandoned"), std::string::npos) << log();
@@ -433,13 +425,6 @@ TEST_F(backups_e2e, a_stop_does_not_wait_for_a_backup_in_the_middle_of_its_io) {
       << "the backup command outlived switchyardd";
   write_config();
   start_daemon();
-  ASSERT_TRUE(wait_until(
-      [&] {
-        for (const auto& b : backups("files"))
-          if (b.value("error", "").find("interrupted") != std::string::npos)
-            return true;
-        return false;
-      },
-      20s))
+  ASSERT_TRUE(wait_until([&] { return has_backup("files", "error", "interrupted"); }, 20s))
       << log();
 }
