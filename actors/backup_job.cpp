@@ -141,6 +141,7 @@ bool backup_job::take_one(const config::backup_tier_settings& t, bool force_full
     rec.error = "stored, but its outcome could not be catalogued: " + describe(f.error());
   }
   count(rec);
+  replicate(rec);
   spec.catalog.push_back(rec);
   out.used.push_back(rec);
   if (rec.status != backup_status::complete) {
@@ -182,6 +183,9 @@ void backup_job::retain(const config::backup_tier_settings& t, backups::destinat
       (void)dest.remove(backups::sidecar_name(b.artifact));
     }
     gone.push_back(b.id);
+    if (spec.service != state_backup_service && b.origin.empty())
+      if (auto f = peers->authority().forget_backup(b.service, spec.node, b.id); !f)
+        line(fmt::format("retention: #{} is still replicated: {}", b.id, describe(f.error())));
   }
   if (gone.empty())
     return;
@@ -191,6 +195,16 @@ void backup_job::retain(const config::backup_tier_settings& t, backups::destinat
   }
   line(fmt::format("retention (tier {}: keep {}, keep_for {} ms): dropped {} backup(s)", t.name,
                    t.keep, t.keep_for.count(), gone.size()));
+}
+
+void backup_job::replicate(const backup_record& b) {
+  // A service backup of this leader's own: the next leader must know it.
+  // Switchyardd's own state is every replica's own: not replicated.
+  if (spec.service == state_backup_service || !b.origin.empty())
+    return;
+  if (auto r = peers->authority().record_backup({spec.node, b}); !r)
+    line(fmt::format("#{} is not replicated (the next leader will not list it): {}", b.id,
+                     describe(r.error())));
 }
 
 void backup_job::take() {

@@ -88,8 +88,11 @@ void backup_job::verify() {
       event(true, "ALERT: " + text);
       continue;
     }
-    for (const auto& link : *chain)
+    for (auto link : *chain) {
       (void)ask<caf::ok_atom>(peers->store(), backup_verification{link.id, true, now, ""});
+      link.verified_ms = now;
+      replicate(link);
+    }
     auto text = fmt::format("#{} (tier {}, chain of {}): every artifact's SHA-256 matches; {}",
                             point, last.tier, chain->size(), *verdict);
     line(text);

@@ -56,6 +56,8 @@ struct backup_job {
   void count(const backup_record& b);
   bool take_one(const config::backup_tier_settings& t, bool force_full, std::string& why);
   void retain(const config::backup_tier_settings& t, backups::destination& dest);
+  /// Cluster mode: a service backup this leader took, written to etcd.
+  void replicate(const backup_record& b);
   void take();
   // backup_job_checks.cpp
   void verify();

@@ -403,6 +403,36 @@ backup_manager(backup_manager_actor::stateful_pointer<backup_manager_state> self
                 });
       },
       [self](config_update& u) { self->state.cfg = u.cfg; },
+      [self](cluster_atom, replicated_backup_list& list) {
+        // Another leader's service backups: into the catalog, so that this
+        // replica, leading next, lists and restores them and builds on them.
+        auto store = self->state.peers->store();
+        if (!store)
+          return;
+        self->request(store, std::chrono::seconds(30), backup_import{self->state.node, list})
+            .then(
+                [self](caf::ok_atom) {
+                  auto again = self->state.peers->store();
+                  if (!again)
+                    return;
+                  self->request(again, std::chrono::seconds(30), backups_query{})
+                      .then(
+                          [self](backup_list& all) {
+                            std::map<std::string, backup_list> next;
+                            for (auto& b : all)
+                              next[b.service].push_back(std::move(b));
+                            // A service with a job running keeps its view:
+                            // the job's result refreshes it.
+                            for (auto& [service, rows] : next)
+                              if (self->state.busy.count(service) == 0)
+                                self->state.catalog[service] = std::move(rows);
+                          },
+                          [](const caf::error&) {});
+                },
+                [](const caf::error& err) {
+                  spdlog::warn("backups: merging the replicated catalog failed: {}", describe(err));
+                });
+      },
   };
 }
 

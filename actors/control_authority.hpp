@@ -15,6 +15,7 @@
 
 #include <caf/expected.hpp>
 
+#include "messages/backup.hpp"
 #include "messages/ids.hpp"
 #include "messages/maintenance.hpp"
 #include "messages/plan.hpp"
@@ -120,6 +121,11 @@ public:
   /// this leader, before it is journaled here: the next record_site of this
   /// leader continues it. Refused when it is not in flight any more.
   [[nodiscard]] virtual caf::expected<void> take_over_site(const site_takeover& previous) = 0;
+  /// A service backup this leader took (or verified): replicated, so that
+  /// the next leader lists, restores and builds on it. Forgotten by retention.
+  [[nodiscard]] virtual caf::expected<void> record_backup(const replicated_backup& b) = 0;
+  [[nodiscard]] virtual caf::expected<void>
+  forget_backup(const std::string& service, const std::string& node, std::int64_t id) = 0;
 };
 
 /// A switchyardd without a `cluster:` section: it alone decides, always.
@@ -147,6 +153,10 @@ public:
   }
   caf::expected<void> record_site(const site_record&) override { return caf::unit; }
   caf::expected<void> take_over_site(const site_takeover&) override { return caf::unit; }
+  caf::expected<void> record_backup(const replicated_backup&) override { return caf::unit; }
+  caf::expected<void> forget_backup(const std::string&, const std::string&, std::int64_t) override {
+    return caf::unit;
+  }
 };
 
 using authority_ptr = std::shared_ptr<control_authority>;

@@ -478,6 +478,11 @@ store_actor::behavior_type store_with(store_actor::stateful_pointer<store_state>
         return written_ok(self, self->state.db->forget_backups(f.ids), "forgetting backups",
                           "backup");
       },
+      [self](backup_import& i) -> caf::result<caf::ok_atom> {
+        flush(self); // answer in order: after the writes received before
+        return written_ok(self, self->state.db->import_backups(i.self, i.backups),
+                          "merging replicated backups", "backup");
+      },
       [self](state_recorder_query& q) -> caf::result<std::int64_t> {
         return self->state.recorder_base(q.tier);
       },

@@ -39,6 +39,7 @@ void fill(pb::Backup& out, const backup_record& b) {
   out.set_point_ms(b.point_ms);
   out.set_verified_ms(b.verified_ms);
   out.set_leader_epoch(b.leader_epoch);
+  out.set_origin(b.origin);
 }
 
 void fill(pb::BackupOutcome& out, const backup_outcome& o) {

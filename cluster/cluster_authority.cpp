@@ -252,6 +252,8 @@ bool cluster_authority::sync_once() {
     callbacks_.on_intents(left);
   if (callbacks_.on_maintenance)
     callbacks_.on_maintenance(snap->maintenance);
+  if (callbacks_.on_backups)
+    callbacks_.on_backups(snap->backups);
   if (callbacks_.on_site) {
     site_takeover site;
     if (snap->site)

@@ -44,7 +44,9 @@ struct authority_callbacks {
   std::function<void(const interrupted_list&)> on_intents;
   /// Right after on_intents: every replicated maintenance window.
   std::function<void(const maintenance_list&)> on_maintenance;
-  /// Right after on_maintenance: the site switchover in flight (leader_id
+  /// Right after on_maintenance: every replicated service backup.
+  std::function<void(const replicated_backup_list&)> on_backups;
+  /// Right after on_backups: the site switchover in flight (leader_id
   /// empty: none); a leader that may act takes over one that is not its own.
   std::function<void(const site_takeover&)> on_site;
   /// A replica's published view changed (on the vantage watch's thread).
@@ -75,6 +77,9 @@ public:
   caf::expected<void> end(const service_id& service, switchover_id id, bool completed,
                           const instance_id& primary, switchyard::epoch new_epoch) override;
 
+  caf::expected<void> record_backup(const replicated_backup& b) override;
+  caf::expected<void> forget_backup(const std::string& service, const std::string& node,
+                                    std::int64_t id) override;
   caf::expected<void> set_maintenance(const maintenance_record& m) override;
   caf::expected<void> clear_maintenance(const service_id& service,
                                         const instance_id& instance) override;

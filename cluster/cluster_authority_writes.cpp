@@ -92,6 +92,16 @@ caf::expected<void> cluster_authority::write_as_leader(
   return caf::unit;
 }
 
+caf::expected<void> cluster_authority::record_backup(const replicated_backup& b) {
+  return write_as_leader([&](const state_writer& w) { return state_.record_backup(w, b); });
+}
+
+caf::expected<void> cluster_authority::forget_backup(const std::string& service,
+                                                     const std::string& node, std::int64_t id) {
+  return write_as_leader(
+      [&](const state_writer& w) { return state_.forget_backup(w, service, node, id); });
+}
+
 caf::expected<void> cluster_authority::set_maintenance(const maintenance_record& m) {
   return write_as_leader([&](const state_writer& w) { return state_.record_maintenance(w, m); });
 }

@@ -50,6 +50,27 @@ std::string replicated_state::maintenance_key(const service_id& service,
   return prefix_ + "/maintenance/" + service.value + "/" + instance.value;
 }
 
+caf::expected<std::int64_t> replicated_state::record_backup(const state_writer& by,
+                                                            const replicated_backup& b) const {
+  if (b.record.service.empty() || b.node.empty() || b.record.id <= 0)
+    return make_sy_error(sy_errc::invalid_config,
+                         "replicated state: a backup needs its service, node and id");
+  auto key = fmt::format("{}/backups/{}/{}/{}", prefix_, b.record.service, b.node, b.record.id);
+  return write_fenced(client_, leader_key_, by, [&]() -> caf::expected<write_plan> {
+    return write_plan{{txn_op::put(key, detail::encode(b))}, {}};
+  });
+}
+
+caf::expected<std::int64_t> replicated_state::forget_backup(const state_writer& by,
+                                                            const std::string& service,
+                                                            const std::string& node,
+                                                            std::int64_t id) const {
+  auto key = fmt::format("{}/backups/{}/{}/{}", prefix_, service, node, id);
+  return write_fenced(client_, leader_key_, by, [&]() -> caf::expected<write_plan> {
+    return write_plan{{txn_op::erase(key)}, {}};
+  });
+}
+
 std::string replicated_state::site_key() const {
   return prefix_ + "/site";
 }

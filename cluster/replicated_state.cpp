@@ -114,14 +114,16 @@ caf::expected<replicated_snapshot> replicated_state::load() const {
   auto topo_prefix = prefix_ + "/topology/";
   auto intent_prefix = prefix_ + "/intent/";
   auto maintenance_prefix = prefix_ + "/maintenance/";
+  auto backups_prefix = prefix_ + "/backups/";
   auto read = client_.txn({},
                           {txn_op::get_prefix(topo_prefix), txn_op::get_prefix(intent_prefix),
-                           txn_op::get_prefix(maintenance_prefix), txn_op::get(site_key())},
+                           txn_op::get_prefix(maintenance_prefix), txn_op::get(site_key()),
+                           txn_op::get_prefix(backups_prefix)},
                           {});
   if (!read)
     return read.error();
-  if (read->reads.size() != 4)
-    return make_sy_error(sy_errc::unavailable, "replicated state: etcd answered a snapshot of 4 "
+  if (read->reads.size() != 5)
+    return make_sy_error(sy_errc::unavailable, "replicated state: etcd answered a snapshot of 5 "
                                                "reads with " +
                                                    std::to_string(read->reads.size()));
   replicated_snapshot out;
@@ -154,6 +156,12 @@ caf::expected<replicated_snapshot> replicated_state::load() const {
     if (!site)
       return site.error();
     out.site = std::move(*site);
+  }
+  for (const auto& kv : read->reads[4]) {
+    auto b = detail::decode_backup(kv);
+    if (!b)
+      return b.error();
+    out.backups.push_back(std::move(*b));
   }
   return out;
 }

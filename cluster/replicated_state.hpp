@@ -2,6 +2,8 @@
 //
 //   <prefix>/topology/<service>  the current primary, its epoch, who made it
 //   <prefix>/intent/<service>    the switchover in flight and its progress
+//   <prefix>/backups/<service>/<node>/<id>
+//                                a service backup a leader took (its catalog row)
 //   <prefix>/maintenance/<service>/<instance>
 //                                a maintenance window (instance "": the service)
 //   <prefix>/site                the site switchover in flight, as journaled
@@ -24,6 +26,7 @@
 #include <caf/expected.hpp>
 
 #include "cluster/etcd_client.hpp"
+#include "messages/backup.hpp"
 #include "messages/ids.hpp"
 #include "messages/maintenance.hpp"
 #include "messages/plan.hpp"
@@ -93,7 +96,8 @@ struct replicated_snapshot {
   std::int64_t revision = 0;
   std::map<service_id, topology_record> topology;
   std::map<service_id, switchover_intent> intents;
-  maintenance_list maintenance; ///< every window, expired ones included
+  maintenance_list maintenance;   ///< every window, expired ones included
+  replicated_backup_list backups; ///< every replicated service backup
   std::optional<site_in_flight> site;
 };
 
@@ -155,6 +159,14 @@ public:
   [[nodiscard]] caf::expected<std::int64_t> record_maintenance(const state_writer& by,
                                                                const maintenance_record& m) const;
   /// Deletes that window (done when it was not there).
+  /// A service backup of this leader's catalog, at
+  /// <prefix>/backups/<service>/<node>/<id> (written again when verified).
+  [[nodiscard]] caf::expected<std::int64_t> record_backup(const state_writer& by,
+                                                          const replicated_backup& b) const;
+  [[nodiscard]] caf::expected<std::int64_t> forget_backup(const state_writer& by,
+                                                          const std::string& service,
+                                                          const std::string& node,
+                                                          std::int64_t id) const;
   [[nodiscard]] caf::expected<std::int64_t> clear_maintenance(const state_writer& by,
                                                               const service_id& service,
                                                               const instance_id& instance) const;

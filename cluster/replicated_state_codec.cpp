@@ -179,6 +179,77 @@ std::string encode(const maintenance_record& m) {
                    {"until_ms", m.until_ms}});
 }
 
+std::string encode(const replicated_backup& rb) {
+  const auto& b = rb.record;
+  return dump(json{{"node", rb.node},
+                   {"id", b.id},
+                   {"service", b.service},
+                   {"policy", b.policy},
+                   {"tier", b.tier},
+                   {"destination", b.destination},
+                   {"site", b.site},
+                   {"medium", b.medium},
+                   {"kind", to_string(b.kind)},
+                   {"parent", b.parent},
+                   {"artifact", b.artifact},
+                   {"status", to_string(b.status)},
+                   {"error", b.error},
+                   {"source", b.source},
+                   {"trigger", b.trigger},
+                   {"raw_bytes", b.raw_bytes},
+                   {"stored_bytes", b.stored_bytes},
+                   {"sha256", b.sha256},
+                   {"started_ms", b.started_ms},
+                   {"finished_ms", b.finished_ms},
+                   {"point_ms", b.point_ms},
+                   {"verified_ms", b.verified_ms},
+                   {"leader_epoch", b.leader_epoch},
+                   {"facts", b.facts}});
+}
+
+caf::expected<replicated_backup> decode_backup(const key_value& kv) {
+  auto j = parse_object(kv);
+  if (!j)
+    return j.error();
+  field_reader f{*j};
+  replicated_backup out;
+  auto& b = out.record;
+  out.node = f.text("node");
+  b.id = f.integer("id");
+  b.service = f.text("service");
+  b.policy = f.text("policy");
+  b.tier = f.text("tier");
+  b.destination = f.text("destination");
+  b.site = f.text("site");
+  b.medium = f.text("medium");
+  auto kind = f.text("kind");
+  b.parent = f.integer("parent");
+  b.artifact = f.text("artifact");
+  auto status = f.text("status");
+  b.error = f.text("error");
+  b.source = f.text("source");
+  b.trigger = f.text("trigger");
+  b.raw_bytes = f.natural("raw_bytes");
+  b.stored_bytes = f.natural("stored_bytes");
+  b.sha256 = f.text("sha256");
+  b.started_ms = f.integer("started_ms");
+  b.finished_ms = f.integer("finished_ms");
+  b.point_ms = f.integer("point_ms");
+  b.verified_ms = f.integer("verified_ms");
+  b.leader_epoch = f.integer("leader_epoch");
+  b.facts = f.text("facts");
+  b.origin = out.node;
+  if (f.problem().empty() && !from_string(kind, b.kind))
+    f.fail("kind", "full or incremental", "expected ");
+  if (f.problem().empty() && !from_string(status, b.status))
+    f.fail("status", "a backup status", "expected ");
+  if (f.problem().empty() && (out.node.empty() || b.service.empty() || b.id <= 0))
+    f.fail("node", "a node, a service and an id", "expected ");
+  if (!f.problem().empty())
+    return malformed(kv.key, f.problem());
+  return out;
+}
+
 caf::expected<maintenance_record> decode_maintenance(const key_value& kv) {
   auto j = parse_object(kv);
   if (!j)

@@ -19,6 +19,8 @@ caf::expected<topology_record> decode_topology(const key_value& kv, const servic
 caf::expected<switchover_intent> decode_intent(const key_value& kv, const service_id& service);
 std::string encode(const maintenance_record& m);
 caf::expected<maintenance_record> decode_maintenance(const key_value& kv);
+std::string encode(const replicated_backup& b);
+caf::expected<replicated_backup> decode_backup(const key_value& kv);
 std::string encode(const site_in_flight& s);
 caf::expected<site_in_flight> decode_site(const key_value& kv);
 

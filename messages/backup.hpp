@@ -58,6 +58,9 @@ struct backup_record {
   /// compare a test restore with (Redis: {"keys": N, "sample": {key: value}};
   /// a directory: {"files": N}; own state: {"rows": {table: N}}).
   std::string facts = "{}";
+  /// The replica that took it when it came from another one (cluster mode:
+  /// the replicated catalog); empty: this replica took it.
+  std::string origin;
 
   bool restorable() const { return status == backup_status::complete; }
   double ratio() const {
@@ -196,6 +199,23 @@ struct backup_compliance_query {
   std::string service;
 };
 
+/// Cluster mode: a service backup as the leader that took it replicated it
+/// (<prefix>/state/backups/<service>/<node>/<id>): `record.id` and
+/// `record.parent` are ids of `node`'s catalog.
+struct replicated_backup {
+  std::string node;
+  backup_record record;
+};
+
+using replicated_backup_list = std::vector<replicated_backup>;
+
+/// The store merges the replicated backups of other replicas into its
+/// catalog (ids mapped to its own) and forgets those no longer replicated.
+struct backup_import {
+  std::string self; ///< this replica: its own replicated backups are skipped
+  replicated_backup_list backups;
+};
+
 /// A backup job's result, sent by the job to the manager.
 struct backup_job_done {
   std::int64_t job = 0;
@@ -251,6 +271,13 @@ typename Inspector::result_type inspect(Inspector& f, backup_compliance_row& x) 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, backup_compliance_query& x) {
   return f(caf::meta::type_name("backup_compliance_query"), x.service);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, replicated_backup& x) {
+  return f(caf::meta::type_name("replicated_backup"), x.node, x.record);
+}
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, backup_import& x) {
+  return f(caf::meta::type_name("backup_import"), x.self, x.backups);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, backup_job_done& x) {

@@ -67,7 +67,9 @@ using store_actor = caf::typed_actor<
     caf::replies_to<backups_query>::with<backup_list>,
     caf::replies_to<backup_forget>::with<caf::ok_atom>,
     caf::replies_to<state_recorder_query>::with<std::int64_t>,
-    caf::replies_to<state_capture_request>::with<state_capture>>;
+    caf::replies_to<state_capture_request>::with<state_capture>,
+    // cluster mode: other replicas' service backups merged into the catalog
+    caf::replies_to<backup_import>::with<caf::ok_atom>>;
 
 /// Turns health transitions into classified failure detections. The
 /// coordinator tells it who is primary (service_topology) so it can rate severity.
@@ -151,7 +153,9 @@ using backup_manager_actor =
                      caf::replies_to<backups_query>::with<backup_list>,
                      // a job's result; its timer; a reload
                      caf::reacts_to<backup_job_done>, caf::reacts_to<tick_atom>,
-                     caf::reacts_to<config_update>>;
+                     caf::reacts_to<config_update>,
+                     // cluster mode: the service backups every leader replicated
+                     caf::reacts_to<cluster_atom, replicated_backup_list>>;
 
 /// Fans orchestrator events out to the API's watchers; publishers never wait.
 using events_actor = caf::typed_actor<caf::reacts_to<orchestrator_event>>;

@@ -120,6 +120,9 @@ CAF_ADD_TYPE_ID(switchyard, (switchyard::backup_compliance_row))
 CAF_ADD_TYPE_ID(switchyard, (switchyard::backup_compliance_list))
 CAF_ADD_TYPE_ID(switchyard, (switchyard::backup_compliance_query))
 CAF_ADD_TYPE_ID(switchyard, (switchyard::backup_job_done))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::replicated_backup))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::replicated_backup_list))
+CAF_ADD_TYPE_ID(switchyard, (switchyard::backup_import))
 
 CAF_END_TYPE_ID_BLOCK(switchyard)
 
@@ -145,6 +148,7 @@ using summary_atom = caf::atom_constant<caf::atom("summary")>;
 /// Cluster mode: (cluster_atom, topology_list) the replicated primaries;
 /// (cluster_atom, maintenance_list) the replicated maintenance windows;
 /// (cluster_atom, site_takeover) the site switchover in flight in etcd;
+/// (cluster_atom, replicated_backup_list) the service backups in etcd;
 /// (cluster_atom) leadership changed: decide again on what it held back.
 using cluster_atom = caf::atom_constant<caf::atom("cluster")>;
 

@@ -1,5 +1,10 @@
 // The backup catalog: every backup of every tier, its chain link, sizes, sum,
 // status and verification.
+#include <algorithm>
+#include <set>
+#include <tuple>
+#include <utility>
+
 #include <sqlite3.h>
 
 #include "messages/error.hpp"
@@ -14,7 +19,7 @@ namespace {
 constexpr const char* backup_columns =
     "id, service, policy, tier, destination, site, medium, kind, parent, artifact, status, error, "
     "source, trigger, raw_bytes, stored_bytes, sha256, started_ms, finished_ms, point_ms, "
-    "verified_ms, leader_epoch, facts";
+    "verified_ms, leader_epoch, facts, origin";
 
 backup_record read_backup(const statement& s) {
   backup_record b;
@@ -41,6 +46,7 @@ backup_record read_backup(const statement& s) {
   b.verified_ms = s.column_int(20);
   b.leader_epoch = s.column_int(21);
   b.facts = s.column_text(22);
+  b.origin = s.column_text(23);
   return b;
 }
 
@@ -73,9 +79,10 @@ caf::expected<std::int64_t> sqlite_store::begin_backup(const backup_record& b) {
 }
 
 caf::expected<void> sqlite_store::finish_backup(const backup_record& b) {
-  auto st = impl_->stmt("UPDATE backups SET status = ?2, error = ?3, raw_bytes = ?4, "
-                        "stored_bytes = ?5, sha256 = ?6, finished_ms = ?7, point_ms = ?8, "
-                        "artifact = ?9, source = ?10, kind = ?11, parent = ?12, facts = ?13 WHERE id = ?1");
+  auto st = impl_->stmt(
+      "UPDATE backups SET status = ?2, error = ?3, raw_bytes = ?4, "
+      "stored_bytes = ?5, sha256 = ?6, finished_ms = ?7, point_ms = ?8, "
+      "artifact = ?9, source = ?10, kind = ?11, parent = ?12, facts = ?13 WHERE id = ?1");
   if (!st)
     return st.error();
   (*st)
@@ -152,6 +159,87 @@ caf::expected<void> sqlite_store::forget_backups(const std::vector<std::int64_t>
         return st.error();
       (*st)->bind(1, id);
       if (auto r = (*st)->run(); !r)
+        return r.error();
+    }
+    return caf::unit;
+  });
+}
+
+caf::expected<void> sqlite_store::import_backups(const std::string& self,
+                                                 const replicated_backup_list& backups) {
+  return impl_->transaction([&]() -> caf::expected<void> {
+    // Parents before children: each origin's ids grow with time.
+    auto sorted = backups;
+    std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.node, a.record.id) < std::tie(b.node, b.record.id);
+    });
+    auto local_id = [&](const std::string& origin,
+                        std::int64_t origin_id) -> caf::expected<std::int64_t> {
+      auto st = impl_->stmt("SELECT id FROM backups WHERE origin = ?1 AND origin_id = ?2");
+      if (!st)
+        return st.error();
+      (*st)->bind(1, origin).bind(2, origin_id);
+      std::int64_t id = 0;
+      auto walked = (*st)->each_row([&](const statement& row) { id = row.column_int(0); });
+      if (!walked)
+        return walked.error();
+      return id;
+    };
+    std::set<std::pair<std::string, std::int64_t>> present;
+    for (const auto& rb : sorted) {
+      if (rb.node == self || rb.node.empty())
+        continue;
+      present.emplace(rb.node, rb.record.id);
+      auto b = rb.record;
+      // A parent not replicated (forgotten, or never): 0 would read as "no
+      // parent"; -1 names none, so the chain shows as broken.
+      auto parent = b.parent == 0 ? caf::expected<std::int64_t>{0} : local_id(rb.node, b.parent);
+      if (!parent)
+        return parent.error();
+      b.parent = b.parent == 0 ? 0 : (*parent == 0 ? -1 : *parent);
+      auto existing = local_id(rb.node, b.id);
+      if (!existing)
+        return existing.error();
+      if (*existing == 0) {
+        b.started_ms = b.started_ms == 0 ? detail::now_ms() : b.started_ms;
+        auto id = begin_backup(b);
+        if (!id)
+          return id.error();
+        auto st = impl_->stmt("UPDATE backups SET origin = ?2, origin_id = ?3 WHERE id = ?1");
+        if (!st)
+          return st.error();
+        (*st)->bind(1, *id).bind(2, rb.node).bind(3, rb.record.id);
+        if (auto r = (*st)->run(); !r)
+          return r.error();
+        *existing = *id;
+      }
+      b.id = *existing;
+      if (auto f = finish_backup(b); !f)
+        return f.error();
+      auto st = impl_->stmt("UPDATE backups SET verified_ms = ?2 WHERE id = ?1");
+      if (!st)
+        return st.error();
+      (*st)->bind(1, b.id).bind(2, b.verified_ms);
+      if (auto r = (*st)->run(); !r)
+        return r.error();
+    }
+    // What another replica no longer replicates (retention) goes here too.
+    auto st = impl_->stmt("SELECT id, origin, origin_id FROM backups WHERE origin != ''");
+    if (!st)
+      return st.error();
+    std::vector<std::int64_t> gone;
+    auto walked = (*st)->each_row([&](const statement& row) {
+      if (present.count({row.column_text(1), row.column_int(2)}) == 0)
+        gone.push_back(row.column_int(0));
+    });
+    if (!walked)
+      return walked.error();
+    for (auto id : gone) {
+      auto del = impl_->stmt("DELETE FROM backups WHERE id = ?1");
+      if (!del)
+        return del.error();
+      (*del)->bind(1, id);
+      if (auto r = (*del)->run(); !r)
         return r.error();
     }
     return caf::unit;

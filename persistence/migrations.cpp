@@ -290,6 +290,14 @@ CREATE TABLE backups (
 );
 CREATE INDEX backups_by_service ON backups (service, tier, id);
 )sql",
+      // v9: cluster mode: service backups other replicas took, merged from
+      // etcd: the replica (origin) and its id for them; '' and 0 for this
+      // replica's own.
+      R"sql(
+ALTER TABLE backups ADD COLUMN origin TEXT NOT NULL DEFAULT '';
+ALTER TABLE backups ADD COLUMN origin_id INTEGER NOT NULL DEFAULT 0;
+CREATE UNIQUE INDEX backups_by_origin ON backups (origin, origin_id) WHERE origin != '';
+)sql",
   };
   return all;
 }

@@ -194,6 +194,12 @@ public:
   /// Deletes the rows (retention, after their artifacts were removed).
   [[nodiscard]] caf::expected<void> forget_backups(const std::vector<std::int64_t>& ids);
 
+  /// Cluster mode: merges other replicas' replicated service backups (ids
+  /// mapped to this catalog's, parents too; `self`'s own are skipped) and
+  /// deletes the merged ones no longer in `backups`. All or nothing.
+  [[nodiscard]] caf::expected<void> import_backups(const std::string& self,
+                                                   const replicated_backup_list& backups);
+
   /// The connection itself, for what must see every write made through it
   /// (the change recorder of state backups, backups/sqlite_state.hpp). Only
   /// on the store's own thread.

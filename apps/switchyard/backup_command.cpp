@@ -88,7 +88,9 @@ void print_backups(std::ostream& out, const v1::ListBackupsResponse& r) {
       status = "verified";
     rows.push_back({std::to_string(b.id()), b.service(), b.tier(), kind, status,
                     format_time(b.point_ms() != 0 ? b.point_ms() : b.started_ms()), size,
-                    b.error().empty() ? b.source() : b.error()});
+                    !b.error().empty()   ? b.error()
+                    : b.origin().empty() ? b.source()
+                                         : b.source() + " (taken by " + b.origin() + ")"});
   }
   print_table(out, {"ID", "SERVICE", "TIER", "KIND", "STATUS", "POINT", "SIZE", "SOURCE / ERROR"},
               rows);

@@ -17,10 +17,13 @@ namespace switchyard::app {
 struct cluster_member::shared {
   actors::peers_ptr peers;
   std::mutex mtx;
-  topology_list topology;   ///< the last replicated topology
-  interrupted_list left;    ///< the switchovers a former leader left in flight
-  maintenance_list windows; ///< the replicated maintenance windows
-  site_takeover site;       ///< the site switchover in flight in etcd
+  topology_list topology;         ///< the last replicated topology
+  interrupted_list left;          ///< the switchovers a former leader left in flight
+  maintenance_list windows;       ///< the replicated maintenance windows
+  site_takeover site;             ///< the site switchover in flight in etcd
+  replicated_backup_list backups; ///< the replicated service backups
+  bool have_backups = false;
+  caf::actor_addr backups_told; ///< the backup manager incarnation that has `backups`
   bool have_topology = false;
   caf::actor_addr told;      ///< the coordinator incarnation that has it
   caf::actor_addr site_told; ///< the site coordinator incarnation that has `site`
@@ -89,6 +92,16 @@ void site_replicated(cluster_member::shared& s, const site_takeover& site) {
   }
 }
 
+void backups_replicated(cluster_member::shared& s, const replicated_backup_list& list) {
+  std::lock_guard lock{s.mtx};
+  s.backups = list;
+  s.have_backups = true;
+  if (auto manager = s.peers->backups()) {
+    caf::anon_send(manager, cluster_atom::value, list);
+    s.backups_told = manager.address();
+  }
+}
+
 void topology_replicated(cluster_member::shared& s, const topology_list& topo) {
   std::lock_guard lock{s.mtx};
   s.topology = topo;
@@ -139,6 +152,10 @@ cluster_member::start(const config::switchyard_config& cfg, actors::peers_ptr pe
   callbacks.on_maintenance = [weak](const maintenance_list& windows) {
     if (auto sp = weak.lock())
       to_coordinator(*sp, &cluster_member::shared::windows, windows);
+  };
+  callbacks.on_backups = [weak](const replicated_backup_list& list) {
+    if (auto sp = weak.lock())
+      backups_replicated(*sp, list);
   };
   callbacks.on_site = [weak](const site_takeover& site) {
     if (auto sp = weak.lock())
@@ -195,6 +212,11 @@ void cluster_member::tick() {
   if (s.have_topology && site && site.address() != s.site_told) {
     caf::anon_send(site, cluster_atom::value, s.site);
     s.site_told = site.address();
+  }
+  auto manager = s.peers->backups();
+  if (s.have_backups && manager && manager.address() != s.backups_told) {
+    caf::anon_send(manager, cluster_atom::value, s.backups);
+    s.backups_told = manager.address();
   }
 }
 

@@ -210,3 +210,51 @@ TEST_F(replicated_operations, malformed_values_are_errors_naming_key_and_field) 
       std::string::npos)
       << describe(snap.error());
 }
+
+TEST_F(replicated_operations, service_backups_round_trip_are_fenced_and_forgotten) {
+  auto a = lead_without_lease(client, leader_key, "a");
+  backup_record full;
+  full.id = 12;
+  full.service = "cache";
+  full.policy = "standard";
+  full.tier = "cloud";
+  full.kind = backup_kind::full;
+  full.status = backup_status::complete;
+  full.artifact = "cache/cloud/sy-a-12-full.rdb.zst";
+  full.sha256 = std::string(64, 'a');
+  full.raw_bytes = 1'000;
+  full.stored_bytes = 400;
+  full.point_ms = 5'000;
+  full.facts = R"({"keys":3})";
+  auto incremental = full;
+  incremental.id = 13;
+  incremental.kind = backup_kind::incremental;
+  incremental.parent = 12;
+  ASSERT_TRUE(state.record_backup(a, {"sy-a", full}));
+  ASSERT_TRUE(state.record_backup(a, {"sy-a", incremental}));
+  auto snap = loaded();
+  ASSERT_EQ(snap.backups.size(), 2u);
+  const auto& got = snap.backups[0].record;
+  EXPECT_EQ(snap.backups[0].node, "sy-a");
+  EXPECT_EQ(got.id, 12);
+  EXPECT_EQ(got.origin, "sy-a");
+  EXPECT_EQ(got.artifact, full.artifact);
+  EXPECT_EQ(got.sha256, full.sha256);
+  EXPECT_EQ(got.stored_bytes, 400u);
+  EXPECT_EQ(got.facts, full.facts);
+  EXPECT_EQ(snap.backups[1].record.kind, backup_kind::incremental);
+  EXPECT_EQ(snap.backups[1].record.parent, 12);
+
+  // Verified later: written again under the same key.
+  full.verified_ms = 9'000;
+  ASSERT_TRUE(state.record_backup(a, {"sy-a", full}));
+  EXPECT_EQ(loaded().backups[0].record.verified_ms, 9'000);
+
+  auto b = depose_and_lead("b");
+  auto refused = state.forget_backup(a, "cache", "sy-a", 13);
+  ASSERT_FALSE(refused);
+  EXPECT_TRUE(is_fencing_refusal(refused.error())) << describe(refused.error());
+  ASSERT_TRUE(state.forget_backup(b, "cache", "sy-a", 13));
+  EXPECT_EQ(loaded().backups.size(), 1u);
+  EXPECT_FALSE(state.record_backup(b, {"", full})) << "a backup names the node that took it";
+}
