@@ -52,8 +52,7 @@ void publish_metrics(self_ptr self, const backup_compliance_row& row) {
 }
 
 // Alerts once when a service stops meeting 3-2-1 or its RPO (and says when it
-// meets them again). Not at start: what a service lacks then is in the
-// metrics (switchyard_backup_compliant 0) without an alert at every restart.
+// meets them again); at start only when it has verified backups that do not.
 void judge(self_ptr self, const std::string& service, std::int64_t now) {
   auto row = self->state.compliance(service, now);
   publish_metrics(self, row);
@@ -62,7 +61,9 @@ void judge(self_ptr self, const std::string& service, std::int64_t now) {
   if (!fresh && it->second == ok)
     return;
   it->second = ok;
-  if (fresh)
+  // At start: only a breach of backups that exist (old ones past the RPO,
+  // too few verified copies); a service not backed up yet is about to be.
+  if (fresh && (ok || row.age_ms < 0))
     return;
   std::string gaps;
   for (const auto& g : row.gaps)

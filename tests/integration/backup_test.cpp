@@ -235,10 +235,27 @@ TEST_F(backups_e2e, redis_backups_are_taken_from_the_replica_verified_and_restor
   auto again = cli({"backup", "restore", "cache", "--to", restored});
   EXPECT_NE(again.code, 0);
   EXPECT_NE(again.text.find("exists and is not empty"), std::string::npos) << again.text;
+  check.signal(SIGTERM);
+  check.wait_for_exit(5s);
+  auto forced = cli({"backup", "restore", "cache", "--to", restored, "--force", "--yes"});
+  ASSERT_EQ(forced.code, 0) << forced.text;
+  bool kept = false;
+  for (const auto& e : fs::directory_iterator(root))
+    kept = kept || (e.path().filename().string().rfind("restored.before-restore-", 0) == 0 &&
+                    fs::exists(e.path() / "dump.rdb"));
+  EXPECT_TRUE(kept) << "what was there is kept, renamed";
+  // The primary's data folder (its CONFIG GET dir) is refused, --force or not.
+  auto over_primary = cli({"backup", "restore", "cache", "--to", root, "--force", "--yes"});
+  EXPECT_NE(over_primary.code, 0);
+  EXPECT_NE(over_primary.text.find("is the data folder of cache-a, which is running"),
+            std::string::npos)
+      << over_primary.text;
   auto viewer = cli({"backup", "create", "cache"}, "viewer-token");
   EXPECT_NE(viewer.code, 0) << "a viewer may not take backups";
   auto audit = cli({"audit"}, "admin-token");
   EXPECT_NE(audit.text.find("RestoreBackup"), std::string::npos) << audit.text;
+  EXPECT_NE(audit.text.find("\"force\":true"), std::string::npos)
+      << "the forced restore is audited: " << audit.text;
 }
 
 TEST_F(backups_e2e, a_corrupt_artifact_fails_verification_and_restore_uses_another_tier) {
