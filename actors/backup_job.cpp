@@ -183,8 +183,13 @@ void backup_job::retain(const config::backup_tier_settings& t, backups::destinat
       (void)dest.remove(backups::sidecar_name(b.artifact));
     }
     gone.push_back(b.id);
-    if (spec.service != state_backup_service && b.origin.empty())
-      if (auto f = peers->authority().forget_backup(b.service, spec.node, b.id); !f)
+    // Replicated ones are forgotten in etcd too, under the replica that
+    // took them: another leader's backups are this leader's to retain now.
+    if (spec.service != state_backup_service)
+      if (auto f =
+              peers->authority().forget_backup(b.service, b.origin.empty() ? spec.node : b.origin,
+                                               b.origin.empty() ? b.id : b.origin_id);
+          !f)
         line(fmt::format("retention: #{} is still replicated: {}", b.id, describe(f.error())));
   }
   if (gone.empty())

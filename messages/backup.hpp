@@ -61,6 +61,7 @@ struct backup_record {
   /// The replica that took it when it came from another one (cluster mode:
   /// the replicated catalog); empty: this replica took it.
   std::string origin;
+  std::int64_t origin_id = 0; ///< its id in `origin`'s catalog (and in etcd's key)
 
   bool restorable() const { return status == backup_status::complete; }
   double ratio() const {
@@ -73,7 +74,7 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
   return f(caf::meta::type_name("backup_record"), x.id, x.service, x.policy, x.tier, x.destination,
            x.site, x.medium, x.kind, x.parent, x.artifact, x.status, x.error, x.source, x.trigger,
            x.raw_bytes, x.stored_bytes, x.sha256, x.started_ms, x.finished_ms, x.point_ms,
-           x.verified_ms, x.leader_epoch);
+           x.verified_ms, x.leader_epoch, x.facts, x.origin, x.origin_id);
 }
 
 using backup_list = std::vector<backup_record>;

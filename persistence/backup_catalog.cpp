@@ -19,7 +19,7 @@ namespace {
 constexpr const char* backup_columns =
     "id, service, policy, tier, destination, site, medium, kind, parent, artifact, status, error, "
     "source, trigger, raw_bytes, stored_bytes, sha256, started_ms, finished_ms, point_ms, "
-    "verified_ms, leader_epoch, facts, origin";
+    "verified_ms, leader_epoch, facts, origin, origin_id";
 
 backup_record read_backup(const statement& s) {
   backup_record b;
@@ -47,6 +47,7 @@ backup_record read_backup(const statement& s) {
   b.leader_epoch = s.column_int(21);
   b.facts = s.column_text(22);
   b.origin = s.column_text(23);
+  b.origin_id = s.column_int(24);
   return b;
 }
 
@@ -214,6 +215,15 @@ caf::expected<void> sqlite_store::import_backups(const std::string& self,
         *existing = *id;
       }
       b.id = *existing;
+      // What this replica found stays: damage is not undone by the origin's
+      // older view, and the later verification counts.
+      auto mine = list_backups("", b.id);
+      if (!mine)
+        return mine.error();
+      if (!mine->empty() && mine->front().status == backup_status::corrupt)
+        continue;
+      if (!mine->empty())
+        b.verified_ms = std::max(b.verified_ms, mine->front().verified_ms);
       if (auto f = finish_backup(b); !f)
         return f.error();
       auto st = impl_->stmt("UPDATE backups SET verified_ms = ?2 WHERE id = ?1");

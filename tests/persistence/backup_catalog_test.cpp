@@ -90,6 +90,14 @@ TEST(backup_catalog, other_replicas_backups_are_merged_with_their_chains) {
   EXPECT_EQ((*all)[1].id, base.id);
   EXPECT_EQ((*all)[1].verified_ms, 4'242);
 
+  // Damage this replica found is not undone by the origin's view, and its
+  // own later verification is kept.
+  ASSERT_TRUE(db->record_verification(base.id, false, 5'000, "sha256 mismatch"));
+  ASSERT_TRUE(db->import_backups("sy-b", {{"sy-a", verified}}));
+  all = db->list_backups("cache");
+  EXPECT_EQ((*all)[1].status, backup_status::corrupt);
+  EXPECT_EQ((*all)[1].origin_id, 1);
+
   // An incremental whose parent was never replicated has a broken chain.
   ASSERT_TRUE(db->import_backups(
       "sy-b", {{"sy-a", verified}, {"sy-a", row(9, 8, backup_status::complete)}}));
