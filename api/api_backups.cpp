@@ -84,6 +84,18 @@ grpc::Status answer(api_call& call, caf::expected<backup_outcome> outcome, pb::B
   return grpc::Status::OK;
 }
 
+// The start every backup mutation shares: switchyardd's own state is each
+// replica's (any replica may back it up), then the token and role, then a
+// place among the long calls (api.max_long_calls).
+grpc::Status admit(api_call& call, const std::string& service, concurrency_limit& long_calls,
+                   concurrency_limit::slot& slot) {
+  if (service == state_backup_service)
+    call.on_this_replica();
+  if (auto st = call.authorize(); !st.ok())
+    return st;
+  return call.hold(long_calls, slot);
+}
+
 } // namespace
 
 grpc::Status api_gateway::service::GetBackupPolicies(grpc::ServerContext* ctx,
@@ -142,12 +154,8 @@ grpc::Status api_gateway::service::CreateBackup(grpc::ServerContext* ctx,
                                                 pb::ListBackupsResponse* out) {
   nlohmann::json args{{"service", req->service()}, {"tier", req->tier()}, {"full", req->full()}};
   api_call call{core_, *ctx, "CreateBackup", config::api_role::operator_, args};
-  if (req->service() == state_backup_service)
-    call.on_this_replica(); // every replica backs up its own database
-  if (auto st = call.authorize(); !st.ok())
-    return st;
   concurrency_limit::slot long_call;
-  if (auto st = call.hold(long_calls_, long_call); !st.ok())
+  if (auto st = admit(call, req->service(), long_calls_, long_call); !st.ok())
     return st;
   if (auto st = check_backed_up(call.config(), req->service()); !st.ok())
     return call.refuse(st);
@@ -177,12 +185,8 @@ grpc::Status api_gateway::service::VerifyBackup(grpc::ServerContext* ctx,
                                                 pb::BackupOutcome* out) {
   nlohmann::json args{{"service", req->service()}, {"id", req->id()}};
   api_call call{core_, *ctx, "VerifyBackup", config::api_role::operator_, args};
-  if (req->service() == state_backup_service)
-    call.on_this_replica();
-  if (auto st = call.authorize(); !st.ok())
-    return st;
   concurrency_limit::slot long_call;
-  if (auto st = call.hold(long_calls_, long_call); !st.ok())
+  if (auto st = admit(call, req->service(), long_calls_, long_call); !st.ok())
     return st;
   if (req->id() == 0)
     if (auto st = check_backed_up(call.config(), req->service()); !st.ok())
@@ -205,12 +209,8 @@ grpc::Status api_gateway::service::RestoreBackup(grpc::ServerContext* ctx,
   nlohmann::json args{{"service", req->service()}, {"at_ms", req->at_ms()}, {"prefer", prefer},
                       {"target", req->target()},   {"force", req->force()}, {"id", req->id()}};
   api_call call{core_, *ctx, "RestoreBackup", config::api_role::operator_, args};
-  if (req->service() == state_backup_service)
-    call.on_this_replica();
-  if (auto st = call.authorize(); !st.ok())
-    return st;
   concurrency_limit::slot long_call;
-  if (auto st = call.hold(long_calls_, long_call); !st.ok())
+  if (auto st = admit(call, req->service(), long_calls_, long_call); !st.ok())
     return st;
   if (auto st = check_backed_up(call.config(), req->service()); !st.ok())
     return call.refuse(st);
