@@ -70,6 +70,16 @@ struct failover_coordinator_state {
   std::map<std::string, interrupted_switchover> left_in_flight;
   /// "service/instance" being made a replica of its primary (rejoin) now.
   std::set<std::string> rejoining;
+  /// Restart in place (strategy.restart_in_place): per service, the failure
+  /// of the primary being started again, and until when it may take.
+  struct restart_attempt {
+    failure_detection failure;
+    coord_clock::time_point started{};
+    coord_clock::time_point until{};
+  };
+  std::map<std::string, restart_attempt> restarting;
+  /// When each service's primary was last restarted in place: once per block_period.
+  std::map<std::string, coord_clock::time_point> last_restart;
   /// Per service: what the last full readiness check found (pre-checks and
   /// readiness actions on the runner) and what was last reported.
   struct readiness_state {

@@ -22,13 +22,11 @@ void note_decision(coord_ptr self, const std::string& service, std::string text)
   self->state.last_decision[service] = std::move(text);
 }
 
-namespace {
-
 // Journals a decision on a detection (shadow ones too), tells watchers and
 // keeps it for status queries. Sent before any request this coordinator makes
 // of the store afterwards, so it is written before the plan it leads to.
 void record_decision(coord_ptr self, const failure_detection& d, const std::string& verdict_text,
-                     const std::string& reason, bool shadow, std::string summary = {}) {
+                     const std::string& reason, bool shadow, std::string summary) {
   const auto& service = d.service.value;
   if (summary.empty())
     summary = fmt::format("detection #{}: {}: {}{}", d.id.value, verdict_text, reason,
@@ -47,6 +45,8 @@ void record_decision(coord_ptr self, const failure_detection& d, const std::stri
               spdlog::error("{}: decision not journaled: {}", service, describe(err));
             });
 }
+
+namespace {
 
 using plan_fn = std::function<void(caf::expected<failover_plan>)>;
 
@@ -257,6 +257,8 @@ void handle_detection(coord_ptr self, const failure_detection& d) {
     return;
   case verdict::fail_over:
     st.pending.erase(service);
+    if (!shadow && restart_first(self, d))
+      return; // decided again when the restart ends or its deadline passes
     spdlog::warn("{}: decision: {}: {}", service,
                  shadow ? "would fail over (shadow mode)" : "fail over", dec.reason);
     run_prechecks(self, service, std::move(*dec.plan), switchover_kind::automatic_failover, false,
@@ -387,7 +389,9 @@ void on_health_transition(coord_ptr self, const health_transition& t) {
   report_readiness(self, t.service.value);
   if (t.to == health_status::healthy && !st.readiness[t.service.value].full)
     check_readiness(self, t.service.value); // the first real check, not in 30 s
-  if (t.from == health_status::unhealthy && t.to == health_status::healthy)
+  if (t.to == health_status::healthy)
+    restarted_in_place(self, t.service.value, t.instance.value);
+  if (wants_rejoin(t.from, t.to, t.reason))
     maybe_rejoin(self, t.service.value, t.instance.value);
   // A standby that turns healthy may unblock a failover that had no target.
   auto p = st.pending.find(t.service.value);

@@ -18,6 +18,11 @@ using coord_ptr = coordinator_actor::stateful_pointer<failover_coordinator_state
 
 /// Records the latest decision for status queries and tells live watchers.
 void note_decision(coord_ptr self, const std::string& service, std::string text);
+/// Journals a decision on a detection (and notes it), before any later
+/// request of this coordinator to the store. `summary`: the noted text, when
+/// not "detection #N: <verdict>: <reason>".
+void record_decision(coord_ptr self, const failure_detection& d, const std::string& verdict_text,
+                     const std::string& reason, bool shadow, std::string summary = {});
 /// Decides on a failure detection of one service (also one decided again).
 void handle_detection(coord_ptr self, const failure_detection& d);
 /// A detection as it arrives: kept for later while the topology is loading
@@ -31,6 +36,17 @@ caf::result<switchover_reply> handle_switchover_request(coord_ptr self, switchov
 caf::result<caf::ok_atom> handle_reserve(coord_ptr self, const reserve_request& req);
 /// An instance's health changed.
 void on_health_transition(coord_ptr self, const health_transition& t);
+
+// --- restart in place (failover_coordinator_restart.cpp)
+
+/// Before failing over a primary whose process died on a host that answers:
+/// starts it again in place when the strategy says so; true when it did (or
+/// one is running), and the detection is decided again when the restart
+/// failed or its deadline passed.
+bool restart_first(coord_ptr self, const failure_detection& d);
+/// `instance` turned healthy: if it is a primary being restarted in place,
+/// that ended well (journaled; no failover).
+void restarted_in_place(coord_ptr self, const std::string& service, const std::string& instance);
 
 // --- execution (failover_coordinator_execution.cpp): the job on the runner and its result
 

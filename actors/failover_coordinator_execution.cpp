@@ -105,7 +105,8 @@ void maybe_rejoin(coord_ptr self, const std::string& service, const std::string&
     return;
   auto& view = i->second;
   auto key = service + "/" + instance;
-  if (instance == view.primary || view.in_flight || view.checking || st.rejoining.count(key) > 0)
+  if (!st.topology_loaded || view.primary.empty() || instance == view.primary || view.in_flight ||
+      view.checking || st.rejoining.count(key) > 0)
     return;
   if (st.shadow(service)) {
     note_decision(self, service,

@@ -35,6 +35,7 @@ runner_actor::behavior_type failover_worker(runner_actor::pointer self, strategi
       },
       [](candidate_check&) -> candidate_verdict { return {}; }, // never sent to a job worker
       [](rejoin_request&) -> rejoin_outcome { return {}; },     // nor this
+      [](restart_request&) -> restart_outcome { return {}; },
       [](site_prepare&) -> site_prepare_outcome { return {}; },
       [](integrity_check&) -> integrity_outcome { return {}; },
       [](config_update&) {}, // a worker keeps the configuration it was started with
@@ -45,6 +46,7 @@ runner_actor::behavior_type failover_worker(runner_actor::pointer self, strategi
 using check_worker_actor =
     caf::typed_actor<caf::replies_to<candidate_check>::with<candidate_verdict>,
                      caf::replies_to<rejoin_request>::with<rejoin_outcome>,
+                     caf::replies_to<restart_request>::with<restart_outcome>,
                      caf::replies_to<site_prepare>::with<site_prepare_outcome>,
                      caf::replies_to<integrity_check>::with<integrity_outcome>>;
 
@@ -61,6 +63,23 @@ check_worker_actor::behavior_type check_worker(check_worker_actor::pointer self,
       [self, set, peers](rejoin_request& req) -> caf::result<rejoin_outcome> {
         auto rp = self->make_response_promise<rejoin_outcome>();
         rp.deliver(run_rejoin(self->system(), *peers, *set, req));
+        self->quit();
+        return rp;
+      },
+      [self, set, peers](restart_request& req) -> caf::result<restart_outcome> {
+        auto rp = self->make_response_promise<restart_outcome>();
+        restart_outcome out;
+        auto* strategy = set->find(req.service.value);
+        if (strategy == nullptr) {
+          out.detail = fmt::format("service '{}' is not configured", req.service.value);
+        } else if (!peers->authority().may_act()) {
+          out.detail = "not done: this replica may not act (it does not lead)";
+        } else {
+          auto r = strategy->restart_in_place(req.instance.value);
+          out.ok = r.ok;
+          out.detail = r.detail;
+        }
+        rp.deliver(out);
         self->quit();
         return rp;
       },
@@ -341,6 +360,10 @@ runner_actor::behavior_type failover_runner(runner_actor::pointer self,
         return self->delegate(worker, std::move(check));
       },
       [self, current, peers](rejoin_request& req) {
+        auto worker = self->spawn<caf::detached>(check_worker, *current, peers);
+        return self->delegate(worker, std::move(req));
+      },
+      [self, current, peers](restart_request& req) {
         auto worker = self->spawn<caf::detached>(check_worker, *current, peers);
         return self->delegate(worker, std::move(req));
       },

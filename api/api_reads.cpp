@@ -61,6 +61,7 @@ void fill(pb::Service& out, const service_state& s, const config::service_settin
   }
   if (settings == nullptr)
     return;
+  out.set_rejoin(config::describe_rejoin(*settings));
   for (const auto& inst : settings->instances) {
     auto health = health_status::unknown;
     for (const auto& h : s.instances)

@@ -27,7 +27,8 @@ void read_health_check(yaml_reader& r, const YAML::Node& node, const std::string
                                                             {"http", check_type::http},
                                                             {"exec", check_type::exec},
                                                             {"redis", check_type::redis},
-                                                            {"grpc", check_type::grpc}});
+                                                            {"grpc", check_type::grpc},
+                                                            {"postgres", check_type::postgres}});
   bool path_ok = r.read(node, "path", join(f, "path"), h.path);
   r.read(node, "expected_status", join(f, "expected_status"), h.expected_status, 100, 599);
   r.read(node, "command", join(f, "command"), h.command);
@@ -64,9 +65,9 @@ void read_health_check(yaml_reader& r, const YAML::Node& node, const std::string
              std::string("only applies to exec checks, not ") + type_name);
     }
     if (node["fast_detection"].IsDefined() && h.type != check_type::tcp &&
-        h.type != check_type::redis)
+        h.type != check_type::redis && h.type != check_type::postgres)
       r.fail(node["fast_detection"], join(f, "fast_detection"),
-             std::string("only applies to tcp and redis checks, not ") + type_name);
+             std::string("only applies to tcp, redis and postgres checks, not ") + type_name);
     if (node["grpc_service"].IsDefined() && h.type != check_type::grpc)
       r.fail(node["grpc_service"], join(f, "grpc_service"),
              std::string("only applies to grpc checks, not ") + type_name);
@@ -90,7 +91,7 @@ void read_instance(yaml_reader& r, const YAML::Node& node, const std::string& f,
   inst.mark = r.mark_of(node);
   if (!r.expect_map(node, f))
     return;
-  r.check_keys(node, f, {"name", "address", "site", "role", "priority"});
+  r.check_keys(node, f, {"name", "address", "site", "role", "priority", "data_directory"});
   read_name(r, node, f, inst.name);
   if (r.require(node, "address", f)) {
     std::string address;
@@ -107,6 +108,11 @@ void read_instance(yaml_reader& r, const YAML::Node& node, const std::string& f,
     r.read_enum(node, "role", join(f, "role"), inst.role,
                 {{"primary", instance_role::primary}, {"standby", instance_role::standby}});
   r.read(node, "priority", join(f, "priority"), inst.priority, 0, 1000);
+  if (r.read(node, "data_directory", join(f, "data_directory"), inst.data_directory) &&
+      node["data_directory"].IsDefined() &&
+      (inst.data_directory.empty() || inst.data_directory.front() != '/'))
+    r.fail(node["data_directory"], join(f, "data_directory"),
+           "'" + inst.data_directory + "' must be an absolute path");
 }
 
 void read_objectives(yaml_reader& r, const YAML::Node& node, const std::string& f, objectives& o) {
@@ -201,7 +207,7 @@ void read_service(yaml_reader& r, const YAML::Node& node, const std::string& f,
   r.check_keys(node, f,
                {"name", "block_period", "objectives", "health_check", "instances", "strategy",
                 "shadow", "min_healthy_standbys", "depends_on", "performance", "readiness_interval",
-                "backup"});
+                "backup", "postgres"});
   read_name(r, node, f, svc.name);
   r.read(node, "block_period", join(f, "block_period"), svc.block_period);
   // The names are checked once every service is known (check_dependencies).
@@ -222,6 +228,11 @@ void read_service(yaml_reader& r, const YAML::Node& node, const std::string& f,
     service_backup_settings b;
     read_service_backup(r, backup, join(f, "backup"), b);
     svc.backup = std::move(b);
+  }
+  if (auto pg = node["postgres"]; pg.IsDefined()) {
+    postgres_settings p;
+    read_postgres(r, pg, join(f, "postgres"), p);
+    svc.postgres = std::move(p);
   }
   if (r.require(node, "health_check", f))
     read_health_check(r, node["health_check"], join(f, "health_check"), svc.health_check);
@@ -252,6 +263,7 @@ void read_service(yaml_reader& r, const YAML::Node& node, const std::string& f,
       ++standbys;
     svc.instances.push_back(std::move(inst));
   }
+  finish_data_service(r, node, f, svc);
   if (primaries == 0)
     r.fail(list, lf, "no instance has role primary: a service needs exactly one");
   if (standbys == 0 && svc.strategy.type == strategy_type::active_passive)

@@ -108,4 +108,14 @@ void resolve_backup_paths(switchyard_config& cfg);
 void read_strategy(yaml_reader& r, const YAML::Node& node, const std::string& f,
                    strategy_settings& s);
 
+// A service's postgres: section (loader_postgres.cpp).
+void read_postgres(yaml_reader& r, const YAML::Node& node, const std::string& f,
+                   postgres_settings& p);
+// Once a service is read: the postgres settings a postgres check or action
+// needs (defaults when `postgres:` is left out), the data directories its
+// local operations need, and the safe rejoin default of a service whose data
+// has one writer (loader_postgres.cpp).
+void finish_data_service(yaml_reader& r, const YAML::Node& node, const std::string& f,
+                         service_settings& svc);
+
 } // namespace switchyard::config::detail

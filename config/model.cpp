@@ -33,6 +33,8 @@ const char* to_string(check_type x) {
     return "redis";
   case check_type::grpc:
     return "grpc";
+  case check_type::postgres:
+    return "postgres";
   }
   return "?";
 }
@@ -55,6 +57,8 @@ const char* to_string(action_type x) {
     return "redis";
   case action_type::webhook:
     return "webhook";
+  case action_type::postgres:
+    return "postgres";
   }
   return "?";
 }
@@ -67,6 +71,38 @@ const char* to_string(haproxy_state x) {
     return "drain";
   case haproxy_state::maint:
     return "maint";
+  }
+  return "?";
+}
+
+const char* to_string(haproxy_health x) {
+  switch (x) {
+  case haproxy_health::leave:
+    return "leave";
+  case haproxy_health::up:
+    return "up";
+  case haproxy_health::down:
+    return "down";
+  }
+  return "?";
+}
+
+const char* to_string(postgres_operation x) {
+  switch (x) {
+  case postgres_operation::promote:
+    return "promote";
+  case postgres_operation::follow:
+    return "follow";
+  case postgres_operation::lsn:
+    return "lsn";
+  case postgres_operation::caught_up:
+    return "caught_up";
+  case postgres_operation::fence:
+    return "fence";
+  case postgres_operation::stop:
+    return "stop";
+  case postgres_operation::rejoin:
+    return "rejoin";
   }
   return "?";
 }
@@ -133,6 +169,26 @@ const cluster_member* cluster_settings::find(const std::string& name) const {
     if (m.name == name)
       return &m;
   return nullptr;
+}
+
+std::string describe_rejoin(const service_settings& svc) {
+  const auto& s = svc.strategy;
+  if (s.rejoin_none)
+    return "none: a returning old primary is left as it is and may stay writable next to the new "
+           "one (rejoin: none)";
+  if (s.rejoin.empty())
+    return "none configured: a returning old instance is left as it is";
+  if (s.rejoin_defaulted) {
+    const auto& a = s.rejoin.front();
+    return std::string{"a returning old primary is made a replica of the primary (default: "} +
+           to_string(a.type) + " " +
+           (a.type == action_type::postgres ? to_string(a.pg_operation) : to_string(a.operation)) +
+           "; rejoin: none turns it off)";
+  }
+  std::string names;
+  for (const auto& a : s.rejoin)
+    names += (names.empty() ? "" : ", ") + a.name;
+  return "a returning old primary is made a replica of the primary (rejoin: " + names + ")";
 }
 
 } // namespace switchyard::config

@@ -16,12 +16,26 @@ namespace switchyard::config {
 using milliseconds = std::chrono::milliseconds;
 
 enum class log_level { trace, debug, info, warn, error };
-enum class check_type { tcp, http, exec, redis, grpc };
+enum class check_type { tcp, http, exec, redis, grpc, postgres };
 enum class instance_role { primary, standby };
 enum class strategy_type { active_passive };
-enum class action_type { exec, haproxy, redis, webhook };
+enum class action_type { exec, haproxy, redis, webhook, postgres };
 enum class haproxy_state { ready, drain, maint };
 enum class redis_operation { promote, follow, pause_writes, offset, caught_up };
+/// haproxy: the health (and agent) state forced on the server, for backends
+/// that run their own checks, so they need not wait for them to agree.
+enum class haproxy_health { leave, up, down };
+/// What a postgres action does to its target (docs/postgresql.md).
+enum class postgres_operation {
+  promote,   ///< pg_promote, polled until recovery ended; the new timeline is reported
+  follow,    ///< point a standby at the new primary (primary_conninfo + reload)
+  lsn,       ///< the target's WAL position (position action)
+  caught_up, ///< the target is within max_lag_bytes of the current primary
+  fence,     ///< read-only by default and every client session ended, if reachable
+  stop,      ///< pg_ctl stop -m immediate and a killed postmaster's leftover backends (local
+             ///< data_directory)
+  rejoin,    ///< a returning old primary made a standby of the primary (pg_rewind if diverged)
+};
 /// When an unreachable old primary counts as dead, so that a failed fence
 /// step does not stop the failover (see docs/safety.md).
 enum class dead_rule {
@@ -36,6 +50,8 @@ const char* to_string(strategy_type x);
 const char* to_string(action_type x);
 const char* to_string(haproxy_state x);
 const char* to_string(redis_operation x);
+const char* to_string(haproxy_health x);
+const char* to_string(postgres_operation x);
 const char* to_string(dead_rule x);
 
 /// Where a value came from, for error messages that name file:line:column.
@@ -171,6 +187,8 @@ struct health_check_settings {
   bool fast_detection = true;
   /// grpc only: the service asked about in grpc.health.v1.Health/Check ("": the server).
   std::string grpc_service;
+  /// postgres only: the service's libpq options (postgres.options, set by the loader).
+  std::string postgres_options;
   /// phi-accrual: unhealthy as soon as phi of the time since the last
   /// successful probe exceeds this (beside rise/fall). Absent: off.
   std::optional<double> phi_threshold;
@@ -211,6 +229,9 @@ struct instance_settings {
   instance_role role = instance_role::standby;
   int priority = 100; ///< higher wins when choosing a standby to promote
   source_mark mark;
+  /// PostgreSQL: the instance's data directory when it is on this host
+  /// (absolute): stop and rejoin (pg_ctl, pg_rewind) run here, as its owner.
+  std::string data_directory{};
   bool operator==(const instance_settings&) const = default;
 };
 
@@ -225,17 +246,31 @@ struct action_settings {
   /// environment); empty: nothing to undo.
   std::string rollback{};
   /// haproxy: the runtime API (stats socket with level admin): a unix socket
-  /// path, or host:port
+  /// path, or host:port. `socket:` may list several HAProxy instances: the
+  /// loader makes one action (one journaled step) per socket, named
+  /// "<name>@<n>".
   std::string socket{};
   std::string backend{}; ///< haproxy: the backend holding the instances
   /// haproxy: the server's name in the backend; empty: the step's target instance name
   std::string server{};
   haproxy_state state = haproxy_state::ready; ///< haproxy: the state to set
   int weight = -1;                            ///< haproxy: the weight to set; -1: leave it
+  /// haproxy: also `shutdown sessions server` (state drain or maint): clients
+  /// holding connections to the server are cut off the moment it is fenced.
+  bool shutdown_sessions = false;
+  /// haproxy: force the server's health (and agent) state, for backends with
+  /// their own health checks.
+  haproxy_health health = haproxy_health::leave;
+  postgres_operation pg_operation = postgres_operation::promote; ///< postgres: what to do
+  /// promote, reroute and verify: run once against each other healthy standby
+  /// (not the old primary, not the new one, not in maintenance), one step
+  /// each, instead of against the new primary: e.g. point the remaining
+  /// standbys at the new primary (`target: other_standbys`).
+  bool on_other_standbys = false;
   redis_operation operation = redis_operation::promote; ///< redis: what to do to the target
   milliseconds pause{0}; ///< redis pause_writes: how long writes stay paused
-  /// redis caught_up: how many bytes of replication stream the target may lag
-  /// behind the current primary and still pass
+  /// redis and postgres caught_up: how many bytes of replication stream the
+  /// target may lag behind the current primary and still pass
   std::int64_t max_lag_bytes = 0;
   // webhook: url, headers and body may use {service}, {target}, {target_address},
   // {old_primary}, {old_primary_address}, {new_primary}, {new_primary_address},
@@ -248,6 +283,16 @@ struct action_settings {
   int retries = 0;                 ///< webhook: attempts after the first (5xx, network errors)
   milliseconds retry_backoff{200}; ///< webhook: wait before the first retry, doubled after
   bool operator==(const action_settings&) const = default;
+};
+
+/// Restart in place (docs/operator-guide.md): a primary whose process died on a
+/// host that still answers (its probes' connections are refused) is started
+/// again by `actions` before anything is failed over; if it is not healthy
+/// again within `deadline`, the failover goes ahead.
+struct restart_settings {
+  std::vector<action_settings> actions;
+  milliseconds deadline{10'000};
+  bool operator==(const restart_settings&) const = default;
 };
 
 /// Actions of an active-passive failover, run phase by phase in this order.
@@ -271,8 +316,13 @@ struct strategy_settings {
   std::vector<action_settings> position;
   /// Run against an instance that turns healthy again while another is
   /// primary (a returning old primary): make it a replica of the primary
-  /// rather than let it serve. Redis follow also records divergence.
+  /// rather than let it serve. Redis follow also records divergence. A
+  /// service whose data has one writer (a redis or postgres check or action)
+  /// gets the safe default when `rejoin:` is left out: redis follow, or
+  /// postgres rejoin (rejoin_defaulted); `rejoin: none` turns it off.
   std::vector<action_settings> rejoin;
+  bool rejoin_defaulted = false; ///< `rejoin` is the loader's safe default
+  bool rejoin_none = false;      ///< `rejoin: none`: a returning old primary is left as it is
   /// Cheap read-only checks that the actions' endpoints are reachable (e.g.
   /// the load balancer's runtime API), run with the readiness checks against
   /// the best promotion candidate.
@@ -289,7 +339,23 @@ struct strategy_settings {
   /// When a failed fence step may be passed over: only when the old primary
   /// is confirmed dead by this rule; otherwise the failover stops with an alert.
   dead_rule dead_when = dead_rule::never;
+  /// Absent: a dead primary is failed over at once.
+  std::optional<restart_settings> restart_in_place;
   bool operator==(const strategy_settings&) const = default;
+};
+
+/// A PostgreSQL service's connection settings (`postgres:`), used by its
+/// postgres check and actions.
+struct postgres_settings {
+  /// libpq keyword/value settings besides host and port (which come from
+  /// each instance), e.g. "user=switchyard dbname=postgres passfile=/etc/switchyard/pgpass".
+  std::string options = "dbname=postgres";
+  /// Where pg_ctl and pg_rewind are, for instances with a data_directory.
+  std::string bin_dir = "/usr/lib/postgresql/15/bin";
+  /// A returning old primary that diverged (wrote past the new timeline's
+  /// fork) is rewound with pg_rewind; false: its rejoin is refused.
+  bool rewind = false;
+  bool operator==(const postgres_settings&) const = default;
 };
 
 /// The backups declared for a service's data (objectives.backup), checked
@@ -403,6 +469,9 @@ struct service_settings {
   bool shadow = false;
   /// Its backups; absent: none are taken.
   std::optional<service_backup_settings> backup;
+  /// PostgreSQL connection settings; set (defaults or `postgres:`) when the
+  /// service has a postgres check or action.
+  std::optional<postgres_settings> postgres;
   /// Healthy standbys (not in maintenance), counting the one to be promoted,
   /// an automatic failover needs.
   int min_healthy_standbys = 1;
@@ -417,6 +486,11 @@ struct service_settings {
   /// The instance named `instance_name`, or nullptr.
   const instance_settings* find_instance(const std::string& instance_name) const;
 };
+
+/// How a returning old primary of `svc` is treated, in words for
+/// --check-config and status: made a replica (configured or the safe
+/// default), or left as it is (`rejoin: none`, or no actions).
+std::string describe_rejoin(const service_settings& svc);
 
 /// The gRPC API. Loopback by default: exposing it is a decision, not an accident.
 struct api_settings {

@@ -123,6 +123,8 @@ using runner_actor = caf::typed_actor<caf::replies_to<failover_job>::with<failov
                                       caf::replies_to<candidate_check>::with<candidate_verdict>,
                                       // a returning instance made a replica of the primary
                                       caf::replies_to<rejoin_request>::with<rejoin_outcome>,
+                                      // a dead primary started again in place
+                                      caf::replies_to<restart_request>::with<restart_outcome>,
                                       // a site switchover's prepare / undo / position gap
                                       caf::replies_to<site_prepare>::with<site_prepare_outcome>,
                                       // a site switchover's data integrity checks

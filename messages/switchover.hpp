@@ -273,6 +273,28 @@ typename Inspector::result_type inspect(Inspector& f, rejoin_request& x) {
   return f(caf::meta::type_name("rejoin_request"), x.service, x.instance, x.primary);
 }
 
+/// Start `instance`, the primary whose process died on a host that still
+/// answers, again in place (the strategy's restart_in_place actions).
+struct restart_request {
+  service_id service;
+  instance_id instance;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, restart_request& x) {
+  return f(caf::meta::type_name("restart_request"), x.service, x.instance);
+}
+
+struct restart_outcome {
+  bool ok = false;
+  std::string detail;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, restart_outcome& x) {
+  return f(caf::meta::type_name("restart_outcome"), x.ok, x.detail);
+}
+
 struct rejoin_outcome {
   bool ok = false;
   std::string detail;

@@ -21,6 +21,9 @@ std::unique_ptr<async_probe> make_probe(probe_engine& engine, const std::string&
   case config::check_type::grpc:
     return engine.pooled(std::make_unique<grpc_probe>(
         instance.host, instance.port, check.grpc_service, check.timeout, check.interval));
+  case config::check_type::postgres:
+    return engine.postgres(instance.host, instance.port, check.postgres_options, check.timeout,
+                           check.fast_detection);
   }
   return nullptr;
 }

@@ -1,7 +1,12 @@
 // The probe engine: its io threads (lanes) and worker pool, the handles it
 // gives out (net_handle for a net probe on a lane, pooled_probe for a blocking
-// one) and how a lane hands its outcomes over in bursts.
+// one, watched_pg_probe for a postgres probe with fast detection) and how a
+// lane hands its outcomes over in bursts.
 #include "probes/probe_engine.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <mutex>
@@ -13,6 +18,7 @@
 
 #include "probes/check_kinds.hpp"
 #include "probes/net_probe.hpp"
+#include "probes/pg_probe.hpp"
 #include "probes/probe_engine_impl.hpp"
 
 namespace switchyard::actors {
@@ -101,6 +107,104 @@ private:
   std::shared_ptr<std::mutex> mtx_ = std::make_shared<std::mutex>();
 };
 
+// A postgres probe on the worker pool whose session, kept between checks,
+// is watched on a lane (fast detection): readable while no check runs means
+// the server closed it or is about to (a FATAL message, then the close).
+class watched_pg_probe : public async_probe {
+public:
+  watched_pg_probe(asio::thread_pool& pool, lane& home,
+                   std::shared_ptr<std::atomic<std::size_t>> held, std::unique_ptr<pg_probe> inner)
+      : pool_(pool), st_(std::make_shared<state>(home, std::move(held), std::move(inner))) {}
+  ~watched_pg_probe() override {
+    asio::post(st_->home.ioc, [st = st_] {
+      st->lost = nullptr;
+      st->unwatch();
+    });
+  }
+  watched_pg_probe(const watched_pg_probe&) = delete;
+  watched_pg_probe& operator=(const watched_pg_probe&) = delete;
+
+  void on_connection_lost(lost_callback cb) override {
+    asio::post(st_->home.ioc, [st = st_, c = std::move(cb)]() mutable { st->lost = std::move(c); });
+  }
+
+  void start(completion done) override {
+    asio::post(pool_, [st = st_, d = std::move(done)] {
+      probe_outcome out;
+      int copy = -1;
+      std::uint64_t generation = 0;
+      {
+        std::lock_guard<std::mutex> guard{st->mtx};
+        ++st->generation; // the answer to this check is no loss
+        out = st->inner->check();
+        // A copy of the descriptor: the probe may close its own at the next check.
+        if (int fd = st->inner->held_socket(); fd >= 0)
+          copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+        generation = ++st->generation;
+      }
+      asio::post(st->home.ioc, [st, copy, generation] { st->watch(copy, generation); });
+      d(std::move(out));
+    });
+  }
+
+private:
+  // Lane side: `watching`, `fd` and `lost` are only touched on its thread.
+  struct state : std::enable_shared_from_this<state> {
+    state(lane& l, std::shared_ptr<std::atomic<std::size_t>> h, std::unique_ptr<pg_probe> p)
+        : home(l), held(std::move(h)), inner(std::move(p)), fd(l.ioc) {}
+    lane& home;
+    std::shared_ptr<std::atomic<std::size_t>> held;
+    std::unique_ptr<pg_probe> inner;
+    std::mutex mtx;                           ///< one check at a time
+    std::atomic<std::uint64_t> generation{0}; ///< changes when a check starts or ends
+    asio::posix::stream_descriptor fd;
+    std::uint64_t watching = 0; ///< the generation `fd` belongs to
+    lost_callback lost;
+
+    void unwatch() {
+      if (fd.is_open()) {
+        asio::error_code ignored;
+        fd.close(ignored);
+        --*held;
+      }
+      watching = 0;
+    }
+    void watch(int copy, std::uint64_t g) {
+      unwatch();
+      if (copy < 0)
+        return;
+      if (generation.load() != g) { // a newer check has begun
+        ::close(copy);
+        return;
+      }
+      fd.assign(copy);
+      watching = g;
+      ++*held;
+      fd.async_wait(asio::posix::stream_descriptor::wait_read,
+                    [self = shared_from_this(), g](const asio::error_code& ec) {
+                      if (!ec && self->watching == g)
+                        self->readable(g);
+                    });
+      // The wait sees readiness that comes from now on (asio's epoll is
+      // edge-triggered): a close that came before is seen here.
+      pollfd p{copy, POLLIN, 0};
+      if (::poll(&p, 1, 0) > 0)
+        readable(g);
+    }
+    // Readable: closed by the server (or a message it sent unasked, e.g. a
+    // changed parameter: the confirming check then just succeeds).
+    void readable(std::uint64_t g) {
+      unwatch();
+      // Readable during a check is that check's own answer.
+      if (generation.load() == g && lost)
+        lost();
+    }
+  };
+
+  asio::thread_pool& pool_;
+  std::shared_ptr<state> st_;
+};
+
 } // namespace
 
 probe_engine::probe_engine() : probe_engine(options{}) {}
@@ -174,6 +278,15 @@ std::unique_ptr<async_probe> probe_engine::http(std::string host, std::uint16_t 
 std::unique_ptr<async_probe> probe_engine::redis(std::string host, std::uint16_t port,
                                                  std::chrono::milliseconds timeout, bool hold) {
   return net_probe_on(*impl_, redis_check(), std::move(host), port, timeout, hold);
+}
+
+std::unique_ptr<async_probe> probe_engine::postgres(std::string host, std::uint16_t port,
+                                                    std::string libpq_options,
+                                                    std::chrono::milliseconds timeout, bool hold) {
+  auto p = std::make_unique<pg_probe>(std::move(host), port, std::move(libpq_options), timeout);
+  if (!hold)
+    return pooled(std::move(p));
+  return std::make_unique<watched_pg_probe>(*impl_->pool, impl_->next(), impl_->held, std::move(p));
 }
 
 std::unique_ptr<async_probe> probe_engine::pooled(std::unique_ptr<probe> blocking) {

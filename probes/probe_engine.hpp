@@ -15,8 +15,9 @@
 // read: when the peer closes or resets it, the probe's lost-callback is
 // called at once.
 //
-// exec and grpc probes are blocking (`probe`); they run on a small fixed
-// worker pool (two threads by default).
+// exec, grpc and postgres probes are blocking (`probe`); they run on a small
+// fixed worker pool (two threads by default). A postgres probe's session kept
+// between checks is watched on a lane like a held net connection.
 //
 // Callbacks (completion, connection lost) run on the engine's threads and must
 // be short: the health checker sends itself a message to a weak handle, so a
@@ -66,6 +67,13 @@ public:
   /// ("PONG, master"). With `hold` the connection is reused by the next check.
   std::unique_ptr<async_probe> redis(std::string host, std::uint16_t port,
                                      std::chrono::milliseconds timeout, bool hold = false);
+  /// The postgres probe (pg_probe) on the worker pool. With `hold`, the
+  /// session it keeps between checks is watched on an io thread: the server
+  /// closing it (a backend exits at once when its postmaster dies) calls the
+  /// lost-callback, as for a held tcp or redis connection.
+  std::unique_ptr<async_probe> postgres(std::string host, std::uint16_t port,
+                                        std::string libpq_options,
+                                        std::chrono::milliseconds timeout, bool hold = false);
   /// A blocking probe run on the worker pool (one check of it at a time).
   std::unique_ptr<async_probe> pooled(std::unique_ptr<probe> blocking);
 

@@ -73,6 +73,15 @@ switchover_end apply_switchover_end(service_view& view, const failover_result& r
   return end;
 }
 
+bool wants_rejoin(health_status from, health_status to, const std::string& probe_detail) {
+  if (to != health_status::healthy)
+    return false;
+  if (from == health_status::unhealthy)
+    return true;
+  return from == health_status::unknown &&
+         (probe_detail == "PONG, master" || probe_detail.rfind("primary", 0) == 0);
+}
+
 readiness_news readiness_change(std::optional<std::string>& reported, const std::string& text) {
   if (reported && *reported == text)
     return readiness_news::none;

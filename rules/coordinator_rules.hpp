@@ -75,6 +75,14 @@ struct switchover_end {
 };
 switchover_end apply_switchover_end(service_view& view, const failover_result& r, const char* what);
 
+/// Whether a health transition of an instance that is not the primary should
+/// make it a replica of the primary (the strategy's rejoin): it is healthy
+/// again after a failure, or it is seen for the first time (switchyardd just
+/// started) and its probe says it serves as a primary ("PONG, master" from a
+/// redis probe, "primary, ..." from a postgres one) — a second writer left
+/// from while switchyardd was down.
+bool wants_rejoin(health_status from, health_status to, const std::string& probe_detail);
+
 /// What to say about a service's readiness whose problems now read `text`
 /// ("": ready), given what was `reported` last (updated): nothing when it did
 /// not change, nor when the first report is "ready".

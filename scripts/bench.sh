@@ -9,8 +9,8 @@ cd "$(dirname "$0")/.."
 
 build_dir=${1:-build-bench}
 quick=${BENCH_QUICK:-0}
-wanted=(plan_bench pipeline_bench api_bench journal_bench probe_bench failover_bench election_bench
-  cluster_bench backup_bench)
+wanted=(plan_bench pipeline_bench api_bench journal_bench probe_bench failover_bench pg_failover_bench
+  election_bench cluster_bench backup_bench)
 targets=(switchyardd)
 for t in "${wanted[@]}"; do
   if grep -q "add_executable($t " bench/CMakeLists.txt; then targets+=("$t"); fi
@@ -61,6 +61,7 @@ if ((quick)); then
   run journal_bench 100
   run probe_bench 500 5 tcp
   run failover_bench 1
+  run pg_failover_bench 1 --fault postmaster
   run election_bench 2
   run cluster_bench 2 1
   run backup_bench --mb 16 --rows 5000 --dir /var/tmp
@@ -78,6 +79,8 @@ else
   run journal_bench 1000
   run probe_bench 10000 20 tcp,http
   run failover_bench 3
+  # PostgreSQL: both faults, asynchronous and synchronous, 20 runs each (~5 min).
+  run pg_failover_bench 20
   run election_bench 20
   run cluster_bench 20 10
   run backup_bench --mb 1024 --rows 100000 --dir /var/tmp

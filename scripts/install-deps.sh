@@ -11,6 +11,7 @@ PACKAGES=(
   graphviz openssl redis-server redis-tools haproxy libcurl4-openssl-dev libasio-dev
   etcd-server etcd-client golang-etcd-server-dev golang-github-gogo-protobuf-dev
   libzstd-dev zstd
+  libpq-dev postgresql-15
   golang-github-gogo-googleapis-dev
 )
 
@@ -38,7 +39,7 @@ fi
 
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-# redis-server, haproxy and etcd-server are for tests, which start their own
+# redis-server, haproxy, etcd-server and postgresql-15 are for tests, which start their own
 # instances: keep the packages' init scripts from starting system-wide ones
 # (policy-rc.d 101 = "action forbidden"), unless the machine already has a
 # policy of its own.

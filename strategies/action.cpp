@@ -3,6 +3,7 @@
 
 #include "strategies/actions/exec_action.hpp"
 #include "strategies/actions/haproxy_action.hpp"
+#include "strategies/actions/postgres_action.hpp"
 #include "strategies/actions/redis_action.hpp"
 #include "strategies/actions/webhook_action.hpp"
 
@@ -20,7 +21,8 @@ action_result finished_action(std::chrono::steady_clock::time_point started,
   return r;
 }
 
-std::unique_ptr<action> make_action(const config::action_settings& settings) {
+std::unique_ptr<action> make_action(const config::action_settings& settings,
+                                    const config::service_settings* service) {
   switch (settings.type) {
   case config::action_type::exec:
     return std::make_unique<exec_action>(settings);
@@ -30,6 +32,8 @@ std::unique_ptr<action> make_action(const config::action_settings& settings) {
     return std::make_unique<redis_action>(settings);
   case config::action_type::webhook:
     return std::make_unique<webhook_action>(settings);
+  case config::action_type::postgres:
+    return std::make_unique<postgres_action>(settings, service);
   }
   return nullptr;
 }

@@ -59,7 +59,10 @@ action_result finished_action(std::chrono::steady_clock::time_point started,
                               std::chrono::steady_clock::time_point deadline, bool ok,
                               std::string detail);
 
-/// Builds the action configured by `settings` (exec, ...).
-std::unique_ptr<action> make_action(const config::action_settings& settings);
+/// Builds the action configured by `settings` (exec, ...). `service` is the
+/// service it belongs to: postgres actions need its connection settings and
+/// its instances' data directories (without it they fail when run).
+std::unique_ptr<action> make_action(const config::action_settings& settings,
+                                    const config::service_settings* service = nullptr);
 
 } // namespace switchyard::strategies

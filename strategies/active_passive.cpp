@@ -64,7 +64,10 @@ promotion_candidates(const config::service_settings& service, const std::string&
 }
 
 active_passive::active_passive(const config::service_settings& service, action_factory make)
-    : service_(service), make_(std::move(make)) {}
+    : service_(service), make_(std::move(make)) {
+  if (!make_)
+    make_ = [this](const config::action_settings& a) { return make_action(a, &service_); };
+}
 
 caf::expected<failover_plan> active_passive::plan(const planning_input& in) const {
   const auto& svc = in.service != nullptr ? *in.service : service_;
@@ -139,19 +142,28 @@ caf::expected<failover_plan> active_passive::plan(const planning_input& in) cons
     if (ph.phase == step_phase::demote && !in.old_primary_cooperates)
       continue; // it is gone or must not be trusted: fencing isolates it instead
     for (const auto& a : *ph.actions) {
-      plan_step st;
-      st.sequence = ++seq;
-      st.phase = ph.phase;
-      st.name = a.name;
-      st.action_kind = config::to_string(a.type);
+      auto on_old_primary = ph.phase == step_phase::demote || ph.phase == step_phase::fence;
+      std::vector<std::string> targets{on_old_primary ? in.current_primary : target};
+      if (a.on_other_standbys && !on_old_primary) {
+        targets.clear();
+        for (const auto* c : candidates)
+          if (c->name != target)
+            targets.push_back(c->name);
+      }
       // What an operator reads in dry runs, exports and the journal.
       auto act = make_(a);
-      st.description = act != nullptr ? act->describe() : a.command;
-      auto on_old_primary = ph.phase == step_phase::demote || ph.phase == step_phase::fence;
-      st.target = instance_id{on_old_primary ? in.current_primary : target};
-      st.timeout = a.timeout;
-      steps_time += st.timeout;
-      p.steps.push_back(std::move(st));
+      for (const auto& t : targets) {
+        plan_step st;
+        st.sequence = ++seq;
+        st.phase = ph.phase;
+        st.name = a.name;
+        st.action_kind = config::to_string(a.type);
+        st.description = act != nullptr ? act->describe() : a.command;
+        st.target = instance_id{t};
+        st.timeout = a.timeout;
+        steps_time += st.timeout;
+        p.steps.push_back(std::move(st));
+      }
     }
   }
   // An upper bound: the slowest detection (fall probes, the last one timing

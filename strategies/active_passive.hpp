@@ -14,9 +14,9 @@ using action_factory = std::function<std::unique_ptr<action>(const config::actio
 
 class active_passive : public failover_strategy {
 public:
-  /// `make` builds each step's action (tests may inject their own).
-  explicit active_passive(const config::service_settings& service,
-                          action_factory make = make_action);
+  /// `make` builds each step's action (tests may inject their own); empty:
+  /// make_action with this service.
+  explicit active_passive(const config::service_settings& service, action_factory make = {});
 
   std::string name() const override { return "active_passive"; }
   caf::expected<failover_plan> plan(const planning_input& in) const override;
@@ -29,6 +29,7 @@ public:
   std::vector<std::string> check_readiness(const std::string& current_primary,
                                            const std::string& candidate) override;
   rejoin_result rejoin(const std::string& primary, const std::string& instance) override;
+  rejoin_result restart_in_place(const std::string& instance) override;
   candidate_check_result check_candidate(const std::string& current_primary,
                                          const std::string& candidate) override;
   site_prepare_result prepare_site(const std::string& current_primary,

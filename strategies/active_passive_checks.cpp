@@ -151,6 +151,32 @@ rejoin_result active_passive::rejoin(const std::string& primary, const std::stri
   return result;
 }
 
+rejoin_result active_passive::restart_in_place(const std::string& instance) {
+  rejoin_result result;
+  if (!service_.strategy.restart_in_place) {
+    result.ok = false;
+    result.detail = "no restart_in_place actions configured";
+    return result;
+  }
+  std::vector<std::string> done;
+  for (const auto& settings : service_.strategy.restart_in_place->actions) {
+    auto act = make_(settings);
+    auto out = act == nullptr
+                   ? action_result{}
+                   : act->run(context_for(instance, instance, instance, "restart", settings.name));
+    if (act == nullptr)
+      out.detail = fmt::format("cannot build a {} action", config::to_string(settings.type));
+    if (!out.ok) {
+      result.ok = false;
+      result.detail = fmt::format("{} failed: {}", settings.name, out.detail);
+      return result;
+    }
+    done.push_back(fmt::format("{}: {}", settings.name, out.detail));
+  }
+  result.detail = fmt::format("{}", fmt::join(done, "; "));
+  return result;
+}
+
 std::vector<std::string> active_passive::undo(const std::vector<config::action_settings>& actions,
                                               std::size_t count, const std::string& current_primary,
                                               const std::string& target) {

@@ -127,6 +127,11 @@ public:
   [[nodiscard]] virtual rejoin_result rejoin(const std::string& primary,
                                              const std::string& instance) = 0;
 
+  /// Starts `instance` (the primary, its process dead on a host that
+  /// answers) again with the strategy's restart_in_place actions, in order;
+  /// the first that fails stops it. Blocking.
+  [[nodiscard]] virtual rejoin_result restart_in_place(const std::string& instance) = 0;
+
   /// Site switchover, prepare phase: runs the prepare actions against
   /// `target` in order; when one fails, undoes those already done (their
   /// rollback commands, in reverse) and reports the failure.

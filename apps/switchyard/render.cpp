@@ -168,6 +168,8 @@ void print_service(std::ostream& out, const v1::ServiceDetail& d) {
         << fmt::format("{}", fmt::join(s.not_ready(), "; ")) << '\n';
   if (const auto* m = maintenance_of(s, ""))
     out << "IN MAINTENANCE: " << describe(*m) << '\n';
+  if (!s.rejoin().empty())
+    out << "rejoin: " << s.rejoin() << '\n';
   if (s.last_drill_id() == 0)
     out << "last DR drill: NEVER (drill overdue)\n";
   else

@@ -145,6 +145,12 @@ int main(int argc, char** argv) {
       instances += s.instances.size();
     std::cout << check_file << ": OK (" << loaded.config.services.size() << " services, "
               << instances << " instances)\n";
+    // What an operator should know before it bites: how returning old
+    // primaries of services with one writer are treated when not configured.
+    for (const auto& s : loaded.config.services)
+      if (s.strategy.rejoin_defaulted || s.strategy.rejoin_none)
+        std::cout << "  " << s.name << ": rejoin: " << switchyard::config::describe_rejoin(s)
+                  << '\n';
     return switchyard::app::exit_ok;
   }
   if (config_file.empty()) {

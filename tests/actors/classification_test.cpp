@@ -43,6 +43,9 @@ runner_actor::behavior_type fake_runner(runner_actor::pointer,
       [](rejoin_request&) {
         return rejoin_outcome{true, "follow: replicates", ""};
       },
+      [](restart_request&) {
+        return restart_outcome{false, "not scripted"};
+      },
       [](candidate_check& check) {
         candidate_verdict v;
         v.chosen = check.candidates.front();

@@ -39,6 +39,8 @@ struct runner_log {
   std::vector<candidate_check> checks;           ///< pre-checks of failovers
   std::vector<candidate_check> readiness_checks; ///< the coordinator's readiness rounds
   std::vector<rejoin_request> rejoins;
+  std::vector<restart_request> restarts; ///< restart_in_place requests
+  bool restart_ok = true;
   bool succeed = true;
   std::string alert; ///< set on failed jobs' results
 };
@@ -59,6 +61,10 @@ inline runner_actor::behavior_type fake_runner(runner_actor::pointer,
       [log](rejoin_request& req) {
         log->rejoins.push_back(req);
         return rejoin_outcome{true, "follow: replicates", ""};
+      },
+      [log](restart_request& req) {
+        log->restarts.push_back(req);
+        return restart_outcome{log->restart_ok, log->restart_ok ? "started" : "exit 1"};
       },
       [log](candidate_check& check) {
         (check.readiness ? log->readiness_checks : log->checks).push_back(check);

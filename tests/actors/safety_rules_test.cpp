@@ -67,6 +67,9 @@ caf::behavior holding_runner(caf::event_based_actor* self, std::shared_ptr<runne
         log->rejoins.push_back(req);
         return rejoin_outcome{true, "follow: replicates", ""};
       },
+      [](restart_request&) {
+        return restart_outcome{false, "not scripted"};
+      },
       [](candidate_check& check) {
         return candidate_verdict{check.candidates.front(), {}};
       },

@@ -21,7 +21,7 @@ TEST(config_errors, unknown_key_names_the_allowed_ones) {
   EXPECT_EQ(errors_of(replace(valid_yaml, "        role: standby\n",
                               "        role: standby\n        colour: blue\n")),
             errors{"test.yaml:14:9: services[0].instances[1].colour: unknown key (allowed: name, "
-                   "address, site, role, priority)"});
+                   "address, site, role, priority, data_directory)"});
   EXPECT_EQ(errors_of(with_check("      retries: 3\n")),
             errors{"test.yaml:7:7: services[0].health_check.retries: unknown key (allowed: type, "
                    "path, expected_status, command, interval, timeout, jitter, rise, fall, "
@@ -123,7 +123,7 @@ TEST(config_errors, a_bad_value_does_not_cascade_into_comparisons) {
   // With the type unknown, "path only applies to http" can't be judged either.
   EXPECT_EQ(errors_of(replace(valid_yaml, "type: tcp", "type: htp\n      path: /up")),
             errors{"test.yaml:6:13: services[0].health_check.type: 'htp' is not one of: tcp, "
-                   "http, exec, redis, grpc"});
+                   "http, exec, redis, grpc, postgres"});
 }
 
 TEST(config_errors, missing_required_keys) {
@@ -146,7 +146,7 @@ TEST(config_errors, missing_required_keys) {
 TEST(config_errors, bad_enum_value_lists_the_allowed_ones) {
   EXPECT_EQ(errors_of(replace(valid_yaml, "type: tcp", "type: ping")),
             errors{"test.yaml:6:13: services[0].health_check.type: 'ping' is not one of: tcp, "
-                   "http, exec, redis, grpc"});
+                   "http, exec, redis, grpc, postgres"});
   EXPECT_EQ(errors_of(replace(valid_yaml, "type: active_passive", "type: active_active")),
             errors{"test.yaml:15:13: services[0].strategy.type: 'active_active' is not one of: "
                    "active_passive"});
@@ -271,7 +271,7 @@ TEST(config_errors, actions_are_validated) {
                    "test.yaml:17:60: services[0].strategy.promote[0].timeout: must be greater "
                    "than 0",
                    "test.yaml:18:28: services[0].strategy.promote[1].type: 'ssh' is not one of: "
-                   "exec, haproxy, redis, webhook",
+                   "exec, haproxy, redis, webhook, postgres",
                    "test.yaml:18:42: services[0].strategy.promote[1].command: must not be empty",
                    "test.yaml:18:18: services[0].strategy.promote[1].name: 'up' is already used "
                    "by services[0].strategy.promote[0]",
@@ -334,7 +334,7 @@ services:
                 "warn, error",
                 "test.yaml:6:5: services[0].colour: unknown key (allowed: name, block_period, "
                 "objectives, health_check, instances, strategy, shadow, min_healthy_standbys, "
-                "depends_on, performance, readiness_interval, backup)",
+                "depends_on, performance, readiness_interval, backup, postgres)",
                 "test.yaml:5:11: services[0].name: 'Web' is not a valid name (lowercase letters, "
                 "digits, '_', '.', '-'; starts with a letter or digit; at most 63 characters)",
                 "test.yaml:7:51: services[0].health_check.interval: '2' has no unit (add a unit: "
@@ -395,13 +395,13 @@ TEST(config_errors, fencing_position_rejoin_and_fast_detection_rules) {
   EXPECT_TRUE(has(e, "services[0].strategy.dead_when: 'sometimes' is not one of: never, refused"))
       << (e.empty() ? "" : e[0]);
   EXPECT_TRUE(has(e, "services[0].strategy.position: must be a redis action with operation "
-                     "offset, or an exec action"));
+                     "offset, a postgres action with operation lsn, or an exec action"));
   EXPECT_TRUE(has(e, "services[0].strategy.rejoin[0].max_lag_bytes: only applies to the caught_up "
                      "operation"));
   EXPECT_EQ(errors_of(replace(valid_yaml, "      type: tcp\n",
                               "      type: http\n      fast_detection: true\n")),
-            errors{"test.yaml:7:23: services[0].health_check.fast_detection: only applies to tcp "
-                   "and redis checks, not http"});
+            errors{"test.yaml:7:23: services[0].health_check.fast_detection: only applies to tcp, "
+                   "redis and postgres checks, not http"});
 
   auto ok = load_config_text(
       replace(valid_yaml, "      type: tcp\n", "      type: redis\n      fast_detection: false\n") +

@@ -37,6 +37,8 @@ TEST_F(cli_integration, reads_show_the_failover) {
       << service.output;
   EXPECT_NE(service.output.find("unreachable  critical"), std::string::npos) << service.output;
   EXPECT_NE(service.output.find("failover plan v1:"), std::string::npos) << service.output;
+  EXPECT_NE(service.output.find("\nrejoin: "), std::string::npos)
+      << "how a returning old primary is treated: " << service.output;
 
   auto journal = cli({"switchovers", "1"});
   EXPECT_EQ(journal.exit_code, 0);

@@ -145,3 +145,35 @@ TEST_F(failover_integration, check_config_reports_errors_with_location) {
                      root + "/check-good.log");
   EXPECT_EQ(good.wait_for_exit(10s), 0) << read_file(root + "/check-good.log");
 }
+
+TEST_F(failover_integration, check_config_says_how_returning_old_primaries_are_treated) {
+  auto service = [](const std::string& name, const std::string& strategy) {
+    return "  - name: " + name +
+           "\n    health_check: {type: redis}\n    instances:\n"
+           "      - {name: " +
+           name +
+           "-a, address: 127.0.0.1:1, role: primary}\n"
+           "      - {name: " +
+           name +
+           "-b, address: 127.0.0.1:2, role: standby}\n"
+           "    strategy:\n      type: active_passive\n" +
+           strategy;
+  };
+  std::ofstream(root + "/redis.yaml")
+      << "orchestrator: {data_dir: state}\nservices:\n"
+      << service("cache", "") << service("queue", "      rejoin: none\n")
+      << service("store", "      rejoin:\n        - {name: mine, type: exec, command: 'true'}\n");
+  child_process check({SWITCHYARDD_PATH, "--check-config", root + "/redis.yaml"},
+                      root + "/check-redis.log");
+  EXPECT_EQ(check.wait_for_exit(10s), 0) << read_file(root + "/check-redis.log");
+  auto out = read_file(root + "/check-redis.log");
+  EXPECT_NE(out.find("cache: rejoin: a returning old primary is made a replica of the primary "
+                     "(default: redis follow; rejoin: none turns it off)"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("queue: rejoin: none: a returning old primary is left as it is and may "
+                     "stay writable"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(out.find("store:"), std::string::npos) << "configured explicitly: nothing to say";
+}

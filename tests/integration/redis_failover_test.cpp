@@ -1,14 +1,18 @@
 // End to end on real servers from Debian: a Redis primary and replica behind
 // HAProxy, a client writing through HAProxy every 10 ms, and switchyardd
 // watching with redis probes. Kill -9, partition (SIGSTOP) and a fence that
-// cannot succeed.
+// cannot succeed; the fence cutting held client sessions, and HAProxy's own
+// role checks overridden by the reroute.
 #include <csignal>
+#include <iterator>
 #include <set>
 #include <sstream>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "persistence/sqlite_store.hpp"
+#include "strategies/actions/stream_socket.hpp"
 #include "tests/support/redis_rig.hpp"
 
 using namespace std::chrono_literals;
@@ -66,6 +70,13 @@ std::string admin_state(const redis_rig& rig, const std::string& server) {
   if (f.size() < 7)
     return "?";
   return (std::stoi(f[6]) & 1) != 0 ? "MAINT" : "READY";
+}
+
+// srv_op_state from `show servers state` (6th field): "2" running, "0" stopped.
+std::string op_state(const redis_rig& rig, const std::string& server) {
+  std::istringstream in(rig.haproxy_server_state(server));
+  std::vector<std::string> f{std::istream_iterator<std::string>(in), {}};
+  return f.size() > 5 ? f[5] : "?";
 }
 
 bool replicates(std::uint16_t replica, std::uint16_t primary) {
@@ -182,4 +193,82 @@ TEST(redis_haproxy_failover, a_fence_that_fails_stops_the_failover_and_raises_an
   EXPECT_EQ(rig.role(rig.port_b), "slave");
   EXPECT_EQ(admin_state(rig, "redis-b"), "MAINT");
   rig.redis_a->signal(SIGCONT);
+}
+
+// A client's connection to a frozen primary hangs: HAProxy (timeout server
+// 30s) keeps it. Fenced with shutdown_sessions, it is cut, so the client
+// reconnects (to the new primary) instead of waiting out its own timeout.
+TEST(redis_haproxy_failover,
+     a_fence_with_shutdown_sessions_cuts_a_client_held_on_a_frozen_primary) {
+  redis_rig_options options;
+  options.fence_shutdown_sessions = true;
+  redis_rig rig{options};
+  ASSERT_EQ(rig.start(), "");
+  using strategies::stream_socket;
+  std::string error;
+  auto deadline = [] { return stream_socket::clock::now() + 5s; };
+  auto held =
+      stream_socket::connect(fmt::format("127.0.0.1:{}", rig.front_port), deadline(), error);
+  ASSERT_TRUE(held) << error;
+  std::string answer;
+  auto line = [](const std::string& b) { return b.find("\r\n") != std::string::npos; };
+  ASSERT_TRUE(held->send_all("PING\r\n", deadline(), error) &&
+              held->receive(answer, line, false, deadline(), error))
+      << error;
+  ASSERT_EQ(answer, "+PONG\r\n");
+
+  rig.redis_a->signal(SIGSTOP);
+  ASSERT_TRUE(held->send_all("SET held 1\r\n", deadline(), error)) << error;
+  std::optional<persistence::switchover_row> sw;
+  ASSERT_TRUE(wait_until([&] { return (sw = ended_switchover(rig)).has_value(); }, 20s))
+      << rig.daemon_log();
+  ASSERT_EQ(sw->status, switchover_status::completed) << sw->detail;
+  auto steps = steps_of(rig, sw->id);
+  ASSERT_FALSE(steps.empty());
+  EXPECT_NE(steps.front().detail.find("sessions shut down"), std::string::npos)
+      << steps.front().detail;
+
+  // Closed by HAProxy, unanswered: the write never reached a client as done.
+  answer.clear();
+  auto closed = held->receive(
+      answer, [](const std::string&) { return false; }, true, deadline(), error);
+  EXPECT_TRUE(closed || error.find("before the timeout") == std::string::npos)
+      << "the connection to the frozen primary is still held: " << error;
+  EXPECT_EQ(answer, "");
+  EXPECT_EQ(redis_command(rig.front_port, {"SET", "after", "1"}, 1s), "OK");
+  EXPECT_EQ(redis_command(rig.port_b, {"GET", "after"}, 1s), "1");
+}
+
+// HAProxy as operators run it: its own role checks keep the replica out
+// (it is not even in maintenance). Without `health: up` the new primary
+// would wait for `rise` passing checks (seconds); with it, it takes writes
+// as soon as the switchover is over.
+TEST(redis_haproxy_failover,
+     with_haproxys_own_role_checks_the_new_primary_takes_writes_once_the_switchover_ends) {
+  redis_rig_options options;
+  options.haproxy_checks = true;
+  options.standby_in_maint = false;
+  options.fence_shutdown_sessions = true;
+  options.reroute_health = "up";
+  redis_rig rig{options};
+  ASSERT_EQ(rig.start(), "");
+  ASSERT_EQ(op_state(rig, "redis-b"), "0") << "its role check keeps the replica out";
+  ASSERT_EQ(admin_state(rig, "redis-b"), "READY");
+
+  rig.redis_a->signal(SIGKILL);
+  ASSERT_EQ(rig.redis_a->wait_for_exit(5s), 128 + SIGKILL);
+  std::optional<persistence::switchover_row> sw;
+  ASSERT_TRUE(wait_until([&] { return (sw = ended_switchover(rig)).has_value(); }, 15s))
+      << rig.daemon_log();
+  ASSERT_EQ(sw->status, switchover_status::completed) << sw->detail;
+  EXPECT_EQ(op_state(rig, "redis-b"), "2") << rig.haproxy_server_state("redis-b");
+  EXPECT_EQ(redis_command(rig.front_port, {"SET", "k", "v"}, 1s), "OK");
+  EXPECT_EQ(admin_state(rig, "redis-a"), "MAINT");
+  EXPECT_EQ(op_state(rig, "redis-a"), "0");
+  for (const auto& st : steps_of(rig, sw->id)) {
+    if (st.name == "send-writes-to-new") {
+      EXPECT_NE(st.detail.find("operationally running, health forced up"), std::string::npos)
+          << st.detail;
+    }
+  }
 }

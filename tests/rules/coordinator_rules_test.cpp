@@ -220,3 +220,19 @@ TEST(sync_windows, a_window_just_recorded_here_is_not_ended_by_an_older_list) {
   auto ended = sync_windows(here, {}, {}, wall);
   EXPECT_EQ(ended.end, (std::vector<window_key>{{"web", ""}}));
 }
+
+TEST(coordinator_rules, a_returning_instance_or_a_second_writer_found_at_start_is_rejoined) {
+  using hs = health_status;
+  EXPECT_TRUE(
+      wants_rejoin(hs::unhealthy, hs::healthy, "PONG, replica of 10.0.0.1:6379 (connected)"))
+      << "back from a failure: whatever it says";
+  EXPECT_TRUE(wants_rejoin(hs::unknown, hs::healthy, "PONG, master"))
+      << "first seen as a redis master: a second writer left from before the start";
+  EXPECT_TRUE(wants_rejoin(hs::unknown, hs::healthy, "primary, lsn 0/3000060, 0 standbys"));
+  EXPECT_FALSE(wants_rejoin(hs::unknown, hs::healthy, "PONG, replica of 10.0.0.1:6379 (connected)"))
+      << "a replica at start is left alone";
+  EXPECT_FALSE(wants_rejoin(hs::unknown, hs::healthy, "standby, receive 0/3000060"));
+  EXPECT_FALSE(wants_rejoin(hs::unknown, hs::healthy, "connected"));
+  EXPECT_FALSE(wants_rejoin(hs::healthy, hs::unhealthy, "PONG, master"));
+  EXPECT_FALSE(wants_rejoin(hs::unhealthy, hs::unhealthy, ""));
+}

@@ -8,6 +8,7 @@
 
 #include "strategies/action.hpp"
 #include "strategies/actions/stream_socket.hpp"
+#include "tests/support/haproxy_admin.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -16,23 +17,11 @@ using namespace switchyard;
 using namespace switchyard::strategies;
 using switchyard::testing::child_process;
 using switchyard::testing::free_port;
+using switchyard::testing::haproxy_command;
 using switchyard::testing::read_file;
 using switchyard::testing::wait_until;
 
 namespace {
-
-// One runtime API command over the unix socket, as an operator would send it.
-std::string haproxy_command(const std::string& socket, const std::string& command) {
-  std::string error;
-  auto deadline = stream_socket::clock::now() + 2s;
-  auto conn = stream_socket::connect(socket, deadline, error);
-  if (!conn || !conn->send_all(command + "\n", deadline, error))
-    return "error: " + error;
-  std::string answer;
-  conn->receive(
-      answer, [](const std::string&) { return false; }, true, deadline, error);
-  return answer;
-}
 
 class haproxy_action_test : public ::testing::Test {
 protected:

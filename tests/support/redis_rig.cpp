@@ -2,13 +2,16 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include <fmt/format.h>
 
 #include "strategies/actions/resp.hpp"
 #include "strategies/actions/stream_socket.hpp"
+#include "tests/support/haproxy_admin.hpp"
 #include "tests/support/test_tokens.hpp"
 
 namespace switchyard::testing {
@@ -105,28 +108,51 @@ void redis_rig::restart_a() {
 }
 
 void redis_rig::write_configs() {
-  std::ofstream(root + "/haproxy.cfg")
-      << "global\n"
+  std::ofstream cfg(root + "/haproxy.cfg");
+  cfg << "global\n"
       << "  stats socket " << haproxy_socket << " level admin\n"
+      << "  log stdout format raw local0\n"
       << "defaults\n"
       << "  mode tcp\n"
+      // one line per connection once it is established: Tw/Tc/Tt, retries
+      << "  log global\n  option tcplog\n  option logasap\n"
       << "  timeout connect 100ms\n"
       << "  timeout client 30s\n"
-      << "  timeout server 30s\n"
-      // a refused connection is not retried against the same dead server
-      << "  retries 0\n"
-      << "frontend fe_redis\n"
+      << "  timeout server 30s\n";
+  if (options_.haproxy_checks)
+    cfg << "  retries 3\n  option redispatch\n";
+  else // a refused connection is not retried against the same dead server
+    cfg << "  retries 0\n";
+  cfg << "frontend fe_redis\n"
       << "  bind 127.0.0.1:" << front_port << "\n"
       << "  default_backend be_redis\n"
-      << "backend be_redis\n"
-      // No HAProxy health checks: which server takes writes is switchyardd's decision.
-      << "  server redis-a 127.0.0.1:" << port_a << "\n"
-      << "  server redis-b 127.0.0.1:" << port_b << " disabled\n";
+      << "backend be_redis\n";
+  std::string check;
+  if (options_.haproxy_checks) {
+    // The usual Redis role check: only the master passes.
+    cfg << "  option tcp-check\n"
+        << "  tcp-check connect\n"
+        << "  tcp-check send PING\\r\\n\n  tcp-check expect string +PONG\n"
+        << "  tcp-check send info\\ replication\\r\\n\n"
+        << "  tcp-check expect string role:master\n"
+        << "  tcp-check send QUIT\\r\\n\n  tcp-check expect string +OK\n";
+    if (options_.abort_on_close)
+      cfg << "  option abortonclose\n";
+    check = " check inter 1s";
+  }
+  // Without checks, which server takes writes is switchyardd's decision alone.
+  auto standby_off = !options_.haproxy_checks || options_.standby_in_maint;
+  cfg << "  server redis-a 127.0.0.1:" << port_a << check << "\n"
+      << "  server redis-b 127.0.0.1:" << port_b << check << (standby_off ? " disabled" : "")
+      << "\n";
+  cfg.close();
   write_test_tokens(root + "/tokens.yaml");
-  auto haproxy_step = [&](const char* name, const std::string& state, const std::string& socket) {
+  auto haproxy_step = [&](const char* name, const std::string& state, const std::string& socket,
+                          bool shutdown_sessions, const std::string& health) {
     return fmt::format("        - {{name: {}, type: haproxy, socket: {}, backend: be_redis, "
-                       "state: {}, timeout: 500ms}}\n",
-                       name, socket, state);
+                       "state: {}{}{}, timeout: 500ms}}\n",
+                       name, socket, state, shutdown_sessions ? ", shutdown_sessions: true" : "",
+                       health.empty() ? "" : ", health: " + health);
   };
   auto fence_socket = options_.fence_socket.empty() ? haproxy_socket : options_.fence_socket;
   std::ofstream(root + "/switchyard.yaml")
@@ -151,10 +177,13 @@ void redis_rig::write_configs() {
       << "      dead_when: " << options_.dead_when << "\n"
       << "      position: {name: offset, type: redis, operation: offset, timeout: 300ms}\n"
       << "      fence:\n"
-      << haproxy_step("take-old-out", options_.fence_state, fence_socket) << "      promote:\n"
+      << haproxy_step("take-old-out", options_.fence_state, fence_socket,
+                      options_.fence_shutdown_sessions, "")
+      << "      promote:\n"
       << "        - {name: promote, type: redis, operation: promote, timeout: 1s}\n"
       << "      reroute:\n"
-      << haproxy_step("send-writes-to-new", "ready", haproxy_socket) << "      rejoin:\n"
+      << haproxy_step("send-writes-to-new", "ready", haproxy_socket, false, options_.reroute_health)
+      << "      rejoin:\n"
       << "        - {name: follow-new-primary, type: redis, operation: follow, timeout: 2s}\n";
 }
 
@@ -175,8 +204,22 @@ std::string redis_rig::start() {
       root + "/haproxy.log");
   if (!wait_until([&] { return redis_command(front_port, {"PING"}, 200ms) == "PONG"; }, 10s))
     return "HAProxy does not pass PING to redis-a: " + read_file(root + "/haproxy.log");
+  // An enabled standby starts up in HAProxy until its first role check fails:
+  // until then it would be sent writes.
+  auto op_state = [&](const std::string& server) {
+    std::istringstream in(haproxy_server_state(server));
+    std::vector<std::string> f{std::istream_iterator<std::string>(in), {}};
+    return f.size() > 5 ? f[5] : std::string{}; // srv_op_state
+  };
+  if (options_.haproxy_checks && !options_.standby_in_maint &&
+      !wait_until([&] { return op_state("redis-b") == "0"; }, 10s))
+    return "HAProxy's role check does not take redis-b out: " + haproxy_server_state("redis-b");
+  // $SWITCHYARDD: another daemon binary than the build's, e.g. a copy a
+  // benchmark series pins so that a rebuild cannot change it midway.
+  const char* binary = std::getenv("SWITCHYARDD");
   daemon = std::make_unique<child_process>(
-      std::vector<std::string>{SWITCHYARDD_PATH, "--config", root + "/switchyard.yaml"},
+      std::vector<std::string>{binary != nullptr && *binary != '\0' ? binary : SWITCHYARDD_PATH,
+                               "--config", root + "/switchyard.yaml"},
       root + "/switchyardd.log");
   auto healthy = wait_until(
       [&] {
@@ -195,22 +238,12 @@ std::string redis_rig::role(std::uint16_t port, std::chrono::milliseconds timeou
   return r.substr(0, r.find('\n'));
 }
 
+std::string redis_rig::haproxy_api(const std::string& command) const {
+  return haproxy_command(haproxy_socket, command, 1s);
+}
+
 std::string redis_rig::haproxy_server_state(const std::string& server) const {
-  std::string why;
-  auto deadline = rig_clock::now() + 1s;
-  auto conn = stream_socket::connect(haproxy_socket, deadline, why);
-  if (!conn || !conn->send_all("show servers state be_redis\n", deadline, why))
-    return "";
-  std::string out;
-  conn->receive(
-      out, [](const std::string&) { return false; }, true, deadline, why);
-  // Lines: be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state ...
-  std::istringstream in(out);
-  std::string line;
-  while (std::getline(in, line))
-    if (line.find(" " + server + " ") != std::string::npos)
-      return line;
-  return "";
+  return haproxy_server_line(haproxy_socket, "be_redis", server);
 }
 
 std::string redis_rig::daemon_log() const {
@@ -241,7 +274,8 @@ void redis_writer::run() {
   auto next = rig_clock::now();
   while (!stop_) {
     ++n;
-    auto deadline = rig_clock::now() + timeout_;
+    auto sent = rig_clock::now();
+    auto deadline = sent + timeout_;
     std::string why;
     if (!conn)
       conn = stream_socket::connect(fmt::format("127.0.0.1:{}", port_), deadline, why);
@@ -249,7 +283,7 @@ void redis_writer::run() {
                   : std::nullopt;
     if (r && r->type == ':') {
       std::lock_guard lock{mu_};
-      acked_.push_back({n, rig_clock::now()});
+      acked_.push_back({n, rig_clock::now(), sent});
     } else {
       ++failures_;
       conn.reset(); // whatever went wrong, the next write starts on a fresh connection
@@ -272,6 +306,15 @@ std::optional<rig_clock::time_point> redis_writer::first_ack_after(rig_clock::ti
   std::lock_guard lock{mu_};
   for (const auto& a : acked_)
     if (a.at >= t)
+      return a.at;
+  return std::nullopt;
+}
+
+std::optional<rig_clock::time_point>
+redis_writer::first_ack_sent_after(rig_clock::time_point t) const {
+  std::lock_guard lock{mu_};
+  for (const auto& a : acked_)
+    if (a.sent >= t)
       return a.at;
   return std::nullopt;
 }

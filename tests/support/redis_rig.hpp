@@ -32,6 +32,23 @@ struct redis_rig_options {
   std::string dead_when = "refused";
   std::string fence_socket{}; ///< empty: HAProxy's real stats socket
   bool fast_detection = true;
+  /// The fence step also runs `shutdown sessions server` on the old primary.
+  bool fence_shutdown_sessions = false;
+  /// The reroute step also forces the new primary's health ("up"); "": leaves it.
+  std::string reroute_health{};
+  /// HAProxy as operators run it: its own role checks on both servers
+  /// (tcp-check expecting role:master, inter 1s), `retries 3`, `option
+  /// redispatch`, `timeout connect 100ms`; false: retries 0, no checks.
+  /// Either way haproxy.log has a tcplog line per connection, written as
+  /// soon as it is established (Tw/Tc/Tt timers, retries).
+  bool haproxy_checks = false;
+  /// With haproxy_checks: `option abortonclose` in be_redis, so that a
+  /// connection waiting out HAProxy's retry turnaround is cut by `shutdown
+  /// sessions` too, even with the client's request already buffered.
+  bool abort_on_close = false;
+  /// The standby starts `disabled` (in maintenance); false: enabled, kept
+  /// out of rotation by its own role check alone (haproxy_checks only).
+  bool standby_in_maint = true;
 };
 
 class redis_rig {
@@ -47,6 +64,8 @@ public:
   void restart_a();
 
   std::string role(std::uint16_t port, std::chrono::milliseconds timeout = 100ms) const;
+  /// One command to HAProxy's runtime API: its answer, "" if unreachable.
+  std::string haproxy_api(const std::string& command) const;
   /// HAProxy's operational/admin state line of `server` in be_redis.
   std::string haproxy_server_state(const std::string& server) const;
   std::string daemon_log() const;
@@ -84,11 +103,15 @@ public:
   struct ack {
     long long n;
     rig_clock::time_point at;
+    rig_clock::time_point sent; ///< when the write began (a new connection first, if need be)
   };
   std::vector<ack> acked() const;
   long long failures() const { return failures_; }
   /// The first acknowledged write at or after `t`, if any.
   std::optional<rig_clock::time_point> first_ack_after(rig_clock::time_point t) const;
+  /// When the first write sent at or after `t` was acknowledged, if it was:
+  /// unlike first_ack_after, never a reply the killed primary sent just before it died.
+  std::optional<rig_clock::time_point> first_ack_sent_after(rig_clock::time_point t) const;
 
 private:
   void run();
