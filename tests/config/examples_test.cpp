@@ -37,8 +37,8 @@ std::vector<const action_settings*> all_actions(const service_settings& s) {
 
 } // namespace
 
-TEST(config_examples, both_examples_are_valid) {
-  for (const char* name : {"demo.yaml", "full.yaml"}) {
+TEST(config_examples, every_example_is_valid) {
+  for (const char* name : {"demo.yaml", "full.yaml", "postgres.yaml"}) {
     auto r = load_config_file(example_path(name));
     std::string all;
     for (const auto& e : r.errors)
@@ -175,7 +175,7 @@ TEST(config_examples, full_example_sets_every_key) {
 }
 
 TEST(config_examples, every_action_command_is_valid_shell) {
-  for (const char* name : {"demo.yaml", "full.yaml"}) {
+  for (const char* name : {"demo.yaml", "full.yaml", "postgres.yaml"}) {
     auto r = load_config_file(example_path(name));
     ASSERT_TRUE(r.ok()) << name;
     for (const auto& s : r.config.services) {
@@ -187,4 +187,20 @@ TEST(config_examples, every_action_command_is_valid_shell) {
       }
     }
   }
+}
+
+TEST(config_examples, the_postgres_example_has_the_documented_steps) {
+  auto r = load_config_file(example_path("postgres.yaml"));
+  ASSERT_TRUE(r.ok());
+  const auto& s = r.config.services.at(0);
+  EXPECT_EQ(s.health_check.type, check_type::postgres);
+  ASSERT_TRUE(s.postgres.has_value());
+  EXPECT_FALSE(s.postgres->rewind);
+  ASSERT_EQ(s.strategy.fence.size(), 3u) << "the postgres fence and one step per HAProxy";
+  EXPECT_EQ(s.strategy.fence[1].name, "cut-old@1");
+  EXPECT_EQ(s.strategy.fence[2].socket, "10.0.2.5:9999");
+  EXPECT_TRUE(s.strategy.fence[2].shutdown_sessions);
+  EXPECT_TRUE(s.strategy.reroute[0].on_other_standbys);
+  EXPECT_TRUE(s.strategy.rejoin_defaulted);
+  EXPECT_EQ(s.strategy.rejoin.at(0).pg_operation, postgres_operation::rejoin);
 }
