@@ -40,6 +40,10 @@ bool all_actions(const strategy_settings& s, bool (*pred)(const action_settings&
     for (const auto& a : *phase)
       if (pred(a))
         return true;
+  if (s.restart_in_place)
+    for (const auto& a : s.restart_in_place->actions)
+      if (pred(a))
+        return true;
   return false;
 }
 
@@ -87,7 +91,8 @@ void finish_data_service(yaml_reader& r, const YAML::Node& node, const std::stri
   // Local operations run where the data is: every instance must say where.
   bool needs_dirs =
       (svc.postgres && svc.postgres->rewind) || all_actions(s, [](const action_settings& a) {
-        return a.type == action_type::postgres && a.pg_operation == postgres_operation::stop;
+        return a.type == action_type::postgres && (a.pg_operation == postgres_operation::stop ||
+                                                   a.pg_operation == postgres_operation::start);
       });
   if (needs_dirs) {
     std::string missing;
@@ -96,7 +101,7 @@ void finish_data_service(yaml_reader& r, const YAML::Node& node, const std::stri
         missing += (missing.empty() ? "" : ", ") + inst.name;
     if (!missing.empty())
       r.fail(node["instances"].IsDefined() ? node["instances"] : node, join(f, "instances"),
-             "postgres stop and rewind run pg_ctl/pg_rewind on this host and need every "
+             "postgres stop, start and rewind run pg_ctl/pg_rewind on this host and need every "
              "instance's data_directory (missing: " +
                  missing + ")");
   }

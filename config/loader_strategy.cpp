@@ -103,7 +103,8 @@ void read_action(yaml_reader& r, const YAML::Node& node, const std::string& f, a
                    {"caught_up", postgres_operation::caught_up},
                    {"fence", postgres_operation::fence},
                    {"stop", postgres_operation::stop},
-                   {"rejoin", postgres_operation::rejoin}});
+                   {"rejoin", postgres_operation::rejoin},
+                   {"start", postgres_operation::start}});
     if (int lag = 0; r.read(node, "max_lag_bytes", join(f, "max_lag_bytes"), lag, 0,
                             std::numeric_limits<int>::max()))
       a.max_lag_bytes = lag;

@@ -103,6 +103,8 @@ const char* to_string(postgres_operation x) {
     return "stop";
   case postgres_operation::rejoin:
     return "rejoin";
+  case postgres_operation::start:
+    return "start";
   }
   return "?";
 }

@@ -35,6 +35,7 @@ enum class postgres_operation {
   stop,      ///< pg_ctl stop -m immediate and a killed postmaster's leftover backends (local
              ///< data_directory)
   rejoin,    ///< a returning old primary made a standby of the primary (pg_rewind if diverged)
+  start,     ///< pg_ctl start (local data_directory): restart in place
 };
 /// When an unreachable old primary counts as dead, so that a failed fence
 /// step does not stop the failover (see docs/safety.md).

@@ -366,6 +366,8 @@ std::string postgres_action::describe() const {
   case config::postgres_operation::stop:
     return "postgres: pg_ctl stop -m immediate on the target's data directory, then kill what "
            "a killed postmaster left running there";
+  case config::postgres_operation::start:
+    return "postgres: pg_ctl start on the target's data directory (restart in place)";
   case config::postgres_operation::rejoin:
     return "postgres: make a returning old primary a standby of the primary (pg_rewind when it "
            "diverged and rewind is on)";
@@ -396,6 +398,8 @@ action_result postgres_action::run(const action_context& ctx) {
     return finish(stop(c));
   case config::postgres_operation::rejoin:
     return finish(rejoin(c));
+  case config::postgres_operation::start:
+    return finish(start(c));
   default:
     break;
   }

@@ -127,6 +127,16 @@ std::string failed(const std::string& what, const local_run& r);
 /// pg_ctl stop -m immediate on the target's data directory, as its owner.
 outcome stop(const run_context& c);
 
+/// The processes a SIGKILLed postmaster left working in `dir` killed;
+/// detail: "" or "; N processes ... killed (pid ...)" to append.
+outcome kill_leftovers(const run_context& c, const std::string& dir);
+/// Where a server started here logs: <dir>/../<instance>.log, or in `dir`
+/// when its parent is not the owner's.
+std::string server_log(const run_context& c, const std::string& dir);
+/// pg_ctl start -w on the target's data directory, as its owner (restart in
+/// place); already running: done.
+outcome start(const run_context& c);
+
 /// A returning old primary (the target) made a standby of the primary
 /// (ctx.new_primary): see postgres_rejoin.cpp.
 outcome rejoin(const run_context& c);

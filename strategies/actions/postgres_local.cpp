@@ -249,33 +249,73 @@ outcome stop(const run_context& c) {
     done = fmt::format("not running ({})", dir);
   else
     return {false, failed("pg_ctl stop -m immediate -D " + dir, r)};
+  auto left = kill_leftovers(c, dir);
+  if (!left.ok)
+    return {false, done + left.detail};
+  return {true, done + left.detail, left.value};
+}
+
+outcome kill_leftovers(const run_context& c, const std::string& dir) {
   // The postmaster is gone: its backends left running could still commit
   // and acknowledge writes that no standby will have. They are killed.
   std::string error;
   auto who = owner_of(dir, error);
   if (!who)
-    return {false, done + ", but " + error};
+    return {false, ", but " + error};
   auto left = leftovers_of(dir, who->uid);
   if (left.empty())
-    return {true, done, 0};
+    return {true, "", 0};
   std::string pids;
   for (auto pid : left) {
     if (::kill(pid, SIGKILL) != 0 && errno != ESRCH)
-      return {false, fmt::format("{}, but its backend {} cannot be killed: {}", done, pid,
-                                 std::strerror(errno))};
+      return {false,
+              fmt::format(", but its backend {} cannot be killed: {}", pid, std::strerror(errno))};
     pids += (pids.empty() ? "" : ", ") + std::to_string(pid);
   }
   while (!(left = leftovers_of(dir, who->uid)).empty()) {
     if (c.ms_left() < 5)
-      return {false, fmt::format("{}; backends it left behind killed but still there: {}", done,
-                                 left.size())};
+      return {false,
+              fmt::format("; backends it left behind killed but still there: {}", left.size())};
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   auto n = static_cast<std::int64_t>(std::count(pids.begin(), pids.end(), ',') + 1);
   return {true,
-          fmt::format("{}; {} process{} a killed postmaster left behind killed (pid {})", done, n,
+          fmt::format("; {} process{} a killed postmaster left behind killed (pid {})", n,
                       n == 1 ? "" : "es", pids),
           n};
+}
+
+std::string server_log(const run_context& c, const std::string& dir) {
+  // Beside the data directory when the owner may write there.
+  auto parent = dir.substr(0, dir.find_last_of('/'));
+  struct stat p {};
+  struct stat d {};
+  if (::stat(parent.c_str(), &p) != 0 || ::stat(dir.c_str(), &d) != 0 || p.st_uid != d.st_uid)
+    return dir + "/switchyard-start.log";
+  return parent + "/" + c.ctx.target + ".log";
+}
+
+outcome start(const run_context& c) {
+  auto dir = c.data_directory();
+  if (dir.empty())
+    return {false,
+            fmt::format("{} has no data_directory: pg_ctl start runs on its host, on its data "
+                        "directory",
+                        c.ctx.target)};
+  auto status = pg_tool(c, dir, "pg_ctl", {"status", "-D", dir});
+  if (status.status == 0)
+    return {true, fmt::format("already running ({})", dir)};
+  // A crashed postmaster's backends hold its shared memory: no new one
+  // starts on the directory until they are gone.
+  auto left = kill_leftovers(c, dir);
+  if (!left.ok)
+    return {false, "not started" + left.detail};
+  auto log = server_log(c, dir);
+  auto r = pg_tool(c, dir, "pg_ctl",
+                   {"start", "-D", dir, "-w", "-t", std::to_string(c.seconds_left()), "-l", log});
+  if (r.status != 0)
+    return {false, fmt::format("{} (log: {})", failed("pg_ctl start -D " + dir, r), log)};
+  return {true, fmt::format("started (pg_ctl start -D {}; log: {}){}", dir, log, left.detail)};
 }
 
 } // namespace switchyard::strategies::postgres_detail

@@ -128,13 +128,7 @@ outcome make_standby(const run_context& c, const endpoint& primary, std::uint32_
   }
   if (!write_standby_config(dir, primary_conninfo(c, primary, c.ctx.target), error))
     return {false, done + error, std::nullopt, divergence};
-  // Its log beside the data directory when the owner may write there.
-  auto parent = dir.substr(0, dir.find_last_of('/'));
-  auto log = parent + "/" + c.ctx.target + ".log";
-  struct stat p {};
-  struct stat d {};
-  if (::stat(parent.c_str(), &p) != 0 || ::stat(dir.c_str(), &d) != 0 || p.st_uid != d.st_uid)
-    log = dir + "/switchyard-start.log";
+  auto log = server_log(c, dir);
   auto r = pg_tool(c, dir, "pg_ctl",
                    {"start", "-D", dir, "-w", "-t", std::to_string(c.seconds_left()), "-l", log});
   if (r.status != 0)

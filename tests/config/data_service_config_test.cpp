@@ -217,4 +217,9 @@ TEST(data_service_config, restart_in_place_is_read_and_checked) {
                   HasSubstr("restart_in_place.actions: lists no action")));
   EXPECT_THAT(errors_of(service("postgres", "      restart_in_place: {deadline: 5s}\n")),
               ElementsAre(HasSubstr("restart_in_place: missing required key 'actions'")));
+  EXPECT_THAT(
+      errors_of(service("postgres", "      restart_in_place:\n        actions:\n"
+                                    "          - {name: s, type: postgres, operation: start}\n")),
+      ElementsAre(HasSubstr("need every instance's data_directory (missing: web-a, web-b)")))
+      << "postgres start runs pg_ctl here";
 }

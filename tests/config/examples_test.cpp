@@ -203,4 +203,7 @@ TEST(config_examples, the_postgres_example_has_the_documented_steps) {
   EXPECT_TRUE(s.strategy.reroute[0].on_other_standbys);
   EXPECT_TRUE(s.strategy.rejoin_defaulted);
   EXPECT_EQ(s.strategy.rejoin.at(0).pg_operation, postgres_operation::rejoin);
+  ASSERT_TRUE(s.strategy.restart_in_place.has_value());
+  EXPECT_EQ(s.strategy.restart_in_place->deadline, 10s);
+  EXPECT_EQ(shell_syntax_check(s.strategy.restart_in_place->actions.at(0).command), 0);
 }

@@ -226,3 +226,35 @@ TEST(postgres_failover, a_promote_refused_by_postgresql_fails_the_switchover_and
   std::string error;
   EXPECT_TRUE(rig.cluster.query(0, "INSERT INTO writes DEFAULT VALUES", &error)) << error;
 }
+
+// Restart in place: the primary's postmaster is killed on a host that still
+// answers; switchyardd starts it again (postgres start, as the data
+// directory's owner) before any failover, and journals which way it went.
+TEST(postgres_failover, a_crashed_primary_restarted_in_place_is_not_failed_over) {
+  pg_rig_options options;
+  options.restart_deadline = 15s;
+  pg_failover_rig rig{options};
+  ASSERT_EQ(rig.start(), "");
+  pg_writer writer(rig.haproxy_conninfo());
+  ASSERT_TRUE(wait_until([&] { return writer.acked().size() >= 20; }, 10s));
+  auto before = writer.acked().size();
+
+  rig.cluster.kill(0, SIGKILL);
+  auto decided = [&](const std::string& verdict) {
+    auto db = persistence::sqlite_store::open(rig.db_path());
+    if (!db)
+      return false;
+    auto rows = (*db)->list_decisions(pg_failover_rig::service(), 50);
+    for (const auto& d : rows ? *rows : decision_record_list{})
+      if (d.verdict == verdict)
+        return true;
+    return false;
+  };
+  ASSERT_TRUE(wait_until([&] { return decided("restarted in place"); }, 20s)) << rig.daemon_log();
+  EXPECT_TRUE(decided("restart in place"));
+  EXPECT_FALSE(ended_switchover(rig).has_value()) << "no failover";
+  EXPECT_EQ(rig.cluster.value(0, "SELECT pg_is_in_recovery()"), "f") << "n0 is the primary again";
+  // Writes go on through HAProxy to the same primary.
+  EXPECT_TRUE(wait_until([&] { return writer.acked().size() > before + 20; }, 10s));
+  EXPECT_EQ(rig.cluster.value(1, "SELECT pg_is_in_recovery()"), "t");
+}

@@ -227,6 +227,31 @@ TEST(postgres_action, stop_stops_a_running_server_and_accepts_a_stopped_one) {
 // A SIGKILLed postmaster's backend that is running a statement goes on (and
 // would commit and answer): stop kills it, so that nothing it does is
 // acknowledged after the fence.
+TEST(postgres_action, start_brings_a_crashed_primary_back_in_place) {
+  pg_cluster pg;
+  ASSERT_EQ(pg.start(0), "");
+  auto svc = service_of(pg, false);
+  SQL_OK(pg, 0, "CREATE TABLE t (x text)");
+  SQL_OK(pg, 0, "INSERT INTO t VALUES ('before')");
+  auto r = run(svc, postgres_operation::start, 0, 0);
+  EXPECT_TRUE(r.ok) << r.detail;
+  EXPECT_NE(r.detail.find("already running"), std::string::npos) << r.detail;
+
+  pg.kill(0, SIGKILL); // a crash: the host still answers
+  ASSERT_FALSE(pg.running(0));
+  r = run(svc, postgres_operation::start, 0, 0, 20s);
+  ASSERT_TRUE(r.ok) << r.detail;
+  EXPECT_NE(r.detail.find("started (pg_ctl start -D"), std::string::npos) << r.detail;
+  EXPECT_TRUE(pg.running(0));
+  EXPECT_EQ(pg.value(0, "SELECT x FROM t"), "before") << "crash recovery kept the commit";
+  EXPECT_EQ(pg.value(0, "SELECT pg_is_in_recovery()"), "f");
+
+  auto no_dirs = service_of(pg, false, false);
+  r = run(no_dirs, postgres_operation::start, 0, 0);
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.detail.find("has no data_directory"), std::string::npos) << r.detail;
+}
+
 TEST(postgres_action, stop_kills_a_backend_a_killed_postmaster_left_running) {
   pg_cluster pg;
   ASSERT_EQ(pg.start(0), "");

@@ -105,8 +105,13 @@ void pg_failover_rig::write_configs() {
                      100 - 10 * static_cast<int>(i), cluster.data_dir(i));
   y << "    strategy:\n"
     << "      type: active_passive\n"
-    << "      dead_when: refused\n"
-    << "      position: {name: lsn, type: postgres, operation: lsn, timeout: 300ms}\n"
+    << "      dead_when: refused\n";
+  if (options_.restart_deadline.count() > 0)
+    y << "      restart_in_place:\n"
+      << "        deadline: " << options_.restart_deadline.count() << "ms\n"
+      << "        actions:\n"
+      << "          - {name: start-again, type: postgres, operation: start, timeout: 10s}\n";
+  y << "      position: {name: lsn, type: postgres, operation: lsn, timeout: 300ms}\n"
     << "      fence:\n"
     << "        - name: read-only\n"
     << "          type: postgres\n"

@@ -37,6 +37,9 @@ struct pg_rig_options {
   /// A `rollback:` command for the fence step `read-only` (run when a later
   /// step of a planned switchover fails).
   std::string fence_rollback{};
+  /// > 0: strategy.restart_in_place with this deadline and the postgres
+  /// `start` operation (a crashed primary started again before any failover).
+  std::chrono::milliseconds restart_deadline{0};
 };
 
 class pg_failover_rig {
