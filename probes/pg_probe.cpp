@@ -88,8 +88,13 @@ probe_outcome pg_probe::check() {
       }
     }
     auto r = session_->query(status_query, deadline, error);
-    if (r)
+    if (r) {
+      // What it wrote last, for an RPO check after it is gone.
+      if (auto lsn = r->value(0, "lsn"); lsn && r->value(0, "standby") == "f")
+        if (auto at = pg::parse_lsn(*lsn))
+          pg::note_primary_position(fmt::format("{}:{}", host_, port_), *at);
       return finish(true, describe(*r));
+    }
     if (session_->usable())
       return finish(false, error); // the server answered with an error
     session_.reset();

@@ -5,6 +5,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <map>
+#include <mutex>
 
 #include <fmt/format.h>
 #include <libpq-fe.h>
@@ -80,6 +82,24 @@ std::string conninfo(const std::string& host, std::uint16_t port, const std::str
   if (!options.empty())
     out += " " + options;
   return out;
+}
+
+namespace {
+std::mutex positions_mutex;
+std::map<std::string, known_position> positions; // by "host:port"
+} // namespace
+
+void note_primary_position(const std::string& address, std::int64_t lsn) {
+  std::lock_guard<std::mutex> guard{positions_mutex};
+  positions[address] = known_position{lsn, clock::now()};
+}
+
+std::optional<known_position> last_primary_position(const std::string& address) {
+  std::lock_guard<std::mutex> guard{positions_mutex};
+  auto i = positions.find(address);
+  if (i == positions.end())
+    return std::nullopt;
+  return i->second;
 }
 
 std::optional<std::int64_t> parse_lsn(const std::string& text) {

@@ -33,6 +33,17 @@ std::optional<std::int64_t> parse_lsn(const std::string& text);
 /// The text form of a byte position.
 std::string format_lsn(std::int64_t lsn);
 
+/// The last WAL position a primary was seen writing (by the postgres probe),
+/// by its "host:port", so that an RPO check can still tell how much a
+/// promotion would lose once that primary is gone. Process-wide: a fact
+/// about a server, shared by whoever watches it.
+struct known_position {
+  std::int64_t lsn = 0;
+  clock::time_point at{};
+};
+void note_primary_position(const std::string& address, std::int64_t lsn);
+std::optional<known_position> last_primary_position(const std::string& address);
+
 class session {
 public:
   /// Connects to host:port with `options`; nullptr with `error` set (the

@@ -124,6 +124,14 @@ std::string tail(const std::string& text, std::size_t lines);
 /// "<what> failed (exit N): <its last lines>" / "<what> timed out (...)".
 std::string failed(const std::string& what, const local_run& r);
 
+/// The target's WAL position (postgres_positions.cpp): received on a
+/// standby (replayed, if it never streamed), written on a primary.
+outcome lsn(pg::session& s, const run_context& c);
+/// The RPO check: the target within max_lag_bytes of the primary, polled
+/// until the deadline; once the primary is gone, of what it was last seen
+/// writing (postgres_positions.cpp).
+outcome caught_up(pg::session& s, const run_context& c);
+
 /// pg_ctl stop -m immediate on the target's data directory, as its owner.
 outcome stop(const run_context& c);
 

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "probes/pg_probe.hpp"
 #include "strategies/actions/pg_session.hpp"
 #include "tests/support/pg_cluster.hpp"
 
@@ -174,6 +175,29 @@ TEST(postgres_action, caught_up_passes_within_the_bound_and_fails_behind_it) {
   r = run(svc, postgres_operation::caught_up, 1, 0, 2s);
   EXPECT_TRUE(r.ok) << r.detail;
   EXPECT_NE(r.detail.find("is unreachable"), std::string::npos) << r.detail;
+}
+
+// The RPO check after the primary died: what its probe last saw it write,
+// against the WAL the candidate received.
+TEST(postgres_action, caught_up_after_the_primary_died_judges_by_its_last_seen_position) {
+  pg_cluster pg;
+  ASSERT_EQ(pg.start(1), "");
+  auto svc = service_of(pg, false);
+  SQL_OK(pg, 0, "CREATE TABLE t (x text)");
+  ASSERT_EQ(pg.wait_until_replayed(1, 0), "");
+  cut_off(pg, 1); // n1 misses what follows
+  SQL_OK(pg, 0, "INSERT INTO t SELECT repeat('x', 100) FROM generate_series(1, 1000)");
+  actors::pg_probe probe("127.0.0.1", pg.port(0), pg_cluster::options(), 2s);
+  auto seen = probe.check();
+  ASSERT_TRUE(seen.ok) << seen.detail;
+  pg.crash(0);
+  auto refused = run(svc, postgres_operation::caught_up, 1, 0, 3s);
+  EXPECT_FALSE(refused.ok) << refused.detail;
+  EXPECT_NE(refused.detail.find("promoting it would lose at least"), std::string::npos)
+      << refused.detail;
+  auto allowed = run(svc, postgres_operation::caught_up, 1, 0, 3s, 100'000'000);
+  EXPECT_TRUE(allowed.ok) << allowed.detail;
+  EXPECT_NE(allowed.detail.find("it was last seen at"), std::string::npos) << allowed.detail;
 }
 
 TEST(postgres_action, fence_makes_it_read_only_and_ends_other_sessions) {
