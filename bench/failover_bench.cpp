@@ -44,6 +44,7 @@
 
 #include <fmt/format.h>
 
+#include "bench/bench_stats.hpp"
 #include "persistence/sqlite_store.hpp"
 #include "tests/support/redis_rig.hpp"
 
@@ -57,6 +58,8 @@ using switchyard::testing::redis_writer;
 using switchyard::testing::rig_clock;
 using switchyard::testing::wait_until;
 
+using switchyard::bench::maximum;
+using switchyard::bench::median;
 namespace {
 
 struct run_result {
@@ -173,17 +176,6 @@ run_result one_run(const redis_rig_options& options, std::chrono::milliseconds c
     if (stored.count(std::to_string(a.n)) == 0)
       ++r.lost;
   return r;
-}
-
-double median(std::vector<double> v) {
-  if (v.empty())
-    return -1;
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 == 1 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-}
-
-double maximum(const std::vector<double>& v) {
-  return v.empty() ? -1 : *std::max_element(v.begin(), v.end());
 }
 
 // One spinning child per core, killed (by pid) when this goes away.

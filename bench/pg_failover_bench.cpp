@@ -27,6 +27,7 @@
 
 #include <fmt/format.h>
 
+#include "bench/bench_stats.hpp"
 #include "persistence/sqlite_store.hpp"
 #include "tests/support/pg_failover_rig.hpp"
 
@@ -38,6 +39,8 @@ using switchyard::testing::pg_writer;
 using switchyard::testing::rig_clock;
 using switchyard::testing::wait_until;
 
+using switchyard::bench::maximum;
+using switchyard::bench::median;
 namespace {
 
 struct client_result {
@@ -145,17 +148,6 @@ run_result one_run(const pg_rig_options& options, bool node_crash) {
       c->lost += stored.count(a.id) == 0 ? 1 : 0;
   }
   return r;
-}
-
-double median(std::vector<double> v) {
-  if (v.empty())
-    return -1;
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 == 1 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-}
-
-double maximum(const std::vector<double>& v) {
-  return v.empty() ? -1 : *std::max_element(v.begin(), v.end());
 }
 
 // Every run of one (fault, replication) pair; false when every run failed.

@@ -1,91 +1,11 @@
 // The active-passive strategy: planning (targets, steps, estimates) and
 // execution through a journal, with real exec actions.
-#include <fstream>
-#include <sstream>
-
-#include <gtest/gtest.h>
-
-#include "messages/error.hpp"
-#include "strategies/active_passive.hpp"
-#include "tests/actors/test_system.hpp"
+#include "tests/strategies/active_passive_fixture.hpp"
 
 using namespace std::chrono_literals;
 using namespace switchyard;
 using namespace switchyard::strategies;
-
-namespace {
-
-config::action_settings act(std::string name, std::string command) {
-  config::action_settings a;
-  a.name = std::move(name);
-  a.command = std::move(command);
-  a.timeout = 2s;
-  return a;
-}
-
-config::service_settings service(const std::string& log) {
-  config::service_settings s;
-  s.name = "web";
-  s.health_check.type = config::check_type::http;
-  s.health_check.path = "/health";
-  s.health_check.interval = 500ms;
-  s.health_check.timeout = 300ms;
-  s.health_check.fall = 2;
-  s.objective.rto = 30s;
-  s.instances.push_back({"web-a", "10.0.0.1", 80, "dc1", config::instance_role::primary, 100, {}});
-  s.instances.push_back({"web-b", "10.0.0.2", 80, "dc1", config::instance_role::standby, 50, {}});
-  s.instances.push_back({"web-c", "10.0.0.3", 80, "dc2", config::instance_role::standby, 90, {}});
-  s.instances.push_back({"web-d", "10.0.0.4", 80, "dc2", config::instance_role::standby, 90, {}});
-  auto echo = [&](const char* what) {
-    return std::string("echo ") + what + " $SWITCHYARD_TARGET >> " + log;
-  };
-  s.strategy.fence.push_back(act("fence-old", echo("fence")));
-  s.strategy.promote.push_back(act("promote-new", echo("promote")));
-  s.strategy.reroute.push_back(act("reroute", echo("reroute")));
-  s.strategy.verify.push_back(act("verify", echo("verify")));
-  return s;
-}
-
-using health_map = std::map<std::string, health_status>;
-
-planning_input input(const config::service_settings& s, health_map h) {
-  return planning_input{&s, "web-a", std::move(h)};
-}
-
-// Records the journal calls; can be told to fail a begin.
-class recording_journal : public step_journal {
-public:
-  caf::expected<step_id> begin_step(const step_start& s) override {
-    calls.push_back("begin " + s.step.name);
-    if (fail_begin_at == s.step.sequence)
-      return make_sy_error(sy_errc::storage_failure, "disk full");
-    return step_id{static_cast<std::int64_t>(s.step.sequence)};
-  }
-  caf::expected<void> finish_step(const step_finish& s) override {
-    calls.push_back("finish " + std::to_string(s.step.value) + (s.ok ? " ok" : " failed"));
-    if (fail_finish_at == static_cast<std::uint32_t>(s.step.value))
-      return make_sy_error(sy_errc::storage_failure, "disk full");
-    return caf::unit;
-  }
-  std::vector<std::string> calls;
-  std::uint32_t fail_begin_at = 0;
-  std::uint32_t fail_finish_at = 0;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-class active_passive_test : public ::testing::Test {
-protected:
-  switchyard::testing::temp_dir dir;
-  std::string log = (dir.path() / "actions.log").string();
-};
-
-} // namespace
+using namespace switchyard::testing::active_passive_fixture;
 
 TEST_F(active_passive_test, plan_prefers_priority_then_name_and_skips_unhealthy) {
   auto s = service(log);
@@ -160,41 +80,6 @@ TEST_F(active_passive_test, execute_journals_each_step_around_its_action_in_orde
                                                "begin promote-new", "finish 2 ok", "begin reroute",
                                                "finish 3 ok", "begin verify", "finish 4 ok"}));
   EXPECT_EQ(slurp(log), "fence web-a\npromote web-b\nreroute web-b\nverify web-b\n");
-}
-
-TEST_F(active_passive_test, an_action_on_other_standbys_is_one_step_per_healthy_standby) {
-  auto s = service(log);
-  auto follow =
-      act("follow-new", "echo follow $SWITCHYARD_TARGET $SWITCHYARD_NEW_PRIMARY >> " + log);
-  follow.on_other_standbys = true;
-  s.strategy.reroute.insert(s.strategy.reroute.begin(), follow);
-  active_passive strategy{s};
-  auto in = input(s, {{"web-b", health_status::healthy},
-                      {"web-c", health_status::healthy},
-                      {"web-d", health_status::healthy}});
-  in.excluded = {"web-b"}; // in maintenance: not touched
-  auto p = strategy.plan(in);
-  ASSERT_TRUE(p) << describe(p.error());
-  // fence, promote web-c, follow-new on web-d only, reroute, verify
-  ASSERT_EQ(p->steps.size(), 5u);
-  EXPECT_EQ(p->steps[1].target.value, "web-c");
-  EXPECT_EQ(p->steps[2].name, "follow-new");
-  EXPECT_EQ(p->steps[2].target.value, "web-d");
-  EXPECT_EQ(p->steps[3].name, "reroute");
-  EXPECT_EQ(p->steps[3].target.value, "web-c");
-
-  in.excluded.clear(); // web-b healthy too: one step each, best first
-  auto q = strategy.plan(in);
-  ASSERT_TRUE(q);
-  ASSERT_EQ(q->steps.size(), 6u);
-  EXPECT_EQ(q->steps[2].target.value, "web-d");
-  EXPECT_EQ(q->steps[3].target.value, "web-b");
-  recording_journal j;
-  auto r =
-      strategy.execute(execution_input{&s, *q, switchover_id{1}, "web-a", "web-c", epoch{2}}, j);
-  EXPECT_TRUE(r.success) << r.detail;
-  EXPECT_EQ(slurp(log), "fence web-a\npromote web-c\nfollow web-d web-c\nfollow web-b web-c\n"
-                        "reroute web-c\nverify web-c\n");
 }
 
 TEST_F(active_passive_test, a_failed_step_stops_the_failover) {
@@ -484,27 +369,4 @@ TEST(active_passive_readiness, failed_readiness_actions_are_the_reasons) {
   ASSERT_EQ(problems.size(), 1u);
   EXPECT_EQ(problems[0].rfind("readiness dns-api failed: exit 7", 0), 0u) << problems[0];
   EXPECT_NE(problems[0].find("unreachable: web-c"), std::string::npos) << problems[0];
-}
-
-TEST_F(active_passive_test, restart_in_place_runs_its_actions_against_the_primary_in_order) {
-  auto s = service(log);
-  config::restart_settings restart;
-  restart.actions.push_back(
-      act("start", "echo start $SWITCHYARD_TARGET $SWITCHYARD_PHASE >> " + log));
-  restart.actions.push_back(act("check", "exit 3"));
-  restart.actions.push_back(act("never", "echo never >> " + log));
-  s.strategy.restart_in_place = restart;
-  active_passive strategy{s};
-  auto r = strategy.restart_in_place("web-a");
-  EXPECT_FALSE(r.ok);
-  EXPECT_NE(r.detail.find("check failed: exit 3"), std::string::npos) << r.detail;
-  EXPECT_EQ(slurp(log), "start web-a restart\n") << "the first failure stops it";
-
-  s.strategy.restart_in_place->actions.resize(1);
-  active_passive one{s};
-  auto ok = one.restart_in_place("web-a");
-  EXPECT_TRUE(ok.ok) << ok.detail;
-  s.strategy.restart_in_place.reset();
-  active_passive none{s};
-  EXPECT_FALSE(none.restart_in_place("web-a").ok);
 }
